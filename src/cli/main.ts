@@ -1,0 +1,27 @@
+/**
+ * The `muse` command line: parses arguments with commander and hands each
+ * command to its module in `./commands/`. Commands hold no logic a library
+ * user would also need; they call the library and print.
+ */
+import { Command } from 'commander';
+import { MuseError } from '../errors.js';
+// Command registrations (one module per command group, each exports `register`).
+// — add one import and one call per command module below —
+
+const program = new Command();
+program
+  .name('muse')
+  .description('Train, fine-tune, generate and score creative-text models in Node.js')
+  .version('0.1.0');
+
+program.showHelpAfterError();
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof MuseError) {
+    process.stderr.write(`muse: ${err.message}\n`);
+    process.exit(1);
+  }
+  throw err;
+}

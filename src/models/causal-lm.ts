@@ -1,0 +1,48 @@
+/**
+ * The interface between decoder language models and everything that drives
+ * them (generation, perplexity, fine-tuning evaluation). It speaks in flat
+ * typed arrays so that decoding code needs no tensor machinery.
+ */
+
+/** A key/value cache for incremental decoding. */
+export interface LMCache {
+  /** Number of positions already cached (the same for every batch row). */
+  readonly length: number;
+  /** Batch size this cache holds. */
+  readonly batch: number;
+  /**
+   * Reorder/select batch rows: new row `i` becomes old row `indices[i]`
+   * (`indices.length` may differ from the old batch: beam expansion/selection).
+   */
+  reorder(indices: Int32Array): void;
+  /** Empty the cache (e.g. to re-prefill a sliding window). */
+  clear(): void;
+}
+
+/** A decoder-only language model usable for generation. */
+export interface CausalLM {
+  /** Number of logits per position. */
+  readonly vocabSize: number;
+  /** Longest sequence (cache + new tokens) the model accepts (`n_positions`). */
+  readonly maxPositions: number;
+  /** An empty cache for `batch` rows. */
+  newCache(batch: number): LMCache;
+  /**
+   * Feed `t` new tokens per row and append them to `cache`.
+   *
+   * @param inputIds `[batch, t]` token ids, row-major
+   * @param attentionMask `[batch, cache.length + t]`, 1 = real token, 0 = padding; null = all real
+   * @param positionIds `[batch, t]`; null = `cache.length + i` for every row
+   * @param lastOnly when true return logits `[batch, vocabSize]` of the last new
+   *   position only; otherwise `[batch, t, vocabSize]`
+   * @returns logits (float32, unnormalised)
+   * @throws ShapeError when `cache.length + t > maxPositions` or sizes disagree
+   */
+  forward(
+    inputIds: Int32Array,
+    batch: number,
+    t: number,
+    cache: LMCache,
+    opts?: { attentionMask?: Int32Array | null; positionIds?: Int32Array | null; lastOnly?: boolean },
+  ): Float32Array;
+}
