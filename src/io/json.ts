@@ -26,11 +26,10 @@ export function jsonErrorOffset(text: string): number {
       else break;
     }
   };
+  // Like Python's json module, a misspelt literal is reported where the value starts.
   const literal = (word: string): void => {
-    for (let k = 0; k < word.length; k++) {
-      if (text[i] !== word[k]) fail(i);
-      i++;
-    }
+    if (text.startsWith(word, i)) i += word.length;
+    else fail(i);
   };
   const string = (): void => {
     if (text[i] !== '"') fail(i);
