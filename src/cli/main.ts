@@ -7,6 +7,7 @@ import { Command } from 'commander';
 import { MuseError } from '../errors.js';
 // Command registrations (one module per command group, each exports `register`).
 // — add one import and one call per command module below —
+import { register as registerTrain } from './commands/train.js';
 
 const program = new Command();
 program
@@ -15,6 +16,7 @@ program
   .version('0.1.0');
 
 program.showHelpAfterError();
+registerTrain(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,0 +1,120 @@
+import { Command } from 'commander';
+import { loadRecipe } from '../../pipelines/train-config.js';
+import { pretrain } from '../../pipelines/pretrain.js';
+import { estimateTraining } from '../../pipelines/estimate.js';
+import { ConfigError } from '../../errors.js';
+
+/** `--key=value` / `--key value` words commander did not know, as recipe overrides. */
+function overridesFrom(words: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i]!;
+    if (!w.startsWith('--')) throw new ConfigError(`unexpected argument "${w}"; recipe overrides look like --training.maxIters=100 or --maxIters 100`);
+    const body = w.slice(2);
+    const eq = body.indexOf('=');
+    if (eq >= 0) out[body.slice(0, eq)] = body.slice(eq + 1);
+    else {
+      const v = words[i + 1];
+      if (v === undefined || v.startsWith('--')) throw new ConfigError(`override --${body} needs a value (--${body}=VALUE)`);
+      out[body] = v;
+      i++;
+    }
+  }
+  return out;
+}
+
+function humanBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB'];
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) {
+    n /= 1024;
+    i++;
+  }
+  return `${n.toFixed(i ? 1 : 0)} ${units[i]}`;
+}
+
+/** Registers `muse train` and `muse estimate`. */
+export function register(program: Command): void {
+  program
+    .command('train')
+    .description('pretrain a GPT on a corpus from a JSON recipe (configs/*.json); extra --key=value words override recipe fields')
+    .requiredOption('--config <file>', 'recipe, e.g. configs/shakespeare-char-baby.json')
+    .requiredOption('--corpus <files...>', 'corpus files (.txt or .jsonl)')
+    .option('--field <name>', 'JSONL field holding the text (overrides data.field)')
+    .requiredOption('--out <dir>', 'output directory (best/, last/, metrics.jsonl, loss.svg)')
+    .option('--resume', 'continue from OUT/last')
+    .option('--json', 'print JSON records, ending with one summary line')
+    .option('--no-progress', 'no progress bar')
+    .allowUnknownOption(true)
+    .allowExcessArguments(true)
+    .action(async (opts: { config: string; corpus: string[]; field?: string; out: string; resume?: boolean; json?: boolean; progress: boolean }, cmd: Command) => {
+      const overrides = overridesFrom(cmd.args);
+      if (opts.field) overrides['data.field'] = JSON.stringify(opts.field);
+      const recipe = loadRecipe(opts.config, overrides);
+      const command = ['muse', 'train', ...process.argv.slice(3)].join(' ');
+      const controller = new AbortController();
+      const onSigint = () => {
+        process.stderr.write('\nmuse: interrupted; saving last/ and stopping after this step (Ctrl-C again to quit now)\n');
+        controller.abort();
+        process.once('SIGINT', () => process.exit(130));
+      };
+      process.once('SIGINT', onSigint);
+      const summary = await pretrain({
+        recipe,
+        corpus: opts.corpus,
+        outDir: opts.out,
+        resume: opts.resume,
+        json: opts.json,
+        progress: opts.progress,
+        signal: controller.signal,
+        log: opts.json ? (line) => process.stdout.write(line + '\n') : undefined,
+        extraFiles: { 'muse_recipe.json': JSON.stringify({ recipe, command }, null, 2) + '\n' },
+      });
+      process.off('SIGINT', onSigint);
+      const line = {
+        step: summary.step,
+        trainLoss: summary.trainLoss,
+        valLoss: summary.valLoss,
+        bestValLoss: summary.bestValLoss,
+        tokensPerSec: summary.tokensPerSec,
+        checkpoint: summary.checkpoint,
+      };
+      if (opts.json) process.stdout.write(JSON.stringify(line) + '\n');
+      else {
+        process.stdout.write(
+          `done: step ${line.step}, train loss ${line.trainLoss?.toFixed(4)}, val loss ${line.valLoss?.toFixed(4)} (best ${line.bestValLoss?.toFixed(4)}), ` +
+            `${Math.round(line.tokensPerSec ?? 0)} tokens/s\nmodel: ${line.checkpoint}\n`,
+        );
+      }
+    });
+
+  program
+    .command('estimate')
+    .description('parameters, FLOPs per token, memory and an estimated time per iteration for a recipe')
+    .requiredOption('--config <file>', 'recipe file')
+    .option('--vocab-size <n>', 'vocabulary size when the recipe does not fix it', '65')
+    .option('--json', 'print one JSON object')
+    .allowUnknownOption(true)
+    .allowExcessArguments(true)
+    .action((opts: { config: string; vocabSize: string; json?: boolean }, cmd: Command) => {
+      const recipe = loadRecipe(opts.config, overridesFrom(cmd.args));
+      const vocab = Number(opts.vocabSize);
+      if (!Number.isInteger(vocab) || vocab <= 0) throw new ConfigError(`--vocab-size must be a positive integer, got ${opts.vocabSize}`);
+      const e = estimateTraining(recipe, vocab);
+      if (opts.json) {
+        process.stdout.write(JSON.stringify(e) + '\n');
+        return;
+      }
+      process.stdout.write(
+        [
+          `parameters:        ${e.parameters.toLocaleString('en')} (${e.nonEmbeddingParameters.toLocaleString('en')} without position embeddings)`,
+          `FLOPs per token:   ${(e.flopsPerToken / 1e6).toFixed(2)} M (6N + 12·L·C·T)`,
+          `tokens per iter:   ${e.tokensPerIter}`,
+          `FLOPs per iter:    ${(e.flopsPerIter / 1e9).toFixed(2)} G`,
+          `memory:            weights ${humanBytes(e.memory.weights)}, gradients ${humanBytes(e.memory.gradients)}, AdamW ${humanBytes(e.memory.adamw)}, total ${humanBytes(e.memory.total)} (+ activations)`,
+          `GEMM measured:     ${e.measuredGflops.toFixed(1)} GFLOP/s (${e.backend} backend)`,
+          `time per iter:     ≥ ${e.msPerIter.toFixed(1)} ms (GEMM-bound estimate)`,
+        ].join('\n') + '\n',
+      );
+    });
+}

@@ -1,0 +1,299 @@
+import {
+  Tensor,
+  Generator,
+  fromArray,
+  noGrad,
+  crossEntropy,
+  gelu,
+  scaledDotProductAttention,
+  matmul,
+} from '../tensor/index.js';
+import { Module } from '../nn/module.js';
+import { Conv1D, Dropout, Embedding, LayerNorm } from '../nn/layers.js';
+import { KVCache, cachedAttention } from '../nn/kv-cache.js';
+import { ShapeError } from '../errors.js';
+import type { CausalLM, LMCache } from './causal-lm.js';
+import { gptConfig, type GPTConfig } from './gpt-config.js';
+
+/**
+ * Causal multi-head self-attention of GPT-2 (Radford et al. 2019), HF names:
+ * `c_attn` (Conv1D `[n_embd, 3·n_embd]` producing q, k, v) and `c_proj`.
+ */
+export class GPTAttention extends Module {
+  readonly c_attn: Conv1D;
+  readonly c_proj: Conv1D;
+  private readonly residDropout: Dropout;
+  readonly nHead: number;
+  readonly headDim: number;
+
+  constructor(cfg: GPTConfig, gen: Generator) {
+    super();
+    const C = cfg.n_embd;
+    this.nHead = cfg.n_head;
+    this.headDim = C / cfg.n_head;
+    this.c_attn = this.registerModule('c_attn', new Conv1D(C, 3 * C, { std: cfg.initializer_range, gen }));
+    // GPT-2 scales the residual projections by 1/√(2·n_layer) at init (paper §2.3).
+    this.c_proj = this.registerModule('c_proj', new Conv1D(C, C, { std: cfg.initializer_range / Math.sqrt(2 * cfg.n_layer), gen }));
+    this.residDropout = this.registerModule('resid_dropout', new Dropout(cfg.resid_pdrop, gen));
+  }
+
+  /**
+   * `x` `[batch, seqLen, n_embd]` → `[batch, seqLen, n_embd]`. Without a cache
+   * this is the differentiable training path (fused causal attention); with a
+   * cache (inference, no grad) the new keys/values are appended to `layerCache`.
+   */
+  forward(x: Tensor, layerCache?: { cache: KVCache; layer: number; attentionMask: Int32Array | null }): Tensor {
+    const [B, T, C] = x.shape as [number, number, number];
+    const H = this.nHead;
+    const D = this.headDim;
+    const qkv = this.c_attn.forward(x).reshape([B, T, 3, H, D]).permute([2, 0, 3, 1, 4]); // [3, B, H, T, D]
+    let y: Tensor;
+    if (layerCache) {
+      y = cachedAttention(qkv, layerCache.cache, layerCache.layer, layerCache.attentionMask);
+    } else {
+      const q = qkv.narrow(0, 0, 1).reshape([B, H, T, D]);
+      const k = qkv.narrow(0, 1, 1).reshape([B, H, T, D]);
+      const v = qkv.narrow(0, 2, 1).reshape([B, H, T, D]);
+      y = scaledDotProductAttention(q, k, v, { causal: true });
+    }
+    y = y.permute([0, 2, 1, 3]).reshape([B, T, C]);
+    return this.residDropout.forward(this.c_proj.forward(y));
+  }
+}
+
+/** GPT-2 MLP: `c_fc` (n_embd → n_inner), GELU, `c_proj` (n_inner → n_embd), dropout. */
+export class GPTMLP extends Module {
+  readonly c_fc: Conv1D;
+  readonly c_proj: Conv1D;
+  private readonly dropout: Dropout;
+  private readonly approximate: 'tanh' | 'none';
+
+  constructor(cfg: GPTConfig, gen: Generator) {
+    super();
+    const inner = cfg.n_inner ?? 4 * cfg.n_embd;
+    this.c_fc = this.registerModule('c_fc', new Conv1D(cfg.n_embd, inner, { std: cfg.initializer_range, gen }));
+    this.c_proj = this.registerModule('c_proj', new Conv1D(inner, cfg.n_embd, { std: cfg.initializer_range / Math.sqrt(2 * cfg.n_layer), gen }));
+    this.dropout = this.registerModule('dropout', new Dropout(cfg.resid_pdrop, gen));
+    this.approximate = cfg.activation_function === 'gelu' ? 'none' : 'tanh';
+  }
+
+  /** `[batch, seqLen, n_embd]` → same shape. */
+  forward(x: Tensor): Tensor {
+    return this.dropout.forward(this.c_proj.forward(gelu(this.c_fc.forward(x), this.approximate)));
+  }
+}
+
+/** A pre-LayerNorm transformer block: `x + attn(ln_1(x))`, then `+ mlp(ln_2(·))`. */
+export class GPTBlock extends Module {
+  readonly ln_1: LayerNorm;
+  readonly attn: GPTAttention;
+  readonly ln_2: LayerNorm;
+  readonly mlp: GPTMLP;
+
+  constructor(cfg: GPTConfig, gen: Generator) {
+    super();
+    this.ln_1 = this.registerModule('ln_1', new LayerNorm(cfg.n_embd, cfg.layer_norm_epsilon));
+    this.attn = this.registerModule('attn', new GPTAttention(cfg, gen));
+    this.ln_2 = this.registerModule('ln_2', new LayerNorm(cfg.n_embd, cfg.layer_norm_epsilon));
+    this.mlp = this.registerModule('mlp', new GPTMLP(cfg, gen));
+  }
+
+  /** `[batch, seqLen, n_embd]` → same shape. */
+  forward(x: Tensor, layerCache?: { cache: KVCache; layer: number; attentionMask: Int32Array | null }): Tensor {
+    const h = x.add(this.attn.forward(this.ln_1.forward(x), layerCache));
+    return h.add(this.mlp.forward(this.ln_2.forward(h)));
+  }
+}
+
+/** The `transformer` trunk of `GPT2LMHeadModel`: `wte`, `wpe`, `drop`, `h.{i}`, `ln_f`. */
+export class GPTTransformer extends Module {
+  readonly wte: Embedding;
+  readonly wpe: Embedding;
+  readonly h: GPTBlock[];
+  readonly ln_f: LayerNorm;
+  private readonly drop: Dropout;
+
+  constructor(cfg: GPTConfig, gen: Generator) {
+    super();
+    this.wte = this.registerModule('wte', new Embedding(cfg.vocab_size, cfg.n_embd, { std: cfg.initializer_range, gen }));
+    this.wpe = this.registerModule('wpe', new Embedding(cfg.n_positions, cfg.n_embd, { std: cfg.initializer_range / 2, gen }));
+    this.drop = this.registerModule('drop', new Dropout(cfg.embd_pdrop, gen));
+    const blocks = this.registerModule('h', new Module());
+    this.h = [];
+    for (let i = 0; i < cfg.n_layer; i++) this.h.push(blocks.registerModule(String(i), new GPTBlock(cfg, gen)));
+    this.ln_f = this.registerModule('ln_f', new LayerNorm(cfg.n_embd, cfg.layer_norm_epsilon));
+  }
+}
+
+/** Output of {@link GPT.forward}. */
+export interface GPTOutput {
+  /** `[batch, seqLen, vocab_size]` */
+  logits: Tensor;
+  /** Mean cross-entropy over non-ignored positions (scalar), when labels/targets were given. */
+  loss?: Tensor;
+}
+
+/**
+ * GPT-2 language model (HF `GPT2LMHeadModel`): learned position embeddings,
+ * pre-LayerNorm blocks, causal multi-head self-attention, 4× GELU MLP, final
+ * LayerNorm and an `lm_head` tied to `transformer.wte.weight`. Parameter names
+ * and layouts are Hugging Face's (`transformer.h.0.attn.c_attn.weight` is a
+ * Conv1D `[in, out]`), so checkpoints round-trip with `transformers`.
+ *
+ * It also implements {@link CausalLM} (KV-cached incremental decoding) for
+ * `src/generate/`.
+ */
+export class GPT extends Module implements CausalLM {
+  readonly config: GPTConfig;
+  readonly transformer: GPTTransformer;
+
+  /**
+   * @param config HF GPT-2 config fields (completed with GPT-2 defaults and validated)
+   * @param opts.seed seed of the generator used for initialisation and dropout
+   * @throws ConfigError for an invalid config
+   */
+  constructor(config: Partial<GPTConfig>, opts: { seed?: number; generator?: Generator } = {}) {
+    super();
+    this.config = gptConfig(config);
+    const gen = opts.generator ?? new Generator(opts.seed ?? 1337);
+    this.transformer = this.registerModule('transformer', new GPTTransformer(this.config, gen));
+    if (!this.config.tie_word_embeddings) {
+      throw new ShapeError('GPT: untied lm_head weights are not supported; set tie_word_embeddings: true (GPT-2 ties them)');
+    }
+  }
+
+  get vocabSize(): number {
+    return this.config.vocab_size;
+  }
+
+  get maxPositions(): number {
+    return this.config.n_positions;
+  }
+
+  /**
+   * Training/scoring forward pass (differentiable).
+   * @param inputIds int32 `[batch, seqLen]`, seqLen ≤ n_positions
+   * @param opts.targets int32 `[batch, seqLen]` next-token targets already aligned
+   *   with the inputs (nanoGPT convention), -100 = ignored
+   * @param opts.labels int32 `[batch, seqLen]` in HF convention: the model shifts
+   *   them left by one inside (labels = inputIds is the LM loss), -100 = ignored
+   * @returns logits `[batch, seqLen, vocab_size]` and the mean loss when targets/labels are given
+   * @throws ShapeError when seqLen exceeds n_positions or shapes disagree
+   */
+  forward(inputIds: Tensor, opts?: { targets?: Tensor; labels?: Tensor }): GPTOutput;
+  /**
+   * KV-cached inference ({@link CausalLM.forward}): feeds `t` new tokens per row,
+   * appends them to `cache`, returns logits `[batch, vocab]` (`lastOnly`) or
+   * `[batch, t, vocab]`. No gradients; dropout off.
+   * @throws ShapeError when `cache.length + t` exceeds n_positions or a mask/position array has the wrong length
+   */
+  forward(
+    inputIds: Int32Array,
+    batch: number,
+    t: number,
+    cache: LMCache,
+    opts?: { attentionMask?: Int32Array | null; positionIds?: Int32Array | null; lastOnly?: boolean },
+  ): Float32Array;
+  forward(
+    inputIds: Tensor | Int32Array,
+    a?: number | { targets?: Tensor; labels?: Tensor },
+    t?: number,
+    cache?: LMCache,
+    opts: { attentionMask?: Int32Array | null; positionIds?: Int32Array | null; lastOnly?: boolean } = {},
+  ): GPTOutput | Float32Array {
+    if (inputIds instanceof Tensor) return this.forwardTrain(inputIds, (a as { targets?: Tensor; labels?: Tensor } | undefined) ?? {});
+    return this.forwardCached(inputIds, a as number, t as number, cache as KVCache, opts);
+  }
+
+  private forwardTrain(inputIds: Tensor, opts: { targets?: Tensor; labels?: Tensor }): GPTOutput {
+    if (inputIds.shape.length !== 2) {
+      throw new ShapeError(`GPT.forward: inputIds must be [batch, seqLen], got [${inputIds.shape.join(', ')}]`);
+    }
+    const [B, T] = inputIds.shape as [number, number];
+    if (T > this.config.n_positions) {
+      throw new ShapeError(`GPT.forward: sequence length ${T} exceeds n_positions ${this.config.n_positions}; truncate the input to the last ${this.config.n_positions} tokens`);
+    }
+    const pos = new Int32Array(B * T);
+    for (let b = 0; b < B; b++) for (let i = 0; i < T; i++) pos[b * T + i] = i;
+    const hidden = this.trunk(inputIds, fromArray(pos, [B, T], 'int32'));
+    const logits = this.lmHead(hidden);
+    const targets = opts.labels ? shiftLabels(opts.labels) : opts.targets;
+    if (!targets) return { logits };
+    if (targets.shape.length !== 2 || targets.shape[0] !== B || targets.shape[1] !== T) {
+      throw new ShapeError(`GPT.forward: targets must be [${B}, ${T}] like inputIds, got [${targets.shape.join(', ')}]`);
+    }
+    const V = this.config.vocab_size;
+    const loss = crossEntropy(logits.reshape([B * T, V]), targets.reshape([B * T]), { ignoreIndex: -100 });
+    return { logits, loss };
+  }
+
+  private forwardCached(
+    ids: Int32Array,
+    B: number,
+    T: number,
+    cache: KVCache,
+    opts: { attentionMask?: Int32Array | null; positionIds?: Int32Array | null; lastOnly?: boolean },
+  ): Float32Array {
+    if (!(cache instanceof KVCache)) throw new ShapeError('GPT.forward: the cache must come from this model\'s newCache()');
+    if (ids.length !== B * T) throw new ShapeError(`GPT.forward: inputIds has ${ids.length} ids, expected batch·t = ${B}·${T}`);
+    if (cache.batch !== B) throw new ShapeError(`GPT.forward: cache holds ${cache.batch} rows but batch is ${B}`);
+    const past = cache.length;
+    if (past + T > this.config.n_positions) {
+      throw new ShapeError(`GPT.forward: ${past} cached + ${T} new tokens exceed n_positions ${this.config.n_positions}; truncate the prompt or slide the window`);
+    }
+    const mask = opts.attentionMask ?? null;
+    if (mask && mask.length !== B * (past + T)) {
+      throw new ShapeError(`GPT.forward: attentionMask must be [batch, past + t] = [${B}, ${past + T}], got ${mask.length} values`);
+    }
+    let pos = opts.positionIds ?? null;
+    if (pos && pos.length !== B * T) throw new ShapeError(`GPT.forward: positionIds must be [batch, t] = [${B}, ${T}]`);
+    if (!pos) {
+      pos = new Int32Array(B * T);
+      for (let b = 0; b < B; b++) for (let i = 0; i < T; i++) pos[b * T + i] = past + i;
+    }
+    const positions = pos;
+    const wasTraining = this.training;
+    if (wasTraining) this.eval();
+    try {
+      return noGrad(() => {
+        let hidden = this.trunk(fromArray(ids, [B, T], 'int32'), fromArray(positions, [B, T], 'int32'), cache, mask);
+        cache.advance(T);
+        if (opts.lastOnly) hidden = hidden.narrow(1, T - 1, 1).reshape([B, this.config.n_embd]);
+        return this.lmHead(hidden).data as Float32Array;
+      });
+    } finally {
+      if (wasTraining) this.train();
+    }
+  }
+
+  /** Embeddings + blocks + final LayerNorm: ids `[B, T]`, positions `[B, T]` → `[B, T, n_embd]`. */
+  private trunk(ids: Tensor, positions: Tensor, cache?: KVCache, attentionMask?: Int32Array | null): Tensor {
+    const tr = this.transformer;
+    let x = tr.wte.forward(ids).add(tr.wpe.forward(positions));
+    x = (tr as unknown as { drop: Dropout }).drop.forward(x);
+    for (let i = 0; i < tr.h.length; i++) {
+      x = tr.h[i]!.forward(x, cache ? { cache, layer: i, attentionMask: attentionMask ?? null } : undefined);
+    }
+    return tr.ln_f.forward(x);
+  }
+
+  /** Tied lm_head: `[..., n_embd]` · wteᵀ → `[..., vocab_size]`. */
+  private lmHead(hidden: Tensor): Tensor {
+    return matmul(hidden, this.transformer.wte.weight, { transB: true });
+  }
+
+  /** An empty KV cache for `batch` rows (grows as tokens are fed, up to n_positions). */
+  newCache(batch: number): LMCache {
+    return new KVCache(this.config.n_layer, batch, this.config.n_head, this.config.n_embd / this.config.n_head, this.config.n_positions);
+  }
+}
+
+/** HF's label shift: targets[:, t] = labels[:, t + 1], last position ignored. */
+function shiftLabels(labels: Tensor): Tensor {
+  const [B, T] = labels.shape as [number, number];
+  const src = labels.data as Int32Array;
+  const out = new Int32Array(B * T).fill(-100);
+  for (let b = 0; b < B; b++) out.set(src.subarray(b * T + 1, b * T + T), b * T);
+  return fromArray(out, [B, T], 'int32');
+}
+

@@ -1,0 +1,178 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { Generator, fromArray } from '../tensor/index.js';
+import { GPT } from '../models/gpt.js';
+import { gptParameterCount } from '../models/gpt-config.js';
+import { loadGPT, saveModel } from '../models/pretrained.js';
+import { Trainer, type ResumeState, type TrainSummary } from '../train/index.js';
+import { readCorpus } from '../data/corpus.js';
+import { getBatch } from '../data/lm-batches.js';
+import { CharTokenizer, ByteLevelBPETokenizer, loadTokenizer, type Tokenizer } from '../tokenizers/index.js';
+import { loadCheckpoint } from '../io/checkpoint.js';
+import { ConfigError } from '../errors.js';
+import type { TrainRecipe } from './train-config.js';
+
+/** Options of {@link pretrain}. */
+export interface PretrainOptions {
+  recipe: TrainRecipe;
+  /** Corpus files (`.txt` or `.jsonl`). */
+  corpus: string[];
+  /** Output directory: `best/`, `last/` (HF model directories), `metrics.jsonl`, `loss.svg`. */
+  outDir: string;
+  /** Continue from `outDir/last`. */
+  resume?: boolean;
+  /** Log lines are JSON records. */
+  json?: boolean;
+  progress?: boolean;
+  log?: (line: string) => void;
+  signal?: AbortSignal;
+  /** Extra files written into every checkpoint (e.g. the recipe and the command). */
+  extraFiles?: Record<string, string>;
+}
+
+/** The token stream of a corpus, split nanoGPT-style. */
+export interface TokenizedCorpus {
+  tokenizer: Tokenizer;
+  train: Int32Array;
+  val: Int32Array;
+  /** Characters read. */
+  chars: number;
+}
+
+/**
+ * Read the corpus files, normalise the script, join documents with the
+ * separator, build (or reuse) the tokenizer and encode; the first
+ * `1 − valFraction` of the stream is training data, the rest validation
+ * (nanoGPT's `prepare.py`).
+ * @throws ConfigError when the validation split is shorter than one block
+ */
+export function tokenizeCorpus(recipe: TrainRecipe, files: string[], tokenizer?: Tokenizer): TokenizedCorpus {
+  const d = recipe.data;
+  let docs: string[] = [];
+  for (const f of files) docs.push(...readCorpus(f, { field: d.field, join: d.join, script: d.script ?? 'keep' }));
+  if (d.shuffleDocuments) {
+    const gen = new Generator(recipe.training.seed ?? 1337);
+    docs = [...docs];
+    for (let i = docs.length - 1; i > 0; i--) {
+      const j = gen.randint(0, i + 1);
+      [docs[i], docs[j]] = [docs[j]!, docs[i]!];
+    }
+  }
+  const text = docs.join(d.separator ?? '\n\n');
+  let tok = tokenizer;
+  if (!tok) {
+    const t = recipe.tokenizer;
+    tok = t.type === 'char'
+      ? CharTokenizer.train([text], { minFrequency: t.minFrequency })
+      : ByteLevelBPETokenizer.train([text], { vocabSize: t.vocabSize ?? 8000, minFrequency: t.minFrequency ?? 2, specialTokens: ['<|endoftext|>'] });
+  }
+  const ids = Int32Array.from(tok.encode(text, { addSpecialTokens: false }).ids);
+  const nVal = Math.floor(ids.length * (d.valFraction ?? 0.1));
+  const train = ids.subarray(0, ids.length - nVal);
+  const val = ids.subarray(ids.length - nVal);
+  const block = recipe.training.blockSize;
+  if (val.length <= block + 1 || train.length <= block + 1) {
+    throw new ConfigError(`the corpus gives ${train.length} training and ${val.length} validation tokens, fewer than one block of ${block}; use a larger corpus, a smaller blockSize or a larger valFraction`);
+  }
+  return { tokenizer: tok, train, val, chars: text.length };
+}
+
+/** HF `generation_config.json` for a freshly trained model. */
+export function defaultGenerationConfig(recipe: TrainRecipe, tok: Tokenizer): Record<string, unknown> {
+  return {
+    do_sample: true,
+    temperature: 0.8,
+    top_k: 200,
+    max_new_tokens: 200,
+    ...(tok.eosTokenId !== undefined ? { eos_token_id: tok.eosTokenId } : {}),
+    ...(tok.bosTokenId !== undefined ? { bos_token_id: tok.bosTokenId } : {}),
+    ...(recipe.generation ?? {}),
+  };
+}
+
+/**
+ * Pretrain a GPT on a corpus with the Trainer: nanoGPT's random-window batches,
+ * AdamW, warmup + cosine, clipping, periodic evaluation, `best/` and `last/`
+ * checkpoints in Hugging Face layout, exact resume.
+ * @returns the Trainer's summary (the `--json` line of `muse train`)
+ */
+export async function pretrain(opts: PretrainOptions): Promise<TrainSummary & { parameters: number }> {
+  const { recipe, outDir } = opts;
+  const tr = recipe.training;
+  const lastDir = join(outDir, 'last');
+  const resuming = opts.resume === true && existsSync(join(lastDir, 'trainer_state.json'));
+  if (opts.resume && !resuming) {
+    throw new ConfigError(`--resume: ${lastDir} holds no trainer_state.json; start without --resume or point --out at an earlier run`);
+  }
+  const data = tokenizeCorpus(recipe, opts.corpus, resuming ? loadTokenizer(lastDir) : undefined);
+  const tok = data.tokenizer;
+  const seed = tr.seed ?? 1337;
+  const modelCfg = {
+    ...recipe.model,
+    vocab_size: tok.vocabSize,
+    n_positions: recipe.model.n_positions ?? tr.blockSize,
+    bos_token_id: tok.bosTokenId ?? tok.eosTokenId ?? null,
+    eos_token_id: tok.eosTokenId ?? null,
+  };
+  const modelGen = new Generator(seed);
+  const model = resuming ? loadGPT(lastDir).model : new GPT(modelCfg, { generator: modelGen });
+  model.train();
+  const batchGen = new Generator(seed + 1);
+  const B = tr.batchSize;
+  const T = tr.blockSize;
+  const toBatch = (b: { inputIds: Int32Array; labels: Int32Array }) => ({
+    x: fromArray(b.inputIds, [B, T], 'int32'),
+    y: fromArray(b.labels, [B, T], 'int32'),
+  });
+  const evalGen = new Generator(seed + 2);
+  const generationConfig = defaultGenerationConfig(recipe, tok);
+  const trainer = new Trainer({
+    model,
+    lossFn: (batch: { x: ReturnType<typeof fromArray>; y: ReturnType<typeof fromArray> }) => model.forward(batch.x, { targets: batch.y }).loss!,
+    nextTrainBatch: () => toBatch(getBatch(data.train, T, B, batchGen)),
+    // nanoGPT's estimate_loss: eval_iters random windows of the validation split.
+    evalBatches: function* () {
+      const g = evalGen.clone();
+      for (;;) yield toBatch(getBatch(data.val, T, B, g));
+    },
+    tokensPerBatch: B * T,
+    maxIters: tr.maxIters,
+    evalInterval: tr.evalInterval,
+    evalIters: tr.evalIters,
+    learningRate: tr.learningRate,
+    minLr: tr.minLr,
+    warmupIters: tr.warmupIters,
+    lrDecayIters: tr.lrDecayIters,
+    weightDecay: tr.weightDecay,
+    beta1: tr.beta1,
+    beta2: tr.beta2,
+    gradClip: tr.gradClip,
+    gradientAccumulationSteps: tr.gradientAccumulationSteps,
+    earlyStoppingPatience: tr.earlyStoppingPatience,
+    logInterval: tr.logInterval,
+    outDir,
+    rng: { batches: batchGen, dropout: modelGen },
+    resume: resuming ? resumeState(lastDir) : undefined,
+    save: (dir, extra) =>
+      saveModel(dir, model, {
+        config: model.config,
+        tokenizerJson: tok.toJSON(),
+        generationConfig,
+        trainerState: extra.trainerState,
+        optimizerTensors: extra.optimizerTensors,
+        extraFiles: { ...(extra.extraFiles ?? {}), ...(opts.extraFiles ?? {}) },
+      }),
+    json: opts.json,
+    progress: opts.progress,
+    log: opts.log,
+    signal: opts.signal,
+  });
+  const summary = await trainer.train();
+  return { ...summary, parameters: gptParameterCount(model.config) };
+}
+
+/** Trainer state and optimizer moments of a `last/` checkpoint. */
+function resumeState(dir: string): ResumeState {
+  const ck = loadCheckpoint(dir, { optimizer: true });
+  return { trainerState: ck.trainerState, optimizerTensors: ck.optimizerTensors };
+}

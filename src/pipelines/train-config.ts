@@ -1,0 +1,109 @@
+import { readFileSync, existsSync } from 'node:fs';
+import { ConfigError, FileFormatError } from '../errors.js';
+import type { GPTConfig } from '../models/gpt-config.js';
+
+/**
+ * A training recipe as a plain JSON file (`configs/*.json`), nanoGPT-style
+ * "presets as data": the model's HF config fields, the tokenizer to build,
+ * how to read and split the corpus, and the optimisation hyper-parameters.
+ */
+export interface TrainRecipe {
+  description?: string;
+  model: Partial<GPTConfig> & Record<string, unknown>;
+  tokenizer: { type: 'char' | 'bpe'; vocabSize?: number; minFrequency?: number };
+  data: {
+    /** JSONL field(s) holding the text. */
+    field?: string | string[];
+    /** Joins several fields of one record. */
+    join?: string;
+    /** Put between documents in the token stream (default "\n\n"). */
+    separator?: string;
+    /** `tail`: first (1 − valFraction) of the stream trains, the rest validates (nanoGPT). */
+    split?: 'tail';
+    valFraction?: number;
+    /** Chinese script normalisation of the corpus (and of prompts at generation time). */
+    script?: 'simplified' | 'traditional' | 'keep';
+    /** Shuffle documents (seeded) before splitting, so validation is not one author/source. */
+    shuffleDocuments?: boolean;
+  };
+  training: {
+    batchSize: number;
+    blockSize: number;
+    maxIters: number;
+    learningRate: number;
+    minLr?: number;
+    warmupIters?: number;
+    lrDecayIters?: number;
+    beta1?: number;
+    beta2?: number;
+    weightDecay?: number;
+    gradClip?: number;
+    gradientAccumulationSteps?: number;
+    evalInterval: number;
+    evalIters: number;
+    earlyStoppingPatience?: number;
+    seed?: number;
+    logInterval?: number;
+  };
+  /** Defaults written to `generation_config.json` (HF snake_case). */
+  generation?: Record<string, unknown>;
+}
+
+/**
+ * Read a recipe file and apply `--flag` overrides given as dotted paths
+ * (`training.maxIters=100`, `model.n_layer=2`) or bare training keys (`maxIters=100`).
+ * @throws FileFormatError for a missing or non-JSON file
+ * @throws ConfigError for an override that names no known field, or a bad value
+ */
+export function loadRecipe(path: string, overrides: Record<string, string> = {}): TrainRecipe {
+  if (!existsSync(path)) throw new FileFormatError(`config file ${path} does not exist; pass a JSON recipe such as configs/shakespeare-char-baby.json`);
+  let recipe: TrainRecipe;
+  try {
+    recipe = JSON.parse(readFileSync(path, 'utf8')) as TrainRecipe;
+  } catch (err) {
+    throw new FileFormatError(`config file ${path} is not valid JSON: ${(err as Error).message}`);
+  }
+  for (const [key, raw] of Object.entries(overrides)) applyOverride(recipe, key, raw);
+  validateRecipe(recipe, path);
+  return recipe;
+}
+
+/** Apply one `key=value` override in place (value parsed as JSON when it parses, else kept as a string). */
+export function applyOverride(recipe: TrainRecipe, key: string, raw: string): void {
+  let value: unknown = raw;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    /* a bare string */
+  }
+  const path = key.includes('.') ? key.split('.') : [sectionOf(recipe, key), key];
+  let obj = recipe as unknown as Record<string, unknown>;
+  for (const part of path.slice(0, -1)) {
+    if (typeof obj[part] !== 'object' || obj[part] === null) throw new ConfigError(`override ${key}: the recipe has no section "${part}"`);
+    obj = obj[part] as Record<string, unknown>;
+  }
+  obj[path[path.length - 1]!] = value;
+}
+
+function sectionOf(recipe: TrainRecipe, key: string): string {
+  for (const section of ['training', 'model', 'data', 'tokenizer'] as const) {
+    if (key in (recipe[section] as object)) return section;
+  }
+  throw new ConfigError(`override ${key}: not a known field; use a dotted path such as training.${key} or model.${key}`);
+}
+
+function validateRecipe(r: TrainRecipe, path: string): void {
+  for (const section of ['model', 'tokenizer', 'data', 'training'] as const) {
+    if (typeof r[section] !== 'object' || r[section] === null) throw new ConfigError(`${path}: missing section "${section}"`);
+  }
+  const t = r.training;
+  for (const k of ['batchSize', 'blockSize', 'maxIters', 'evalInterval', 'evalIters'] as const) {
+    if (!Number.isInteger(t[k]) || t[k] <= 0) throw new ConfigError(`${path}: training.${k} must be a positive integer, got ${String(t[k])}`);
+  }
+  if (!(t.learningRate > 0)) throw new ConfigError(`${path}: training.learningRate must be > 0`);
+  if (!['char', 'bpe'].includes(r.tokenizer.type)) throw new ConfigError(`${path}: tokenizer.type must be "char" or "bpe"`);
+  const n = r.model.n_positions;
+  if (typeof n === 'number' && t.blockSize > n) {
+    throw new ConfigError(`${path}: training.blockSize ${t.blockSize} exceeds model.n_positions ${n}`);
+  }
+}
