@@ -105,9 +105,10 @@ test('the loss chart is well-formed SVG with one coordinate pair per finite poin
   }
   // A real XML parser (libxml2 through librsvg, via sharp) when it is installed.
   const require = createRequire(import.meta.url);
-  let sharp: ((input: Buffer) => { png(): { toBuffer(): Promise<Buffer> } }) | null = null;
+  type Sharp = (input: Buffer) => { png(): { toBuffer(): Promise<Buffer> } };
+  let sharp: Sharp | null = null;
   try {
-    sharp = require('sharp') as typeof sharp;
+    sharp = require('sharp') as Sharp;
   } catch {
     sharp = null;
   }
