@@ -52,6 +52,13 @@ export function record(out: Tensor, parents: Tensor[], backward: GradNode['backw
   return out;
 }
 
+function releasedError(): MuseError {
+  return new MuseError(
+    'GRAPH_RELEASED',
+    'backward: part of this graph was already released by an earlier backward() (graphs are freed after use); recompute the forward pass, or detach() tensors you reuse across steps',
+  );
+}
+
 function addInto(dst: Float32Array, src: Float32Array): void {
   const n = dst.length;
   for (let i = 0; i < n; i++) dst[i] += src[i];
@@ -72,6 +79,7 @@ export function runBackward(root: Tensor, grad?: Tensor): void {
   if (!root.requiresGrad) {
     throw new MuseError('NO_GRAD', 'backward: this tensor does not require grad (no input had requiresGrad, or it was computed under noGrad)');
   }
+  if (root._released) throw releasedError();
   let seed: Float32Array;
   let seedOwned: boolean;
   if (grad) {
@@ -100,6 +108,7 @@ export function runBackward(root: Tensor, grad?: Tensor): void {
       const node = top[0]._node as GradNode;
       if (top[1] < node.parents.length) {
         const p = node.parents[top[1]++];
+        if (p._released) throw releasedError();
         if (p._node && !visited.has(p)) {
           visited.add(p);
           stack.push([p, 0]);
@@ -114,6 +123,7 @@ export function runBackward(root: Tensor, grad?: Tensor): void {
   const grads = new Map<Tensor, { g: Float32Array; owned: boolean }>();
   const deliver = (t: Tensor, g: Float32Array, owned: boolean): void => {
     if (!t._node) {
+      if (t._released) throw releasedError();
       // leaf
       if (t.grad === null) t.grad = t._makeGrad(owned ? g : g.slice());
       else addInto(t.grad.data as Float32Array, g);

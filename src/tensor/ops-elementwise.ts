@@ -46,8 +46,11 @@ export function binaryRaw(
 ): Float32Array {
   const out = new Float32Array(sizeOf(outShape));
   if (out.length === 0) return out;
-  if (sameShape(aShape, outShape) && sameShape(bShape, outShape)) {
-    be().binary(op, a, [1], b, [1], out, [out.length]);
+  // Fast paths: equal shapes, or one operand a single element (scalars).
+  const aFull = a.length === out.length && sameShape(aShape, outShape);
+  const bFull = b.length === out.length && sameShape(bShape, outShape);
+  if ((aFull || a.length === 1) && (bFull || b.length === 1)) {
+    be().binary(op, a, [aFull ? 1 : 0], b, [bFull ? 1 : 0], out, [out.length]);
     return out;
   }
   const c = coalesce([...outShape], [broadcastStrides(aShape, outShape), broadcastStrides(bShape, outShape)]);

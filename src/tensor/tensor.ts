@@ -36,21 +36,27 @@ export class Tensor {
   private _requiresGrad = false;
   /** @internal the autograd node that produced this tensor (null for leaves and after backward). */
   _node: GradNode | null = null;
+  /** @internal true once backward has released the node that produced this tensor. */
+  _released = false;
 
   /**
    * Wrap `data` (not copied) as a tensor of `shape`.
    * @throws ShapeError when `data.length` is not the product of `shape`
    */
   constructor(data: TensorData, shape: readonly number[], dtype?: DType) {
-    const n = sizeOf(shape);
-    if (shape.some((d) => !Number.isInteger(d) || d < 0)) throw new ShapeError(`Tensor: invalid shape ${shapeStr(shape)}`);
+    let n = 1;
+    for (let i = 0; i < shape.length; i++) {
+      const d = shape[i];
+      if (!Number.isInteger(d) || d < 0) throw new ShapeError(`Tensor: invalid shape ${shapeStr(shape)}`);
+      n *= d;
+    }
     if (data.length !== n) {
       throw new ShapeError(`Tensor: ${data.length} elements do not fill shape ${shapeStr(shape)} (${n} elements)`);
     }
     const dt: DType = data instanceof Int32Array ? 'int32' : 'float32';
     if (dtype && dtype !== dt) throw new ConfigError(`Tensor: dtype ${dtype} does not match a ${data.constructor.name}`);
     this.dtype = dt;
-    this.shape = [...shape];
+    this.shape = shape.slice();
     this.data = data;
   }
 
@@ -83,6 +89,7 @@ export class Tensor {
 
   /** @internal set or clear the producing node. */
   _setNode(node: GradNode | null): void {
+    if (!node && this._node) this._released = true;
     this._node = node;
     if (node) this._requiresGrad = true;
   }
