@@ -63,7 +63,7 @@ function sampleBatch(d: { xs: Float32Array; ys: Float32Array }, size: number, rn
   return { x: fromArray(x, [size, 4]), y: fromArray(y, [size, 1]) };
 }
 
-function* evalStream(d: { xs: Float32Array; ys: Float32Array }, size: number): Generator<Batch> {
+function* evalStream(d: { xs: Float32Array; ys: Float32Array }, size: number): IterableIterator<Batch> {
   // Sequential, deterministic validation batches.
   for (let start = 0; start + size <= d.ys.length; start += size) {
     yield { x: fromArray(d.xs.slice(start * 4, (start + size) * 4), [size, 4]), y: fromArray(d.ys.slice(start, start + size), [size, 1]) };
