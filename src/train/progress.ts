@@ -56,11 +56,14 @@ export class BarProgress implements ProgressReporter {
       {
         stream,
         format: 'step {value}/{total} {bar} {percentage}% | loss {loss} | {tps} tok/s | ETA {eta_formatted}',
-        hideCursor: true,
+        // The caller owns SIGINT (muse train saves last/ on Ctrl-C) and the
+        // bar is stopped in a finally block; a hidden cursor would survive a
+        // hard exit, so it stays visible.
+        hideCursor: false,
         clearOnComplete: false,
         etaBuffer: 50,
         fps: 5,
-        gracefulExit: true,
+        gracefulExit: false,
       },
       cliProgress.Presets.shades_classic,
     );
