@@ -105,20 +105,19 @@ function candidates(text: string, type: PiiType): PiiMatch[] {
 }
 
 /**
- * Find personal data in `text`. Kinds are searched in priority order
- * (e-mail, URL, IP, card, phone); a span overlapping an earlier finding is
- * dropped, so an e-mail inside a URL is reported once.
+ * Find personal data in `text`. Where findings of different kinds overlap,
+ * the longer span wins (ties: e-mail, URL, IP, card, phone), so a URL that
+ * contains an e-mail address is one URL, and `ana@www.example.com` one e-mail.
  *
- * @returns findings sorted by position
+ * @returns non-overlapping findings sorted by position
  */
 export function findPii(text: string, opts: PiiOptions = {}): PiiMatch[] {
   const types = opts.types ?? ALL;
+  const all = ALL.filter((t) => types.includes(t)).flatMap((t, rank) => candidates(text, t).map((c) => ({ c, rank })));
+  all.sort((a, b) => b.c.end - b.c.start - (a.c.end - a.c.start) || a.rank - b.rank || a.c.start - b.c.start);
   const taken: PiiMatch[] = [];
-  for (const type of ALL) {
-    if (!types.includes(type)) continue;
-    for (const c of candidates(text, type)) {
-      if (!taken.some((t) => c.start < t.end && t.start < c.end)) taken.push(c);
-    }
+  for (const { c } of all) {
+    if (!taken.some((t) => c.start < t.end && t.start < c.end)) taken.push(c);
   }
   return taken.sort((a, b) => a.start - b.start);
 }

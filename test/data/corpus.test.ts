@@ -117,13 +117,12 @@ test('invalid-sequence counts agree with the WHATWG decoder on random bytes', ()
     for (let round = 0; round < 30; round++) {
       const bytes = Buffer.alloc(200, 0);
       for (let i = 0; i < bytes.length; i++) bytes[i] = rand() < 200 ? 0x41 + (rand() % 26) : rand();
-      const legit = (new TextDecoder().decode(Buffer.from(bytes.toString('latin1').replace(/[^]/g, '')))).length; // 0
       writeFileSync(join(dir, 'r.txt'), bytes);
       const warnings: string[] = [];
       readCorpus(join(dir, 'r.txt'), { onWarning: (m) => warnings.push(m) });
       const decoded = new TextDecoder().decode(bytes);
       const fffd = (decoded.match(/\ufffd/g) ?? []).length;
-      const legitFffd = bytes.toString('latin1').split('\xef\xbf\xbd').length - 1 + legit;
+      const legitFffd = bytes.toString('latin1').split('\xef\xbf\xbd').length - 1; // U+FFFD already in the bytes
       const expected = fffd - legitFffd;
       if (expected === 0) assert.deepEqual(warnings, []);
       else assert.match(warnings[0]!, new RegExp(`: ${expected} invalid UTF-8 sequences?`));
