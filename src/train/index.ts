@@ -7,7 +7,7 @@
 export { AdamW, defaultNoDecay, nanoGptNoDecay, type AdamWOptions, type NoDecayRule } from './adamw.js';
 export { clipCoefficient, clipGradNorm, globalGradNorm, type ClipResult } from './clip.js';
 export { EarlyStopping, type EarlyStoppingState } from './early-stopping.js';
-export { lossCurveFromMetrics, lossCurveSvg, niceTicks, type ChartOptions, type ChartSeries } from './loss-chart.js';
+export { downsample, lossCurveFromMetrics, lossCurveSvg, niceTicks, type ChartOptions, type ChartSeries } from './loss-chart.js';
 export { MetricsLog, finiteOrNull, formatMetricsLine, type MetricsRecord } from './metrics.js';
 export { NonFiniteGuard, type GuardVerdict } from './non-finite-guard.js';
 export type { NamedParameter, TrainableParameter } from './parameter.js';

@@ -118,11 +118,33 @@ export function lossCurveSvg(series: ChartSeries[], opts: ChartOptions = {}): st
 }
 
 /**
+ * At most `maxPoints` points: consecutive points are averaged in equal buckets
+ * (mean step, mean loss), which smooths a long noisy curve instead of aliasing it.
+ */
+export function downsample(points: [number, number][], maxPoints: number): [number, number][] {
+  if (points.length <= maxPoints) return points;
+  const out: [number, number][] = [];
+  for (let b = 0; b < maxPoints; b++) {
+    const lo = Math.floor((b * points.length) / maxPoints);
+    const hi = Math.floor(((b + 1) * points.length) / maxPoints);
+    let sx = 0;
+    let sy = 0;
+    for (let i = lo; i < hi; i++) {
+      sx += points[i][0];
+      sy += points[i][1];
+    }
+    out.push([sx / (hi - lo), sy / (hi - lo)]);
+  }
+  return out;
+}
+
+/**
  * The chart of a training run from its metrics: train loss from the `train`
- * records (one point each), validation loss from the `eval` records (one point
+ * records (one point each, bucket-averaged down to `maxPoints` — default
+ * 2000 — for long runs), validation loss from the `eval` records (one point
  * and a marker each).
  */
-export function lossCurveFromMetrics(records: readonly MetricsRecord[], opts: ChartOptions = {}): string {
+export function lossCurveFromMetrics(records: readonly MetricsRecord[], opts: ChartOptions & { maxPoints?: number } = {}): string {
   const train: [number, number][] = [];
   const val: [number, number][] = [];
   for (const r of records) {
@@ -131,7 +153,7 @@ export function lossCurveFromMetrics(records: readonly MetricsRecord[], opts: Ch
   }
   return lossCurveSvg(
     [
-      { label: 'train loss', color: '#1f77b4', points: train },
+      { label: 'train loss', color: '#1f77b4', points: downsample(train, opts.maxPoints ?? 2000) },
       { label: 'val loss', color: '#d62728', points: val, markers: true },
     ],
     { title: 'loss', ...opts },

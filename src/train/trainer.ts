@@ -450,7 +450,7 @@ export class Trainer<B> {
                 `${this.hasBest || this.history.some((r) => r.event === 'eval') ? `the last good checkpoint is ${this.lastDir}` : 'no checkpoint was written'}`,
             );
           }
-          if (!o.json) say(`warning: step ${this.step}: the ${what}; skipped the update (${this.guard.inARow} in a row; training stops at ${this.guard.maxInARow})`);
+          this.warn(`step ${this.step}: the ${what}; skipped the update (${this.guard.inARow} in a row; training stops at ${this.guard.maxInARow})`, say);
         } else {
           lastTrainLoss = trainLoss;
           this.windowSum += trainLoss;
@@ -530,9 +530,11 @@ export class Trainer<B> {
     return new LineProgress(sink);
   }
 
+  /** Warnings go to the log, except in JSON mode, where every log line must stay a JSON record: there they go to stderr. */
   private warn(msg: string, say?: (line: string) => void): void {
     const line = `warning: ${msg}`;
-    if (say) say(line);
+    if (this.o.json) process.stderr.write(`muse: ${line}\n`);
+    else if (say) say(line);
     else (this.o.log ?? ((l: string) => void process.stderr.write(l + '\n')))(line);
   }
 

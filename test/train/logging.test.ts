@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import { EarlyStopping } from '../../src/train/early-stopping.js';
 import { NonFiniteGuard } from '../../src/train/non-finite-guard.js';
 import { MetricsLog, formatMetricsLine, type MetricsRecord } from '../../src/train/metrics.js';
-import { lossCurveFromMetrics, lossCurveSvg, niceTicks } from '../../src/train/loss-chart.js';
+import { downsample, lossCurveFromMetrics, lossCurveSvg, niceTicks } from '../../src/train/loss-chart.js';
 import { formatDuration } from '../../src/train/progress.js';
 import { parseTrainerState } from '../../src/train/trainer-state.js';
 import { ConfigError, FileFormatError } from '../../src/errors.js';
@@ -117,6 +117,16 @@ test('the loss chart is well-formed SVG with one coordinate pair per finite poin
     assert.ok(png.length > 1000);
     await assert.rejects(sharp(Buffer.from(svg.replace('</svg>', ''))).png().toBuffer());
   }
+});
+
+test('long curves are bucket-averaged to maxPoints', () => {
+  const pts: [number, number][] = Array.from({ length: 10 }, (_, i) => [i, i % 2]);
+  assert.deepEqual(downsample(pts, 5), [[0.5, 0.5], [2.5, 0.5], [4.5, 0.5], [6.5, 0.5], [8.5, 0.5]]);
+  assert.equal(downsample(pts, 20), pts);
+  const recs: MetricsRecord[] = Array.from({ length: 5000 }, (_, i) => ({ event: 'train', step: i + 1, trainLoss: 3 - i / 5000, lr: 1e-3, gradNorm: 1, tokensPerSec: 1, elapsedMs: i }));
+  const svg = lossCurveFromMetrics(recs, { maxPoints: 500 });
+  checkWellFormedXml(svg);
+  assert.equal(/points="([^"]*)"/.exec(svg)![1].trim().split(/\s+/).length, 500);
 });
 
 test('the chart copes with no data and a flat series', () => {
