@@ -1,0 +1,44 @@
+/**
+ * Decoding: `generate()` / `stream()` and the parts they are built from
+ * (logits processors and warpers, samplers, beam search, stopping criteria,
+ * creative constraints). See docs/generate.md.
+ */
+export { generate, stream, type TextStream, type StreamOptions } from './generate.js';
+export type { GenerateOptions, GenerateOutput, TokenEvent } from './plan.js';
+export {
+  validateGenerationConfig,
+  resolveGenerationConfig,
+  generationConfigFromHF,
+  toHF,
+  readGenerationConfig,
+  writeGenerationConfig,
+  POEM_FORMS,
+  type GenerationConfig,
+  type ResolvedGenerationConfig,
+  type EarlyStopping,
+  type PoemForm,
+  type PrefixAllowedTokensFn,
+} from './config.js';
+export {
+  RepetitionPenaltyLogitsProcessor,
+  NoRepeatNGramLogitsProcessor,
+  NoBadWordsLogitsProcessor,
+  MinNewTokensLengthLogitsProcessor,
+  PrefixConstrainedLogitsProcessor,
+  SuppressTokensLogitsProcessor,
+  buildLogitsProcessors,
+  type LogitsProcessor,
+  type RowContext,
+} from './logits-process.js';
+export {
+  TemperatureLogitsWarper,
+  TopKLogitsWarper,
+  TopPLogitsWarper,
+  MinPLogitsWarper,
+  TypicalLogitsWarper,
+  buildLogitsWarpers,
+} from './logits-warp.js';
+export { PoemConstraint, type PoemConstraintOptions } from './constraints.js';
+export { StopStringMatcher, type FinishReason } from './stopping.js';
+export { greedyChoice, sampleChoice, type RandomSource, type Choice } from './sampling.js';
+export { IncrementalDecoder, type GenerationTokenizer, type TextStreamDecoder } from './tokenizer.js';
