@@ -1,0 +1,135 @@
+/**
+ * Added tokens (special tokens such as `<|endoftext|>` or `[CLS]`, and
+ * user-added tokens) and the splitter that finds them in raw text before
+ * normalization and pre-tokenization, as Hugging Face tokenizers'
+ * `AddedVocabulary` does: leftmost match first, longest token on ties, with
+ * the `lstrip` / `rstrip` / `single_word` options.
+ */
+
+/** One entry of `added_tokens` in a `tokenizer.json`. */
+export interface AddedToken {
+  id: number;
+  content: string;
+  /** Special tokens are dropped by `decode(ids, {skipSpecialTokens: true})`. */
+  special: boolean;
+  /** Only match when not inside a word. */
+  singleWord: boolean;
+  /** Absorb whitespace on the left into the match. */
+  lstrip: boolean;
+  /** Absorb whitespace on the right into the match. */
+  rstrip: boolean;
+  /** Whether the token is matched in normalized text (muse matches it in the raw text; see docs). */
+  normalized: boolean;
+}
+
+/** The JSON form of an added token in `tokenizer.json`. */
+export interface AddedTokenJSON {
+  id: number;
+  content: string;
+  single_word: boolean;
+  lstrip: boolean;
+  rstrip: boolean;
+  normalized: boolean;
+  special: boolean;
+}
+
+/** Creates a special added token with Hugging Face's defaults for special tokens. */
+export function specialToken(content: string, id: number): AddedToken {
+  return { id, content, special: true, singleWord: false, lstrip: false, rstrip: false, normalized: false };
+}
+
+export function addedTokenToJSON(t: AddedToken): AddedTokenJSON {
+  return {
+    id: t.id,
+    content: t.content,
+    single_word: t.singleWord,
+    lstrip: t.lstrip,
+    rstrip: t.rstrip,
+    normalized: t.normalized,
+    special: t.special,
+  };
+}
+
+const WORD_CHAR = /[\p{Alphabetic}\p{M}\p{Nd}\p{Pc}]/u;
+const WHITE_SPACE = /\p{White_Space}/u;
+
+function isWordCharBefore(text: string, i: number): boolean {
+  if (i <= 0) return false;
+  const c = text.charCodeAt(i - 1);
+  const ch = c >= 0xdc00 && c <= 0xdfff && i >= 2 ? text.slice(i - 2, i) : text[i - 1];
+  return WORD_CHAR.test(ch);
+}
+
+function isWordCharAt(text: string, i: number): boolean {
+  if (i >= text.length) return false;
+  const cp = text.codePointAt(i) ?? 0;
+  return WORD_CHAR.test(String.fromCodePoint(cp));
+}
+
+/**
+ * Finds added tokens in text. `split` reports alternating plain segments and
+ * token matches in order; plain segments are what the normalizer,
+ * pre-tokenizer and model see.
+ */
+export class AddedTokenSplitter {
+  private readonly tokens: AddedToken[];
+
+  constructor(tokens: readonly AddedToken[]) {
+    // Longest first so that on equal start positions the longest token wins.
+    this.tokens = tokens.filter((t) => t.content.length > 0).sort((a, b) => b.content.length - a.content.length);
+  }
+
+  get isEmpty(): boolean {
+    return this.tokens.length === 0;
+  }
+
+  /**
+   * Walks `text`, calling `onText(start, end)` for each non-empty plain
+   * segment and `onToken(token, start, end)` for each match (UTF-16 offsets;
+   * `start, end` of a match include stripped whitespace).
+   */
+  split(text: string, onText: (start: number, end: number) => void, onToken: (token: AddedToken, start: number, end: number) => void): void {
+    const tokens = this.tokens;
+    if (tokens.length === 0) {
+      if (text.length > 0) onText(0, text.length);
+      return;
+    }
+    // Next occurrence of each token at or after `cursor` (-1: none left).
+    const next = new Array<number>(tokens.length);
+    for (let k = 0; k < tokens.length; k++) next[k] = text.indexOf(tokens[k].content);
+    let cursor = 0;
+    let from = 0;
+    while (true) {
+      let best = -1;
+      let bestStart = Infinity;
+      for (let k = 0; k < tokens.length; k++) {
+        let pos = next[k];
+        if (pos < 0) continue;
+        if (pos < from) {
+          pos = text.indexOf(tokens[k].content, from);
+          next[k] = pos;
+          if (pos < 0) continue;
+        }
+        if (pos < bestStart) {
+          best = k;
+          bestStart = pos;
+        }
+      }
+      if (best < 0) break;
+      const tok = tokens[best];
+      let start = bestStart;
+      let end = bestStart + tok.content.length;
+      if (tok.singleWord && (isWordCharBefore(text, start) || isWordCharAt(text, end))) {
+        from = bestStart + 1;
+        continue;
+      }
+      if (tok.lstrip) while (start > cursor && WHITE_SPACE.test(text[start - 1])) start--;
+      if (tok.rstrip) while (end < text.length && WHITE_SPACE.test(text[end])) end++;
+      if (start > cursor) onText(cursor, start);
+      onToken(tok, start, end);
+      cursor = end;
+      from = end;
+    }
+    if (cursor < text.length) onText(cursor, text.length);
+  }
+}

@@ -1,0 +1,260 @@
+/**
+ * Loading tokenizers from Hugging Face files: a `tokenizer.json` (the model
+ * types muse implements: byte-level `BPE`, BERT `WordPiece`, and the
+ * per-character `WordLevel` that muse's char tokenizer writes), GPT-2's
+ * `vocab.json` + `merges.txt`, or BERT's `vocab.txt`, with the special-token
+ * roles and flags of `tokenizer_config.json` / `special_tokens_map.json`.
+ */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { FileFormatError } from '../errors.js';
+import type { AddedToken } from './added-tokens.js';
+import type { BaseTokenizer, SpecialTokenRoles } from './base-tokenizer.js';
+import { BPEModel } from './bpe-model.js';
+import { ByteLevelBPETokenizer } from './byte-level-bpe.js';
+import { CHAR_SPLIT_PATTERN, CharTokenizer, type UnknownCharPolicy } from './char.js';
+import { PostProcessor } from './post-processor.js';
+import { SPECIAL_TOKEN_ROLES } from './types.js';
+import { WordPieceTokenizer } from './wordpiece.js';
+import type { BertNormalizerOptions } from './bert-pre-tokenizer.js';
+
+/** Settings that come from outside `tokenizer.json` (usually `tokenizer_config.json`). */
+export interface TokenizerJSONOptions {
+  /** File name used in error messages. Default `tokenizer.json`. */
+  source?: string;
+  /** Special tokens by role; roles not given are inferred from conventional spellings. */
+  roles?: SpecialTokenRoles;
+  modelMaxLength?: number;
+  /** Char tokenizers without an unknown token: what to do with an unknown character. */
+  onUnknown?: UnknownCharPolicy;
+}
+
+type Json = Record<string, unknown>;
+
+function isObject(v: unknown): v is Json {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+function typeOf(v: unknown): string {
+  return isObject(v) ? String(v.type) : v === null || v === undefined ? 'none' : JSON.stringify(v);
+}
+
+function vocabMap(model: Json, source: string): Map<string, number> {
+  if (!isObject(model.vocab)) throw new FileFormatError(`${source}: model.vocab must be an object mapping token → id`);
+  const vocab = new Map<string, number>();
+  for (const [tok, id] of Object.entries(model.vocab)) {
+    if (typeof id !== 'number' || !Number.isInteger(id) || id < 0) {
+      throw new FileFormatError(`${source}: model.vocab gives token ${JSON.stringify(tok)} the id ${JSON.stringify(id)}; ids must be non-negative integers`);
+    }
+    vocab.set(tok, id);
+  }
+  return vocab;
+}
+
+function parseAddedTokens(list: unknown, source: string): AddedToken[] {
+  if (list === undefined || list === null) return [];
+  if (!Array.isArray(list)) throw new FileFormatError(`${source}: added_tokens must be an array`);
+  return list.map((t: unknown, i) => {
+    if (!isObject(t) || typeof t.id !== 'number' || typeof t.content !== 'string') {
+      throw new FileFormatError(`${source}: added_tokens[${i}] needs a numeric "id" and a string "content"`);
+    }
+    return {
+      id: t.id,
+      content: t.content,
+      special: Boolean(t.special),
+      singleWord: Boolean(t.single_word),
+      lstrip: Boolean(t.lstrip),
+      rstrip: Boolean(t.rstrip),
+      normalized: t.normalized === undefined ? !t.special : Boolean(t.normalized),
+    };
+  });
+}
+
+function unsupported(source: string, what: string, found: unknown, supported: string): never {
+  throw new FileFormatError(`${source}: ${what} ${typeOf(found)} is not supported by muse (supported: ${supported})`);
+}
+
+function byteLevelPreTokenizer(pre: unknown): Json | null {
+  if (isObject(pre) && pre.type === 'ByteLevel') return pre;
+  if (isObject(pre) && pre.type === 'Sequence' && Array.isArray(pre.pretokenizers) && pre.pretokenizers.length === 1) return byteLevelPreTokenizer(pre.pretokenizers[0]);
+  return null;
+}
+
+/**
+ * Builds a tokenizer from the content of a Hugging Face `tokenizer.json`.
+ * @throws FileFormatError naming `opts.source` for malformed content or components muse does not implement
+ */
+export function tokenizerFromJSON(obj: unknown, opts: TokenizerJSONOptions = {}): BaseTokenizer {
+  const source = opts.source ?? 'tokenizer.json';
+  if (!isObject(obj)) throw new FileFormatError(`${source}: expected a JSON object with a "model" field`);
+  const model = obj.model;
+  if (!isObject(model) || typeof model.type !== 'string') throw new FileFormatError(`${source}: missing "model" object with a "type"`);
+  const addedTokens = parseAddedTokens(obj.added_tokens, source);
+  const base = { addedTokens, roles: opts.roles, modelMaxLength: opts.modelMaxLength };
+  const addedByContent = new Map(addedTokens.map((t) => [t.content, t.id]));
+
+  switch (model.type) {
+    case 'BPE': {
+      const pre = byteLevelPreTokenizer(obj.pre_tokenizer);
+      if (!pre) unsupported(source, 'BPE with pre_tokenizer', obj.pre_tokenizer, 'ByteLevel, as in GPT-2');
+      if (obj.normalizer !== null && obj.normalizer !== undefined) unsupported(source, 'BPE with normalizer', obj.normalizer, 'none, as in GPT-2');
+      if (model.continuing_subword_prefix || model.end_of_word_suffix) unsupported(source, 'BPE with a subword prefix/suffix', JSON.stringify(model.continuing_subword_prefix ?? model.end_of_word_suffix), 'none');
+      if (model.byte_fallback) unsupported(source, 'BPE option', 'byte_fallback', 'byte-level BPE');
+      if (!Array.isArray(model.merges)) throw new FileFormatError(`${source}: model.merges must be an array of "a b" strings or [a, b] pairs`);
+      const merges = model.merges.map((m: unknown, i): [string, string] => {
+        if (typeof m === 'string') {
+          const parts = m.split(' ');
+          if (parts.length === 2) return [parts[0], parts[1]];
+        } else if (Array.isArray(m) && m.length === 2 && typeof m[0] === 'string' && typeof m[1] === 'string') {
+          return [m[0], m[1]];
+        }
+        throw new FileFormatError(`${source}: model.merges[${i}] is ${JSON.stringify(m)}; expected "a b" or ["a", "b"]`);
+      });
+      const vocab = vocabMap(model, source);
+      const bpe = new BPEModel(vocab, merges, {
+        unkToken: typeof model.unk_token === 'string' ? model.unk_token : null,
+        fuseUnk: Boolean(model.fuse_unk),
+        source: `${source} model.merges`,
+      });
+      const lookup = (t: string): number | undefined => addedByContent.get(t) ?? vocab.get(t);
+      return new ByteLevelBPETokenizer(bpe, {
+        ...base,
+        addPrefixSpace: Boolean(pre.add_prefix_space),
+        useRegex: pre.use_regex === undefined ? true : Boolean(pre.use_regex),
+        postProcessor: PostProcessor.fromJSON(obj.post_processor, lookup, source),
+      });
+    }
+    case 'WordPiece': {
+      if (!isObject(obj.pre_tokenizer) || obj.pre_tokenizer.type !== 'BertPreTokenizer') unsupported(source, 'WordPiece with pre_tokenizer', obj.pre_tokenizer, 'BertPreTokenizer');
+      let normalizer: BertNormalizerOptions | null = null;
+      const n = obj.normalizer;
+      if (isObject(n) && n.type === 'BertNormalizer') {
+        normalizer = {
+          cleanText: n.clean_text === undefined ? true : Boolean(n.clean_text),
+          handleChineseChars: n.handle_chinese_chars === undefined ? true : Boolean(n.handle_chinese_chars),
+          stripAccents: n.strip_accents === null || n.strip_accents === undefined ? null : Boolean(n.strip_accents),
+          lowercase: n.lowercase === undefined ? true : Boolean(n.lowercase),
+        };
+      } else if (n !== null && n !== undefined) unsupported(source, 'WordPiece with normalizer', n, 'BertNormalizer or none');
+      const dec = obj.decoder;
+      if (dec !== null && dec !== undefined && !(isObject(dec) && dec.type === 'WordPiece')) unsupported(source, 'WordPiece with decoder', dec, 'WordPiece');
+      const vocab = vocabMap(model, source);
+      const lookup = (t: string): number | undefined => addedByContent.get(t) ?? vocab.get(t);
+      return new WordPieceTokenizer(vocab, {
+        ...base,
+        normalizer,
+        unkToken: typeof model.unk_token === 'string' ? model.unk_token : '[UNK]',
+        continuingSubwordPrefix: typeof model.continuing_subword_prefix === 'string' ? model.continuing_subword_prefix : '##',
+        maxInputCharsPerWord: typeof model.max_input_chars_per_word === 'number' ? model.max_input_chars_per_word : 100,
+        decoderCleanup: isObject(dec) && dec.cleanup !== undefined ? Boolean(dec.cleanup) : true,
+        postProcessor: PostProcessor.fromJSON(obj.post_processor, lookup, source),
+      });
+    }
+    case 'WordLevel': {
+      const pre = obj.pre_tokenizer;
+      const pattern = isObject(pre) && isObject(pre.pattern) ? pre.pattern.Regex : undefined;
+      if (!isObject(pre) || pre.type !== 'Split' || pattern !== CHAR_SPLIT_PATTERN || pre.invert) {
+        throw new FileFormatError(`${source}: WordLevel is supported as muse's char tokenizer only (pre_tokenizer Split on the regex ${CHAR_SPLIT_PATTERN}); found pre_tokenizer ${JSON.stringify(pre)}`);
+      }
+      if (obj.normalizer !== null && obj.normalizer !== undefined) unsupported(source, 'char tokenizer with normalizer', obj.normalizer, 'none');
+      const vocab = vocabMap(model, source);
+      const unk = typeof model.unk_token === 'string' && vocab.has(model.unk_token) ? model.unk_token : null;
+      const lookup = (t: string): number | undefined => addedByContent.get(t) ?? vocab.get(t);
+      return new CharTokenizer(vocab, {
+        ...base,
+        unkToken: unk,
+        onUnknown: opts.onUnknown,
+        postProcessor: PostProcessor.fromJSON(obj.post_processor, lookup, source),
+      });
+    }
+    default:
+      throw new FileFormatError(`${source}: model type "${model.type}" is not supported by muse (supported: BPE with ByteLevel, WordPiece, WordLevel char tokenizers)`);
+  }
+}
+
+function readJSONFile(path: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new FileFormatError(`cannot read ${path}: ${(err as Error).message}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new FileFormatError(`${path} is not valid JSON (${(err as Error).message}); re-save or re-download it`);
+  }
+}
+
+function tokenText(v: unknown): string | undefined {
+  if (typeof v === 'string') return v;
+  if (isObject(v) && typeof v.content === 'string') return v.content;
+  return undefined;
+}
+
+/**
+ * Loads the tokenizer in `dir`: its `tokenizer.json`, else GPT-2's
+ * `vocab.json` + `merges.txt`, else BERT's `vocab.txt` (uncased unless
+ * `tokenizer_config.json` says `do_lower_case: false`). Special-token roles
+ * come from `tokenizer_config.json` / `special_tokens_map.json` when present.
+ * @throws FileFormatError naming the directory or file when nothing loadable is there or a file is malformed
+ */
+export function loadTokenizer(dir: string): BaseTokenizer {
+  if (!existsSync(dir)) throw new FileFormatError(`tokenizer directory ${dir} does not exist`);
+  if (!statSync(dir).isDirectory()) throw new FileFormatError(`${dir} is not a directory; pass the directory that holds tokenizer.json (or vocab.json + merges.txt, or vocab.txt)`);
+  const at = (name: string): string => join(dir, name);
+  const configPath = at('tokenizer_config.json');
+  const mapPath = at('special_tokens_map.json');
+  const config = existsSync(configPath) ? readJSONFile(configPath) : {};
+  const stmap = existsSync(mapPath) ? readJSONFile(mapPath) : {};
+  if (!isObject(config)) throw new FileFormatError(`${configPath}: expected a JSON object`);
+  if (!isObject(stmap)) throw new FileFormatError(`${mapPath}: expected a JSON object`);
+  const roles: SpecialTokenRoles = {};
+  for (const role of SPECIAL_TOKEN_ROLES) {
+    const t = tokenText(config[`${role}_token`]) ?? tokenText(stmap[`${role}_token`]);
+    if (t !== undefined) roles[role] = t;
+  }
+  const mml = config.model_max_length;
+  const modelMaxLength = typeof mml === 'number' && mml > 0 && mml < 1e12 ? mml : undefined;
+
+  if (existsSync(at('tokenizer.json'))) {
+    const onUnknown = config.muse_on_unknown === 'skip' ? 'skip' : undefined;
+    return tokenizerFromJSON(readJSONFile(at('tokenizer.json')), { source: at('tokenizer.json'), roles, modelMaxLength, onUnknown });
+  }
+  const hasVocabJson = existsSync(at('vocab.json'));
+  const hasMerges = existsSync(at('merges.txt'));
+  if (hasVocabJson && hasMerges) {
+    let addedTokens: AddedToken[] | undefined;
+    if (isObject(config.added_tokens_decoder)) {
+      addedTokens = Object.entries(config.added_tokens_decoder).map(([id, t]) => {
+        const o = isObject(t) ? t : {};
+        return {
+          id: Number(id),
+          content: String(o.content),
+          special: Boolean(o.special),
+          singleWord: Boolean(o.single_word),
+          lstrip: Boolean(o.lstrip),
+          rstrip: Boolean(o.rstrip),
+          normalized: o.normalized === undefined ? !o.special : Boolean(o.normalized),
+        };
+      });
+    }
+    return ByteLevelBPETokenizer.fromFiles(at('vocab.json'), at('merges.txt'), { roles, addedTokens, modelMaxLength });
+  }
+  if (hasVocabJson !== hasMerges) {
+    throw new FileFormatError(`${dir} has ${hasVocabJson ? 'vocab.json but no merges.txt' : 'merges.txt but no vocab.json'}; a GPT-2 tokenizer needs both`);
+  }
+  if (existsSync(at('vocab.txt'))) {
+    const lower = config.do_lower_case;
+    const strip = config.strip_accents;
+    const cjk = config.tokenize_chinese_chars;
+    return WordPieceTokenizer.fromVocab(at('vocab.txt'), {
+      lowercase: typeof lower === 'boolean' ? lower : true,
+      stripAccents: typeof strip === 'boolean' ? strip : null,
+      handleChineseChars: typeof cjk === 'boolean' ? cjk : true,
+      roles,
+      modelMaxLength,
+    });
+  }
+  throw new FileFormatError(`${dir} holds no tokenizer: expected tokenizer.json, or vocab.json + merges.txt (GPT-2), or vocab.txt (BERT)`);
+}
