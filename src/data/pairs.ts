@@ -131,7 +131,7 @@ export interface FinetuneExampleOptions {
   separator?: string;
 }
 
-/** One fine-tuning sequence; `labels` are shifted like {@link LMBatch}'s. */
+/** One fine-tuning sequence; `labels` are shifted like `LMBatch`'s (lm-batches.ts). */
 export interface FinetuneExample {
   /** `[seqLen]` token ids: [bos] beginning ending (without the final eos). */
   inputIds: Int32Array;

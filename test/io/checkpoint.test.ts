@@ -233,7 +233,7 @@ test('a process killed at random moments mid-save never leaves a mixed checkpoin
   const helper = new URL('./helpers/save-loop.ts', import.meta.url).pathname;
   try {
     const seen = new Set<number>();
-    for (let round = 0; round < 4; round++) {
+    for (let round = 0; round < 2; round++) {
       const child = spawn(process.execPath, ['--import', 'tsx', helper, dir, String(1 << 18)], { stdio: ['ignore', 'pipe', 'inherit'] });
       let out = '';
       await new Promise<void>((resolveWait) => {

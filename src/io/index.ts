@@ -1,0 +1,21 @@
+// The io layer: safetensors files, checkpoint directories, atomic writes, JSON with located errors.
+export { writeFileAtomic, fsyncDirectory, type WriteAtomicOptions } from './atomic.js';
+export { parseJson, readJsonFile, jsonErrorOffset, lineColumn } from './json.js';
+export {
+  encodeSafetensors,
+  decodeSafetensors,
+  readSafetensors,
+  writeSafetensors,
+  type StDType,
+  type StTensor,
+} from './safetensors.js';
+export {
+  saveCheckpoint,
+  loadCheckpoint,
+  recoverCheckpoint,
+  CHECKPOINT_FILES,
+  type CheckpointToSave,
+  type LoadedCheckpoint,
+  type LoadCheckpointOptions,
+  type SaveCheckpointOptions,
+} from './checkpoint.js';
