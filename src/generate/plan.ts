@@ -147,7 +147,7 @@ export function planGeneration(
   const sampling = cfg.doSample && cfg.temperature > 0;
   const minKeep = cfg.numBeams > 1 ? Math.max(2, cfg.eosTokenId.length + 1) : 1;
   const warpers = sampling ? buildLogitsWarpers(cfg, V, minKeep) : null;
-  const rng = opts.generator ?? new Generator(cfg.seed ?? randomInt(0, 2 ** 48));
+  const rng = opts.generator ?? new Generator(cfg.seed ?? randomInt(0, 2 ** 48 - 1));
   const padId = cfg.padTokenId ?? cfg.eosTokenId[0] ?? 0;
   return {
     cfg,
