@@ -1,0 +1,478 @@
+// N-API surface of the native backend (node-addon-api). Every function takes
+// typed arrays zero-copy plus plain numbers, checks types and that every
+// index the kernel will touch lies inside its array (a wrong size must throw a
+// RangeError, never read or write out of bounds), then runs the kernel
+// synchronously. The argument order is the one src/backend/native.ts uses.
+#include <napi.h>
+
+#include <cmath>
+#include <string>
+
+#include "gemm.h"
+#include "kernels.h"
+#include "peak.h"
+#include "simd.h"
+
+namespace {
+
+using muse::i64;
+
+[[noreturn]] void throw_type(Napi::Env env, const std::string& msg) {
+  throw Napi::TypeError::New(env, "muse native: " + msg);
+}
+[[noreturn]] void throw_range(Napi::Env env, const std::string& msg) {
+  throw Napi::RangeError::New(env, "muse native: " + msg);
+}
+
+struct Args {
+  const Napi::CallbackInfo& info;
+  const char* fn;
+  Napi::Env env() const { return info.Env(); }
+
+  std::string where(size_t i) const { return std::string(fn) + " argument " + std::to_string(i); }
+
+  double num(size_t i) const {
+    if (i >= info.Length() || !info[i].IsNumber()) throw_type(env(), where(i) + " must be a number");
+    return info[i].As<Napi::Number>().DoubleValue();
+  }
+  /** A non-negative integer that fits comfortably in 2^53. */
+  i64 count(size_t i) const {
+    double x = num(i);
+    if (!(x >= 0) || x != std::floor(x) || x > 9007199254740991.0)
+      throw_range(env(), where(i) + " must be a non-negative integer, got " + std::to_string(x));
+    return (i64)x;
+  }
+  i64 integer(size_t i) const {
+    double x = num(i);
+    if (x != std::floor(x) || std::fabs(x) > 9007199254740991.0)
+      throw_range(env(), where(i) + " must be an integer");
+    return (i64)x;
+  }
+  bool flag(size_t i) const {
+    if (i >= info.Length() || !info[i].IsBoolean()) throw_type(env(), where(i) + " must be a boolean");
+    return info[i].As<Napi::Boolean>().Value();
+  }
+  bool isNull(size_t i) const { return i >= info.Length() || info[i].IsNull() || info[i].IsUndefined(); }
+
+  template <class T>
+  T* typed(size_t i, napi_typedarray_type want, const char* wantName, i64 need, i64* lengthOut) const {
+    if (i >= info.Length() || !info[i].IsTypedArray()) throw_type(env(), where(i) + " must be a " + wantName);
+    Napi::TypedArray ta = info[i].As<Napi::TypedArray>();
+    if (ta.TypedArrayType() != want) throw_type(env(), where(i) + " must be a " + wantName);
+    i64 len = (i64)ta.ElementLength();
+    if (need > len)
+      throw_range(env(), where(i) + " has " + std::to_string(len) + " elements, the kernel needs " + std::to_string(need));
+    if (lengthOut) *lengthOut = len;
+    Napi::ArrayBuffer buf = ta.ArrayBuffer();
+    return reinterpret_cast<T*>(static_cast<uint8_t*>(buf.Data()) + ta.ByteOffset());
+  }
+  float* f32(size_t i, i64 need) const { return typed<float>(i, napi_float32_array, "Float32Array", need, nullptr); }
+  float* f32orNull(size_t i, i64 need) const { return isNull(i) ? nullptr : f32(i, need); }
+  int32_t* i32(size_t i, i64 need) const { return typed<int32_t>(i, napi_int32_array, "Int32Array", need, nullptr); }
+  const double* f64(size_t i, i64 need) const {
+    return typed<double>(i, napi_float64_array, "Float64Array", need, nullptr);
+  }
+  /** A Float32Array or an Int32Array (4-byte elements), for copyStrided. */
+  uint32_t* word(size_t i, i64 need) const {
+    if (i < info.Length() && info[i].IsTypedArray() &&
+        info[i].As<Napi::TypedArray>().TypedArrayType() == napi_int32_array)
+      return typed<uint32_t>(i, napi_int32_array, "Int32Array", need, nullptr);
+    return typed<uint32_t>(i, napi_float32_array, "Float32Array or Int32Array", need, nullptr);
+  }
+  int op(size_t i, int count) const {
+    i64 v = count_or(i);
+    if (v >= count) throw_range(env(), where(i) + ": unknown op code " + std::to_string(v));
+    return (int)v;
+  }
+  i64 count_or(size_t i) const { return count(i); }
+};
+
+/** Highest element index + 1 touched by a batched strided operand, or 0 if empty. */
+i64 extent(i64 offset, i64 batch, i64 stride, i64 size) {
+  if (batch <= 0 || size <= 0) return 0;
+  return offset + (batch - 1) * stride + size;
+}
+
+Napi::Value Gemm(const Napi::CallbackInfo& info) {
+  Args a{info, "gemm"};
+  const i64 batch = a.count(3), m = a.count(4), n = a.count(5), k = a.count(6);
+  const bool ta = a.flag(7), tb = a.flag(8);
+  const double alpha = a.num(9), beta = a.num(10);
+  const i64 ao = a.count(11), bo = a.count(12), co = a.count(13);
+  const i64 sa = a.count(14), sb = a.count(15), sc = a.count(16);
+  if (m > INT32_MAX || n > INT32_MAX || k > INT32_MAX || batch > INT32_MAX) throw_range(a.env(), "gemm: size too large");
+  float* A = a.f32(0, extent(ao, batch, sa, m * k));
+  float* B = a.f32(1, extent(bo, batch, sb, k * n));
+  float* C = a.f32(2, extent(co, batch, sc, m * n));
+  muse::gemm_batched(A + ao, B + bo, C + co, (int)batch, (int)m, (int)n, (int)k, ta, tb, (float)alpha, (float)beta, sa,
+                     sb, sc);
+  return info.Env().Undefined();
+}
+
+Napi::Value Unary(const Napi::CallbackInfo& info) {
+  Args a{info, "unary"};
+  const int op = a.op(0, muse::U_COUNT);
+  const i64 n = a.count(3);
+  float* x = a.f32(1, n);
+  float* out = a.f32(2, n);
+  muse::unary(op, x, out, n);
+  return info.Env().Undefined();
+}
+
+Napi::Value UnaryBackward(const Napi::CallbackInfo& info) {
+  Args a{info, "unaryBackward"};
+  const int op = a.op(0, muse::U_COUNT);
+  const i64 n = a.count(5);
+  float* x = a.f32(1, n);
+  float* y = a.f32(2, n);
+  float* dy = a.f32(3, n);
+  float* dx = a.f32(4, n);
+  muse::unary_backward(op, x, y, dy, dx, n);
+  return info.Env().Undefined();
+}
+
+/** Reads `rank` then shape[rank] then `lists` stride arrays from a Float64Array. */
+int read_meta(Args& a, size_t idx, int lists, i64* shape, i64 (*strides)[16]) {
+  i64 len = 0;
+  const double* meta = a.typed<double>(idx, napi_float64_array, "Float64Array", 1, &len);
+  const double r = meta[0];
+  if (!(r >= 0 && r <= 16) || r != std::floor(r)) throw_range(a.env(), a.where(idx) + ": rank must be 0..16");
+  const int rank = (int)r;
+  if (len < 1 + (i64)rank * (1 + lists)) throw_range(a.env(), a.where(idx) + ": metadata too short");
+  for (int d = 0; d < rank; d++) {
+    double s = meta[1 + d];
+    if (!(s >= 0) || s != std::floor(s)) throw_range(a.env(), a.where(idx) + ": bad shape entry");
+    shape[d] = (i64)s;
+    for (int l = 0; l < lists; l++) {
+      double st = meta[1 + rank * (1 + l) + d];
+      if (st != std::floor(st) || std::fabs(st) > 9007199254740991.0)
+        throw_range(a.env(), a.where(idx) + ": bad stride entry");
+      strides[l][d] = (i64)st;
+    }
+  }
+  return rank;
+}
+
+/** min and max+1 of offset + Σ idx·stride over the shape (0, 0 when empty). */
+void span(const i64* shape, const i64* strides, int rank, i64 offset, i64* lo, i64* hi) {
+  i64 mn = offset, mx = offset;
+  for (int d = 0; d < rank; d++) {
+    if (shape[d] == 0) {
+      *lo = 0;
+      *hi = 0;
+      return;
+    }
+    i64 e = (shape[d] - 1) * strides[d];
+    if (e > 0) mx += e; else mn += e;
+  }
+  *lo = mn;
+  *hi = mx + 1;
+}
+
+Napi::Value Binary(const Napi::CallbackInfo& info) {
+  Args a{info, "binary"};
+  const int op = a.op(0, muse::B_COUNT);
+  i64 shape[16], st[2][16];
+  const int rank = read_meta(a, 4, 2, shape, st);
+  i64 total = 1;
+  for (int d = 0; d < rank; d++) total *= shape[d];
+  i64 lo, hi;
+  span(shape, st[0], rank, 0, &lo, &hi);
+  if (lo < 0) throw_range(a.env(), "binary: negative strides are not supported");
+  float* A = a.f32(1, hi);
+  span(shape, st[1], rank, 0, &lo, &hi);
+  if (lo < 0) throw_range(a.env(), "binary: negative strides are not supported");
+  float* B = a.f32(2, hi);
+  float* out = a.f32(3, total);
+  muse::binary(op, A, st[0], B, st[1], out, shape, rank);
+  return info.Env().Undefined();
+}
+
+Napi::Value Reduce(const Napi::CallbackInfo& info) {
+  Args a{info, "reduce"};
+  const int op = a.op(0, muse::R_COUNT);
+  const i64 outer = a.count(3), dim = a.count(4), inner = a.count(5);
+  float* x = a.f32(1, outer * dim * inner);
+  float* out = a.f32(2, outer * inner);
+  muse::reduce(op, x, out, outer, dim, inner);
+  return info.Env().Undefined();
+}
+
+Napi::Value Argmax(const Napi::CallbackInfo& info) {
+  Args a{info, "argmax"};
+  const i64 outer = a.count(2), dim = a.count(3), inner = a.count(4);
+  float* x = a.f32(0, outer * dim * inner);
+  int32_t* out = a.i32(1, outer * inner);
+  muse::argmax(x, out, outer, dim, inner);
+  return info.Env().Undefined();
+}
+
+Napi::Value CopyStrided(const Napi::CallbackInfo& info) {
+  Args a{info, "copyStrided"};
+  const i64 offset = a.count(1);
+  i64 shape[16], st[1][16];
+  const int rank = read_meta(a, 3, 1, shape, st);
+  i64 total = 1;
+  for (int d = 0; d < rank; d++) total *= shape[d];
+  i64 lo, hi;
+  span(shape, st[0], rank, offset, &lo, &hi);
+  if (lo < 0) throw_range(a.env(), "copyStrided: the view reaches before the start of src");
+  uint32_t* src = a.word(0, hi);
+  uint32_t* dst = a.word(2, total);
+  const bool srcInt = info[0].As<Napi::TypedArray>().TypedArrayType() == napi_int32_array;
+  const bool dstInt = info[2].As<Napi::TypedArray>().TypedArrayType() == napi_int32_array;
+  if (srcInt != dstInt) throw_type(a.env(), "copyStrided: src and dst must have the same element type");
+  muse::copy_strided(src, offset, st[0], shape, rank, dst);
+  return info.Env().Undefined();
+}
+
+template <void (*K)(const float*, float*, i64, i64)>
+Napi::Value RowsUnary(const Napi::CallbackInfo& info) {
+  Args a{info, "softmax/logSoftmax"};
+  const i64 rows = a.count(2), cols = a.count(3);
+  float* x = a.f32(0, rows * cols);
+  float* out = a.f32(1, rows * cols);
+  K(x, out, rows, cols);
+  return info.Env().Undefined();
+}
+
+template <void (*K)(const float*, const float*, float*, i64, i64)>
+Napi::Value RowsBackward(const Napi::CallbackInfo& info) {
+  Args a{info, "softmaxBackward/logSoftmaxBackward"};
+  const i64 rows = a.count(3), cols = a.count(4);
+  float* y = a.f32(0, rows * cols);
+  float* dy = a.f32(1, rows * cols);
+  float* dx = a.f32(2, rows * cols);
+  K(y, dy, dx, rows, cols);
+  return info.Env().Undefined();
+}
+
+Napi::Value LayerNorm(const Napi::CallbackInfo& info) {
+  Args a{info, "layerNorm"};
+  const i64 rows = a.count(6), cols = a.count(7);
+  const double eps = a.num(8);
+  float* x = a.f32(0, rows * cols);
+  float* w = a.f32orNull(1, cols);
+  float* b = a.f32orNull(2, cols);
+  float* out = a.f32(3, rows * cols);
+  float* mean = a.f32(4, rows);
+  float* rstd = a.f32(5, rows);
+  muse::layer_norm(x, w, b, out, mean, rstd, rows, cols, (float)eps);
+  return info.Env().Undefined();
+}
+
+Napi::Value LayerNormBackward(const Napi::CallbackInfo& info) {
+  Args a{info, "layerNormBackward"};
+  const i64 rows = a.count(8), cols = a.count(9);
+  float* dy = a.f32(0, rows * cols);
+  float* x = a.f32(1, rows * cols);
+  float* w = a.f32orNull(2, cols);
+  float* mean = a.f32(3, rows);
+  float* rstd = a.f32(4, rows);
+  float* dx = a.f32(5, rows * cols);
+  float* dw = a.f32orNull(6, cols);
+  float* db = a.f32orNull(7, cols);
+  muse::layer_norm_backward(dy, x, w, mean, rstd, dx, dw, db, rows, cols);
+  return info.Env().Undefined();
+}
+
+void check_ids(Args& a, const int32_t* ids, i64 n, i64 limit, const char* what) {
+  for (i64 i = 0; i < n; i++)
+    if (ids[i] < 0 || ids[i] >= limit)
+      throw_range(a.env(), std::string(what) + " " + std::to_string(ids[i]) + " at position " + std::to_string(i) +
+                               " is outside [0, " + std::to_string(limit) + ")");
+}
+
+Napi::Value Embedding(const Napi::CallbackInfo& info) {
+  Args a{info, "embedding"};
+  const i64 n = a.count(3), dim = a.count(4);
+  i64 wlen = 0;
+  float* w = a.typed<float>(0, napi_float32_array, "Float32Array", 0, &wlen);
+  int32_t* ids = a.i32(1, n);
+  float* out = a.f32(2, n * dim);
+  check_ids(a, ids, n, dim > 0 ? wlen / dim : 0, "embedding: id");
+  muse::embedding(w, ids, out, n, dim);
+  return info.Env().Undefined();
+}
+
+Napi::Value EmbeddingBackward(const Napi::CallbackInfo& info) {
+  Args a{info, "embeddingBackward"};
+  const i64 n = a.count(3), dim = a.count(4);
+  float* dOut = a.f32(0, n * dim);
+  int32_t* ids = a.i32(1, n);
+  i64 wlen = 0;
+  float* dW = a.typed<float>(2, napi_float32_array, "Float32Array", 0, &wlen);
+  check_ids(a, ids, n, dim > 0 ? wlen / dim : 0, "embeddingBackward: id");
+  muse::embedding_backward(dOut, ids, dW, n, dim);
+  return info.Env().Undefined();
+}
+
+void check_targets(Args& a, const int32_t* t, i64 rows, i64 classes, i64 ignoreIndex) {
+  for (i64 r = 0; r < rows; r++)
+    if (t[r] != ignoreIndex && (t[r] < 0 || t[r] >= classes))
+      throw_range(a.env(), "crossEntropy: target " + std::to_string(t[r]) + " at row " + std::to_string(r) +
+                               " is outside [0, " + std::to_string(classes) + ") and is not ignoreIndex");
+}
+
+Napi::Value CrossEntropy(const Napi::CallbackInfo& info) {
+  Args a{info, "crossEntropy"};
+  const i64 rows = a.count(4), classes = a.count(5), ignoreIndex = a.integer(6);
+  const double ls = a.num(7);
+  float* logits = a.f32(0, rows * classes);
+  int32_t* targets = a.i32(1, rows);
+  float* losses = a.f32(2, rows);
+  float* lse = a.f32(3, rows);
+  check_targets(a, targets, rows, classes, ignoreIndex);
+  i64 count = muse::cross_entropy(logits, targets, losses, lse, rows, classes, ignoreIndex, (float)ls);
+  return Napi::Number::New(info.Env(), (double)count);
+}
+
+Napi::Value CrossEntropyBackward(const Napi::CallbackInfo& info) {
+  Args a{info, "crossEntropyBackward"};
+  const i64 rows = a.count(5), classes = a.count(6), ignoreIndex = a.integer(7);
+  const double ls = a.num(8);
+  float* logits = a.f32(0, rows * classes);
+  int32_t* targets = a.i32(1, rows);
+  float* lse = a.f32(2, rows);
+  float* rowScale = a.f32(3, rows);
+  float* dLogits = a.f32(4, rows * classes);
+  check_targets(a, targets, rows, classes, ignoreIndex);
+  muse::cross_entropy_backward(logits, targets, lse, rowScale, dLogits, rows, classes, ignoreIndex, (float)ls);
+  return info.Env().Undefined();
+}
+
+muse::AttnShape attn_shape(Args& a, size_t first, const int32_t* mask) {
+  muse::AttnShape s;
+  const i64 batch = a.count(first), heads = a.count(first + 1), tq = a.count(first + 2), tk = a.count(first + 3),
+            d = a.count(first + 4);
+  if (batch > INT32_MAX || heads > INT32_MAX || tq > INT32_MAX || tk > INT32_MAX || d > INT32_MAX)
+    throw_range(a.env(), "attention: size too large");
+  s.batch = (int)batch;
+  s.heads = (int)heads;
+  s.tq = (int)tq;
+  s.tk = (int)tk;
+  s.headDim = (int)d;
+  s.scale = (float)a.num(first + 5);
+  s.causal = a.flag(first + 6);
+  s.keyPaddingMask = mask;
+  return s;
+}
+
+// attention(q, k, v, out, lse, mask|null, batch, heads, tq, tk, headDim, scale, causal)
+Napi::Value Attention(const Napi::CallbackInfo& info) {
+  Args a{info, "attention"};
+  muse::AttnShape s = attn_shape(a, 6, nullptr);
+  const i64 BH = (i64)s.batch * s.heads;
+  float* q = a.f32(0, BH * s.tq * s.headDim);
+  float* k = a.f32(1, BH * s.tk * s.headDim);
+  float* v = a.f32(2, BH * s.tk * s.headDim);
+  float* out = a.f32(3, BH * s.tq * s.headDim);
+  float* lse = a.f32(4, BH * s.tq);
+  s.keyPaddingMask = a.isNull(5) ? nullptr : a.i32(5, (i64)s.batch * s.tk);
+  muse::attention_forward(s, q, k, v, out, lse);
+  return info.Env().Undefined();
+}
+
+// attentionBackward(q, k, v, out, lse, mask|null, dOut, dq, dk, dv, batch, heads, tq, tk, headDim, scale, causal)
+Napi::Value AttentionBackward(const Napi::CallbackInfo& info) {
+  Args a{info, "attentionBackward"};
+  muse::AttnShape s = attn_shape(a, 10, nullptr);
+  const i64 BH = (i64)s.batch * s.heads;
+  const i64 nq = BH * s.tq * s.headDim, nk = BH * s.tk * s.headDim;
+  float* q = a.f32(0, nq);
+  float* k = a.f32(1, nk);
+  float* v = a.f32(2, nk);
+  float* out = a.f32(3, nq);
+  float* lse = a.f32(4, BH * s.tq);
+  s.keyPaddingMask = a.isNull(5) ? nullptr : a.i32(5, (i64)s.batch * s.tk);
+  float* dOut = a.f32(6, nq);
+  float* dq = a.f32(7, nq);
+  float* dk = a.f32(8, nk);
+  float* dv = a.f32(9, nk);
+  muse::attention_backward(s, q, k, v, out, lse, dOut, dq, dk, dv);
+  return info.Env().Undefined();
+}
+
+// adamw(param, grad, expAvg, expAvgSq, n, lr, beta1, beta2, eps, weightDecay, step, gradScale)
+Napi::Value AdamW(const Napi::CallbackInfo& info) {
+  Args a{info, "adamw"};
+  const i64 n = a.count(4);
+  float* p = a.f32(0, n);
+  float* g = a.f32(1, n);
+  float* m = a.f32(2, n);
+  float* v = a.f32(3, n);
+  const double step = a.num(10);
+  if (!(step >= 1)) throw_range(a.env(), "adamw: step must be ≥ 1 (it is 1-based)");
+  muse::adamw(p, g, m, v, n, a.num(5), a.num(6), a.num(7), a.num(8), a.num(9), step, a.num(11));
+  return info.Env().Undefined();
+}
+
+Napi::Value SumSquares(const Napi::CallbackInfo& info) {
+  Args a{info, "sumSquares"};
+  const i64 n = a.count(1);
+  float* x = a.f32(0, n);
+  return Napi::Number::New(info.Env(), muse::sum_squares(x, n));
+}
+
+Napi::Value FmaPeak(const Napi::CallbackInfo& info) {
+  Args a{info, "fmaPeak"};
+  double seconds = info.Length() > 0 && info[0].IsNumber() ? a.num(0) : 0.5;
+  if (!(seconds > 0) || seconds > 60) throw_range(a.env(), "fmaPeak: seconds must be in (0, 60]");
+  return Napi::Number::New(info.Env(), muse::fma_peak(seconds));
+}
+
+Napi::Value SetThreads(const Napi::CallbackInfo& info) {
+  Args a{info, "setThreads"};
+  const i64 n = a.count(0);
+  if (n < 1) throw_range(a.env(), "setThreads: need at least 1 thread");
+#ifdef _OPENMP
+  omp_set_num_threads((int)n);
+#endif
+  return Napi::Number::New(info.Env(), muse::max_threads());
+}
+
+Napi::Value Info(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("isa", MUSE_ISA);
+  o.Set("gemmKernel", muse::gemm_kernel_name());
+  o.Set("threads", muse::max_threads());
+#ifdef _OPENMP
+  o.Set("openmp", true);
+#else
+  o.Set("openmp", false);
+#endif
+  return o;
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("gemm", Napi::Function::New(env, Gemm));
+  exports.Set("unary", Napi::Function::New(env, Unary));
+  exports.Set("unaryBackward", Napi::Function::New(env, UnaryBackward));
+  exports.Set("binary", Napi::Function::New(env, Binary));
+  exports.Set("reduce", Napi::Function::New(env, Reduce));
+  exports.Set("argmax", Napi::Function::New(env, Argmax));
+  exports.Set("copyStrided", Napi::Function::New(env, CopyStrided));
+  exports.Set("softmax", Napi::Function::New(env, RowsUnary<muse::softmax>));
+  exports.Set("softmaxBackward", Napi::Function::New(env, RowsBackward<muse::softmax_backward>));
+  exports.Set("logSoftmax", Napi::Function::New(env, RowsUnary<muse::log_softmax>));
+  exports.Set("logSoftmaxBackward", Napi::Function::New(env, RowsBackward<muse::log_softmax_backward>));
+  exports.Set("layerNorm", Napi::Function::New(env, LayerNorm));
+  exports.Set("layerNormBackward", Napi::Function::New(env, LayerNormBackward));
+  exports.Set("embedding", Napi::Function::New(env, Embedding));
+  exports.Set("embeddingBackward", Napi::Function::New(env, EmbeddingBackward));
+  exports.Set("crossEntropy", Napi::Function::New(env, CrossEntropy));
+  exports.Set("crossEntropyBackward", Napi::Function::New(env, CrossEntropyBackward));
+  exports.Set("attention", Napi::Function::New(env, Attention));
+  exports.Set("attentionBackward", Napi::Function::New(env, AttentionBackward));
+  exports.Set("adamw", Napi::Function::New(env, AdamW));
+  exports.Set("sumSquares", Napi::Function::New(env, SumSquares));
+  exports.Set("fmaPeak", Napi::Function::New(env, FmaPeak));
+  exports.Set("setThreads", Napi::Function::New(env, SetThreads));
+  exports.Set("info", Napi::Function::New(env, Info));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(muse_native, Init)

@@ -1,0 +1,344 @@
+// Row-wise neural-network kernels: softmax / log-softmax, LayerNorm,
+// embedding, cross-entropy (each with its backward, llm.c style) and AdamW.
+// Row statistics that the js reference computes in float64 (sums, means,
+// variances) are accumulated in double here too, so the two backends agree
+// to 1e-5 even where float32 sums would cancel.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "kernels.h"
+#include "simd.h"
+
+namespace muse {
+namespace {
+
+constexpr double kGrain = 32768;
+
+/** Sum of the first w lanes of v. */
+inline float vhsum_n(vf v, int w) {
+  alignas(64) float t[VW];
+  vst(t, v);
+  float s = 0;
+  for (int i = 0; i < w; i++) s += t[i];
+  return s;
+}
+
+/**
+ * max over a row. A NaN in the row may or may not survive here, but it always
+ * reaches the sum of exponentials that follows, which is what makes the whole
+ * row NaN (as in PyTorch).
+ */
+inline float row_max(const float* x, i64 n) {
+  vf mv = vset1(-INFINITY);
+  i64 i = 0;
+  for (; i + VW <= n; i += VW) mv = vmax(mv, vld(x + i));
+  float m = vhmax(mv);
+  for (; i < n; i++) m = x[i] > m ? x[i] : m;
+  return m;
+}
+
+/** Σ exp(x − m), optionally writing the exponentials to y. Float64 result. */
+inline double row_sum_exp(const float* x, float m, float* y, i64 n) {
+  vf sv = vzero();
+  const vf mv = vset1(m);
+  i64 i = 0;
+  for (; i + VW <= n; i += VW) {
+    vf e = vexp(vsub(vld(x + i), mv));
+    if (y) vst(y + i, e);
+    sv = vadd(sv, e);
+  }
+  double s = vhsum(sv);
+  if (i < n) {
+    int w = (int)(n - i);
+    vf e = vexp(vsub(vld_n(x + i, w), mv));
+    if (y) vst_n(y + i, e, w);
+    s += vhsum_n(e, w);
+  }
+  return s;
+}
+
+inline double row_dot(const float* a, const float* b, i64 n) {
+  double s = 0;
+#pragma omp simd reduction(+ : s)
+  for (i64 i = 0; i < n; i++) s += (double)a[i] * (double)b[i];
+  return s;
+}
+
+inline double row_sum(const float* a, i64 n) {
+  double s = 0;
+#pragma omp simd reduction(+ : s)
+  for (i64 i = 0; i < n; i++) s += (double)a[i];
+  return s;
+}
+
+}  // namespace
+
+void softmax(const float* x, float* out, i64 rows, i64 cols) {
+  parallel_ranges(rows, kGrain / (double)std::max<i64>(cols, 1) + 1, [&](i64 r0, i64 r1) {
+    for (i64 r = r0; r < r1; r++) {
+      const float* xr = x + r * cols;
+      float* yr = out + r * cols;
+      float m = row_max(xr, cols);
+      double s = row_sum_exp(xr, m, yr, cols);
+      const float inv = (float)(1.0 / s);
+#pragma omp simd
+      for (i64 c = 0; c < cols; c++) yr[c] *= inv;
+    }
+  });
+}
+
+void softmax_backward(const float* y, const float* dy, float* dx, i64 rows, i64 cols) {
+  parallel_ranges(rows, kGrain / (double)std::max<i64>(cols, 1) + 1, [&](i64 r0, i64 r1) {
+    for (i64 r = r0; r < r1; r++) {
+      const float* yr = y + r * cols;
+      const float* gr = dy + r * cols;
+      float* dr = dx + r * cols;
+      const float s = (float)row_dot(yr, gr, cols);
+#pragma omp simd
+      for (i64 c = 0; c < cols; c++) dr[c] = yr[c] * (gr[c] - s);
+    }
+  });
+}
+
+void log_softmax(const float* x, float* out, i64 rows, i64 cols) {
+  parallel_ranges(rows, kGrain / (double)std::max<i64>(cols, 1) + 1, [&](i64 r0, i64 r1) {
+    for (i64 r = r0; r < r1; r++) {
+      const float* xr = x + r * cols;
+      float* yr = out + r * cols;
+      float m = row_max(xr, cols);
+      double s = row_sum_exp(xr, m, nullptr, cols);
+      const float lse = (float)((double)m + std::log(s));
+#pragma omp simd
+      for (i64 c = 0; c < cols; c++) yr[c] = xr[c] - lse;
+    }
+  });
+}
+
+void log_softmax_backward(const float* y, const float* dy, float* dx, i64 rows, i64 cols) {
+  parallel_ranges(rows, kGrain / (double)std::max<i64>(cols, 1) + 1, [&](i64 r0, i64 r1) {
+    for (i64 r = r0; r < r1; r++) {
+      const float* yr = y + r * cols;
+      const float* gr = dy + r * cols;
+      float* dr = dx + r * cols;
+      const vf s = vset1((float)row_sum(gr, cols));
+      i64 c = 0;
+      for (; c + VW <= cols; c += VW) vst(dr + c, vfnma(vexp(vld(yr + c)), s, vld(gr + c)));
+      if (c < cols) {
+        int w = (int)(cols - c);
+        vst_n(dr + c, vfnma(vexp(vld_n(yr + c, w)), s, vld_n(gr + c, w)), w);
+      }
+    }
+  });
+}
+
+void layer_norm(const float* x, const float* w, const float* b, float* out, float* mean, float* rstd, i64 rows,
+                i64 cols, float eps) {
+  parallel_ranges(rows, kGrain / (double)std::max<i64>(cols, 1) + 1, [&](i64 r0, i64 r1) {
+    for (i64 r = r0; r < r1; r++) {
+      const float* xr = x + r * cols;
+      float* yr = out + r * cols;
+      const double mu = row_sum(xr, cols) / (double)cols;
+      double var = 0;
+#pragma omp simd reduction(+ : var)
+      for (i64 c = 0; c < cols; c++) {
+        double d = (double)xr[c] - mu;
+        var += d * d;
+      }
+      var /= (double)cols;
+      const double rs = 1.0 / std::sqrt(var + (double)eps);
+      mean[r] = (float)mu;
+      rstd[r] = (float)rs;
+      const float m = (float)mu, s = (float)rs;
+      if (w && b) {
+#pragma omp simd
+        for (i64 c = 0; c < cols; c++) yr[c] = (xr[c] - m) * s * w[c] + b[c];
+      } else if (w) {
+#pragma omp simd
+        for (i64 c = 0; c < cols; c++) yr[c] = (xr[c] - m) * s * w[c];
+      } else if (b) {
+#pragma omp simd
+        for (i64 c = 0; c < cols; c++) yr[c] = (xr[c] - m) * s + b[c];
+      } else {
+#pragma omp simd
+        for (i64 c = 0; c < cols; c++) yr[c] = (xr[c] - m) * s;
+      }
+    }
+  });
+}
+
+void layer_norm_backward(const float* dy, const float* x, const float* w, const float* mean, const float* rstd,
+                         float* dx, float* dw, float* db, i64 rows, i64 cols) {
+  const int T = threads_for((double)rows * cols, kGrain);
+  // Per-thread float64 partial sums of dW, dB (no atomics, deterministic order).
+  double* part = reinterpret_cast<double*>(scratch((size_t)4 * T * cols + 16, 4));
+  std::fill(part, part + (size_t)2 * T * cols, 0.0);
+  auto body = [&](int t, i64 r0, i64 r1) {
+    double* pw = part + (size_t)2 * t * cols;
+    double* pb = pw + cols;
+    float* g = scratch((size_t)cols + 16, 5);
+    for (i64 r = r0; r < r1; r++) {
+      const float* xr = x + r * cols;
+      const float* gr = dy + r * cols;
+      float* dr = dx + r * cols;
+      const float m = mean[r], s = rstd[r];
+      double sg = 0, sgx = 0;
+#pragma omp simd reduction(+ : sg, sgx)
+      for (i64 c = 0; c < cols; c++) {
+        float xh = (xr[c] - m) * s;
+        float gc = w ? gr[c] * w[c] : gr[c];
+        g[c] = gc;
+        sg += gc;
+        sgx += (double)gc * xh;
+      }
+      const float a = (float)(sg / (double)cols), bb = (float)(sgx / (double)cols);
+#pragma omp simd
+      for (i64 c = 0; c < cols; c++) {
+        float xh = (xr[c] - m) * s;
+        dr[c] = s * (g[c] - a - xh * bb);
+      }
+      if (dw) {
+#pragma omp simd
+        for (i64 c = 0; c < cols; c++) pw[c] += (double)gr[c] * (double)((xr[c] - m) * s);
+      }
+      if (db) {
+#pragma omp simd
+        for (i64 c = 0; c < cols; c++) pb[c] += (double)gr[c];
+      }
+    }
+  };
+#ifdef _OPENMP
+  if (T > 1) {
+#pragma omp parallel num_threads(T)
+    {
+      const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+      body(t, rows * t / nt, rows * (t + 1) / nt);
+    }
+  } else
+#endif
+    body(0, 0, rows);
+  for (i64 c = 0; c < cols; c++) {
+    double sw = 0, sb = 0;
+    for (int t = 0; t < T; t++) {
+      sw += part[(size_t)2 * t * cols + c];
+      sb += part[(size_t)2 * t * cols + cols + c];
+    }
+    if (dw) dw[c] += (float)sw;
+    if (db) db[c] += (float)sb;
+  }
+}
+
+void embedding(const float* weight, const int32_t* ids, float* out, i64 n, i64 dim) {
+  parallel_ranges(n, kGrain / (double)std::max<i64>(dim, 1) + 1, [&](i64 i0, i64 i1) {
+    for (i64 i = i0; i < i1; i++) std::memcpy(out + i * dim, weight + (i64)ids[i] * dim, sizeof(float) * dim);
+  });
+}
+
+void embedding_backward(const float* dOut, const int32_t* ids, float* dWeight, i64 n, i64 dim) {
+  // Threads own column ranges, so repeated ids never race and the summation
+  // order (row order) is the same as the js reference's.
+  const i64 chunks = (dim + 15) / 16;
+  parallel_ranges(chunks, kGrain / (16.0 * std::max<i64>(n, 1)) + 1, [&](i64 c0, i64 c1) {
+    const i64 j0 = c0 * 16, j1 = std::min(dim, c1 * 16);
+    for (i64 i = 0; i < n; i++) {
+      float* dst = dWeight + (i64)ids[i] * dim;
+      const float* src = dOut + i * dim;
+#pragma omp simd
+      for (i64 j = j0; j < j1; j++) dst[j] += src[j];
+    }
+  });
+}
+
+i64 cross_entropy(const float* logits, const int32_t* targets, float* losses, float* lse, i64 rows, i64 classes,
+                  i64 ignoreIndex, float labelSmoothing) {
+  i64 count = 0;
+  for (i64 r = 0; r < rows; r++) count += (i64)targets[r] != ignoreIndex;
+  const double eps = labelSmoothing;
+  parallel_ranges(rows, kGrain / (double)std::max<i64>(classes, 1) + 1, [&](i64 r0, i64 r1) {
+    for (i64 r = r0; r < r1; r++) {
+      const float* xr = logits + r * classes;
+      const float m = row_max(xr, classes);
+      const double l = (double)m + std::log(row_sum_exp(xr, m, nullptr, classes));
+      lse[r] = (float)l;
+      const i64 t = targets[r];
+      if (t == ignoreIndex) {
+        losses[r] = 0.0f;
+        continue;
+      }
+      // −Σ_c q_c·log p_c with q = (1−ε)·onehot(t) + ε/C:
+      //   = lse − (1−ε)·x_t − (ε/C)·Σ_c x_c
+      double loss = l - (1.0 - eps) * (double)xr[t];
+      if (eps != 0.0) loss -= eps / (double)classes * row_sum(xr, classes);
+      losses[r] = (float)loss;
+    }
+  });
+  return count;
+}
+
+void cross_entropy_backward(const float* logits, const int32_t* targets, const float* lse, const float* rowScale,
+                            float* dLogits, i64 rows, i64 classes, i64 ignoreIndex, float labelSmoothing) {
+  const float eps = labelSmoothing;
+  parallel_ranges(rows, kGrain / (double)std::max<i64>(classes, 1) + 1, [&](i64 r0, i64 r1) {
+    for (i64 r = r0; r < r1; r++) {
+      const float* xr = logits + r * classes;
+      float* dr = dLogits + r * classes;
+      const i64 t = targets[r];
+      if (t == ignoreIndex) {
+        std::fill(dr, dr + classes, 0.0f);
+        continue;
+      }
+      const float s = rowScale[r];
+      const vf l = vset1(lse[r]), sv = vset1(s), off = vset1(eps / (float)classes);
+      // s·(p − ε/C) everywhere, then the target's −s·(1−ε).
+      i64 c = 0;
+      for (; c + VW <= classes; c += VW) vst(dr + c, vmul(sv, vsub(vexp(vsub(vld(xr + c), l)), off)));
+      if (c < classes) {
+        int w = (int)(classes - c);
+        vst_n(dr + c, vmul(sv, vsub(vexp(vsub(vld_n(xr + c, w), l)), off)), w);
+      }
+      dr[t] -= s * (1.0f - eps);
+    }
+  });
+}
+
+void adamw(float* param, const float* grad, float* expAvg, float* expAvgSq, i64 n, double lr, double beta1,
+           double beta2, double eps, double weightDecay, double step, double gradScale) {
+  // torch.optim.AdamW (single-tensor path): decay, moments, bias-corrected step.
+  const double bc1 = 1.0 - std::pow(beta1, step);
+  const double bc2 = 1.0 - std::pow(beta2, step);
+  const float decay = (float)(1.0 - lr * weightDecay);
+  const float b1 = (float)beta1, b2 = (float)beta2, ob1 = (float)(1.0 - beta1), ob2 = (float)(1.0 - beta2);
+  const float stepSize = (float)(lr / bc1);
+  const float invSqrtBc2 = (float)(1.0 / std::sqrt(bc2));
+  const float e = (float)eps, gs = (float)gradScale;
+  parallel_ranges(n, 65536, [&](i64 i0, i64 i1) {
+#pragma omp simd
+    for (i64 i = i0; i < i1; i++) {
+      const float g = grad[i] * gs;
+      const float m = b1 * expAvg[i] + ob1 * g;
+      const float v = b2 * expAvgSq[i] + ob2 * g * g;
+      expAvg[i] = m;
+      expAvgSq[i] = v;
+      const float denom = std::sqrt(v) * invSqrtBc2 + e;
+      param[i] = param[i] * decay - stepSize * m / denom;
+    }
+  });
+}
+
+double sum_squares(const float* x, i64 n) {
+  const int T = threads_for((double)n, 65536);
+  double total = 0;
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(T) reduction(+ : total) schedule(static) if (T > 1)
+#endif
+  for (i64 c = 0; c < (n + 4095) / 4096; c++) {
+    const i64 i0 = c * 4096, i1 = std::min(n, i0 + 4096);
+    double s = 0;
+#pragma omp simd reduction(+ : s)
+    for (i64 i = i0; i < i1; i++) s += (double)x[i] * (double)x[i];
+    total += s;
+  }
+  return total;
+}
+
+}  // namespace muse
