@@ -406,12 +406,18 @@ export function toHF(cfg: GenerationConfig): Record<string, unknown> {
 
 /**
  * Load `generation_config.json` from `path`.
- * @throws FileFormatError when the file is not JSON; ConfigError on bad values
+ * @throws FileFormatError when the file is missing or not JSON; ConfigError on bad values
  */
 export function readGenerationConfig(path: string): GenerationConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new FileFormatError(`cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
   let json: unknown;
   try {
-    json = JSON.parse(readFileSync(path, 'utf8'));
+    json = JSON.parse(text);
   } catch (err) {
     throw new FileFormatError(`${path} is not valid JSON (${(err as Error).message}); fix or delete it`);
   }
