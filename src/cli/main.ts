@@ -8,6 +8,7 @@ import { MuseError } from '../errors.js';
 // Command registrations (one module per command group, each exports `register`).
 // — add one import and one call per command module below —
 import { register as registerTrain } from './commands/train.js';
+import { register as registerGenerate } from './commands/generate.js';
 
 const program = new Command();
 program
@@ -17,6 +18,7 @@ program
 
 program.showHelpAfterError();
 registerTrain(program);
+registerGenerate(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -58,15 +58,39 @@ export function tokenizeCorpus(recipe: TrainRecipe, files: string[], tokenizer?:
       [docs[i], docs[j]] = [docs[j]!, docs[i]!];
     }
   }
-  const text = docs.join(d.separator ?? '\n\n');
-  let tok = tokenizer;
-  if (!tok) {
-    const t = recipe.tokenizer;
-    tok = t.type === 'char'
-      ? CharTokenizer.train([text], { minFrequency: t.minFrequency })
-      : ByteLevelBPETokenizer.train([text], { vocabSize: t.vocabSize ?? 8000, minFrequency: t.minFrequency ?? 2, specialTokens: ['<|endoftext|>'] });
+  const sep = d.separator ?? '\n\n';
+  // Rare characters beyond minFrequency become <unk>; <|endoftext|> can end documents.
+  const tok =
+    tokenizer ??
+    (recipe.tokenizer.type === 'char'
+      ? CharTokenizer.train(docs, { minFrequency: recipe.tokenizer.minFrequency, specialTokens: ['<|endoftext|>'], unkToken: '<unk>' })
+      : ByteLevelBPETokenizer.train(docs, { vocabSize: recipe.tokenizer.vocabSize ?? 8000, minFrequency: recipe.tokenizer.minFrequency ?? 2, specialTokens: ['<|endoftext|>'] }));
+  let ids: Int32Array;
+  let chars = 0;
+  if (sep === 'eos') {
+    // GPT-2 style: every document is followed by the end-of-text token, so generation learns to stop.
+    const eos = tok.eosTokenId;
+    if (eos === undefined) throw new ConfigError('data.separator "eos" needs a tokenizer with an end-of-text token');
+    const parts: number[][] = [];
+    let n = 0;
+    for (const doc of docs) {
+      const p = tok.encode(doc, { addSpecialTokens: false }).ids;
+      p.push(eos);
+      parts.push(p);
+      n += p.length;
+      chars += doc.length;
+    }
+    ids = new Int32Array(n);
+    let o = 0;
+    for (const p of parts) {
+      ids.set(p, o);
+      o += p.length;
+    }
+  } else {
+    const text = docs.join(sep);
+    chars = text.length;
+    ids = Int32Array.from(tok.encode(text, { addSpecialTokens: false }).ids);
   }
-  const ids = Int32Array.from(tok.encode(text, { addSpecialTokens: false }).ids);
   const nVal = Math.floor(ids.length * (d.valFraction ?? 0.1));
   const train = ids.subarray(0, ids.length - nVal);
   const val = ids.subarray(ids.length - nVal);
@@ -74,7 +98,7 @@ export function tokenizeCorpus(recipe: TrainRecipe, files: string[], tokenizer?:
   if (val.length <= block + 1 || train.length <= block + 1) {
     throw new ConfigError(`the corpus gives ${train.length} training and ${val.length} validation tokens, fewer than one block of ${block}; use a larger corpus, a smaller blockSize or a larger valFraction`);
   }
-  return { tokenizer: tok, train, val, chars: text.length };
+  return { tokenizer: tok, train, val, chars };
 }
 
 /** HF `generation_config.json` for a freshly trained model. */

@@ -1,0 +1,116 @@
+import { Command, InvalidArgumentError } from 'commander';
+import { generate, stream, type GenerationConfig, type PoemForm } from '../../generate/index.js';
+import { defaultModelFor, loadModelDir, normalizePrompt } from '../../pipelines/load-model.js';
+
+function num(name: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (v.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError(`${name} must be a number, got "${v}"`);
+    return n;
+  };
+}
+
+function collect(v: string, prev: string[] = []): string[] {
+  return [...prev, v];
+}
+
+interface GenerateFlags {
+  model?: string;
+  maxNewTokens?: number;
+  minNewTokens?: number;
+  temperature?: number;
+  topK?: number;
+  topP?: number;
+  minP?: number;
+  typicalP?: number;
+  repetitionPenalty?: number;
+  noRepeatNgramSize?: number;
+  numBeams?: number;
+  numReturnSequences?: number;
+  lengthPenalty?: number;
+  greedy?: boolean;
+  seed?: number;
+  stop?: string[];
+  acrostic?: string;
+  form?: string;
+  json?: boolean;
+}
+
+/** Registers `muse generate`. */
+export function register(program: Command): void {
+  program
+    .command('generate')
+    .description('continue a prompt with a model (default: the bundled muse-poet-zh for Chinese prompts, muse-story-en otherwise)')
+    .argument('[prompt]', 'the beginning to continue (empty: start from the beginning-of-text token)', '')
+    .option('--model <dir>', 'model directory (Hugging Face GPT-2 layout)')
+    .option('--max-new-tokens <n>', 'tokens to generate', num('--max-new-tokens'))
+    .option('--min-new-tokens <n>', 'suppress end-of-text before this many tokens', num('--min-new-tokens'))
+    .option('--temperature <t>', 'sampling temperature (0 = greedy)', num('--temperature'))
+    .option('--top-k <k>', 'keep the k most likely tokens (0 = off)', num('--top-k'))
+    .option('--top-p <p>', 'nucleus sampling: smallest set with probability ≥ p', num('--top-p'))
+    .option('--min-p <p>', 'drop tokens below p × the top probability', num('--min-p'))
+    .option('--typical-p <p>', 'locally typical sampling mass', num('--typical-p'))
+    .option('--repetition-penalty <r>', 'CTRL repetition penalty (>1 discourages repeats)', num('--repetition-penalty'))
+    .option('--no-repeat-ngram-size <n>', 'forbid repeating any n-gram', num('--no-repeat-ngram-size'))
+    .option('--num-beams <n>', 'beam search width', num('--num-beams'))
+    .option('--num-return-sequences <n>', 'sequences to return', num('--num-return-sequences'))
+    .option('--length-penalty <x>', 'beam score = logprob / length^x', num('--length-penalty'))
+    .option('--greedy', 'greedy decoding (doSample false)')
+    .option('--seed <n>', 'random seed', num('--seed'))
+    .option('--stop <text>', 'stop when this text appears (repeatable)', collect)
+    .option('--acrostic <chars>', 'acrostic poem (藏头诗): line i starts with the i-th character')
+    .option('--form <form>', 'fixed poem form: 5x4, 7x4, 5x8 or 7x8')
+    .option('--json', 'one JSON object per returned sequence: {"text","ids","logprobs"}')
+    .action(async (promptArg: string, flags: GenerateFlags) => {
+      const dir = flags.model ?? defaultModelFor(promptArg);
+      const loaded = loadModelDir(dir);
+      const prompt = normalizePrompt(promptArg, loaded.script);
+      const config: GenerationConfig = { ...loaded.generationConfig };
+      const set = <K extends keyof GenerationConfig>(k: K, v: GenerationConfig[K] | undefined) => {
+        if (v !== undefined) config[k] = v;
+      };
+      set('maxNewTokens', flags.maxNewTokens);
+      set('minNewTokens', flags.minNewTokens);
+      set('temperature', flags.temperature);
+      set('topK', flags.topK);
+      set('topP', flags.topP);
+      set('minP', flags.minP);
+      set('typicalP', flags.typicalP);
+      set('repetitionPenalty', flags.repetitionPenalty);
+      set('noRepeatNgramSize', flags.noRepeatNgramSize);
+      set('numBeams', flags.numBeams);
+      set('numReturnSequences', flags.numReturnSequences);
+      set('lengthPenalty', flags.lengthPenalty);
+      set('seed', flags.seed);
+      set('stopStrings', flags.stop);
+      set('acrostic', flags.acrostic === undefined ? undefined : normalizePrompt(flags.acrostic, loaded.script));
+      set('form', flags.form as PoemForm | undefined);
+      // Greedy (or plain beam search, as HF does by default) ignores the model's sampling defaults.
+      if (flags.greedy || ((flags.numBeams ?? 1) > 1 && flags.temperature === undefined && flags.topK === undefined && flags.topP === undefined)) {
+        config.doSample = false;
+        for (const k of ['temperature', 'topK', 'topP', 'minP', 'typicalP'] as const) {
+          if (flags[k] === undefined) delete config[k];
+        }
+      }
+
+      const single = (config.numBeams ?? 1) <= 1 && (config.numReturnSequences ?? 1) <= 1;
+      if (single && !flags.json) {
+        // Stream: the prompt first (as the model sees it), then the continuation as it is produced.
+        const s = stream(loaded.model, loaded.tokenizer, prompt, config);
+        process.stdout.write(prompt);
+        for await (const piece of s) process.stdout.write(piece);
+        process.stdout.write('\n');
+        return;
+      }
+      const ids = prompt.length ? loaded.tokenizer.encode(prompt, { addSpecialTokens: false }).ids : [];
+      const out = generate(loaded.model, [ids], config, { tokenizer: loaded.tokenizer });
+      out.sequences.forEach((seq, i) => {
+        const text = loaded.tokenizer.decode(seq, { skipSpecialTokens: true });
+        if (flags.json) {
+          process.stdout.write(JSON.stringify({ text, ids: seq, logprobs: out.logprobs[i] }) + '\n');
+        } else {
+          process.stdout.write(`${out.sequences.length > 1 ? `[${i + 1}] ` : ''}${prompt}${text}\n`);
+        }
+      });
+    });
+}
