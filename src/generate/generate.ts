@@ -7,7 +7,8 @@ import { beamSearch } from './beam-search.js';
 import type { GenerationConfig } from './config.js';
 import { planGeneration, type GenerateOptions, type GenerateOutput } from './plan.js';
 import { SamplingDecoder } from './sample-decoder.js';
-import { IncrementalDecoder, type GenerationTokenizer, type TextStreamDecoder } from './tokenizer.js';
+import { StreamDecoder } from '../tokenizers/index.js';
+import type { GenerationTokenizer, TextStreamDecoder } from './tokenizer.js';
 
 /**
  * Continue each prompt of `inputIds` with `model`, Hugging Face
@@ -53,9 +54,9 @@ export interface TextStream extends AsyncIterable<string> {
   readonly output: GenerateOutput | null;
 }
 
-/** A tokenizer that may supply its own UTF-8-safe streaming decoder. */
+/** Options of {@link stream}. */
 export interface StreamOptions extends Omit<GenerateOptions, 'tokenizer' | 'onToken'> {
-  /** Builds the streaming decoder (default: the tokenizers package's StreamDecoder when given, else a built-in one). */
+  /** Builds the streaming decoder (default: `StreamDecoder` from src/tokenizers). */
   streamDecoder?: (tokenizer: GenerationTokenizer) => TextStreamDecoder;
   /** Keep special tokens (e.g. EOS) in the text (default false). */
   keepSpecialTokens?: boolean;
@@ -91,7 +92,7 @@ export function stream(
   const plan = planGeneration(model, [ids], config, { ...opts, tokenizer });
   const decoder = new SamplingDecoder(model, plan, opts.windowKeep);
   const skipSpecialTokens = !opts.keepSpecialTokens;
-  const text = opts.streamDecoder ? opts.streamDecoder(tokenizer) : new IncrementalDecoder(tokenizer, { skipSpecialTokens });
+  const text = opts.streamDecoder ? opts.streamDecoder(tokenizer) : new StreamDecoder(tokenizer, { skipSpecialTokens });
   let output: GenerateOutput | null = null;
   let started = false;
   async function* pieces(): AsyncGenerator<string> {

@@ -41,4 +41,4 @@ export {
 export { PoemConstraint, type PoemConstraintOptions } from './constraints.js';
 export { StopStringMatcher, type FinishReason } from './stopping.js';
 export { greedyChoice, sampleChoice, type RandomSource, type Choice } from './sampling.js';
-export { IncrementalDecoder, type GenerationTokenizer, type TextStreamDecoder } from './tokenizer.js';
+export type { GenerationTokenizer, TextStreamDecoder } from './tokenizer.js';

@@ -11,7 +11,7 @@ import { generate, StopStringMatcher, type GenerationConfig } from '../../src/ge
 import { sampleChoice } from '../../src/generate/sampling.js';
 import { Generator } from '../../src/tensor/random.js';
 import { randomTables, ToyLM } from './fake-lm.js';
-import { CharTokenizer } from './test-tokenizers.js';
+import { charTokenizer, listTokenizer } from './test-tokenizers.js';
 
 const V = 12;
 const tables = randomTables(V, 64, 7);
@@ -189,7 +189,7 @@ test('numReturnSequences shares one prefill and returns prompt-major sequences',
 });
 
 test('stop strings end a sequence (kept in the output) and match across tokens and overhangs', () => {
-  const tok = new CharTokenizer('abcdefghijkl');
+  const tok = charTokenizer('abcdefghijkl');
   const lm = new ToyLM(tables);
   const free = generate(lm, [[0]], { maxNewTokens: 20 }, quiet).sequences[0];
   const text = tok.decode(free);
@@ -201,8 +201,7 @@ test('stop strings end a sequence (kept in the output) and match across tokens a
 
   // multi-character tokens: "st"+"op", an overhang "xsto"+"pper", and a match ending before the last token
   const vocab = ['st', 'op', 'xsto', 'pper', 'a', 'stop'];
-  const multi = { vocabSize: vocab.length, encode: () => ({ ids: [] }), decode: (ids: number[]) => ids.map((i) => vocab[i]).join('') };
-  const m = new StopStringMatcher(multi, ['stop']);
+  const m = new StopStringMatcher(listTokenizer(vocab), ['stop']);
   assert.equal(m.matches(Int32Array.from([4, 0, 1])), true);
   assert.equal(m.matches(Int32Array.from([2, 3])), true);
   assert.equal(m.matches(Int32Array.from([5, 4])), false);
@@ -238,7 +237,7 @@ test('bad words are never generated; prefixAllowedTokensFn sees the batch index 
 });
 
 test('ids beyond the tokenizer vocabulary (padded model vocab) are never chosen', () => {
-  const tok = new CharTokenizer('abcdef'); // 6 ids, model has 12
+  const tok = charTokenizer('abcdef'); // 6 ids, model has 12
   const out = generate(new ToyLM(tables), [[0]], { maxNewTokens: 30, doSample: true, topK: 0, seed: 3 }, { ...quiet, tokenizer: tok });
   assert.ok(out.sequences[0].every((t) => t < 6));
 });
