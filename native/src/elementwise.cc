@@ -153,7 +153,15 @@ struct OpAdd { float operator()(float a, float b) const { return a + b; } };
 struct OpSub { float operator()(float a, float b) const { return a - b; } };
 struct OpMul { float operator()(float a, float b) const { return a * b; } };
 struct OpDiv { float operator()(float a, float b) const { return a / b; } };
-struct OpPow { float operator()(float a, float b) const { return b == 2.0f ? a * a : std::pow(a, b); } };
+// JavaScript's Math.pow (the js reference) differs from C's pow in two corners:
+// pow(1, NaN) and pow(±1, ±inf) are NaN there, 1 in C. Follow the reference.
+struct OpPow {
+  float operator()(float a, float b) const {
+    if (b == 2.0f) return a * a;
+    if (b != b || (std::fabs(b) == INFINITY && std::fabs(a) == 1.0f)) return NAN;
+    return std::pow(a, b);
+  }
+};
 // maximum/minimum propagate NaN from either side (torch.maximum semantics).
 struct OpMax { float operator()(float a, float b) const { return (a > b || a != a) ? a : b; } };
 struct OpMin { float operator()(float a, float b) const { return (a < b || a != a) ? a : b; } };
@@ -331,9 +339,11 @@ void argmax(const float* x, int32_t* out, i64 outer, i64 dim, i64 inner) {
     for (i64 u = u0; u < u1; u++) {
       const i64 o = u / inner, j = u % inner;
       const float* p = x + o * dim * inner + j;
+      // Same rule as the js reference: strict > from −inf, so the first
+      // maximum wins and NaN never does (an all-NaN row gives 0).
       i64 best = 0;
-      float bv = dim > 0 ? p[0] : 0.0f;
-      for (i64 d = 1; d < dim; d++) {
+      float bv = -INFINITY;
+      for (i64 d = 0; d < dim; d++) {
         float v = p[d * inner];
         if (v > bv) {
           bv = v;
