@@ -7,7 +7,7 @@
  * reproducibility signature.
  */
 import { ConfigError } from '../errors.js';
-import { clippedMatches, MAX_EXACT, sortedNgramKeys } from './ngram-match.js';
+import { NgramMatcher } from './ngram-match.js';
 import { pyLower, pyRstrip } from './pytext.js';
 import { type BleuTokenizerName, getBleuTokenizer, type Tokenizer } from './sacrebleu-tokenizers.js';
 import { LocalIds, Vocab } from './token-ids.js';
@@ -207,14 +207,9 @@ class BleuPreprocessor {
 /** Scratch buffers reused across segments. */
 class Scratch {
   ints: Int32Array[] = [];
-  keys: Float64Array[] = [];
   int(i: number, len: number): Int32Array {
     if (!this.ints[i] || this.ints[i].length < len) this.ints[i] = new Int32Array(Math.max(len, 64) * 2);
     return this.ints[i];
-  }
-  key(i: number, len: number): Float64Array {
-    if (!this.keys[i] || this.keys[i].length < len) this.keys[i] = new Float64Array(Math.max(len, 64) * 2);
-    return this.keys[i];
   }
 }
 
@@ -231,28 +226,6 @@ function closestRefLen(hypLen: number, refLens: number[]): number {
     }
   }
   return closestLen;
-}
-
-/** Clipped matches of one order against several references, by string keys (fallback for huge segments). */
-function matchesByMap(hyp: Int32Array, refs: Int32Array[], n: number): number {
-  const key = (ids: Int32Array, i: number): string => Array.prototype.join.call(ids.subarray(i, i + n), ',');
-  const refMax = new Map<string, number>();
-  for (const ref of refs) {
-    const local = new Map<string, number>();
-    for (let i = 0; i + n <= ref.length; i++) {
-      const k = key(ref, i);
-      local.set(k, (local.get(k) ?? 0) + 1);
-    }
-    for (const [k, c] of local) if ((refMax.get(k) ?? 0) < c) refMax.set(k, c);
-  }
-  const hypCounts = new Map<string, number>();
-  for (let i = 0; i + n <= hyp.length; i++) {
-    const k = key(hyp, i);
-    hypCounts.set(k, (hypCounts.get(k) ?? 0) + 1);
-  }
-  let correct = 0;
-  for (const [k, c] of hypCounts) correct += Math.min(c, refMax.get(k) ?? 0);
-  return correct;
 }
 
 /**
@@ -275,103 +248,52 @@ export function bleuStatistics(hyps: readonly string[], refs: readonly (readonly
   const pre = new BleuPreprocessor(o);
   const local = new LocalIds();
   const scratch = new Scratch();
+  const matcher = new NgramMatcher();
+  const lens: number[] = [];
+  const seqs: Int32Array[] = [];
   const refCounts = new Set<number>();
 
+  const single = refs.length === 1 ? refs[0] : null;
+  const refIds: Int32Array[] = [];
+  const refLens: number[] = [];
+  const r: Int32Array[] = [];
   for (let s = 0; s < hyps.length; s++) {
-    const refLines = referencesOf(refs, s);
-    refCounts.add(refLines.length);
-    const refIds = refLines.map((r) => pre.ids(r));
+    // one stream (the common case) without per-segment allocations
+    refIds.length = 0;
+    if (single !== null) {
+      const line = single[s];
+      if (line === '' || line === undefined || line === null) referencesOf(refs, s); // throws the standard error
+      refIds.push(pre.ids(line));
+    } else {
+      for (const line of referencesOf(refs, s)) refIds.push(pre.ids(line));
+    }
+    refCounts.add(refIds.length);
     const hypIds = pre.ids(hyps[s]);
     const base = s * width;
     const hypLen = hypIds.length;
     stats[base] = hypLen;
-    stats[base + 1] = closestRefLen(hypLen, refIds.map((r) => r.length));
+    refLens.length = 0;
+    for (const ids of refIds) refLens.push(ids.length);
+    stats[base + 1] = closestRefLen(hypLen, refLens);
 
     local.begin(pre.vocab.size);
     const h = scratch.int(0, hypLen);
     local.map(hypIds, hypLen, h);
-    const r: Int32Array[] = [];
+    r.length = 0;
     for (let k = 0; k < refIds.length; k++) {
       const buf = scratch.int(k + 1, refIds[k].length);
       local.map(refIds[k], refIds[k].length, buf);
       r.push(buf);
     }
-    const radix = Math.max(local.distinct, 1);
-    const exact = radix ** N < MAX_EXACT;
-
-    for (let n = 1; n <= N; n++) {
-      const total = Math.max(0, hypLen - n + 1);
-      stats[base + 2 + N + n - 1] = total;
-      if (total === 0) continue;
-      let correct: number;
-      if (!exact) {
-        correct = matchesByMap(hypIds, refIds, n);
-      } else {
-        const hk = scratch.key(0, hypLen);
-        const nh = sortedNgramKeys(h, hypLen, n, radix, hk);
-        if (r.length === 1) {
-          const rk = scratch.key(1, refIds[0].length);
-          const nr = sortedNgramKeys(r[0], refIds[0].length, n, radix, rk);
-          correct = clippedMatches(hk, nh, rk, nr);
-        } else {
-          correct = multiRefMatches(hk, nh, r, refIds, n, radix, scratch);
-        }
-      }
-      stats[base + 2 + n - 1] = correct;
-    }
+    lens.length = 0;
+    lens.push(hypLen, ...refLens);
+    seqs.length = 0;
+    seqs.push(h, ...r);
+    for (let n = 1; n <= N; n++) stats[base + 2 + N + n - 1] = Math.max(0, hypLen - n + 1);
+    matcher.match(seqs, lens, Math.max(local.distinct, 1), N, stats, base + 2, 1);
   }
   const nrefs: NumRefs = refCounts.size === 1 ? [...refCounts][0] : 'var';
   return { stats, width, segments: hyps.length, nrefs };
-}
-
-/** Clipped matches against several references: hyp count clipped by the max count over references. */
-function multiRefMatches(
-  hk: Float64Array,
-  nh: number,
-  r: Int32Array[],
-  refIds: Int32Array[],
-  n: number,
-  radix: number,
-  scratch: Scratch,
-): number {
-  // distinct hyp keys with counts
-  const uniq = scratch.key(2, nh);
-  const hypCount = scratch.int(100, nh);
-  const refMax = scratch.int(101, nh);
-  let u = 0;
-  for (let i = 0; i < nh; i++) {
-    if (u > 0 && uniq[u - 1] === hk[i]) hypCount[u - 1]++;
-    else {
-      uniq[u] = hk[i];
-      hypCount[u] = 1;
-      refMax[u] = 0;
-      u++;
-    }
-  }
-  for (let k = 0; k < r.length; k++) {
-    const len = refIds[k].length;
-    const rk = scratch.key(3, len);
-    const nr = sortedNgramKeys(r[k], len, n, radix, rk);
-    let i = 0;
-    let j = 0;
-    while (i < u && j < nr) {
-      if (uniq[i] < rk[j]) i++;
-      else if (rk[j] < uniq[i]) j++;
-      else {
-        let c = 0;
-        const x = uniq[i];
-        while (j < nr && rk[j] === x) {
-          c++;
-          j++;
-        }
-        if (c > refMax[i]) refMax[i] = c;
-        i++;
-      }
-    }
-  }
-  let correct = 0;
-  for (let i = 0; i < u; i++) correct += Math.min(hypCount[i], refMax[i]);
-  return correct;
 }
 
 /** Sums the per-segment statistics selected by `indices` (all segments when omitted). */

@@ -8,7 +8,7 @@
  * ε-smoothed variant.
  */
 import { ConfigError } from '../errors.js';
-import { clippedMatches, MAX_EXACT, sortedNgramKeys } from './ngram-match.js';
+import { NgramMatcher } from './ngram-match.js';
 import { codePoints, pyLower, pySplit, removeWhitespace } from './pytext.js';
 import { checkReferenceStreams, type NumRefs, referencesOf } from './references.js';
 import { LocalIds, Vocab } from './token-ids.js';
@@ -178,24 +178,6 @@ class ChrfPreprocessor {
   }
 }
 
-class KeyBuffers {
-  private bufs: Float64Array[] = [];
-  get(i: number, len: number): Float64Array {
-    if (!this.bufs[i] || this.bufs[i].length < len) this.bufs[i] = new Float64Array(Math.max(64, 2 * len));
-    return this.bufs[i];
-  }
-}
-
-/** Counts of one side's n-grams, as a Map (fallback when packed keys would not be exact). */
-function countMap(ids: ArrayLike<number>, n: number): Map<string, number> {
-  const m = new Map<string, number>();
-  for (let i = 0; i + n <= ids.length; i++) {
-    const k = Array.prototype.slice.call(ids, i, i + n).join(',');
-    m.set(k, (m.get(k) ?? 0) + 1);
-  }
-  return m;
-}
-
 /** `[hyp, ref, match]` of one order; `hyp` is 0 when the reference has no n-gram of that order (sacreBLEU's rule). */
 function triple(out: Float64Array, at: number, nHyp: number, nRef: number, match: number): void {
   out[at] = nRef > 0 ? nHyp : 0;
@@ -217,7 +199,8 @@ export function chrfStatistics(hyps: readonly string[], refs: readonly (readonly
   const pre = new ChrfPreprocessor(o);
   const charIds = new LocalIds(256);
   const wordIds = new LocalIds(1024);
-  const keys = new KeyBuffers();
+  const matcher = new NgramMatcher();
+  const matches = new Float64Array(Math.max(o.charOrder, o.wordOrder, 1));
   const cand = new Float64Array(width);
   let hypLocal = new Int32Array(256);
   let refLocal = new Int32Array(256);
@@ -240,14 +223,14 @@ export function chrfStatistics(hyps: readonly string[], refs: readonly (readonly
       if (refLocal.length < ref.chars.length) refLocal = new Int32Array(2 * ref.chars.length);
       charIds.map(hyp.chars, hyp.chars.length, hypLocal);
       charIds.map(ref.chars, ref.chars.length, refLocal);
-      fillOrders(cand, 0, o.charOrder, hypLocal, hyp.chars.length, refLocal, ref.chars.length, Math.max(charIds.distinct, 1), hyp.chars, ref.chars, keys);
+      fillOrders(cand, 0, o.charOrder, hypLocal, hyp.chars.length, refLocal, ref.chars.length, Math.max(charIds.distinct, 1), matcher, matches);
       if (o.wordOrder > 0) {
         wordIds.begin(pre.words.size);
         const hw = new Int32Array(hyp.words.length);
         const rw = new Int32Array(ref.words.length);
         wordIds.map(hyp.words, hyp.words.length, hw);
         wordIds.map(ref.words, ref.words.length, rw);
-        fillOrders(cand, 3 * o.charOrder, o.wordOrder, hw, hw.length, rw, rw.length, Math.max(wordIds.distinct, 1), hyp.words, ref.words, keys);
+        fillOrders(cand, 3 * o.charOrder, o.wordOrder, hw, hw.length, rw, rw.length, Math.max(wordIds.distinct, 1), matcher, matches);
       }
       const f = chrfFScore(cand, o);
       if (f > bestF) {
@@ -269,30 +252,13 @@ function fillOrders(
   hLen: number,
   r: Int32Array,
   rLen: number,
-  radix: number,
-  hRaw: ArrayLike<number>,
-  rRaw: ArrayLike<number>,
-  keys: KeyBuffers,
+  alphabet: number,
+  matcher: NgramMatcher,
+  matches: Float64Array,
 ): void {
-  const exact = radix ** orders < MAX_EXACT;
+  matcher.match([h, r], [hLen, rLen], alphabet, orders, matches);
   for (let n = 1; n <= orders; n++) {
-    const nHyp = Math.max(0, hLen - n + 1);
-    const nRef = Math.max(0, rLen - n + 1);
-    let match = 0;
-    if (nHyp > 0 && nRef > 0) {
-      if (exact) {
-        const hk = keys.get(0, hLen);
-        const rk = keys.get(1, rLen);
-        sortedNgramKeys(h, hLen, n, radix, hk);
-        sortedNgramKeys(r, rLen, n, radix, rk);
-        match = clippedMatches(hk, nHyp, rk, nRef);
-      } else {
-        const hm = countMap(hRaw, n);
-        const rm = countMap(rRaw, n);
-        for (const [k, c] of hm) match += Math.min(c, rm.get(k) ?? 0);
-      }
-    }
-    triple(out, at + 3 * (n - 1), nHyp, nRef, match);
+    triple(out, at + 3 * (n - 1), Math.max(0, hLen - n + 1), Math.max(0, rLen - n + 1), matches[n - 1]);
   }
 }
 

@@ -28,6 +28,7 @@ export {
   sentenceChrf,
 } from './chrf.js';
 export {
+  type CorpusRougeOptions,
   type CorpusRougeResult,
   type RougeOptions,
   type RougeResult,

@@ -13,7 +13,7 @@
  * scores on other text are rouge-score's.
  */
 import { ConfigError } from '../errors.js';
-import { clippedMatches, MAX_EXACT, sortedNgramKeys } from './ngram-match.js';
+import { NgramMatcher } from './ngram-match.js';
 import { PorterStemmer } from './porter.js';
 import { LocalIds, Vocab } from './token-ids.js';
 
@@ -87,6 +87,12 @@ function fmeasure(p: number, r: number): number {
   return p + r > 0 ? (2 * p * r) / (p + r) : 0;
 }
 
+function write(out: Float64Array, at: number, precision: number, recall: number): void {
+  out[at] = precision;
+  out[at + 1] = recall;
+  out[at + 2] = fmeasure(precision, recall);
+}
+
 const ZERO: RougeScore = { precision: 0, recall: 0, fmeasure: 0 };
 
 /** Reusable state: interning, tokenization caches, buffers. */
@@ -95,8 +101,14 @@ class RougeScorer {
   private readonly local = new LocalIds(1024);
   private readonly stemmer: PorterStemmer | null;
   private readonly cache = new Map<string, Int32Array>();
-  private keysA = new Float64Array(256);
-  private keysB = new Float64Array(256);
+  private readonly matcher = new NgramMatcher();
+  private matches = new Float64Array(9);
+  private readonly cjkCache = new Map<string, boolean>();
+  private readonly seqs: Int32Array[] = [new Int32Array(0), new Int32Array(0)];
+  private readonly lens: number[] = [0, 0];
+  /** n of each rouge-N type (0 for the others), and the largest. */
+  private readonly orderOf: number[];
+  private readonly maxOrder: number;
   private lidA = new Int32Array(256);
   private lidB = new Int32Array(256);
   private row = new Int32Array(256);
@@ -111,6 +123,8 @@ class RougeScorer {
       throw new ConfigError(`unknown ROUGE tokenizer "${this.mode}"; use default, zh or auto`);
     }
     this.stemmer = opts.useStemmer ? new PorterStemmer('NLTK_EXTENSIONS') : null;
+    this.orderOf = this.types.map((t) => (/^rouge[0-9]$/.test(t) ? Number(t.slice(5)) : 0));
+    this.maxOrder = Math.max(1, ...this.orderOf);
   }
 
   private ids(text: string, cjk: boolean): Int32Array {
@@ -124,21 +138,76 @@ class RougeScorer {
     return ids;
   }
 
+  private isCjk(text: string): boolean {
+    let c = this.cjkCache.get(text);
+    if (c === undefined) {
+      c = hasCjk(text);
+      if (this.cjkCache.size > 1 << 20) this.cjkCache.clear();
+      this.cjkCache.set(text, c);
+    }
+    return c;
+  }
+
+  /** Scores as objects keyed by type. */
   score(prediction: string, target: string): RougeResult {
-    const cjk = this.mode === 'zh' || (this.mode === 'auto' && (hasCjk(prediction) || hasCjk(target)));
+    const buf = new Float64Array(3 * this.types.length);
+    this.scoreInto(prediction, target, buf, 0);
+    return this.toResult(buf, 0);
+  }
+
+  /** `[precision, recall, fmeasure]` per type, in `types` order, from `buf[at]`. */
+  toResult(buf: Float64Array, at: number): RougeResult {
     const result: RougeResult = {};
+    this.types.forEach((type, k) => {
+      result[type] = { precision: buf[at + 3 * k], recall: buf[at + 3 * k + 1], fmeasure: buf[at + 3 * k + 2] };
+    });
+    return result;
+  }
+
+  /**
+   * Writes `[precision, recall, fmeasure]` for each type (in `types` order)
+   * into `out` from `at`; allocation-free on the common path.
+   */
+  scoreInto(prediction: string, target: string, out: Float64Array, at: number): void {
+    const cjk = this.mode === 'zh' || (this.mode === 'auto' && (this.isCjk(prediction) || this.isCjk(target)));
     let p: Int32Array | null = null;
     let t: Int32Array | null = null;
-    for (const type of this.types) {
+    let matched = false;
+    for (let k = 0; k < this.types.length; k++) {
+      const type = this.types[k];
+      const o = at + 3 * k;
       if (type === 'rougeLsum') {
-        result[type] = this.summaryLevelLcs(this.sentences(target, cjk), this.sentences(prediction, cjk));
+        const sc = this.summaryLevelLcs(this.sentences(target, cjk), this.sentences(prediction, cjk));
+        out[o] = sc.precision;
+        out[o + 1] = sc.recall;
+        out[o + 2] = sc.fmeasure;
         continue;
       }
       p ??= this.ids(prediction, cjk);
       t ??= this.ids(target, cjk);
-      result[type] = type === 'rougeL' ? this.lcsScore(t, p) : this.ngramScore(t, p, Number(type.slice(5)));
+      if (type === 'rougeL') {
+        // rouge-score's _score_lcs
+        if (t.length === 0 || p.length === 0) write(out, o, 0, 0);
+        else {
+          const lcs = this.lcsLength(t, p);
+          write(out, o, lcs / p.length, lcs / t.length);
+        }
+        continue;
+      }
+      // rouge-score's _score_ngrams: clipped overlap over max(count, 1)
+      const n = this.orderOf[k];
+      const nt = Math.max(0, t.length - n + 1);
+      const np = Math.max(0, p.length - n + 1);
+      let overlap = 0;
+      if (nt > 0 && np > 0) {
+        if (!matched) {
+          this.matchNgrams(p, t);
+          matched = true;
+        }
+        overlap = this.matches[n - 1];
+      }
+      write(out, o, overlap / Math.max(np, 1), overlap / Math.max(nt, 1));
     }
-    return result;
   }
 
   private sentences(text: string, cjk: boolean): Int32Array[] {
@@ -148,41 +217,18 @@ class RougeScorer {
       .map((s) => this.ids(s, cjk));
   }
 
-  /** rouge-score's `_score_ngrams`: clipped overlap over max(count, 1). */
-  private ngramScore(target: Int32Array, pred: Int32Array, n: number): RougeScore {
-    const nt = Math.max(0, target.length - n + 1);
-    const np = Math.max(0, pred.length - n + 1);
-    let overlap = 0;
-    if (nt > 0 && np > 0) {
-      this.local.begin(this.vocab.size);
-      if (this.lidA.length < target.length) this.lidA = new Int32Array(2 * target.length);
-      if (this.lidB.length < pred.length) this.lidB = new Int32Array(2 * pred.length);
-      this.local.map(target, target.length, this.lidA);
-      this.local.map(pred, pred.length, this.lidB);
-      const radix = Math.max(this.local.distinct, 1);
-      if (radix ** n < MAX_EXACT) {
-        if (this.keysA.length < nt) this.keysA = new Float64Array(2 * nt);
-        if (this.keysB.length < np) this.keysB = new Float64Array(2 * np);
-        sortedNgramKeys(this.lidA, target.length, n, radix, this.keysA);
-        sortedNgramKeys(this.lidB, pred.length, n, radix, this.keysB);
-        overlap = clippedMatches(this.keysA, nt, this.keysB, np);
-      } else {
-        const count = (ids: Int32Array): Map<string, number> => {
-          const m = new Map<string, number>();
-          for (let i = 0; i + n <= ids.length; i++) {
-            const k = Array.prototype.join.call(ids.subarray(i, i + n), ',');
-            m.set(k, (m.get(k) ?? 0) + 1);
-          }
-          return m;
-        };
-        const tm = count(target);
-        const pm = count(pred);
-        for (const [k, c] of tm) overlap += Math.min(c, pm.get(k) ?? 0);
-      }
-    }
-    const precision = overlap / Math.max(np, 1);
-    const recall = overlap / Math.max(nt, 1);
-    return { precision, recall, fmeasure: fmeasure(precision, recall) };
+  /** Clipped n-gram overlaps of orders 1…maxOrder into `this.matches`. */
+  private matchNgrams(pred: Int32Array, target: Int32Array): void {
+    this.local.begin(this.vocab.size);
+    if (this.lidA.length < target.length) this.lidA = new Int32Array(2 * target.length);
+    if (this.lidB.length < pred.length) this.lidB = new Int32Array(2 * pred.length);
+    this.local.map(target, target.length, this.lidA);
+    this.local.map(pred, pred.length, this.lidB);
+    this.seqs[0] = this.lidB;
+    this.seqs[1] = this.lidA;
+    this.lens[0] = pred.length;
+    this.lens[1] = target.length;
+    this.matcher.match(this.seqs, this.lens, Math.max(this.local.distinct, 1), this.maxOrder, this.matches);
   }
 
   /** Length of the longest common subsequence, in O(min) memory. */
@@ -201,15 +247,6 @@ class RougeScorer {
       }
     }
     return row[cols];
-  }
-
-  /** rouge-score's `_score_lcs`. */
-  private lcsScore(target: Int32Array, pred: Int32Array): RougeScore {
-    if (target.length === 0 || pred.length === 0) return { ...ZERO };
-    const lcs = this.lcsLength(target, pred);
-    const precision = lcs / pred.length;
-    const recall = lcs / target.length;
-    return { precision, recall, fmeasure: fmeasure(precision, recall) };
   }
 
   /**
@@ -288,12 +325,18 @@ export function rougeScores(hyp: string, ref: string, opts: RougeOptions = {}): 
   return new RougeScorer(opts).score(hyp, ref);
 }
 
-/** Mean precision/recall/F per type over a corpus, plus the per-segment scores. */
+/** Options of {@link corpusRouge}. */
+export interface CorpusRougeOptions extends RougeOptions {
+  /** Also return every segment's scores (default false; costs memory on large corpora). */
+  returnSegments?: boolean;
+}
+
+/** Mean precision/recall/F per type over a corpus, and optionally the per-segment scores. */
 export interface CorpusRougeResult {
   /** Mean of each measure over segments (what rouge-score's `BootstrapAggregator` estimates as `mid`). */
   mean: RougeResult;
-  /** One result per segment. */
-  segments: RougeResult[];
+  /** One result per segment, when `returnSegments` was set. */
+  segments?: RougeResult[];
 }
 
 /**
@@ -309,7 +352,7 @@ export interface CorpusRougeResult {
 export function corpusRouge(
   hyps: readonly string[],
   refs: readonly string[] | readonly (readonly string[])[],
-  opts: RougeOptions = {},
+  opts: CorpusRougeOptions = {},
 ): CorpusRougeResult {
   const streams: readonly (readonly string[])[] =
     refs.length > 0 && typeof refs[0] === 'string' ? [refs as readonly string[]] : (refs as readonly (readonly string[])[]);
@@ -320,33 +363,36 @@ export function corpusRouge(
     }
   });
   const scorer = new RougeScorer(opts);
-  const segments: RougeResult[] = [];
-  const sums: Record<string, RougeScore> = {};
-  for (const t of scorer.types) sums[t] = { precision: 0, recall: 0, fmeasure: 0 };
+  const width = 3 * scorer.types.length;
+  const sums = new Float64Array(width);
+  const seg = new Float64Array(width);
+  const cand = new Float64Array(width);
+  const segments: RougeResult[] | undefined = opts.returnSegments ? [] : undefined;
   for (let i = 0; i < hyps.length; i++) {
-    const targets = streams.map((s) => s[i]).filter((r) => r !== '' && r !== undefined && r !== null);
-    let best: RougeResult;
-    if (targets.length <= 1) best = scorer.score(hyps[i], targets[0] ?? '');
-    else {
-      const all = targets.map((t) => scorer.score(hyps[i], t));
-      best = {};
-      for (const type of scorer.types) {
-        let k = 0;
-        for (let j = 1; j < all.length; j++) if (all[j][type].fmeasure > all[k][type].fmeasure) k = j;
-        best[type] = all[k][type];
+    let first = true;
+    for (const stream of streams) {
+      const ref = stream[i];
+      if (ref === '' || ref === undefined || ref === null) continue;
+      if (first) {
+        scorer.scoreInto(hyps[i], ref, seg, 0);
+        first = false;
+      } else {
+        scorer.scoreInto(hyps[i], ref, cand, 0);
+        // per type, keep the reference with the higher F (first one on ties)
+        for (let k = 0; k < width; k += 3) {
+          if (cand[k + 2] > seg[k + 2]) {
+            seg[k] = cand[k];
+            seg[k + 1] = cand[k + 1];
+            seg[k + 2] = cand[k + 2];
+          }
+        }
       }
     }
-    segments.push(best);
-    for (const t of scorer.types) {
-      sums[t].precision += best[t].precision;
-      sums[t].recall += best[t].recall;
-      sums[t].fmeasure += best[t].fmeasure;
-    }
+    if (first) scorer.scoreInto(hyps[i], '', seg, 0);
+    for (let k = 0; k < width; k++) sums[k] += seg[k];
+    segments?.push(scorer.toResult(seg, 0));
   }
-  const mean: RougeResult = {};
   const n = Math.max(hyps.length, 1);
-  for (const t of scorer.types) {
-    mean[t] = { precision: sums[t].precision / n, recall: sums[t].recall / n, fmeasure: sums[t].fmeasure / n };
-  }
-  return { mean, segments };
+  for (let k = 0; k < width; k++) sums[k] /= n;
+  return { mean: scorer.toResult(sums, 0), ...(segments ? { segments } : {}) };
 }
