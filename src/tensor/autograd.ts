@@ -1,19 +1,27 @@
 import type { Tensor } from './tensor.js';
 import { MuseError, ShapeError } from '../errors.js';
 import { shapeStr } from './shape.js';
+import { releaseF32, withPool } from './pool.js';
 
 /**
- * One recorded op of the autograd tape: the inputs it read and a closure that
- * maps the gradient of its output to the gradients of those inputs.
+ * One recorded op of the autograd tape: the inputs it read, how many outputs
+ * it produced (split has several), and a closure that maps the gradients of
+ * those outputs to the gradients of the inputs.
  *
- * Contract for `backward`: it receives `grad` (same size as the output) and
- * returns one entry per parent: null (no gradient), the very `grad` buffer it
- * received (pass-through, e.g. reshape, add of equal shapes) or a freshly
- * allocated buffer. It must never return a tensor's own `data`.
+ * Contract for `backward`: it receives one gradient per output (null for an
+ * output that received none; at least one is non-null) and returns one entry
+ * per parent: null (no gradient), one of the very buffers it received
+ * (pass-through, e.g. reshape, add of equal shapes) or a freshly allocated
+ * buffer. It must never return a tensor's own `data`.
+ *
+ * After backward the node is released: closure and parents are dropped and
+ * `released` is set, so the tensors it produced can tell that their graph is gone.
  */
 export interface GradNode {
-  readonly parents: Tensor[];
-  backward: (grad: Float32Array) => (Float32Array | null)[];
+  parents: Tensor[];
+  backward: (grads: (Float32Array | null)[]) => (Float32Array | null)[];
+  readonly nOut: number;
+  released: boolean;
 }
 
 let gradEnabled = true;
@@ -46,10 +54,16 @@ export function needsGrad(...inputs: (Tensor | null | undefined)[]): boolean {
   return false;
 }
 
-/** Attach a node to `out` (call only when {@link needsGrad} said so). */
-export function record(out: Tensor, parents: Tensor[], backward: GradNode['backward']): Tensor {
-  out._setNode({ parents, backward });
+/** Attach a single-output node to `out` (call only when {@link needsGrad} said so). */
+export function record(out: Tensor, parents: Tensor[], backward: (grad: Float32Array) => (Float32Array | null)[]): Tensor {
+  out._setNode({ parents, backward: (gs) => backward(gs[0] as Float32Array), nOut: 1, released: false }, 0);
   return out;
+}
+
+/** Attach one node producing all of `outs` (e.g. split): its backward sees every output's gradient at once. */
+export function recordMulti(outs: Tensor[], parents: Tensor[], backward: GradNode['backward']): void {
+  const node: GradNode = { parents, backward, nOut: outs.length, released: false };
+  outs.forEach((t, i) => t._setNode(node, i));
 }
 
 function releasedError(): MuseError {
@@ -64,22 +78,33 @@ function addInto(dst: Float32Array, src: Float32Array): void {
   for (let i = 0; i < n; i++) dst[i] += src[i];
 }
 
+interface Entry {
+  g: Float32Array;
+  owned: boolean;
+}
+
+const NO_GRADS: (Float32Array | null)[] = [];
+
 /**
- * Reverse-mode sweep from `root` (a topological order of the recorded nodes,
- * processed outputs-first). Gradients of a tensor used several times are
- * summed; leaves with `requiresGrad` get (accumulate into) `.grad`. Afterwards
- * every visited node is released — closures, saved tensors and intermediate
- * gradients become garbage — so the graph cannot be walked twice (PyTorch's
- * default `retain_graph=False`).
+ * Reverse-mode sweep from `root`: nodes are processed in reverse topological
+ * order, each once all gradients of its outputs are summed. Gradients of a
+ * tensor used several times are summed; leaves with `requiresGrad` get
+ * (accumulate into) `.grad`. Every visited node is released afterwards
+ * (closures, saved tensors and intermediate gradients become garbage), so a
+ * graph cannot be walked twice (PyTorch's default `retain_graph=False`).
  *
- * @throws MuseError when root does not require grad or was already backpropagated
+ * Gradient buffers are tracked as owned (freshly allocated by a backward, safe
+ * to add into) or shared (a caller's gradient or one passed through by
+ * several parents), so accumulation never writes into someone else's buffer.
+ *
+ * @throws MuseError when root does not require grad or its graph was already released
  * @throws ShapeError when `grad` does not match root's shape, or root is not a scalar and no grad is given
  */
 export function runBackward(root: Tensor, grad?: Tensor): void {
   if (!root.requiresGrad) {
     throw new MuseError('NO_GRAD', 'backward: this tensor does not require grad (no input had requiresGrad, or it was computed under noGrad)');
   }
-  if (root._released) throw releasedError();
+  if (root._node?.released) throw releasedError();
   let seed: Float32Array;
   let seedOwned: boolean;
   if (grad) {
@@ -96,69 +121,96 @@ export function runBackward(root: Tensor, grad?: Tensor): void {
     seedOwned = true;
   }
 
-  // Iterative post-order DFS over non-leaf tensors (deep graphs must not overflow the stack).
-  const order: Tensor[] = [];
-  const visited = new Set<Tensor>();
+  const deliverLeaf = (t: Tensor, g: Float32Array, owned: boolean): void => {
+    if (t.grad === null) t.grad = t._makeGrad(owned ? g : g.slice());
+    else addInto(t.grad.data as Float32Array, g);
+  };
   const rootNode = root._node;
-  if (rootNode) {
-    const stack: [Tensor, number][] = [[root, 0]];
-    visited.add(root);
-    while (stack.length) {
-      const top = stack[stack.length - 1];
-      const node = top[0]._node as GradNode;
-      if (top[1] < node.parents.length) {
-        const p = node.parents[top[1]++];
-        if (p._released) throw releasedError();
-        if (p._node && !visited.has(p)) {
-          visited.add(p);
-          stack.push([p, 0]);
-        }
-      } else {
-        order.push(top[0]);
-        stack.pop();
+  if (!rootNode) {
+    deliverLeaf(root, seed, seedOwned);
+    return;
+  }
+
+  // Iterative post-order DFS over nodes (deep graphs must not overflow the stack).
+  const order: GradNode[] = [];
+  const visited = new Set<GradNode>([rootNode]);
+  const stack: [GradNode, number][] = [[rootNode, 0]];
+  while (stack.length) {
+    const top = stack[stack.length - 1];
+    const node = top[0];
+    if (top[1] < node.parents.length) {
+      const p = node.parents[top[1]++]._node;
+      if (!p) continue;
+      if (p.released) throw releasedError();
+      if (!visited.has(p)) {
+        visited.add(p);
+        stack.push([p, 0]);
       }
+    } else {
+      order.push(node);
+      stack.pop();
     }
   }
 
-  const grads = new Map<Tensor, { g: Float32Array; owned: boolean }>();
+  const grads = new Map<GradNode, (Entry | null)[]>();
   const deliver = (t: Tensor, g: Float32Array, owned: boolean): void => {
-    if (!t._node) {
-      if (t._released) throw releasedError();
-      // leaf
-      if (t.grad === null) t.grad = t._makeGrad(owned ? g : g.slice());
-      else addInto(t.grad.data as Float32Array, g);
+    const node = t._node;
+    if (!node) {
+      deliverLeaf(t, g, owned);
       return;
     }
-    const prev = grads.get(t);
-    if (!prev) grads.set(t, { g, owned });
-    else if (prev.owned) addInto(prev.g, g);
-    else {
+    let slots = grads.get(node);
+    if (!slots) {
+      slots = new Array<Entry | null>(node.nOut).fill(null);
+      grads.set(node, slots);
+    }
+    const i = t._outIndex;
+    const prev = slots[i];
+    if (!prev) slots[i] = { g, owned };
+    else if (prev.owned) {
+      addInto(prev.g, g);
+      if (owned) releaseF32(g);
+    }
+    else if (owned) {
+      addInto(g, prev.g);
+      slots[i] = { g, owned: true };
+    } else {
       const sum = prev.g.slice();
       addInto(sum, g);
-      grads.set(t, { g: sum, owned: true });
+      slots[i] = { g: sum, owned: true };
     }
   };
 
-  if (!rootNode) {
-    deliver(root, seed, seedOwned);
-    return;
-  }
-  grads.set(root, { g: seed, owned: seedOwned });
+  deliver(root, seed, seedOwned);
+  withPool(() => sweep(order, grads, deliver));
+}
+
+function sweep(
+  order: GradNode[],
+  grads: Map<GradNode, (Entry | null)[]>,
+  deliver: (t: Tensor, g: Float32Array, owned: boolean) => void,
+): void {
   for (let i = order.length - 1; i >= 0; i--) {
-    const t = order[i];
-    const node = t._node as GradNode;
-    const entry = grads.get(t);
-    grads.delete(t);
-    t._setNode(null);
-    if (!entry) continue;
-    const res = node.backward(entry.g);
-    for (let j = 0; j < node.parents.length; j++) {
+    const node = order[i];
+    const slots = grads.get(node);
+    grads.delete(node);
+    const parents = node.parents;
+    const backward = node.backward;
+    node.parents = [];
+    node.backward = () => NO_GRADS;
+    node.released = true;
+    if (!slots) continue;
+    const res = backward(slots.map((e) => (e ? e.g : null)));
+    for (let j = 0; j < parents.length; j++) {
       const gj = res[j];
-      const p = node.parents[j];
+      const p = parents[j];
       if (!gj || !p.requiresGrad) continue;
-      let shared = gj === entry.g && !entry.owned;
+      let shared = false;
+      for (const e of slots) if (e && e.g === gj && !e.owned) shared = true;
       for (let k = 0; k < res.length && !shared; k++) if (k !== j && res[k] === gj) shared = true;
       deliver(p, gj, !shared);
     }
+    // Owned incoming gradients that were not passed on are dead now: recycle them.
+    for (const e of slots) if (e && e.owned && !res.includes(e.g)) releaseF32(e.g);
   }
 }

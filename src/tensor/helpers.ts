@@ -1,6 +1,7 @@
 import { getBackend } from '../backend/index.js';
 import type { Backend } from '../backend/backend.js';
 import { broadcastStrides, coalesce, sameShape, sizeOf } from './shape.js';
+import { allocF32 } from './pool.js';
 
 /** The active backend (resolved on every call so `setBackend` takes effect at once). */
 export function be(): Backend {
@@ -29,7 +30,7 @@ export function sumToShape(g: Float32Array, gShape: readonly number[], target: r
     const outer = sizeOf(cur.slice(0, d));
     const dim = sizeOf(cur.slice(d, e));
     const inner = sizeOf(cur.slice(e));
-    const out = new Float32Array(outer * inner);
+    const out = allocF32(outer * inner);
     be().reduce('sum', buf, out, outer, dim, inner);
     buf = out;
     for (let i = d; i < e; i++) cur[i] = 1;
@@ -40,7 +41,7 @@ export function sumToShape(g: Float32Array, gShape: readonly number[], target: r
 
 /** Materialise a contiguous tensor of `shape` broadcast to `outShape` (a copy). */
 export function broadcastTo<T extends Float32Array | Int32Array>(data: T, shape: readonly number[], outShape: readonly number[]): T {
-  const out = (data instanceof Int32Array ? new Int32Array(sizeOf(outShape)) : new Float32Array(sizeOf(outShape))) as T;
+  const out = (data instanceof Int32Array ? new Int32Array(sizeOf(outShape)) : allocF32(sizeOf(outShape))) as T;
   if (sameShape(shape, outShape)) {
     out.set(data);
     return out;
@@ -52,14 +53,14 @@ export function broadcastTo<T extends Float32Array | Int32Array>(data: T, shape:
 
 /** `out = a ⊙ s` for a scalar `s` (fresh buffer), through the backend. */
 export function scaled(a: Float32Array, s: number): Float32Array {
-  const out = new Float32Array(a.length);
+  const out = allocF32(a.length);
   if (a.length) be().binary('mul', a, [1], new Float32Array([s]), [0], out, [a.length]);
   return out;
 }
 
 /** `out = a ⊙ b` for equal-length contiguous buffers (fresh buffer). */
 export function mulBuf(a: Float32Array, b: Float32Array): Float32Array {
-  const out = new Float32Array(a.length);
+  const out = allocF32(a.length);
   if (a.length) be().binary('mul', a, [1], b, [1], out, [a.length]);
   return out;
 }

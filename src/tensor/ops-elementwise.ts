@@ -10,6 +10,7 @@ import { Tensor, expectFloat, type Operand } from './tensor.js';
 import { be, broadcastTo, mulBuf, scaled, sumToShape } from './helpers.js';
 import { broadcastShapes, broadcastStrides, coalesce, sameShape, shapeStr, sizeOf } from './shape.js';
 import { ShapeError } from '../errors.js';
+import { allocF32 } from './pool.js';
 
 /** A number as a float32 scalar tensor; tensors pass through. */
 export function asTensor(x: Operand): Tensor {
@@ -44,7 +45,7 @@ export function binaryRaw(
   bShape: readonly number[],
   outShape: readonly number[],
 ): Float32Array {
-  const out = new Float32Array(sizeOf(outShape));
+  const out = allocF32(sizeOf(outShape));
   if (out.length === 0) return out;
   // Fast paths: equal shapes, or one operand a single element (scalars).
   const aFull = a.length === out.length && sameShape(aShape, outShape);
@@ -144,7 +145,7 @@ export function pow(x: Operand, y: Operand): Tensor {
       }
       if (b.requiresGrad) {
         // a^b · ln a
-        const la = new Float32Array(ad.length);
+        const la = allocF32(ad.length);
         be().unary('log', ad, la, ad.length);
         const d = binaryRaw('mul', out, outShape, la, a.shape, outShape);
         gb = sumToShape(mulBuf(g, d), outShape, b.shape);
@@ -205,12 +206,12 @@ export function ge(x: Operand, y: Operand): Tensor { return compare('ge', x, y);
 
 function unaryOp(op: UnaryOp, x: Tensor): Tensor {
   const xd = floatData(x);
-  const out = new Float32Array(xd.length);
+  const out = allocF32(xd.length);
   be().unary(op, xd, out, xd.length);
   const res = new Tensor(out, x.shape);
   if (needsGrad(x)) {
     record(res, [x], (g) => {
-      const dx = new Float32Array(g.length);
+      const dx = allocF32(g.length);
       be().unaryBackward(op, xd, out, g, dx, g.length);
       return [dx];
     });
@@ -261,7 +262,7 @@ export function where(cond: Tensor, x: Operand, y: Operand): Tensor {
   const av = broadcastTo(floatData(a), a.shape, outShape);
   const bv = broadcastTo(floatData(b), b.shape, outShape);
   const n = c.length;
-  const out = new Float32Array(n);
+  const out = allocF32(n);
   for (let i = 0; i < n; i++) {
     const isTrue = c[i] !== 0;
     c[i] = isTrue ? 1 : 0;

@@ -8,6 +8,7 @@ import { Tensor, expectFloat } from './tensor.js';
 import { be, broadcastTo, sumToShape } from './helpers.js';
 import { broadcastShapes, sameShape, shapeStr, sizeOf } from './shape.js';
 import { ConfigError, ShapeError } from '../errors.js';
+import { allocF32 } from './pool.js';
 
 /** Options of {@link matmul}: use an operand's last two axes transposed. */
 export interface MatmulOptions {
@@ -69,7 +70,7 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
   const nb = sizeOf(outBatch);
   const ad = a.data as Float32Array;
   const bd = b.data as Float32Array;
-  const out = new Float32Array(nb * m * n);
+  const out = allocF32(nb * m * n);
 
   if (sizeOf(bBatch) === 1 && !transA) {
     // [..., m, k] · [k, n]: one GEMM over all rows.
@@ -81,12 +82,12 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
         let da: Float32Array | null = null;
         let db: Float32Array | null = null;
         if (a.requiresGrad) {
-          da = new Float32Array(rows * k);
+          da = allocF32(rows * k);
           gemm({ a: g, b: bd, c: da, m: rows, n: k, k: n, transA: false, transB: !transB });
           if (da.length !== a.size) da = sumToShape(da, [...outBatch, m, k], a.shape);
         }
         if (b.requiresGrad) {
-          db = new Float32Array(k * n);
+          db = allocF32(k * n);
           if (!transB) gemm({ a: ad, b: g, c: db, m: k, n, k: rows, transA: true, transB: false });
           else gemm({ a: g, b: ad, c: db, m: n, n: k, k: rows, transA: true, transB: false });
         }
@@ -113,7 +114,7 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
       let da: Float32Array | null = null;
       let db: Float32Array | null = null;
       if (a.requiresGrad) {
-        const full = new Float32Array(nb * aR * aC);
+        const full = allocF32(nb * aR * aC);
         const common = { batch: nb, cBatchStride: aR * aC };
         if (!transA) {
           gemm({ ...common, a: g, b: B.data, c: full, m, n: k, k: n, transA: false, transB: !transB, aBatchStride: cStride, bBatchStride: B.stride });
@@ -123,7 +124,7 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
         da = sumToShape(full, [...outBatch, aR, aC], a.shape);
       }
       if (b.requiresGrad) {
-        const full = new Float32Array(nb * bR * bC);
+        const full = allocF32(nb * bR * bC);
         const common = { batch: nb, cBatchStride: bR * bC };
         if (!transB) {
           gemm({ ...common, a: A.data, b: g, c: full, m: k, n, k: m, transA: !transA, transB: false, aBatchStride: A.stride, bBatchStride: cStride });
@@ -171,7 +172,7 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null, op
   const rows = x.size / inF;
   const xd = x.data as Float32Array;
   const wd = weight.data as Float32Array;
-  const out = new Float32Array(rows * outF);
+  const out = allocF32(rows * outF);
   const transW = layout === 'outIn';
   if (bias && rows > 0) be().copyStrided(bias.data, 0, [0, 1], [rows, outF], out);
   gemm({ a: xd, b: wd, c: out, m: rows, n: outF, k: inF, transA: false, transB: transW, beta: bias ? 1 : 0 });
@@ -182,16 +183,16 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null, op
       let dw: Float32Array | null = null;
       let db: Float32Array | null = null;
       if (x.requiresGrad) {
-        dx = new Float32Array(rows * inF);
+        dx = allocF32(rows * inF);
         gemm({ a: g, b: wd, c: dx, m: rows, n: inF, k: outF, transA: false, transB: !transW });
       }
       if (weight.requiresGrad) {
-        dw = new Float32Array(inF * outF);
+        dw = allocF32(inF * outF);
         if (transW) gemm({ a: g, b: xd, c: dw, m: outF, n: inF, k: rows, transA: true, transB: false });
         else gemm({ a: xd, b: g, c: dw, m: inF, n: outF, k: rows, transA: true, transB: false });
       }
       if (bias && bias.requiresGrad) {
-        db = new Float32Array(outF);
+        db = allocF32(outF);
         be().reduce('sum', g, db, 1, rows, outF);
       }
       return bias ? [dx, dw, db] : [dx, dw];

@@ -11,6 +11,7 @@ import * as ew from './ops-elementwise.js';
 import * as rd from './ops-reduce.js';
 import { defaultGenerator, type Generator } from './random.js';
 import { ConfigError, ShapeError } from '../errors.js';
+import { allocF32 } from './pool.js';
 
 function rowwise(
   x: Tensor,
@@ -25,12 +26,12 @@ function rowwise(
   if (r > 0 && d !== r - 1) return transpose(rowwise(transpose(x, d, r - 1), -1, op, fwd, bwd), d, r - 1);
   const cols = r === 0 ? 1 : x.shape[r - 1];
   const rows = cols === 0 ? 0 : x.size / cols;
-  const out = new Float32Array(x.size);
+  const out = allocF32(x.size);
   fwd(x.data as Float32Array, out, rows, cols);
   const res = new Tensor(out, x.shape);
   if (needsGrad(x)) {
     record(res, [x], (g) => {
-      const dx = new Float32Array(g.length);
+      const dx = allocF32(g.length);
       bwd(out, g, dx, rows, cols);
       return [dx];
     });
@@ -71,17 +72,17 @@ export function layerNorm(x: Tensor, weight: Tensor | null, bias: Tensor | null,
   const rows = cols === 0 ? 0 : x.size / cols;
   const xd = x.data as Float32Array;
   const wd = weight ? (weight.data as Float32Array) : null;
-  const out = new Float32Array(x.size);
-  const mean = new Float32Array(rows);
-  const rstd = new Float32Array(rows);
+  const out = allocF32(x.size);
+  const mean = allocF32(rows);
+  const rstd = allocF32(rows);
   be().layerNorm(xd, wd, bias ? (bias.data as Float32Array) : null, out, mean, rstd, rows, cols, eps);
   const res = new Tensor(out, x.shape);
   const parents = [x, weight, bias].filter((t): t is Tensor => t !== null);
   if (needsGrad(...parents)) {
     record(res, parents, (g) => {
-      const dx = new Float32Array(x.size);
-      const dw = weight && weight.requiresGrad ? new Float32Array(cols) : null;
-      const db = bias && bias.requiresGrad ? new Float32Array(cols) : null;
+      const dx = allocF32(x.size);
+      const dw = weight && weight.requiresGrad ? allocF32(cols) : null;
+      const db = bias && bias.requiresGrad ? allocF32(cols) : null;
       be().layerNormBackward(g, xd, wd, mean, rstd, dx, dw, db, rows, cols);
       const grads: (Float32Array | null)[] = [x.requiresGrad ? dx : null];
       if (weight) grads.push(dw);
@@ -107,12 +108,12 @@ export function embedding(ids: Tensor, weight: Tensor): Tensor {
     if (idd[i] < 0 || idd[i] >= vocab) throw new RangeError(`embedding: id ${idd[i]} at position ${i} is outside the vocabulary [0, ${vocab})`);
   }
   const n = idd.length;
-  const out = new Float32Array(n * dim);
+  const out = allocF32(n * dim);
   be().embedding(weight.data as Float32Array, idd, out, n, dim);
   const res = new Tensor(out, [...ids.shape, dim]);
   if (needsGrad(weight)) {
     record(res, [weight], (g) => {
-      const dw = new Float32Array(vocab * dim);
+      const dw = allocF32(vocab * dim);
       be().embeddingBackward(g, idd, dw, n, dim);
       return [dw];
     });
@@ -133,7 +134,7 @@ export function dropout(x: Tensor, p: number, training: boolean, gen: Generator 
   if (!(p >= 0 && p <= 1)) throw new ConfigError(`dropout: p must be in [0, 1], got ${p}`);
   if (!training || p === 0) return x;
   const n = x.size;
-  const mask = new Float32Array(n);
+  const mask = allocF32(n);
   const keep = p === 1 ? 0 : 1 / (1 - p);
   for (let i = 0; i < n; i++) mask[i] = gen.random() < p ? 0 : keep;
   const out = mulBuf(x.data as Float32Array, mask);
@@ -181,8 +182,8 @@ export function crossEntropy(logits: Tensor, targets: Tensor, opts: CrossEntropy
     }
   }
   const ld = logits.data as Float32Array;
-  const losses = new Float32Array(rows);
-  const lse = new Float32Array(rows);
+  const losses = allocF32(rows);
+  const lse = allocF32(rows);
   const count = be().crossEntropy(ld, td, losses, lse, rows, classes, ignoreIndex, eps);
   let res: Tensor;
   if (reduction === 'none') res = new Tensor(losses, targets.shape);
@@ -195,8 +196,8 @@ export function crossEntropy(logits: Tensor, targets: Tensor, opts: CrossEntropy
     record(res, [logits], (g) => {
       let rowScale: Float32Array;
       if (reduction === 'none') rowScale = g;
-      else rowScale = new Float32Array(rows).fill(reduction === 'mean' ? g[0] / count : g[0]);
-      const dl = new Float32Array(ld.length);
+      else rowScale = allocF32(rows).fill(reduction === 'mean' ? g[0] / count : g[0]);
+      const dl = allocF32(ld.length);
       be().crossEntropyBackward(ld, td, lse, rowScale, dl, rows, classes, ignoreIndex, eps);
       return [dl];
     });
@@ -262,8 +263,8 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, opts:
   }
   const scale = opts.scale ?? 1 / Math.sqrt(headDim);
   const causal = opts.causal ?? false;
-  const out = new Float32Array(sizeOf(q.shape));
-  const lse = new Float32Array(batch * heads * tq);
+  const out = allocF32(sizeOf(q.shape));
+  const lse = allocF32(batch * heads * tq);
   const common = {
     q: q.data as Float32Array,
     k: k.data as Float32Array,
@@ -283,9 +284,9 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, opts:
   const res = new Tensor(out, q.shape);
   if (needsGrad(q, k, v)) {
     record(res, [q, k, v], (g) => {
-      const dq = new Float32Array(q.size);
-      const dk = new Float32Array(k.size);
-      const dv = new Float32Array(v.size);
+      const dq = allocF32(q.size);
+      const dk = allocF32(k.size);
+      const dv = allocF32(v.size);
       be().attentionBackward({ ...common, dOut: g, dq, dk, dv });
       return [dq, dk, dv];
     });

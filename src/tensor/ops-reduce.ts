@@ -8,6 +8,7 @@ import { Tensor, expectFloat } from './tensor.js';
 import { be, broadcastTo, scaled, sumToShape } from './helpers.js';
 import { normDim, sizeOf } from './shape.js';
 import * as ew from './ops-elementwise.js';
+import { allocF32 } from './pool.js';
 
 function floatOf(x: Tensor): Tensor {
   return x.dtype === 'float32' ? x : ew.toFloat32(x);
@@ -68,7 +69,7 @@ function extremum(op: 'max' | 'min', x: Tensor, dim: number | undefined, keepDim
   const { outer, len, inner, d } = viewFor(xf, dim, op);
   if (len === 0) throw new RangeError(`${op}: cannot reduce an empty axis`);
   const xd = xf.data as Float32Array;
-  const vals = new Float32Array(outer * inner);
+  const vals = allocF32(outer * inner);
   be().reduce(op, xd, vals, outer, len, inner);
   const res = new Tensor(vals, outShapeFor(xf, d, keepDim));
   if (needsGrad(xf)) {
@@ -77,11 +78,11 @@ function extremum(op: 'max' | 'min', x: Tensor, dim: number | undefined, keepDim
       const idx = new Int32Array(outer * inner);
       if (op === 'max') be().argmax(xd, idx, outer, len, inner);
       else {
-        const negx = new Float32Array(xd.length);
+        const negx = allocF32(xd.length);
         be().unary('neg', xd, negx, xd.length);
         be().argmax(negx, idx, outer, len, inner);
       }
-      const dx = new Float32Array(xd.length);
+      const dx = allocF32(xd.length);
       for (let o = 0; o < outer; o++) {
         for (let i = 0; i < inner; i++) dx[o * len * inner + idx[o * inner + i] * inner + i] = g[o * inner + i];
       }

@@ -3,14 +3,15 @@
  * reshapes) share storage with their input; every other op here returns a new
  * contiguous tensor. Work on float32 and int32 alike.
  */
-import { needsGrad, record } from './autograd.js';
+import { needsGrad, record, recordMulti } from './autograd.js';
 import { Tensor } from './tensor.js';
 import { be, broadcastTo, sumToShape } from './helpers.js';
 import { coalesce, normDim, sameShape, shapeStr, sizeOf, stridesOf } from './shape.js';
 import { MuseError, ShapeError } from '../errors.js';
+import { allocF32 } from './pool.js';
 
 function alloc(x: Tensor, n: number): Float32Array | Int32Array {
-  return x.dtype === 'int32' ? new Int32Array(n) : new Float32Array(n);
+  return x.dtype === 'int32' ? new Int32Array(n) : allocF32(n);
 }
 
 /**
@@ -130,7 +131,7 @@ export function narrow(x: Tensor, dim: number, start: number, length: number): T
   const res = new Tensor(gather(x, s * st[d], st, shape), shape);
   if (needsGrad(x)) {
     record(res, [x], (g) => {
-      const dx = new Float32Array(x.size);
+      const dx = allocF32(x.size);
       placeBlock(dx, g, sizeOf(x.shape.slice(0, d)), length, size, s, st[d]);
       return [dx];
     });
@@ -162,7 +163,7 @@ export function slice(x: Tensor, dim: number, start?: number, end?: number, step
   const res = new Tensor(gather(x, s * st[d], strides, shape), shape);
   if (needsGrad(x)) {
     record(res, [x], (g) => {
-      const dx = new Float32Array(x.size);
+      const dx = allocF32(x.size);
       const outer = sizeOf(x.shape.slice(0, d));
       const inner = st[d];
       for (let o = 0; o < outer; o++) {
@@ -252,13 +253,30 @@ export function split(x: Tensor, sizeOrSections: number | readonly number[], dim
       throw new ShapeError(`split: sections [${sections.join(', ')}] do not add up to ${n}, the size of axis ${d} of ${shapeStr(x.shape)}`);
     }
   }
-  const out: Tensor[] = [];
+  const st = stridesOf(x.shape);
+  const outer = sizeOf(x.shape.slice(0, d));
+  const inner = st[d];
+  const starts: number[] = [];
   let off = 0;
-  for (const len of sections) {
-    out.push(narrow(x, d, off, len));
+  const outs = sections.map((len) => {
+    starts.push(off);
+    const shape = x.shape.map((v, i) => (i === d ? len : v));
+    const t = new Tensor(gather(x, off * inner, st, shape), shape);
     off += len;
+    return t;
+  });
+  if (needsGrad(x)) {
+    // One node for all chunks: the backward places every chunk's gradient
+    // into one buffer (a concat), instead of one zero-padded buffer per chunk.
+    recordMulti(outs, [x], (gs) => {
+      const dx = allocF32(x.size);
+      gs.forEach((g, i) => {
+        if (g) placeBlock(dx, g, outer, sections[i], n, starts[i], inner);
+      });
+      return [dx];
+    });
   }
-  return out;
+  return outs;
 }
 
 /**
@@ -303,7 +321,7 @@ export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
   let out: Float32Array | Int32Array;
   if (x.dtype === 'float32') {
     const xd = x.data as Float32Array;
-    const o32 = new Float32Array(sizeOf(shape));
+    const o32 = allocF32(sizeOf(shape));
     for (let o = 0; o < outer; o++) be().embedding(xd.subarray(o * size * inner), ids, o32.subarray(o * n * inner), n, inner);
     out = o32;
   } else {
@@ -316,7 +334,7 @@ export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
   const res = new Tensor(out, shape);
   if (needsGrad(x)) {
     record(res, [x], (g) => {
-      const dx = new Float32Array(x.size);
+      const dx = allocF32(x.size);
       for (let o = 0; o < outer; o++) be().embeddingBackward(g.subarray(o * n * inner), ids, dx.subarray(o * size * inner), n, inner);
       return [dx];
     });

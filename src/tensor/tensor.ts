@@ -34,10 +34,10 @@ export class Tensor {
   /** Gradient accumulated by {@link Tensor.backward} (leaves only); set to null to reset. */
   grad: Tensor | null = null;
   private _requiresGrad = false;
-  /** @internal the autograd node that produced this tensor (null for leaves and after backward). */
+  /** @internal the autograd node that produced this tensor (null for leaves; kept, marked released, after backward). */
   _node: GradNode | null = null;
-  /** @internal true once backward has released the node that produced this tensor. */
-  _released = false;
+  /** @internal which output of `_node` this tensor is. */
+  _outIndex = 0;
 
   /**
    * Wrap `data` (not copied) as a tensor of `shape`.
@@ -87,11 +87,11 @@ export class Tensor {
     return this._node === null;
   }
 
-  /** @internal set or clear the producing node. */
-  _setNode(node: GradNode | null): void {
-    if (!node && this._node) this._released = true;
+  /** @internal attach the producing node. */
+  _setNode(node: GradNode, outIndex: number): void {
     this._node = node;
-    if (node) this._requiresGrad = true;
+    this._outIndex = outIndex;
+    this._requiresGrad = true;
   }
 
   /** @internal a gradient tensor of this tensor's shape over `g`. */

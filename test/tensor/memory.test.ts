@@ -31,9 +31,9 @@ test('1,000 forward/backward steps of a small MLP do not grow memory; every node
     const loss = T.crossEntropy(logits, y);
     loss.backward();
     // structural check: backward dropped every node of this step's graph
-    assert.equal(h._node, null);
-    assert.equal(logits._node, null);
-    assert.equal(loss._node, null);
+    assert.equal(h._node?.released, true);
+    assert.equal(logits._node?.released, true);
+    assert.equal(loss._node?.released, true);
     T.noGrad(() => {
       for (const p of params) {
         const d = p.data as Float32Array;
@@ -48,4 +48,38 @@ test('1,000 forward/backward steps of a small MLP do not grow memory; every node
   const growth = heap() - baseline;
   assert.ok(lastLoss < 0.5, `the MLP should fit its batch (loss ${lastLoss})`);
   assert.ok(growth < 2 * 1024 * 1024, `memory grew by ${(growth / 1024).toFixed(0)} KiB over 900 steps`);
+});
+
+test('recycled backward buffers give bit-identical gradients to fresh ones (pool on vs off)', async () => {
+  const { setPoolingEnabled } = await import('../../src/tensor/pool.js');
+  const g = new T.Generator(3);
+  const C = 64;
+  const params = [T.randn([C, 3 * C], g).mul(0.1), T.randn([3 * C], g).mul(0.1), T.randn([C, C], g).mul(0.1), T.ones([C]), T.zeros([C])].map((p) => {
+    const d = p.detach();
+    d.requiresGrad = true;
+    return d;
+  });
+  const x = T.randn([2, 24, C], g);
+  const run = (): Float32Array[] => {
+    for (const p of params) p.grad = null;
+    const [wA, bA, wP, lw, lb] = params;
+    let h = x;
+    for (let layer = 0; layer < 3; layer++) {
+      const qkv = T.linear(T.layerNorm(h, lw, lb), wA, bA, { weightLayout: 'inOut' });
+      const [q, k, v] = qkv.split(C, 2).map((t) => t.reshape([2, 24, 4, C / 4]).transpose(1, 2));
+      const a = T.scaledDotProductAttention(q, k, v, { causal: true }).transpose(1, 2).reshape([2, 24, C]);
+      h = h.add(T.linear(a, wP, null, { weightLayout: 'inOut' }).gelu('tanh')).mul(q.mean().add(1));
+    }
+    h.pow(2).mean().backward();
+    return params.map((p) => (p.grad!.data as Float32Array).slice());
+  };
+  setPoolingEnabled(false);
+  const fresh = run();
+  setPoolingEnabled(true);
+  const pooled1 = run();
+  const pooled2 = run();
+  for (let i = 0; i < fresh.length; i++) {
+    assert.deepEqual(pooled1[i], fresh[i], `param ${i}, first pooled run`);
+    assert.deepEqual(pooled2[i], fresh[i], `param ${i}, warm pool`);
+  }
 });
