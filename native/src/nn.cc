@@ -94,9 +94,10 @@ void softmax_backward(const float* y, const float* dy, float* dx, i64 rows, i64 
       const float* yr = y + r * cols;
       const float* gr = dy + r * cols;
       float* dr = dx + r * cols;
-      const float s = (float)row_dot(yr, gr, cols);
+      // dy − s cancels when dy ≈ s: keep s and the difference in float64.
+      const double s = row_dot(yr, gr, cols);
 #pragma omp simd
-      for (i64 c = 0; c < cols; c++) dr[c] = yr[c] * (gr[c] - s);
+      for (i64 c = 0; c < cols; c++) dr[c] = (float)((double)yr[c] * ((double)gr[c] - s));
     }
   });
 }
@@ -121,13 +122,14 @@ void log_softmax_backward(const float* y, const float* dy, float* dx, i64 rows, 
       const float* yr = y + r * cols;
       const float* gr = dy + r * cols;
       float* dr = dx + r * cols;
-      const vf s = vset1((float)row_sum(gr, cols));
+      // dy − exp(y)·s cancels where the two are close: subtract in float64.
+      const double s = row_sum(gr, cols);
+      float* e = scratch((size_t)cols + 16, 5);
       i64 c = 0;
-      for (; c + VW <= cols; c += VW) vst(dr + c, vfnma(vexp(vld(yr + c)), s, vld(gr + c)));
-      if (c < cols) {
-        int w = (int)(cols - c);
-        vst_n(dr + c, vfnma(vexp(vld_n(yr + c, w)), s, vld_n(gr + c, w)), w);
-      }
+      for (; c + VW <= cols; c += VW) vst(e + c, vexp(vld(yr + c)));
+      if (c < cols) vst_n(e + c, vexp(vld_n(yr + c, (int)(cols - c))), (int)(cols - c));
+#pragma omp simd
+      for (i64 j = 0; j < cols; j++) dr[j] = (float)((double)gr[j] - (double)e[j] * s);
     }
   });
 }
