@@ -286,9 +286,13 @@ export function bleuStatistics(hyps: readonly string[], refs: readonly (readonly
       r.push(buf);
     }
     lens.length = 0;
-    lens.push(hypLen, ...refLens);
     seqs.length = 0;
-    seqs.push(h, ...r);
+    lens.push(hypLen);
+    seqs.push(h);
+    for (let k = 0; k < r.length; k++) {
+      lens.push(refLens[k]);
+      seqs.push(r[k]);
+    }
     for (let n = 1; n <= N; n++) stats[base + 2 + N + n - 1] = Math.max(0, hypLen - n + 1);
     matcher.match(seqs, lens, Math.max(local.distinct, 1), N, stats, base + 2, 1);
   }
