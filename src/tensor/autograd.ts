@@ -1,7 +1,7 @@
 import type { Tensor } from './tensor.js';
 import { MuseError, ShapeError } from '../errors.js';
 import { shapeStr } from './shape.js';
-import { releaseF32, withPool } from './pool.js';
+import { allocF32, releaseF32, withPool } from './pool.js';
 
 /**
  * One recorded op of the autograd tape: the inputs it read, how many outputs
@@ -19,10 +19,42 @@ import { releaseF32, withPool } from './pool.js';
  */
 export interface GradNode {
   parents: Tensor[];
-  backward: (grads: (Float32Array | null)[]) => (Float32Array | null)[];
+  backward: (grads: (Float32Array | null)[]) => GradValue[];
   readonly nOut: number;
   released: boolean;
 }
+
+/**
+ * A gradient that is zero except for one block per outer row: `g` (shape
+ * `[outer, len, inner]`) sits at axis offset `start` of a `[outer, total, inner]`
+ * tensor. Returned by narrow's backward so that several narrows of one tensor
+ * (q, k, v out of a fused projection) add their blocks into one buffer
+ * instead of each materialising a zero-padded full-size gradient.
+ */
+export class BlockGrad {
+  constructor(
+    readonly g: Float32Array,
+    readonly outer: number,
+    readonly len: number,
+    readonly total: number,
+    readonly start: number,
+    readonly inner: number,
+  ) {}
+
+  /** Add the block into a dense `[outer, total, inner]` buffer. */
+  addTo(dst: Float32Array): void {
+    const block = this.len * this.inner;
+    const g = this.g;
+    for (let o = 0; o < this.outer; o++) {
+      const d0 = (o * this.total + this.start) * this.inner;
+      const s0 = o * block;
+      for (let i = 0; i < block; i++) dst[d0 + i] += g[s0 + i];
+    }
+  }
+}
+
+/** What a backward closure returns per parent. */
+export type GradValue = Float32Array | BlockGrad | null;
 
 let gradEnabled = true;
 
@@ -55,7 +87,7 @@ export function needsGrad(...inputs: (Tensor | null | undefined)[]): boolean {
 }
 
 /** Attach a single-output node to `out` (call only when {@link needsGrad} said so). */
-export function record(out: Tensor, parents: Tensor[], backward: (grad: Float32Array) => (Float32Array | null)[]): Tensor {
+export function record(out: Tensor, parents: Tensor[], backward: (grad: Float32Array) => GradValue[]): Tensor {
   out._setNode({ parents, backward: (gs) => backward(gs[0] as Float32Array), nOut: 1, released: false }, 0);
   return out;
 }
@@ -83,7 +115,7 @@ interface Entry {
   owned: boolean;
 }
 
-const NO_GRADS: (Float32Array | null)[] = [];
+const NO_GRADS: GradValue[] = [];
 
 /**
  * Reverse-mode sweep from `root`: nodes are processed in reverse topological
@@ -153,6 +185,18 @@ export function runBackward(root: Tensor, grad?: Tensor): void {
   }
 
   const grads = new Map<GradNode, (Entry | null)[]>();
+  // The gradient buffer already collected for `t` (made dense and owned), or null.
+  const currentGrad = (t: Tensor): Float32Array | null => {
+    const node = t._node;
+    if (!node) return t.grad ? (t.grad.data as Float32Array) : null;
+    const e = grads.get(node)?.[t._outIndex];
+    if (!e) return null;
+    if (!e.owned) {
+      e.g = e.g.slice();
+      e.owned = true;
+    }
+    return e.g;
+  };
   const deliver = (t: Tensor, g: Float32Array, owned: boolean): void => {
     const node = t._node;
     if (!node) {
@@ -182,13 +226,14 @@ export function runBackward(root: Tensor, grad?: Tensor): void {
   };
 
   deliver(root, seed, seedOwned);
-  withPool(() => sweep(order, grads, deliver));
+  withPool(() => sweep(order, grads, deliver, currentGrad));
 }
 
 function sweep(
   order: GradNode[],
   grads: Map<GradNode, (Entry | null)[]>,
   deliver: (t: Tensor, g: Float32Array, owned: boolean) => void,
+  currentGrad: (t: Tensor) => Float32Array | null,
 ): void {
   for (let i = order.length - 1; i >= 0; i--) {
     const node = order[i];
@@ -205,6 +250,16 @@ function sweep(
       const gj = res[j];
       const p = parents[j];
       if (!gj || !p.requiresGrad) continue;
+      if (gj instanceof BlockGrad) {
+        const dst = currentGrad(p);
+        if (dst) gj.addTo(dst);
+        else {
+          const dense = allocF32(gj.outer * gj.total * gj.inner);
+          gj.addTo(dense);
+          deliver(p, dense, true);
+        }
+        continue;
+      }
       let shared = false;
       for (const e of slots) if (e && e.g === gj && !e.owned) shared = true;
       for (let k = 0; k < res.length && !shared; k++) if (k !== j && res[k] === gj) shared = true;

@@ -3,7 +3,7 @@
  * reshapes) share storage with their input; every other op here returns a new
  * contiguous tensor. Work on float32 and int32 alike.
  */
-import { needsGrad, record, recordMulti } from './autograd.js';
+import { BlockGrad, needsGrad, record, recordMulti } from './autograd.js';
 import { Tensor } from './tensor.js';
 import { be, broadcastTo, sumToShape } from './helpers.js';
 import { coalesce, normDim, sameShape, shapeStr, sizeOf, stridesOf } from './shape.js';
@@ -130,11 +130,7 @@ export function narrow(x: Tensor, dim: number, start: number, length: number): T
   const shape = x.shape.map((v, i) => (i === d ? length : v));
   const res = new Tensor(gather(x, s * st[d], st, shape), shape);
   if (needsGrad(x)) {
-    record(res, [x], (g) => {
-      const dx = allocF32(x.size);
-      placeBlock(dx, g, sizeOf(x.shape.slice(0, d)), length, size, s, st[d]);
-      return [dx];
-    });
+    record(res, [x], (g) => [new BlockGrad(g, sizeOf(x.shape.slice(0, d)), length, size, s, st[d])]);
   }
   return res;
 }
