@@ -9,6 +9,7 @@ import { MuseError } from '../errors.js';
 // — add one import and one call per command module below —
 import { register as registerTrain } from './commands/train.js';
 import { register as registerGenerate } from './commands/generate.js';
+import { register as registerFinetune } from './commands/finetune.js';
 import { register as registerEval } from './commands/eval.js';
 
 const program = new Command();
@@ -20,6 +21,7 @@ program
 program.showHelpAfterError();
 registerTrain(program);
 registerGenerate(program);
+registerFinetune(program);
 registerEval(program);
 
 try {
