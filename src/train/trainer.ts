@@ -402,6 +402,9 @@ export class Trainer<B> {
       );
     }
     o.model.train();
+    // Gradients left over from the caller's code must not leak into the first
+    // step; after that, each step clears its own (freeing the memory early, as nanoGPT's set_to_none).
+    o.model.zeroGrad();
     reporter.start(o.maxIters, this.step);
     try {
       while (this.step < o.maxIters) {
@@ -411,7 +414,6 @@ export class Trainer<B> {
         }
         const lr = this.schedule(this.step);
         const t0 = performance.now();
-        o.model.zeroGrad();
         let lossSum = 0;
         let lossFinite = true;
         for (let micro = 0; micro < this.accum; micro++) {
