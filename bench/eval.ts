@@ -27,40 +27,46 @@ refs = open(sys.argv[2], encoding='utf-8').read().split('\\n')
 out = {}
 try:
     from sacrebleu.metrics import BLEU, CHRF
-    t = time.perf_counter(); s = BLEU().corpus_score(hyps, [refs]).score; out['bleu'] = [time.perf_counter() - t, s]
-    t = time.perf_counter(); s = CHRF().corpus_score(hyps, [refs]).score; out['chrf'] = [time.perf_counter() - t, s]
+    t = time.perf_counter(); c = time.process_time(); s = BLEU().corpus_score(hyps, [refs]).score; out['bleu'] = [time.perf_counter() - t, s, time.process_time() - c]
+    t = time.perf_counter(); c = time.process_time(); s = CHRF().corpus_score(hyps, [refs]).score; out['chrf'] = [time.perf_counter() - t, s, time.process_time() - c]
 except ImportError:
     pass
 try:
     from rouge_score import rouge_scorer
     sc = rouge_scorer.RougeScorer(['rouge1', 'rouge2', 'rougeL'])
-    t = time.perf_counter()
+    t = time.perf_counter(); c = time.process_time()
     tot = {'rouge1': 0.0, 'rouge2': 0.0, 'rougeL': 0.0}
     for h, r in zip(hyps, refs):
         res = sc.score(r, h)
         for k in tot: tot[k] += res[k].fmeasure
-    out['rouge'] = [time.perf_counter() - t, {k: v / len(hyps) for k, v in tot.items()}]
+    out['rouge'] = [time.perf_counter() - t, {k: v / len(hyps) for k, v in tot.items()}, time.process_time() - c]
 except ImportError:
     pass
 print(json.dumps(out))
 `;
 
-function time<T>(fn: () => T): [number, T] {
+/** Wall and CPU seconds of `fn` (CPU time is the fairer figure on a shared machine). */
+function time<T>(fn: () => T): [number, T, number] {
   const t0 = process.hrtime.bigint();
+  const c0 = process.cpuUsage();
   const r = fn();
-  return [Number(process.hrtime.bigint() - t0) / 1e9, r];
+  const c = process.cpuUsage(c0);
+  return [Number(process.hrtime.bigint() - t0) / 1e9, r, (c.user + c.system) / 1e6];
 }
 
-function runReference(hyps: string[], refs: string[]): Record<string, [number, unknown]> | null {
-  const probe = spawnSync('python3', ['-c', 'import sacrebleu'], { encoding: 'utf8' });
-  const probe2 = spawnSync('python3', ['-c', 'import rouge_score'], { encoding: 'utf8' });
+/** python3 that runs the reference tools (override with MUSE_BENCH_PYTHON). */
+const PYTHON = process.env.MUSE_BENCH_PYTHON ?? 'python3';
+
+function runReference(hyps: string[], refs: string[]): Record<string, [number, unknown, number]> | null {
+  const probe = spawnSync(PYTHON, ['-c', 'import sacrebleu'], { encoding: 'utf8' });
+  const probe2 = spawnSync(PYTHON, ['-c', 'import rouge_score'], { encoding: 'utf8' });
   if (probe.status !== 0 && probe2.status !== 0) return null;
   const dir = mkdtempSync(join(tmpdir(), 'muse-bench-eval-'));
   try {
     writeFileSync(join(dir, 'hyp.txt'), hyps.join('\n'));
     writeFileSync(join(dir, 'ref.txt'), refs.join('\n'));
     writeFileSync(join(dir, 'ref.py'), PY_REFERENCE);
-    const res = spawnSync('python3', [join(dir, 'ref.py'), join(dir, 'hyp.txt'), join(dir, 'ref.txt')], {
+    const res = spawnSync(PYTHON, [join(dir, 'ref.py'), join(dir, 'hyp.txt'), join(dir, 'ref.txt')], {
       encoding: 'utf8',
       maxBuffer: 1 << 24,
     });
@@ -68,7 +74,7 @@ function runReference(hyps: string[], refs: string[]): Record<string, [number, u
       console.error(`reference tools failed: ${res.stderr.slice(-500)}`);
       return null;
     }
-    return JSON.parse(res.stdout) as Record<string, [number, unknown]>;
+    return JSON.parse(res.stdout) as Record<string, [number, unknown, number]>;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -92,31 +98,36 @@ export default async function main(args: string[]): Promise<void> {
   }
 
   const reference = runReference(hyps, refs);
-  const [tBleu, bleu] = time(() => corpusBleu(hyps, [refs]));
-  const [tChrf, chrf] = time(() => corpusChrf(hyps, [refs]));
-  const [tRouge, rouge] = time(() => corpusRouge(hyps, refs, { rougeTypes: ['rouge1', 'rouge2', 'rougeL'] }));
+  const [tBleu, bleu, cBleu] = time(() => corpusBleu(hyps, [refs]));
+  const [tChrf, chrf, cChrf] = time(() => corpusChrf(hyps, [refs]));
+  const [tRouge, rouge, cRouge] = time(() => corpusRouge(hyps, refs, { rougeTypes: ['rouge1', 'rouge2', 'rougeL'] }));
   const rougeF = Object.fromEntries(Object.entries(rouge.mean).map(([k, v]) => [k, v.fmeasure]));
 
   const ref = (metric: 'bleu' | 'chrf' | 'rouge') => {
     const m = reference?.[metric];
-    if (m) return { tool: metric === 'rouge' ? 'rouge-score' : 'sacrebleu', seconds: m[0], score: m[1], measured: true };
+    if (m) return { tool: metric === 'rouge' ? 'rouge-score' : 'sacrebleu', seconds: m[0], cpuSeconds: m[2], score: m[1], measured: true };
     return { tool: metric === 'rouge' ? 'rouge-score' : 'sacrebleu', seconds: REFERENCE_SECONDS[metric], measured: false };
   };
-  const line = (metric: 'bleu' | 'chrf' | 'rouge', seconds: number, score: unknown) => {
+  const line = (metric: 'bleu' | 'chrf' | 'rouge', seconds: number, score: unknown, cpuSeconds: number) => {
     const r = ref(metric);
+    const cpu = 'cpuSeconds' in r && r.cpuSeconds !== undefined ? { cpuSpeedup: Number((r.cpuSeconds / cpuSeconds).toFixed(1)) } : {};
+    const same = r.measured ? { identicalScore: JSON.stringify(r.score) === JSON.stringify(score) } : {};
     console.log(
       JSON.stringify({
         bench: 'eval',
         metric,
         pairs: nPairs,
         seconds: Number(seconds.toFixed(3)),
+        cpuSeconds: Number(cpuSeconds.toFixed(3)),
         score,
         reference: r,
         speedup: Number((r.seconds / seconds).toFixed(1)),
+        ...cpu,
+        ...same,
       }),
     );
   };
-  line('bleu', tBleu, bleu.score);
-  line('chrf', tChrf, chrf.score);
-  line('rouge', tRouge, rougeF);
+  line('bleu', tBleu, bleu.score, cBleu);
+  line('chrf', tChrf, chrf.score, cChrf);
+  line('rouge', tRouge, rougeF, cRouge);
 }
