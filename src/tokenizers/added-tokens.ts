@@ -84,17 +84,19 @@ export class AddedTokenSplitter {
   }
 
   /**
-   * Walks `text`, calling `onText(start, end)` for each non-empty plain
-   * segment and `onToken(token, start, end)` for each match (UTF-16 offsets;
-   * `start, end` of a match include stripped whitespace).
+   * Splits `text` into plain stretches and token matches, appending
+   * `(start, end, id)` triples to `out` in order: `id` is -1 for a plain
+   * stretch (what the normalizer, pre-tokenizer and model see) and the added
+   * token's id for a match (`start, end` include stripped whitespace).
+   * UTF-16 offsets.
    */
-  split(text: string, onText: (start: number, end: number) => void, onToken: (token: AddedToken, start: number, end: number) => void): void {
+  split(text: string, out: number[]): void {
     const tokens = this.tokens;
     if (tokens.length === 0) {
-      if (text.length > 0) onText(0, text.length);
+      if (text.length > 0) out.push(0, text.length, -1);
       return;
     }
-    // Next occurrence of each token at or after `cursor` (-1: none left).
+    // Next occurrence of each token at or after `from` (-1: none left).
     const next = new Array<number>(tokens.length);
     for (let k = 0; k < tokens.length; k++) next[k] = text.indexOf(tokens[k].content);
     let cursor = 0;
@@ -125,11 +127,11 @@ export class AddedTokenSplitter {
       }
       if (tok.lstrip) while (start > cursor && WHITE_SPACE.test(text[start - 1])) start--;
       if (tok.rstrip) while (end < text.length && WHITE_SPACE.test(text[end])) end++;
-      if (start > cursor) onText(cursor, start);
-      onToken(tok, start, end);
+      if (start > cursor) out.push(cursor, start, -1);
+      out.push(start, end, tok.id);
       cursor = end;
       from = end;
     }
-    if (cursor < text.length) onText(cursor, text.length);
+    if (cursor < text.length) out.push(cursor, text.length, -1);
   }
 }

@@ -77,6 +77,7 @@ export abstract class BaseTokenizer implements Tokenizer {
   private readonly addedByContent = new Map<string, AddedToken>();
   private readonly specialIds = new Set<number>();
   private readonly splitter: AddedTokenSplitter;
+  private readonly parts: number[] = [];
   readonly postProcessor: PostProcessor;
   private readonly roles: SpecialTokenRoles;
   private resolvedSpecial: SpecialTokens | null = null;
@@ -184,14 +185,19 @@ export abstract class BaseTokenizer implements Tokenizer {
       if (text.length > 0) this.encodeSegment(text, 0, text.length, ids, offsets);
       return;
     }
-    this.splitter.split(
-      text,
-      (s, e) => this.encodeSegment(text, s, e, ids, offsets),
-      (tok, s, e) => {
-        ids.push(tok.id);
+    const parts = this.parts;
+    parts.length = 0;
+    this.splitter.split(text, parts);
+    for (let k = 0; k < parts.length; k += 3) {
+      const s = parts[k];
+      const e = parts[k + 1];
+      const id = parts[k + 2];
+      if (id < 0) this.encodeSegment(text, s, e, ids, offsets);
+      else {
+        ids.push(id);
         if (offsets) offsets.push(s, e);
-      },
-    );
+      }
+    }
   }
 
   /**

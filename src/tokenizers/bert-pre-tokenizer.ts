@@ -8,7 +8,8 @@
  * the alignment of every normalized unit to the original characters so token
  * offsets point into the input text.
  */
-import { BERT_CJK, BERT_CONTROL, BERT_PUNCT, BERT_SPACE, bertFlagTable, bertFlags } from './unicode.js';
+import { BERT_LOWERCASE_OVERRIDES, BERT_STRIP_OVERRIDES } from './unicode-exceptions.js';
+import { BERT_CJK, BERT_CONTROL, BERT_PUNCT, BERT_SPACE, bertFlagTable, bertFlags, isStrippedMark } from './unicode.js';
 
 /** Options of `BertNormalizer` in a `tokenizer.json`. */
 export interface BertNormalizerOptions {
@@ -41,7 +42,6 @@ const K_SPACE = 4;
 const K_ISOLATED = 5; // punctuation or CJK: a word of its own
 const K_COMPLEX = 6; // normalizes to several characters, some of them space or punctuation
 
-const MARK = /\p{Mn}/gu;
 
 /** The fused BERT normalizer + pre-tokenizer. */
 export class BertPreTokenizer {
@@ -61,10 +61,18 @@ export class BertPreTokenizer {
     const flags = bertFlags(cp);
     if (this.options.cleanText && (cp === 0 || cp === 0xfffd || flags & BERT_CONTROL)) return '';
     let s = String.fromCodePoint(cp);
-    if (this.strip) s = s.normalize('NFD').replace(MARK, '');
+    if (this.strip) {
+      const override = BERT_STRIP_OVERRIDES.get(cp);
+      if (override !== undefined) s = override;
+      else {
+        let kept = '';
+        for (const ch of s.normalize('NFD')) if (!isStrippedMark(ch.codePointAt(0) as number)) kept += ch;
+        s = kept;
+      }
+    }
     if (this.options.lowercase) {
       let out = '';
-      for (const ch of s) out += ch.toLowerCase();
+      for (const ch of s) out += BERT_LOWERCASE_OVERRIDES.get(ch.codePointAt(0) as number) ?? ch.toLowerCase();
       s = out;
     }
     return s;
@@ -110,135 +118,147 @@ export class BertPreTokenizer {
     return k;
   }
 
+  // Word-building state of the current `split` call (fields, not closures: this is the hot loop).
+  private text = '';
+  private sink: WordSink | null = null;
+  private align = false;
+  /** 0: no word; 1: the word is text[ws, we) (lower-cased if needLower); 2: the word is `built`. */
+  private mode = 0;
+  private ws = 0;
+  private we = 0;
+  private needLower = false;
+  private gap = false;
+  private built = '';
+  private alS: number[] = [];
+  private alE: number[] = [];
+
   /**
    * Splits `text[start, end)` into normalized words, calling `sink.word` for
    * each in order. With `align` false the alignment arrays are not built
    * (`base` is then meaningless for changed words) — for id-only encoding.
    */
   split(text: string, start: number, end: number, sink: WordSink, align: boolean): void {
-    let mode = 0; // 0: no word, 1: word is text[ws, we) (lower-cased if needLower), 2: word built in `built`
-    let ws = 0;
-    let we = 0;
-    let needLower = false;
-    let gap = false;
-    let built = '';
-    let alS: number[] = [];
-    let alE: number[] = [];
-
-    const materialize = (): void => {
-      built = text.slice(ws, we);
-      if (needLower) built = built.toLowerCase();
-      if (align) {
-        alS = [];
-        alE = [];
-        for (let k = ws; k < we; k++) {
-          alS.push(k);
-          alE.push(k + 1);
-        }
-      }
-      mode = 2;
-    };
-    const flush = (): void => {
-      if (mode === 1) {
-        let w = text.slice(ws, we);
-        if (needLower) w = w.toLowerCase();
-        sink.word(w, ws, null, null);
-      } else if (mode === 2) {
-        sink.word(built, ws, align ? alS : null, align ? alE : null);
-      }
-      mode = 0;
-      needLower = false;
-      gap = false;
-    };
-    const append = (s: string, i: number, e: number): void => {
-      if (mode === 0) {
-        mode = 2;
-        built = '';
-        ws = i;
-        if (align) {
-          alS = [];
-          alE = [];
-        }
-      } else if (mode === 1) materialize();
-      built += s;
-      if (align) {
-        for (let k = 0; k < s.length; k++) {
-          alS.push(i);
-          alE.push(e);
-        }
-      }
-    };
-
+    this.text = text;
+    this.sink = sink;
+    this.align = align;
+    this.mode = 0;
+    this.needLower = false;
+    this.gap = false;
+    const kinds = this.kinds;
     for (let i = start; i < end; ) {
       let cp = text.charCodeAt(i);
       let u = 1;
+      let kind: number;
       if (cp >= 0xd800 && cp <= 0xdbff && i + 1 < end) {
         cp = ((cp - 0xd800) << 10) + (text.charCodeAt(i + 1) - 0xdc00) + 0x10000;
         u = 2;
+        kind = this.kindOf(cp);
+      } else {
+        kind = kinds[cp];
+        if (kind === 255) kind = this.kindOf(cp);
       }
-      const kind = this.kindOf(cp);
-      switch (kind) {
-        case K_WORD:
-        case K_LOWER:
-          if (mode === 0) {
-            mode = 1;
-            ws = i;
-            we = i + u;
-            needLower = kind === K_LOWER;
-          } else if (mode === 1 && !gap) {
-            we = i + u;
-            if (kind === K_LOWER) needLower = true;
-          } else {
-            if (mode === 1) materialize();
-            const s = kind === K_LOWER ? String.fromCharCode(cp + 32) : u === 1 ? text[i] : text.slice(i, i + 2);
-            append(s, i, i + u);
-          }
-          break;
-        case K_MAPPED:
-          if (mode === 1) materialize();
-          append(this.normalized.get(cp) as string, i, i + u);
-          break;
-        case K_REMOVED:
-          if (mode === 1) gap = true;
-          break;
-        case K_SPACE:
-          flush();
-          break;
-        case K_ISOLATED: {
-          flush();
-          const s = this.normalized.get(cp) ?? (u === 1 ? text[i] : text.slice(i, i + 2));
-          if (s.length === u) sink.word(s, i, null, null);
-          else {
-            const a: number[] = [];
-            const b: number[] = [];
-            for (let k = 0; k < s.length; k++) {
-              a.push(i);
-              b.push(i + u);
-            }
-            sink.word(s, i, a, b);
-          }
-          break;
+      if (kind <= K_LOWER) {
+        if (this.mode === 0) {
+          this.mode = 1;
+          this.ws = i;
+          this.we = i + u;
+          this.needLower = kind === K_LOWER;
+        } else if (this.mode === 1 && !this.gap) {
+          this.we = i + u;
+          if (kind === K_LOWER) this.needLower = true;
+        } else {
+          const ch = kind === K_LOWER ? String.fromCharCode(cp + 32) : u === 1 ? text[i] : text.slice(i, i + 2);
+          this.append(ch, i, i + u);
         }
-        default: {
-          // K_COMPLEX: classify each normalized character.
-          for (const ch of this.normalized.get(cp) as string) {
-            const f = bertFlags(ch.codePointAt(0) as number);
-            if (f & BERT_SPACE) flush();
-            else if (f & BERT_PUNCT) {
-              flush();
-              const a: number[] = [];
-              const b: number[] = [];
-              for (let k = 0; k < ch.length; k++) {
-                a.push(i);
-                b.push(i + u);
-              }
-              sink.word(ch, i, a, b);
-            } else append(ch, i, i + u);
-          }
+      } else if (kind === K_SPACE) {
+        this.flush();
+      } else if (kind === K_ISOLATED) {
+        this.flush();
+        const w = this.normalized.get(cp) ?? (u === 1 ? text[i] : text.slice(i, i + 2));
+        if (w.length === u) sink.word(w, i, null, null);
+        else this.emitAligned(w, i, i + u);
+      } else if (kind === K_REMOVED) {
+        if (this.mode === 1) this.gap = true;
+      } else if (kind === K_MAPPED) {
+        this.append(this.normalized.get(cp) as string, i, i + u);
+      } else {
+        // K_COMPLEX: classify each normalized character.
+        for (const ch of this.normalized.get(cp) as string) {
+          const f = bertFlags(ch.codePointAt(0) as number);
+          if (f & BERT_SPACE) this.flush();
+          else if (f & BERT_PUNCT) {
+            this.flush();
+            this.emitAligned(ch, i, i + u);
+          } else this.append(ch, i, i + u);
         }
       }
       i += u;
     }
-    flush();
+    this.flush();
+    this.sink = null;
+    this.text = '';
+  }
+
+  /** A word whose every unit comes from input `[s, e)`. */
+  private emitAligned(w: string, s: number, e: number): void {
+    const a: number[] = [];
+    const b: number[] = [];
+    for (let k = 0; k < w.length; k++) {
+      a.push(s);
+      b.push(e);
+    }
+    (this.sink as WordSink).word(w, s, a, b);
+  }
+
+  /** Turns a slice-mode word into a built word (a removed or changed character follows). */
+  private materialize(): void {
+    let w = this.text.slice(this.ws, this.we);
+    if (this.needLower) w = w.toLowerCase();
+    this.built = w;
+    if (this.align) {
+      const a: number[] = [];
+      const b: number[] = [];
+      for (let k = this.ws; k < this.we; k++) {
+        a.push(k);
+        b.push(k + 1);
+      }
+      this.alS = a;
+      this.alE = b;
+    }
+    this.mode = 2;
+  }
+
+  /** Appends normalized text `s` coming from input `[i, e)` to the current word. */
+  private append(s: string, i: number, e: number): void {
+    if (this.mode === 0) {
+      this.mode = 2;
+      this.built = '';
+      this.ws = i;
+      if (this.align) {
+        this.alS = [];
+        this.alE = [];
+      }
+    } else if (this.mode === 1) this.materialize();
+    this.built += s;
+    if (this.align) {
+      for (let k = 0; k < s.length; k++) {
+        this.alS.push(i);
+        this.alE.push(e);
+      }
+    }
+  }
+
+  private flush(): void {
+    const sink = this.sink as WordSink;
+    if (this.mode === 1) {
+      let w = this.text.slice(this.ws, this.we);
+      if (this.needLower) w = w.toLowerCase();
+      sink.word(w, this.ws, null, null);
+    } else if (this.mode === 2) {
+      sink.word(this.built, this.ws, this.align ? this.alS : null, this.align ? this.alE : null);
+    }
+    this.mode = 0;
+    this.needLower = false;
+    this.gap = false;
   }
 }

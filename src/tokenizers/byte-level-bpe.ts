@@ -161,20 +161,20 @@ export class ByteLevelBPETokenizer extends BaseTokenizer {
     const splitter = new AddedTokenSplitter(specials.map((s, i) => specialToken(s, i)));
     const counts = new Map<string, number>();
     const pieces: number[] = [];
+    const parts: number[] = [];
     for (const raw of texts) {
       const text = toWellFormed(raw);
-      splitter.split(
-        text,
-        (s, e) => {
-          pieces.length = 0;
-          gpt2Split(text, s, e, pieces);
-          for (let k = 0; k < pieces.length; k += 2) {
-            const w = text.slice(pieces[k], pieces[k + 1]);
-            counts.set(w, (counts.get(w) ?? 0) + 1);
-          }
-        },
-        () => {},
-      );
+      parts.length = 0;
+      splitter.split(text, parts);
+      for (let j = 0; j < parts.length; j += 3) {
+        if (parts[j + 2] >= 0) continue;
+        pieces.length = 0;
+        gpt2Split(text, parts[j], parts[j + 1], pieces);
+        for (let k = 0; k < pieces.length; k += 2) {
+          const w = text.slice(pieces[k], pieces[k + 1]);
+          counts.set(w, (counts.get(w) ?? 0) + 1);
+        }
+      }
     }
     const byteSymbol = new Int32Array(256);
     alphabet.forEach((ch, i) => (byteSymbol[charToByte(ch.charCodeAt(0))] = i));

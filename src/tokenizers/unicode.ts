@@ -2,6 +2,9 @@
  * Character classification shared by the pre-tokenizers, built once from the
  * JavaScript engine's Unicode property escapes into flat lookup tables so the
  * hot loops do one typed-array read per UTF-16 unit instead of a regex test.
+ * Where the Rust library's older Unicode tables disagree with the engine's
+ * (characters added after Unicode 8–15), `unicode-exceptions.ts` wins, so
+ * ids match Hugging Face on every code point.
  *
  * The definitions follow Hugging Face tokenizers (Rust): `\s` in the GPT-2
  * pattern is Oniguruma's Unicode `White_Space` (U+0085 and U+00A0 are spaces,
@@ -17,13 +20,31 @@ export const CLASS_LETTER = 1;
 export const CLASS_NUMBER = 2;
 export const CLASS_SPACE = 3;
 
+import { BERT_CONTROL_EXCEPTIONS, BERT_MARK_EXCEPTIONS, BERT_PUNCT_EXCEPTIONS, GPT2_CLASS_EXCEPTIONS } from './unicode-exceptions.js';
+
+/** Value of `cp` in a `[first, last, value]` range list, or -1 (binary search). */
+function lookup(ranges: readonly (readonly [number, number, number])[], cp: number): number {
+  let lo = 0;
+  let hi = ranges.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const r = ranges[mid];
+    if (cp < r[0]) hi = mid - 1;
+    else if (cp > r[1]) lo = mid + 1;
+    else return r[2];
+  }
+  return -1;
+}
+
 const RE_LETTER = /^\p{L}$/u;
 const RE_NUMBER = /^\p{N}$/u;
 const RE_SPACE = /^\p{White_Space}$/u;
-const RE_OTHER_CATEGORY = /^[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Cn}]$/u;
+const RE_OTHER_CATEGORY = /^[\p{Cc}\p{Cf}\p{Co}]$/u;
 const RE_PUNCT = /^\p{P}$/u;
 
 function classifyCodePoint(cp: number): number {
+  const exception = lookup(GPT2_CLASS_EXCEPTIONS, cp);
+  if (exception >= 0) return exception;
   const s = String.fromCodePoint(cp);
   if (RE_LETTER.test(s)) return CLASS_LETTER;
   if (RE_NUMBER.test(s)) return CLASS_NUMBER;
@@ -80,14 +101,24 @@ export function isChineseChar(cp: number): boolean {
   );
 }
 
+const RE_MARK = /^\p{Mn}$/u;
+
+/** Whether BERT's accent stripping drops this character (a non-spacing mark in the Rust library's tables). */
+export function isStrippedMark(cp: number): boolean {
+  const e = lookup(BERT_MARK_EXCEPTIONS, cp);
+  return e >= 0 ? e === 1 : RE_MARK.test(String.fromCodePoint(cp));
+}
+
 /** BERT flags of one code point (no caching; see `bertFlagTable` for the BMP). */
 export function bertFlags(cp: number): number {
   const s = String.fromCodePoint(cp);
   let f = 0;
   if (cp === 9 || cp === 10 || cp === 13 || RE_SPACE.test(s)) f |= BERT_SPACE;
-  if (cp !== 9 && cp !== 10 && cp !== 13 && RE_OTHER_CATEGORY.test(s)) f |= BERT_CONTROL;
+  const control = lookup(BERT_CONTROL_EXCEPTIONS, cp);
+  if (cp !== 9 && cp !== 10 && cp !== 13 && (control >= 0 ? control === 1 : RE_OTHER_CATEGORY.test(s))) f |= BERT_CONTROL;
   const asciiPunct = (cp >= 33 && cp <= 47) || (cp >= 58 && cp <= 64) || (cp >= 91 && cp <= 96) || (cp >= 123 && cp <= 126);
-  if (asciiPunct || RE_PUNCT.test(s)) f |= BERT_PUNCT;
+  const punct = lookup(BERT_PUNCT_EXCEPTIONS, cp);
+  if (asciiPunct || (punct >= 0 ? punct === 1 : RE_PUNCT.test(s))) f |= BERT_PUNCT;
   if (isChineseChar(cp)) f |= BERT_CJK;
   return f;
 }

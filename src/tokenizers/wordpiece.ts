@@ -183,10 +183,13 @@ export class WordPieceTokenizer extends BaseTokenizer {
     const basic = new BertPreTokenizer(normalizer);
     const splitter = new AddedTokenSplitter(specials.map((s, i) => specialToken(s, i)));
     const counts = new Map<string, number>();
+    const parts: number[] = [];
     const sink: WordSink = { word: (w) => counts.set(w, (counts.get(w) ?? 0) + 1) };
     for (const raw of texts) {
       const text = toWellFormed(raw);
-      splitter.split(text, (s, e) => basic.split(text, s, e, sink, false), () => {});
+      parts.length = 0;
+      splitter.split(text, parts);
+      for (let j = 0; j < parts.length; j += 3) if (parts[j + 2] === -1) basic.split(text, parts[j], parts[j + 1], sink, false);
     }
     const prefix = '##';
     const initial = new Set<string>();
@@ -269,15 +272,26 @@ export class WordPieceTokenizer extends BaseTokenizer {
     return id;
   }
 
+  // Alignment of the word being tokenized (see WordSink).
+  private wBase = 0;
+  private wAlignStart: number[] | null = null;
+  private wAlignEnd: number[] | null = null;
+
+  /** Records the input span of the word's units `[a, b)`. */
+  private span(a: number, b: number): void {
+    const offsets = this.outOffsets;
+    if (!offsets) return;
+    if (this.wAlignStart && this.wAlignEnd) offsets.push(this.wAlignStart[a], this.wAlignEnd[b - 1]);
+    else offsets.push(this.wBase + a, this.wBase + b);
+  }
+
   /** Tokenizes one normalized word into the current output. */
   private tokenizeWord(w: string, base: number, alignStart: number[] | null, alignEnd: number[] | null): void {
     const ids = this.outIds;
     const offsets = this.outOffsets;
-    const span = (a: number, b: number): void => {
-      if (!offsets) return;
-      if (alignStart && alignEnd) offsets.push(alignStart[a], alignEnd[b - 1]);
-      else offsets.push(base + a, base + b);
-    };
+    this.wBase = base;
+    this.wAlignStart = alignStart;
+    this.wAlignEnd = alignEnd;
     if (w.length === 1) {
       const c = w.charCodeAt(0);
       let id = this.singleUnit[c];
@@ -286,18 +300,18 @@ export class WordPieceTokenizer extends BaseTokenizer {
         this.singleUnit[c] = id;
       }
       ids.push(id >= 0 ? id : this.unkId());
-      span(0, 1);
+      if (offsets) this.span(0, 1);
       return;
     }
     if (w.length > this.maxInputCharsPerWord && codePointLength(w) > this.maxInputCharsPerWord) {
       ids.push(this.unkId());
-      span(0, w.length);
+      this.span(0, w.length);
       return;
     }
     const whole = this.vocab.get(w);
     if (whole !== undefined) {
       ids.push(whole);
-      span(0, w.length);
+      this.span(0, w.length);
       return;
     }
     // Greedy longest-match-first.
@@ -322,11 +336,11 @@ export class WordPieceTokenizer extends BaseTokenizer {
         ids.length = mark;
         if (offsets) offsets.length = markOff;
         ids.push(this.unkId());
-        span(0, w.length);
+        this.span(0, w.length);
         return;
       }
       ids.push(found);
-      span(start, end);
+      this.span(start, end);
       start = end;
     }
   }

@@ -1,0 +1,125 @@
+/**
+ * The real GPT-2, bert-base-uncased and bert-base-chinese tokenizers against
+ * Hugging Face tokenizers (Rust): the committed `hf-expected.json` for the
+ * issue's 70 test strings, the live library on random awkward strings, and
+ * cross-checks against gpt-tokenizer (r50k_base) and transformers.js.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { loadTokenizer, type Tokenizer } from '../../src/tokenizers/index.js';
+import { TEST_STRINGS } from '../fixtures/tokenizers/strings.js';
+import { FIXTURES, type HFEncoding, SHARED_VOCAB, fuzzString, hfTokenizers, rng, skipNoOracle, skipNoVocab } from './helpers.js';
+
+interface Expected {
+  ids: number[];
+  tokens: string[];
+  offsets: [number, number][];
+  noSpecial: number[];
+  decoded: string;
+  decodedSkip: string;
+}
+const fixture = JSON.parse(readFileSync(join(FIXTURES, 'hf-expected.json'), 'utf8')) as Record<string, Expected[]> & { strings: string[] };
+const NAMES = ['gpt2', 'bert-base-uncased', 'bert-base-chinese'] as const;
+
+const cache = new Map<string, Tokenizer>();
+function tok(name: string): Tokenizer {
+  let t = cache.get(name);
+  if (!t) {
+    t = loadTokenizer(join(SHARED_VOCAB, name));
+    cache.set(name, t);
+  }
+  return t;
+}
+
+test('fixture covers the issue: at least 60 strings, the same list as strings.ts', () => {
+  assert.ok(TEST_STRINGS.length >= 60);
+  assert.deepEqual(fixture.strings, [...TEST_STRINGS]);
+});
+
+for (const name of NAMES) {
+  test(`${name}: ids, tokens, offsets and decode equal Hugging Face on every test string`, { skip: skipNoVocab }, () => {
+    const t = tok(name);
+    const rows = fixture[name];
+    TEST_STRINGS.forEach((s, i) => {
+      const exp = rows[i];
+      const e = t.encode(s);
+      const what = `${name} on ${JSON.stringify(s)}`;
+      assert.deepEqual(e.ids, exp.ids, `ids, ${what}`);
+      assert.deepEqual(e.tokens, exp.tokens, `tokens, ${what}`);
+      assert.deepEqual(e.offsets, exp.offsets, `offsets, ${what}`);
+      assert.deepEqual(t.encode(s, { addSpecialTokens: false }).ids, exp.noSpecial, `ids without special tokens, ${what}`);
+      assert.equal(t.decode(e.ids), exp.decoded, `decode, ${what}`);
+      assert.equal(t.decode(e.ids, { skipSpecialTokens: true }), exp.decodedSkip, `decode skipping special tokens, ${what}`);
+    });
+  });
+
+  test(`${name}: equals the live Rust library on 300 random awkward strings`, { skip: skipNoVocab || skipNoOracle }, async () => {
+    const hf = hfTokenizers()?.Tokenizer.fromFile(join(SHARED_VOCAB, name, 'tokenizer.json'));
+    assert.ok(hf);
+    const t = tok(name);
+    const next = rng(name.length * 7919);
+    for (let k = 0; k < 300; k++) {
+      const s = fuzzString(next, 16);
+      const e = t.encode(s);
+      const h: HFEncoding = await hf.encode(s);
+      assert.deepEqual(e.ids, h.getIds(), `ids of ${JSON.stringify(s)}`);
+      assert.deepEqual(e.offsets, h.getOffsets(), `offsets of ${JSON.stringify(s)}`);
+      assert.equal(t.decode(e.ids), await hf.decode(h.getIds(), false), `decode of ${JSON.stringify(s)}`);
+    }
+  });
+}
+
+test('gpt2: known ids from the vocabulary README', { skip: skipNoVocab }, () => {
+  const t = tok('gpt2');
+  assert.deepEqual(t.encode('Hello world').ids, [15496, 995]);
+  assert.equal(t.tokenToId('<|endoftext|>'), 50256);
+  assert.equal(t.eosTokenId, 50256);
+  assert.equal(t.bosTokenId, 50256);
+  assert.equal(t.vocabSize, 50257);
+  assert.equal(t.padTokenId, undefined);
+});
+
+test('bert: known ids from the vocabulary README', { skip: skipNoVocab }, () => {
+  const u = tok('bert-base-uncased');
+  assert.deepEqual([u.padTokenId, u.unkTokenId, u.specialTokens.cls?.id, u.specialTokens.sep?.id, u.maskTokenId], [0, 100, 101, 102, 103]);
+  assert.deepEqual(u.encode('Hello').ids, [101, 7592, 102]);
+  assert.equal(u.vocabSize, 30522);
+  const c = tok('bert-base-chinese');
+  assert.deepEqual(c.encode('一天龙，。', { addSpecialTokens: false }).ids, [671, 1921, 7987, 8024, 511]);
+  assert.equal(c.vocabSize, 21128);
+});
+
+test('gpt2: decode(encode(s)) === s for every test string (byte-level BPE is lossless)', { skip: skipNoVocab }, () => {
+  const t = tok('gpt2');
+  for (const s of TEST_STRINGS) {
+    const wellFormed = s.replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd');
+    assert.equal(t.decode(t.encode(s).ids), wellFormed, JSON.stringify(s));
+  }
+});
+
+test('gpt2: same ids as gpt-tokenizer r50k_base (GPT-2 encoding) on text without special tokens', { skip: skipNoVocab }, async () => {
+  const { encode } = (await import('gpt-tokenizer/encoding/r50k_base')) as { encode: (s: string) => number[] };
+  const t = tok('gpt2');
+  for (const s of TEST_STRINGS) {
+    if (s.includes('<|endoftext|>') || /[\ud800-\udfff]/.test(s.replace(/[\ud800-\udbff][\udc00-\udfff]/g, ''))) continue;
+    assert.deepEqual(t.encode(s).ids, encode(s), JSON.stringify(s));
+  }
+});
+
+test('transformers.js (local files only) gives the same ids for gpt2 and both BERTs', { skip: skipNoVocab }, async () => {
+  const { AutoTokenizer, env } = await import('@huggingface/transformers');
+  env.allowRemoteModels = false;
+  env.allowLocalModels = true;
+  env.localModelPath = SHARED_VOCAB + '/';
+  for (const name of NAMES) {
+    const tj = await AutoTokenizer.from_pretrained(name);
+    const t = tok(name);
+    for (const s of TEST_STRINGS) {
+      // transformers.js does not put spaces around CJK ideographs above U+FFFF (the Rust library and muse do).
+      if (name !== 'gpt2' && /[\u{20000}-\u{2FA1F}]/u.test(s)) continue;
+      assert.deepEqual(t.encode(s).ids, tj.encode(s), `${name} on ${JSON.stringify(s)}`);
+    }
+  }
+});
