@@ -41,6 +41,14 @@ export class BlockGrad {
     readonly inner: number,
   ) {}
 
+  /** Write the block into a zeroed dense `[outer, total, inner]` buffer (one memcpy per outer row). */
+  placeInto(dst: Float32Array): void {
+    const block = this.len * this.inner;
+    for (let o = 0; o < this.outer; o++) {
+      dst.set(this.g.subarray(o * block, (o + 1) * block), (o * this.total + this.start) * this.inner);
+    }
+  }
+
   /** Add the block into a dense `[outer, total, inner]` buffer. */
   addTo(dst: Float32Array): void {
     const block = this.len * this.inner;
@@ -255,7 +263,7 @@ function sweep(
         if (dst) gj.addTo(dst);
         else {
           const dense = allocF32(gj.outer * gj.total * gj.inner);
-          gj.addTo(dense);
+          gj.placeInto(dense);
           deliver(p, dense, true);
         }
         continue;
