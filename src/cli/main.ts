@@ -11,6 +11,7 @@ import { register as registerTrain } from './commands/train.js';
 import { register as registerGenerate } from './commands/generate.js';
 import { register as registerFinetune } from './commands/finetune.js';
 import { register as registerEval } from './commands/eval.js';
+import { register as registerTokenizer } from './commands/tokenizer.js';
 
 const program = new Command();
 program
@@ -23,6 +24,7 @@ registerTrain(program);
 registerGenerate(program);
 registerFinetune(program);
 registerEval(program);
+registerTokenizer(program);
 
 try {
   await program.parseAsync(process.argv);
