@@ -5,7 +5,7 @@ import { GPT } from '../models/gpt.js';
 import { gptParameterCount } from '../models/gpt-config.js';
 import { loadGPT, saveModel } from '../models/pretrained.js';
 import { Trainer, type ResumeState, type TrainSummary } from '../train/index.js';
-import { readCorpus } from '../data/corpus.js';
+import { readCorpus, BLANK_LINE } from '../data/corpus.js';
 import { getBatch } from '../data/lm-batches.js';
 import { CharTokenizer, ByteLevelBPETokenizer, loadTokenizer, type Tokenizer } from '../tokenizers/index.js';
 import { loadCheckpoint } from '../io/checkpoint.js';
@@ -49,7 +49,9 @@ export interface TokenizedCorpus {
 export function tokenizeCorpus(recipe: TrainRecipe, files: string[], tokenizer?: Tokenizer): TokenizedCorpus {
   const d = recipe.data;
   let docs: string[] = [];
-  for (const f of files) docs.push(...readCorpus(f, { field: d.field, join: d.join, script: d.script ?? 'keep' }));
+  for (const f of files) {
+    docs.push(...readCorpus(f, { field: d.field, join: d.join, script: d.script ?? 'keep', separator: d.txtDocuments === 'paragraphs' ? BLANK_LINE : undefined }));
+  }
   if (d.shuffleDocuments) {
     const gen = new Generator(recipe.training.seed ?? 1337);
     docs = [...docs];

@@ -16,8 +16,10 @@ export interface TrainRecipe {
     field?: string | string[];
     /** Joins several fields of one record. */
     join?: string;
-    /** Put between documents in the token stream (default "\n\n"). */
+    /** Put between documents in the token stream (default "\n\n"); `"eos"` puts the end-of-text token after every document. */
     separator?: string;
+    /** `.txt` files: `file` = the whole file is one document (nanoGPT), `paragraphs` = split on blank lines. */
+    txtDocuments?: 'file' | 'paragraphs';
     /** `tail`: first (1 − valFraction) of the stream trains, the rest validates (nanoGPT). */
     split?: 'tail';
     valFraction?: number;
