@@ -1,7 +1,7 @@
 import type { Tensor } from './tensor.js';
 import { MuseError, ShapeError } from '../errors.js';
 import { shapeStr } from './shape.js';
-import { allocF32, releaseF32, withPool } from './pool.js';
+import { allocF32, allocZeroF32, releaseF32, withPool } from './pool.js';
 
 /**
  * One recorded op of the autograd tape: the inputs it read, how many outputs
@@ -262,7 +262,7 @@ function sweep(
         const dst = currentGrad(p);
         if (dst) gj.addTo(dst);
         else {
-          const dense = allocF32(gj.outer * gj.total * gj.inner);
+          const dense = allocZeroF32(gj.outer * gj.total * gj.inner);
           gj.placeInto(dense);
           deliver(p, dense, true);
         }

@@ -11,7 +11,7 @@ import * as ew from './ops-elementwise.js';
 import * as rd from './ops-reduce.js';
 import { defaultGenerator, type Generator } from './random.js';
 import { ConfigError, ShapeError } from '../errors.js';
-import { allocF32 } from './pool.js';
+import { allocF32, allocZeroF32 } from './pool.js';
 
 function rowwise(
   x: Tensor,
@@ -81,8 +81,8 @@ export function layerNorm(x: Tensor, weight: Tensor | null, bias: Tensor | null,
   if (needsGrad(...parents)) {
     record(res, parents, (g) => {
       const dx = allocF32(x.size);
-      const dw = weight && weight.requiresGrad ? allocF32(cols) : null;
-      const db = bias && bias.requiresGrad ? allocF32(cols) : null;
+      const dw = weight && weight.requiresGrad ? allocZeroF32(cols) : null;
+      const db = bias && bias.requiresGrad ? allocZeroF32(cols) : null;
       be().layerNormBackward(g, xd, wd, mean, rstd, dx, dw, db, rows, cols);
       const grads: (Float32Array | null)[] = [x.requiresGrad ? dx : null];
       if (weight) grads.push(dw);
@@ -113,7 +113,7 @@ export function embedding(ids: Tensor, weight: Tensor): Tensor {
   const res = new Tensor(out, [...ids.shape, dim]);
   if (needsGrad(weight)) {
     record(res, [weight], (g) => {
-      const dw = allocF32(vocab * dim);
+      const dw = allocZeroF32(vocab * dim);
       be().embeddingBackward(g, idd, dw, n, dim);
       return [dw];
     });

@@ -8,7 +8,7 @@ import { Tensor, expectFloat } from './tensor.js';
 import { be, broadcastTo, scaled, sumToShape } from './helpers.js';
 import { normDim, sizeOf } from './shape.js';
 import * as ew from './ops-elementwise.js';
-import { allocF32 } from './pool.js';
+import { allocF32, allocZeroF32 } from './pool.js';
 
 function floatOf(x: Tensor): Tensor {
   return x.dtype === 'float32' ? x : ew.toFloat32(x);
@@ -82,7 +82,7 @@ function extremum(op: 'max' | 'min', x: Tensor, dim: number | undefined, keepDim
         be().unary('neg', xd, negx, xd.length);
         be().argmax(negx, idx, outer, len, inner);
       }
-      const dx = allocF32(xd.length);
+      const dx = allocZeroF32(xd.length);
       for (let o = 0; o < outer; o++) {
         for (let i = 0; i < inner; i++) dx[o * len * inner + idx[o * inner + i] * inner + i] = g[o * inner + i];
       }

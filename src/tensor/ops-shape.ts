@@ -8,7 +8,7 @@ import { Tensor } from './tensor.js';
 import { be, broadcastTo, sumToShape } from './helpers.js';
 import { coalesce, normDim, sameShape, shapeStr, sizeOf, stridesOf } from './shape.js';
 import { MuseError, ShapeError } from '../errors.js';
-import { allocF32 } from './pool.js';
+import { allocF32, allocZeroF32 } from './pool.js';
 
 function alloc(x: Tensor, n: number): Float32Array | Int32Array {
   return x.dtype === 'int32' ? new Int32Array(n) : allocF32(n);
@@ -159,7 +159,7 @@ export function slice(x: Tensor, dim: number, start?: number, end?: number, step
   const res = new Tensor(gather(x, s * st[d], strides, shape), shape);
   if (needsGrad(x)) {
     record(res, [x], (g) => {
-      const dx = allocF32(x.size);
+      const dx = allocZeroF32(x.size);
       const outer = sizeOf(x.shape.slice(0, d));
       const inner = st[d];
       for (let o = 0; o < outer; o++) {
@@ -265,7 +265,7 @@ export function split(x: Tensor, sizeOrSections: number | readonly number[], dim
     // One node for all chunks: the backward places every chunk's gradient
     // into one buffer (a concat), instead of one zero-padded buffer per chunk.
     recordMulti(outs, [x], (gs) => {
-      const dx = allocF32(x.size);
+      const dx = allocZeroF32(x.size);
       gs.forEach((g, i) => {
         if (g) placeBlock(dx, g, outer, sections[i], n, starts[i], inner);
       });
@@ -330,7 +330,7 @@ export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
   const res = new Tensor(out, shape);
   if (needsGrad(x)) {
     record(res, [x], (g) => {
-      const dx = allocF32(x.size);
+      const dx = allocZeroF32(x.size);
       for (let o = 0; o < outer; o++) be().embeddingBackward(g.subarray(o * n * inner), ids, dx.subarray(o * size * inner), n, inner);
       return [dx];
     });

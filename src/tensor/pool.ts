@@ -20,21 +20,42 @@ const free = new Map<number, Float32Array[]>();
 let pooledFloats = 0;
 let active = 0;
 let enabled = true;
+let poison = false;
 
-/** @internal switch recycling off/on (tests compare both). */
-export function setPoolingEnabled(on: boolean): void {
+/**
+ * @internal switch recycling off/on (tests compare both); with `poisonRecycled`
+ * every recycled uninitialised buffer is filled with NaN, so a kernel output
+ * that is not fully overwritten shows up in the results.
+ */
+export function setPoolingEnabled(on: boolean, poisonRecycled = false): void {
   enabled = on;
+  poison = poisonRecycled;
   if (!on) clearBufferPool();
 }
 
-/** A zero-filled float buffer: recycled while a backward pass runs, else fresh. */
+/**
+ * A float buffer for a kernel output that the kernel overwrites completely:
+ * while a backward pass runs it may be a recycled buffer with stale contents;
+ * otherwise it is fresh (zeroed).
+ */
 export function allocF32(n: number): Float32Array {
   if (active > 0 && enabled && n >= MIN_POOLED) {
     const b = free.get(n)?.pop();
     if (b) {
       pooledFloats -= n;
-      b.fill(0);
-      return b;
+      return poison ? b.fill(NaN) : b;
+    }
+  }
+  return new Float32Array(n);
+}
+
+/** A zero-filled float buffer (for accumulating or scattering kernels); recycled while backward runs. */
+export function allocZeroF32(n: number): Float32Array {
+  if (active > 0 && enabled && n >= MIN_POOLED) {
+    const b = free.get(n)?.pop();
+    if (b) {
+      pooledFloats -= n;
+      return b.fill(0);
     }
   }
   return new Float32Array(n);
