@@ -364,7 +364,7 @@ void smallm_dispatch(bool dotForm, int n0, int n1, int k, float alpha, MatView A
                      i64 rsC, i64 csC) {
   constexpr int JV = ACC_BUDGET / M >= 4 ? 4 : (ACC_BUDGET / M >= 2 ? ACC_BUDGET / M : 1);
   if (dotForm)
-    smallm_dot_block<M>(n0, n1, k, alpha, A, B, beta, c, rsC, csC);
+    smallm_dot_block<(M < 4 ? M : 4)>(n0, n1, k, alpha, A, B, beta, c, rsC, csC);
   else
     smallm_axpy_block<M, JV>(n0, n1, k, alpha, A, B, beta, c, rsC, csC);
 }
@@ -375,12 +375,23 @@ void smallm_rows(int m, bool dotForm, int n0, int n1, int k, float alpha, MatVie
     case 1: smallm_dispatch<1>(dotForm, n0, n1, k, alpha, A, B, beta, c, rsC, csC); break;
     case 2: smallm_dispatch<2>(dotForm, n0, n1, k, alpha, A, B, beta, c, rsC, csC); break;
     case 3: smallm_dispatch<3>(dotForm, n0, n1, k, alpha, A, B, beta, c, rsC, csC); break;
-    default: smallm_dispatch<4>(dotForm, n0, n1, k, alpha, A, B, beta, c, rsC, csC); break;
+    case 4: smallm_dispatch<4>(dotForm, n0, n1, k, alpha, A, B, beta, c, rsC, csC); break;
+    case 5: smallm_dispatch<5>(dotForm, n0, n1, k, alpha, A, B, beta, c, rsC, csC); break;
+    case 6: smallm_dispatch<6>(dotForm, n0, n1, k, alpha, A, B, beta, c, rsC, csC); break;
+    case 7: smallm_dispatch<7>(dotForm, n0, n1, k, alpha, A, B, beta, c, rsC, csC); break;
+    default: smallm_dispatch<8>(dotForm, n0, n1, k, alpha, A, B, beta, c, rsC, csC); break;
   }
 }
 
-/** m ≤ SMALL_M rows: rows in groups of ≤ 4, columns split across threads. */
-constexpr int SMALL_M = 4;
+/**
+ * Up to SMALL_M rows (B with unit column stride) or SMALL_M_DOT rows (B with
+ * unit row stride) skip packing: rows in groups of ≤ SMALL_GROUP, columns split
+ * across threads. Measured: for m = 16, n = 512, k = 128 the unpacked path
+ * beats packing (B stays in L2 and is read twice; packing it costs as much).
+ */
+constexpr int SMALL_M = 16;
+constexpr int SMALL_M_DOT = 4;
+constexpr int SMALL_GROUP = 8;
 
 void gemm_smallm(int m, int n, int k, float alpha, MatView A, MatView B, float beta, float* c, i64 rsC, i64 csC,
                  int threads) {
@@ -411,8 +422,10 @@ void gemm_smallm(int m, int n, int k, float alpha, MatView A, MatView B, float b
     int u0 = (int)((i64)units * t / nt), u1 = (int)((i64)units * (t + 1) / nt);
     int n0 = u0 * unit, n1 = std::min(n, u1 * unit);
     if (n0 >= n1) return;
-    for (int i = 0; i < m; i += 4) {
-      int mi = std::min(4, m - i);
+    // The dot form holds 4 accumulators per row: at most 4 rows at a time.
+    const int group = dotForm ? 4 : SMALL_GROUP;
+    for (int i = 0; i < m; i += group) {
+      int mi = std::min(group, m - i);
       MatView Ai{A.p + i * A.rs, A.rs, A.cs};
       smallm_rows(mi, dotForm, n0, n1, k, alpha, Ai, B, beta, c + i * rsC, rsC, csC);
     }
@@ -436,11 +449,11 @@ void gemm_view(int m, int n, int k, float alpha, MatView A, MatView B, float bet
     scale_c(m, n, beta, c, rsC, csC);
     return;
   }
-  if (m <= SMALL_M) {
+  if (m <= (B.cs == 1 ? SMALL_M : SMALL_M_DOT)) {
     gemm_smallm(m, n, k, alpha, A, B, beta, c, rsC, csC, threads);
     return;
   }
-  if (n <= SMALL_M) {
+  if (n <= (A.rs == 1 ? SMALL_M : SMALL_M_DOT)) {
     // Cᵀ = op(B)ᵀ·op(A)ᵀ: the same small-m kernels with the roles swapped.
     MatView At{B.p, B.cs, B.rs}, Bt{A.p, A.cs, A.rs};
     gemm_smallm(n, m, k, alpha, At, Bt, beta, c, csC, rsC, threads);

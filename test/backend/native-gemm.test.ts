@@ -91,9 +91,9 @@ test('gemm: batches with offsets, batch strides and stride-0 broadcast', { skip 
     m: 64, n: 64, k: 32, aBatchStride: 64 * 32, bBatchStride: 32 * 64, cBatchStride: 64 * 64 }), 'attention-shaped batch');
 });
 
-test('gemm: decoding shapes (m or n ≤ 4) on both unpacked paths', { skip }, () => {
+test('gemm: decoding and beam shapes (m or n ≤ 16) on the unpacked paths', { skip }, () => {
   let seed = 100;
-  for (const small of [1, 2, 3, 4])
+  for (const small of [1, 2, 3, 4, 8, 13, 16])
     for (const tA of [false, true])
       for (const tB of [false, true]) {
         single(small, 1000, 77, tA, tB, seed++);
