@@ -7,7 +7,7 @@
  */
 import type { ResolvedGenerationConfig } from './config.js';
 import type { LogitsProcessor } from './logits-process.js';
-import { selectTopK, iota } from './select.js';
+import { massSelect, selectTopK, iota } from './select.js';
 
 /** Divides the scores by the temperature (HF `TemperatureLogitsWarper`); temperature > 0. */
 export class TemperatureLogitsWarper implements LogitsProcessor {
@@ -37,38 +37,21 @@ export class TopKLogitsWarper implements LogitsProcessor {
     const n = scores.length;
     if (this.k >= n) return;
     iota(this.idx, n);
-    selectTopK(scores, this.idx, n, this.k);
-    const threshold = scores[this.idx[this.k - 1]];
+    selectTopK(scores, this.idx, n, this.k, false);
+    let threshold = Infinity; // the k-th largest score
+    for (let r = 0; r < this.k; r++) if (scores[this.idx[r]] < threshold) threshold = scores[this.idx[r]];
     for (let i = 0; i < n; i++) if (scores[i] < threshold) scores[i] = -Infinity;
   }
 }
 
 /**
- * Fills `idx[0..m)` with the m best tokens by `key`, doubling m until the
- * running sum of `prob` over them reaches `mass` (or every token is in):
- * HF sorts the whole vocabulary; the crossing point lies in a short prefix.
- * @returns [m, position of the first prefix sum ≥ mass, or -1 when never reached]
+ * Position of the first token (in descending `key` order) at which the
+ * running sum of `prob` reaches `mass`, with every better token before it in
+ * `idx` (see {@link massSelect}); -1 when never reached.
  */
-function prefixReaching(
-  key: ArrayLike<number>,
-  prob: Float64Array,
-  idx: Int32Array,
-  n: number,
-  mass: number,
-  atLeast: number,
-): [number, number] {
-  let m = Math.min(n, Math.max(64, atLeast));
+function crossing(key: ArrayLike<number>, prob: Float64Array, idx: Int32Array, n: number, mass: number): number {
   iota(idx, n);
-  for (;;) {
-    selectTopK(key, idx, n, m);
-    let cum = 0;
-    for (let r = 0; r < m; r++) {
-      cum += prob[idx[r]];
-      if (cum >= mass) return [m, r];
-    }
-    if (m === n) return [m, -1];
-    m = Math.min(n, m * 4);
-  }
+  return massSelect(key, prob, idx, n, mass);
 }
 
 /** Writes exp(scores − max) / Σ into `prob` (float64). */
@@ -118,9 +101,12 @@ export class TopPLogitsWarper implements LogitsProcessor {
     const n = scores.length;
     softmaxInto(scores, this.prob);
     // Token at descending rank r is kept iff the mass strictly above it is < topP.
-    const [m, cross] = prefixReaching(scores, this.prob, this.idx, n, this.topP, this.minTokensToKeep);
+    const cross = crossing(scores, this.prob, this.idx, n, this.topP);
     let keep = cross < 0 ? n : cross + 1;
-    if (keep < this.minTokensToKeep) keep = Math.min(this.minTokensToKeep, m);
+    if (keep < this.minTokensToKeep) {
+      iota(this.idx, n);
+      keep = selectTopK(scores, this.idx, n, this.minTokensToKeep, false);
+    }
     if (keep >= n) return;
     keepOnly(scores, this.idx, keep, this.saved);
   }
@@ -193,16 +179,16 @@ export class TypicalLogitsWarper implements LogitsProcessor {
     for (let i = 0; i < n; i++) if (prob[i] > 0) ent -= prob[i] * Math.log(prob[i]);
     const neg = this.negShift; // −|−log p − H|: larger = more typical
     for (let i = 0; i < n; i++) neg[i] = prob[i] > 0 ? -Math.abs(-Math.log(prob[i]) - ent) : -Infinity;
-    const [, cross] = prefixReaching(neg, prob, this.idx, n, this.typicalP, this.minTokensToKeep);
     // HF: last_ind = #(cumulative < mass), clamped to n − 1; drop shifted > shifted[last_ind].
-    const lastInd = cross < 0 ? n - 1 : cross;
-    if (cross < 0) {
-      // Never reached (rounding): HF keeps everything up to the least typical.
-      return;
-    }
-    const threshold = neg[this.idx[lastInd]];
+    const cross = crossing(neg, prob, this.idx, n, this.typicalP);
+    if (cross < 0) return; // never reached (rounding): HF keeps everything up to the least typical
+    const threshold = neg[this.idx[cross]];
     const minKeep = Math.min(this.minTokensToKeep, n);
-    for (let r = 0; r < minKeep; r++) neg[this.idx[r]] = Infinity; // protected
+    if (minKeep > 1) {
+      iota(this.idx, n);
+      const m = selectTopK(neg, this.idx, n, minKeep, false);
+      for (let r = 0; r < m; r++) neg[this.idx[r]] = Infinity; // protected: the minKeep most typical
+    }
     for (let i = 0; i < n; i++) if (neg[i] < threshold) scores[i] = -Infinity;
   }
 }

@@ -23,24 +23,34 @@ export function greedyChoice(scores: Float32Array): Choice {
   return { token, logprob: scores[token] - logSumExp(scores) };
 }
 
+/** exp(score − max) of the last row sampled, reused across calls (grown on demand). */
+let expScratch = new Float64Array(0);
+
 /**
  * One draw from softmax(scores) by inverse transform sampling on a single
- * uniform number: O(vocab), no allocation.
+ * uniform number: O(vocab), one exp per finite score, no allocation.
  */
 export function sampleChoice(scores: Float32Array, rng: RandomSource): Choice {
   const n = scores.length;
   let mx = -Infinity;
   for (let i = 0; i < n; i++) if (scores[i] > mx) mx = scores[i];
   if (mx === -Infinity) return { token: 0, logprob: -Infinity };
+  if (expScratch.length < n) expScratch = new Float64Array(n);
+  const e = expScratch;
   let sum = 0;
-  for (let i = 0; i < n; i++) sum += Math.exp(scores[i] - mx);
+  for (let i = 0; i < n; i++) {
+    const s = scores[i];
+    const v = s === -Infinity ? 0 : Math.exp(s - mx);
+    e[i] = v;
+    sum += v;
+  }
   const u = rng.random() * sum;
   let acc = 0;
   let last = -1;
   for (let i = 0; i < n; i++) {
-    const e = Math.exp(scores[i] - mx);
-    if (e === 0) continue;
-    acc += e;
+    const v = e[i];
+    if (v === 0) continue;
+    acc += v;
     last = i;
     if (u < acc) return { token: i, logprob: scores[i] - mx - Math.log(sum) };
   }

@@ -68,6 +68,11 @@ for (const backend of ['js', 'native'] as const) {
       t.skip(`${backend} backend unavailable`);
       return;
     }
+    if (getBackend().name !== backend) {
+      setBackend(previous as 'js' | 'native');
+      t.skip(`${backend} backend unavailable (not built)`);
+      return;
+    }
     try {
       const gpt = tinyGPT();
       // 1. one prompt, greedy, 12 steps

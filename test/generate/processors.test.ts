@@ -25,6 +25,7 @@ import {
   TemperatureLogitsWarper,
   TopKLogitsWarper,
   TopPLogitsWarper,
+  TypicalLogitsWarper,
 } from '../../src/generate/logits-warp.js';
 
 interface Fixture {
@@ -181,5 +182,31 @@ test('top-p over a large vocabulary (partial selection path) matches a full sort
       above += probs[i] / z;
     }
     for (let i = 0; i < V; i++) assert.equal(Number.isFinite(s[i]), kept.has(i), `topP ${p}, token ${i}`);
+  }
+});
+
+test('typical-p over a large vocabulary (mass selection path) matches HF’s sort-based definition', () => {
+  const V = 3000;
+  const row = randomRow(V, 7);
+  for (const mass of [0.2, 0.6, 0.95]) {
+    const s = Float32Array.from(row);
+    new TypicalLogitsWarper(mass, 1, V).process(s);
+    const mx = Math.max(...row);
+    const z = [...row].reduce((a, x) => a + Math.exp(x - mx), 0);
+    const logp = [...row].map((x) => x - mx - Math.log(z));
+    const ent = -logp.reduce((a, l) => a + Math.exp(l) * l, 0);
+    const shifted = logp.map((l) => Math.abs(-l - ent));
+    const order = [...row.keys()].sort((a, b) => shifted[a] - shifted[b] || a - b);
+    let cum = 0;
+    let last = order.length - 1;
+    for (let r = 0; r < order.length; r++) {
+      cum += Math.exp(logp[order[r]]);
+      if (cum >= mass) {
+        last = r;
+        break;
+      }
+    }
+    const thr = shifted[order[last]];
+    for (let i = 0; i < V; i++) assert.equal(Number.isFinite(s[i]), shifted[i] <= thr, `typicalP ${mass}, token ${i}`);
   }
 });
