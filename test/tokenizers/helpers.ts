@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { loadTokenizer, type Tokenizer } from '../../src/tokenizers/index.js';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const SHARED_VOCAB = resolve(REPO_ROOT, '..', 'shared', 'vocab');
@@ -30,6 +31,7 @@ export interface HFTokenizer {
   decode(ids: number[], skip: boolean): Promise<string>;
   setPadding(opts?: { direction?: string; padId?: number; padToken?: string; maxLength?: number }): void;
   setTruncation(maxLength: number, opts?: { direction?: string }): void;
+  disableTruncation(): void;
 }
 interface HFModule {
   Tokenizer: { fromFile(p: string): HFTokenizer };
@@ -82,4 +84,16 @@ export function fuzzString(next: () => number, maxPieces = 12): string {
   let s = '';
   for (let i = 0; i < n; i++) s += POOL[Math.floor(next() * POOL.length)];
   return s;
+}
+
+const loaded = new Map<string, Tokenizer>();
+
+/** One of the real tokenizers in ../shared/vocab, loaded once per test file. */
+export function sharedTokenizer(name: string): Tokenizer {
+  let t = loaded.get(name);
+  if (!t) {
+    t = loadTokenizer(join(SHARED_VOCAB, name));
+    loaded.set(name, t);
+  }
+  return t;
 }

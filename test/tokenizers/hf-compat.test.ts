@@ -8,9 +8,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { loadTokenizer, type Tokenizer } from '../../src/tokenizers/index.js';
+import { CharTokenizer } from '../../src/tokenizers/index.js';
 import { TEST_STRINGS } from '../fixtures/tokenizers/strings.js';
-import { FIXTURES, type HFEncoding, SHARED_VOCAB, fuzzString, hfTokenizers, rng, skipNoOracle, skipNoVocab } from './helpers.js';
+import { FIXTURES, type HFEncoding, SHARED_VOCAB, fuzzString, hfTokenizers, rng, sharedTokenizer, skipNoOracle, skipNoVocab, tempDir } from './helpers.js';
 
 interface Expected {
   ids: number[];
@@ -23,15 +23,7 @@ interface Expected {
 const fixture = JSON.parse(readFileSync(join(FIXTURES, 'hf-expected.json'), 'utf8')) as Record<string, Expected[]> & { strings: string[] };
 const NAMES = ['gpt2', 'bert-base-uncased', 'bert-base-chinese'] as const;
 
-const cache = new Map<string, Tokenizer>();
-function tok(name: string): Tokenizer {
-  let t = cache.get(name);
-  if (!t) {
-    t = loadTokenizer(join(SHARED_VOCAB, name));
-    cache.set(name, t);
-  }
-  return t;
-}
+const tok = sharedTokenizer;
 
 test('fixture covers the issue: at least 60 strings, the same list as strings.ts', () => {
   assert.ok(TEST_STRINGS.length >= 60);
@@ -108,10 +100,21 @@ test('gpt2: same ids as gpt-tokenizer r50k_base (GPT-2 encoding) on text without
   }
 });
 
-test('transformers.js (local files only) gives the same ids for gpt2 and both BERTs', { skip: skipNoVocab }, async () => {
+// transformers.js is slow to import (onnxruntime), so all its checks share this one test.
+test('transformers.js (local files only) gives the same ids for gpt2, both BERTs and a saved char tokenizer', { skip: skipNoVocab }, async () => {
   const { AutoTokenizer, env } = await import('@huggingface/transformers');
   env.allowRemoteModels = false;
   env.allowLocalModels = true;
+  const char = CharTokenizer.train(TEST_STRINGS, { specialTokens: ['<|endoftext|>'] });
+  const root = tempDir();
+  char.save(join(root, 'char'));
+  env.localModelPath = root + '/';
+  const tjChar = await AutoTokenizer.from_pretrained('char');
+  for (const s of TEST_STRINGS) {
+    if (/[\ud800-\udfff]/.test(s.replace(/[\ud800-\udbff][\udc00-\udfff]/g, ''))) continue;
+    assert.deepEqual(tjChar.encode(s), char.encode(s).ids, `char on ${JSON.stringify(s)}`);
+    if (s !== '') assert.equal(tjChar.decode(char.encode(s).ids), s, `char decode of ${JSON.stringify(s)}`);
+  }
   env.localModelPath = SHARED_VOCAB + '/';
   for (const name of NAMES) {
     const tj = await AutoTokenizer.from_pretrained(name);
