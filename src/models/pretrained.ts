@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { Tensor, fromArray } from '../tensor/index.js';
+import { Tensor, Generator, fromArray } from '../tensor/index.js';
 import type { Module } from '../nn/module.js';
 import { loadCheckpoint, saveCheckpoint, type CheckpointToSave } from '../io/checkpoint.js';
 import type { StTensor } from '../io/safetensors.js';
@@ -81,12 +81,13 @@ export function gpt2StateDict(tensors: Map<string, StTensor>): Map<string, Tenso
 /**
  * Load a GPT-2 model from a Hugging Face directory on disk (never a network call).
  * @param dir directory with `config.json` (`model_type` `gpt2`) and `model.safetensors`
+ * @param opts.generator the generator dropout will draw from (so that a resumed run continues exactly)
  * @returns the model (eval mode) and which tensors were missing/unexpected
  * @throws FileFormatError for a missing/corrupt directory, a non-GPT-2 config,
  *   or when required tensors are missing (named)
  * @throws ShapeError when a tensor's shape does not match the config (named)
  */
-export function loadGPT(dir: string): { model: GPT; report: LoadReport } {
+export function loadGPT(dir: string, opts: { generator?: Generator } = {}): { model: GPT; report: LoadReport } {
   if (!existsSync(join(dir, 'config.json'))) {
     throw new FileFormatError(`${dir}: no config.json; a model directory needs config.json and model.safetensors (Hugging Face layout)`);
   }
@@ -95,7 +96,7 @@ export function loadGPT(dir: string): { model: GPT; report: LoadReport } {
   if (config.model_type !== 'gpt2') {
     throw new FileFormatError(`${join(dir, 'config.json')}: model_type is "${String(config.model_type)}", expected "gpt2"`);
   }
-  const model = new GPT(config);
+  const model = new GPT(config, { generator: opts.generator });
   const sd = gpt2StateDict(ck.tensors);
   const { missing, unexpected } = model.loadStateDict(sd, false);
   const required = missing.filter((n) => n !== 'lm_head.weight');

@@ -141,7 +141,7 @@ export async function pretrain(opts: PretrainOptions): Promise<TrainSummary & { 
     eos_token_id: tok.eosTokenId ?? null,
   };
   const modelGen = new Generator(seed);
-  const model = resuming ? loadGPT(lastDir).model : new GPT(modelCfg, { generator: modelGen });
+  const model = resuming ? loadGPT(lastDir, { generator: modelGen }).model : new GPT(modelCfg, { generator: modelGen });
   model.train();
   const batchGen = new Generator(seed + 1);
   const B = tr.batchSize;
