@@ -142,3 +142,17 @@ test('KV-cached greedy decode equals a full recompute at every step (toy LM)', (
     [3, ...Array(19).fill(1)],
   );
 });
+
+test('beam sampling: seeded, reproducible, and at a tiny temperature it finds the beam-search hypotheses', () => {
+  const base = { numBeams: 3, maxNewTokens: 8, eosTokenId: 0, numReturnSequences: 2 };
+  const a = generate(new ToyLM(fx.lm), fx.prompts, { ...base, doSample: true, seed: 4 }, quiet);
+  const b = generate(new ToyLM(fx.lm), fx.prompts, { ...base, doSample: true, seed: 4 }, quiet);
+  assert.deepEqual(a.sequences, b.sequences);
+  for (let i = 0; i < a.sequences.length; i += 2) assert.ok((a.sequenceScores as number[])[i] >= (a.sequenceScores as number[])[i + 1]);
+  // logp / T dominates the Gumbel noise as T → 0: the same hypotheses as deterministic beam search
+  const cold = generate(new ToyLM(fx.lm), fx.prompts, { ...base, doSample: true, temperature: 0.001, seed: 4 }, quiet);
+  const beam = fx.beam[0];
+  fx.prompts.forEach((_, i) => {
+    for (let k = 0; k < 2; k++) assert.deepEqual(cold.sequences[i * 2 + k], beam.outputs[i][k].tokens);
+  });
+});
