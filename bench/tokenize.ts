@@ -1,0 +1,177 @@
+/**
+ * Tokenizer throughput: `npm run bench -- tokenize [--repeats N] [--train]`.
+ *
+ * Encodes tinyshakespeare (line by line) and 20,000 Tang poems with GPT-2's
+ * byte-level BPE and BERT WordPiece (bert-base-uncased for English,
+ * bert-base-chinese for the poems), with muse and, in the same run, with the
+ * oracles: Hugging Face tokenizers (Rust, npm `tokenizers`; batches of 1,000
+ * lines and line by line), transformers.js (line by line) and gpt-tokenizer
+ * (r50k_base = GPT-2, line by line). Prints one JSON line per measurement:
+ * `{"bench":"tokenize","impl","tokenizer","corpus","mode","mbPerSec",…}` with
+ * MB = 10^6 bytes of UTF-8 input; `mbPerSec` is the best of `repeats` passes
+ * after one warm-up pass (`coldMbPerSec`: the first pass, caches empty).
+ * With `--train`, also times training (char, byte-level BPE, WordPiece) on
+ * the full corpora. Needs ../shared (skips with a message otherwise).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ByteLevelBPETokenizer, CharTokenizer, WordPieceTokenizer, loadTokenizer } from '../src/tokenizers/index.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const shared = resolve(here, '..', '..', 'shared');
+
+function emit(obj: Record<string, unknown>): void {
+  process.stdout.write(JSON.stringify({ bench: 'tokenize', ...obj }) + '\n');
+}
+
+interface Timing {
+  best: number;
+  median: number;
+  cold: number;
+}
+
+async function time(repeats: number, fn: () => unknown): Promise<Timing> {
+  const runs: number[] = [];
+  for (let i = 0; i <= repeats; i++) {
+    const t0 = performance.now();
+    await fn();
+    runs.push((performance.now() - t0) / 1000);
+  }
+  const warm = runs.slice(1).sort((a, b) => a - b);
+  return { cold: runs[0], best: warm[0], median: warm[Math.floor(warm.length / 2)] };
+}
+
+interface HFEncoding {
+  getIds(): number[];
+}
+interface HFTokenizer {
+  encode(s: string): Promise<HFEncoding>;
+  encodeBatch(s: string[]): Promise<HFEncoding[]>;
+}
+
+function batches<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+export default async function main(args: string[]): Promise<void> {
+  const repeatsArg = args.indexOf('--repeats');
+  const repeats = repeatsArg >= 0 ? Math.max(1, Number(args[repeatsArg + 1]) || 3) : 3;
+  const vocabDir = join(shared, 'vocab');
+  const dataDir = join(shared, 'data');
+  if (!existsSync(vocabDir) || !existsSync(dataDir)) {
+    emit({ skipped: `needs ${vocabDir} and ${dataDir}` });
+    return;
+  }
+  const shakespeare = readFileSync(join(dataDir, 'tinyshakespeare.txt'), 'utf8').split('\n');
+  const tang = readFileSync(join(dataDir, 'tang-poems.jsonl'), 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .slice(0, 20000)
+    .map((l) => (JSON.parse(l) as { text: string }).text);
+  const corpora = { tinyshakespeare: shakespeare, 'tang-20000': tang } as const;
+  const bytesOf = (lines: readonly string[]): number => lines.reduce((n, l) => n + Buffer.byteLength(l, 'utf8'), 0);
+
+  const require = createRequire(import.meta.url);
+  type RustModule = { Tokenizer: { fromFile(p: string): HFTokenizer } };
+  let rust: RustModule | null = null;
+  try {
+    rust = require('tokenizers') as RustModule;
+  } catch {
+    emit({ note: 'npm tokenizers (Rust oracle) not available' });
+  }
+  let transformers: typeof import('@huggingface/transformers') | null = null;
+  try {
+    transformers = await import('@huggingface/transformers');
+    transformers.env.allowRemoteModels = false;
+    transformers.env.allowLocalModels = true;
+    transformers.env.localModelPath = vocabDir + '/';
+  } catch {
+    emit({ note: '@huggingface/transformers not available' });
+  }
+  let gptTokenizer: ((s: string) => number[]) | null = null;
+  try {
+    gptTokenizer = ((await import('gpt-tokenizer/encoding/r50k_base')) as { encode: (s: string) => number[] }).encode;
+  } catch {
+    emit({ note: 'gpt-tokenizer not available' });
+  }
+
+  const combos: [string, keyof typeof corpora][] = [
+    ['gpt2', 'tinyshakespeare'],
+    ['gpt2', 'tang-20000'],
+    ['bert-base-uncased', 'tinyshakespeare'],
+    ['bert-base-chinese', 'tang-20000'],
+  ];
+  for (const [name, corpusName] of combos) {
+    const lines = corpora[corpusName];
+    const bytes = bytesOf(lines);
+    const base = { tokenizer: name, corpus: corpusName, lines: lines.length, bytes };
+    const report = (impl: string, mode: string, t: Timing, extra: Record<string, unknown> = {}): void =>
+      emit({ impl, mode, ...base, mbPerSec: +(bytes / 1e6 / t.best).toFixed(2), medianMbPerSec: +(bytes / 1e6 / t.median).toFixed(2), coldMbPerSec: +(bytes / 1e6 / t.cold).toFixed(2), ...extra });
+
+    const t0 = performance.now();
+    const muse = loadTokenizer(join(vocabDir, name));
+    const loadSeconds = (performance.now() - t0) / 1000;
+    let tokens = 0;
+    report('muse', 'line', await time(repeats, () => {
+      tokens = 0;
+      for (const l of lines) tokens += muse.encode(l).ids.length;
+    }), { tokens, loadSeconds: +loadSeconds.toFixed(3) });
+    const chunks = batches(lines, 1000);
+    let museIds: number[][] = [];
+    report('muse', 'batch1000', await time(repeats, () => {
+      museIds = [];
+      for (const c of chunks) museIds.push(...muse.encodeBatch(c).inputIds);
+    }));
+
+    if (rust) {
+      const hf = rust.Tokenizer.fromFile(join(vocabDir, name, 'tokenizer.json'));
+      let rustIds: number[][] = [];
+      report('hf-tokenizers-rust', 'batch1000', await time(repeats, async () => {
+        rustIds = [];
+        for (const c of chunks) for (const e of await hf.encodeBatch(c)) rustIds.push(e.getIds());
+      }));
+      const mismatched = rustIds.filter((ids, i) => ids.length !== museIds[i].length || ids.some((id, k) => id !== museIds[i][k])).length;
+      emit({ check: 'ids equal', tokenizer: name, corpus: corpusName, lines: lines.length, mismatchedLines: mismatched });
+      report('hf-tokenizers-rust', 'line', await time(1, async () => {
+        for (const l of lines) await hf.encode(l);
+      }));
+    }
+    if (transformers) {
+      const tj = await transformers.AutoTokenizer.from_pretrained(name);
+      report('transformers.js', 'line', await time(repeats, () => {
+        for (const l of lines) tj.encode(l);
+      }));
+    }
+    if (gptTokenizer && name === 'gpt2') {
+      const enc = gptTokenizer;
+      report('gpt-tokenizer-r50k', 'line', await time(repeats, () => {
+        for (const l of lines) enc(l);
+      }));
+    }
+  }
+
+  if (args.includes('--train')) {
+    const tangAll = readFileSync(join(dataDir, 'tang-poems.jsonl'), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => (JSON.parse(l) as { text: string }).text + '\n');
+    const shakespeareText = [readFileSync(join(dataDir, 'tinyshakespeare.txt'), 'utf8')];
+    const jobs: [string, string, number, () => { vocabSize: number }][] = [
+      ['char', 'tang-poems', 0, () => CharTokenizer.train(tangAll, { specialTokens: ['<|endoftext|>'] })],
+      ['char', 'tinyshakespeare', 0, () => CharTokenizer.train(shakespeareText)],
+      ['bpe', 'tinyshakespeare', 8000, () => ByteLevelBPETokenizer.train(shakespeareText, { vocabSize: 8000 })],
+      ['bpe', 'tang-poems', 8000, () => ByteLevelBPETokenizer.train(tangAll, { vocabSize: 8000 })],
+      ['wordpiece', 'tang-poems', 8000, () => WordPieceTokenizer.train(tangAll, { vocabSize: 8000, lowercase: false })],
+      ['wordpiece', 'tinyshakespeare', 8000, () => WordPieceTokenizer.train(shakespeareText, { vocabSize: 8000 })],
+    ];
+    for (const [type, corpus, target, run] of jobs) {
+      const t0 = performance.now();
+      const tok = run();
+      emit({ impl: 'muse', mode: 'train', type, corpus, targetVocabSize: target || null, vocabSize: tok.vocabSize, seconds: +((performance.now() - t0) / 1000).toFixed(2) });
+    }
+  }
+}
