@@ -1,0 +1,117 @@
+/**
+ * Export a `muse train` run as a bundled model with its model card:
+ *
+ *   npx tsx scripts/bundle-model.ts RUN_DIR models/NAME --title "…" --data "…" --prompt "…" [--prompt …] [--acrostic 春夏秋冬]
+ *
+ * Copies the inference files of RUN_DIR/best (config, weights, tokenizer,
+ * generation config, recipe, loss curve; not the optimizer state) into
+ * models/NAME and writes models/NAME/README.md: data, recipe and the exact
+ * command, parameters, training time, validation loss, the loss curve, and
+ * unedited samples generated here with fixed seeds (with their timings).
+ */
+import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../src/io/atomic.js';
+import { loadModelDir, normalizePrompt } from '../src/pipelines/load-model.js';
+import { generate } from '../src/generate/index.js';
+import { gptParameterCount } from '../src/models/gpt-config.js';
+import { getBackend } from '../src/backend/index.js';
+
+const [runDir, outDir, ...rest] = process.argv.slice(2);
+if (!runDir || !outDir) {
+  console.error('usage: tsx scripts/bundle-model.ts RUN_DIR models/NAME --title T --data D --prompt P… [--acrostic A]');
+  process.exit(2);
+}
+const flag = (name: string): string[] => rest.flatMap((w, i) => (w === `--${name}` && rest[i + 1] !== undefined ? [rest[i + 1]!] : []));
+const title = flag('title')[0] ?? outDir;
+const dataNote = flag('data')[0] ?? '';
+const prompts = flag('prompt');
+const acrostics = flag('acrostic');
+const forms = flag('form');
+
+const best = join(runDir, 'best');
+mkdirSync(outDir, { recursive: true });
+for (const f of ['config.json', 'model.safetensors', 'tokenizer.json', 'generation_config.json', 'muse_recipe.json', 'loss.svg', 'tokenizer_config.json', 'special_tokens_map.json']) {
+  if (existsSync(join(best, f))) copyFileSync(join(best, f), join(outDir, f));
+}
+copyFileSync(join(runDir, 'metrics.jsonl'), join(outDir, 'metrics.jsonl'));
+
+const state = JSON.parse(readFileSync(join(best, 'trainer_state.json'), 'utf8')) as { global_step: number; best_metric: number; elapsed_ms: number };
+const recipeNote = JSON.parse(readFileSync(join(best, 'muse_recipe.json'), 'utf8')) as { recipe: unknown; command: string };
+const metrics = readFileSync(join(runDir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, number | string>);
+const evals = metrics.filter((m) => m.event === 'eval');
+const lastEval = evals[evals.length - 1]!;
+const trainRecords = metrics.filter((m) => m.event === 'train');
+const tps = trainRecords.map((m) => Number(m.tokensPerSec)).filter(Number.isFinite);
+const meanTps = tps.reduce((a, b) => a + b, 0) / Math.max(1, tps.length);
+
+const loaded = loadModelDir(outDir);
+const cfg = loaded.model.config;
+const sampleLines: string[] = [];
+const sample = (prompt: string, extra: Record<string, unknown>, seed: number) => {
+  const p = normalizePrompt(prompt, loaded.script);
+  const ids = loaded.tokenizer.encode(p, { addSpecialTokens: false }).ids;
+  const t0 = performance.now();
+  const out = generate(loaded.model, [ids], { ...loaded.generationConfig, seed, ...extra }, { tokenizer: loaded.tokenizer, onWarning: () => {} });
+  const ms = performance.now() - t0;
+  const text = loaded.tokenizer.decode(out.sequences[0]!, { skipSpecialTokens: true });
+  const n = out.sequences[0]!.length;
+  sampleLines.push(
+    `**${prompt}** ${Object.keys(extra).length ? `(\`${JSON.stringify(extra)}\`, ` : '('}seed ${seed}; ${n} tokens in ${ms.toFixed(0)} ms)`,
+    '',
+    '```',
+    p + text,
+    '```',
+    '',
+  );
+};
+let seed = 1;
+for (const p of prompts) for (let k = 0; k < 2; k++) sample(p, {}, seed++);
+for (const a of acrostics) sample('', { acrostic: a, form: '5x4' }, seed++);
+for (const f of forms) sample(prompts[0] ?? '', { form: f }, seed++);
+
+const bytes = statSync(join(outDir, 'model.safetensors')).size;
+const card = `# ${outDir.split('/').pop()}
+
+${title}
+
+Trained by muse itself (\`muse train\`) on ${getBackend().name === 'native' ? 'the native backend' : 'the js backend'} of a 2-core x86-64 machine.
+
+| | |
+| --- | --- |
+| architecture | GPT-2 (\`model_type: gpt2\`): ${cfg.n_layer} layers, ${cfg.n_head} heads, width ${cfg.n_embd}, context ${cfg.n_positions}, tied lm_head |
+| parameters | ${gptParameterCount(cfg).toLocaleString('en')} (${(bytes / 1048576).toFixed(1)} MiB of float32 safetensors) |
+| tokenizer | character-level, ${loaded.tokenizer.vocabSize.toLocaleString('en')} entries (\`<|endoftext|>\`, \`<unk>\` and the characters of the corpus) |
+| data | ${dataNote} |
+| training | ${state.global_step} iterations in ${(state.elapsed_ms / 60000).toFixed(1)} min (mean ${Math.round(meanTps).toLocaleString('en')} tokens/s) |
+| validation loss | best ${state.best_metric.toFixed(4)} nats/char (last evaluation at step ${lastEval.step}: ${Number(lastEval.valLoss).toFixed(4)}) |
+
+![loss curve](loss.svg)
+
+## Recipe
+
+The recipe is [\`${'configs/' + (outDir.split('/').pop() ?? '') + '.json'}\`](../../configs/${outDir.split('/').pop()}.json); the exact command was
+
+\`\`\`bash
+${recipeNote.command}
+\`\`\`
+
+run from the repository root with \`OMP_NUM_THREADS=1\` (two models were trained side by side, one core each).
+\`metrics.jsonl\` is the full training log.
+
+## Samples (unedited)
+
+Generated with this directory's \`generation_config.json\` (${JSON.stringify(loaded.generationConfig)}) and the seeds shown:
+
+${sampleLines.join('\n')}
+## Use
+
+\`\`\`bash
+npm run muse -- generate --model ${outDir} "${prompts[0] ?? ''}"
+\`\`\`
+
+It is a Hugging Face GPT-2 directory: \`GPT2LMHeadModel.from_pretrained("${outDir}")\` and
+\`PreTrainedTokenizerFast(tokenizer_file="${outDir}/tokenizer.json")\` load it in transformers.
+`;
+writeFileAtomic(join(outDir, 'README.md'), card);
+console.log(card);
