@@ -384,10 +384,7 @@ void attention_forward(const AttnShape& s, const float* q, const float* k, const
   const bool rowwise = s.tq < ROWWISE_MAX_TQ;
   const int units = rowwise ? s.tq : (s.tq + QB - 1) / QB;
   const i64 items = (i64)BH * units;
-#ifdef _OPENMP
-#pragma omp parallel for num_threads(T) schedule(dynamic, 1) if (T > 1)
-#endif
-  for (i64 it = 0; it < items; it++) {
+  parallel_items(T, items, [&](i64 it) {
     const int bh = (int)(it / units), u = (int)(it % units);
     const int b = bh / s.heads;
     const float* qh = q + (i64)bh * s.tq * d;
@@ -400,7 +397,7 @@ void attention_forward(const AttnShape& s, const float* q, const float* k, const
       forward_rows(s, qh, kh, vh, oh, lh, km, u);
     else
       forward_block(s, qh, kh, vh, oh, lh, km, u * QB);
-  }
+  });
 }
 
 void attention_backward(const AttnShape& s, const float* q, const float* k, const float* v, const float* out,
@@ -416,15 +413,13 @@ void attention_backward(const AttnShape& s, const float* q, const float* k, cons
   }
   const double work = (double)BH * s.tq * s.tk * d * 2.5;
   const int T = threads_for(work, 65536);
-#ifdef _OPENMP
-#pragma omp parallel for num_threads(T) schedule(dynamic, 1) if (T > 1)
-#endif
-  for (int bh = 0; bh < BH; bh++) {
+  parallel_items(T, BH, [&](i64 bhi) {
+    const int bh = (int)bhi;
     const int b = bh / s.heads;
     const i64 qo = (i64)bh * s.tq * d, ko = (i64)bh * s.tk * d;
     backward_head(s, q + qo, k + ko, v + ko, out + qo, lse + (i64)bh * s.tq, dOut + qo, dq + qo, dk + ko, dv + ko,
                   s.keyPaddingMask ? s.keyPaddingMask + (i64)b * s.tk : nullptr);
-  }
+  });
 }
 
 }  // namespace muse

@@ -30,8 +30,13 @@ namespace muse {
 namespace {
 
 #if defined(__AVX512F__)
+#ifdef MUSE_GEMM_MR  // experiments only
+constexpr int MR = MUSE_GEMM_MR;
+constexpr int NV = MUSE_GEMM_NV;
+#else
 constexpr int MR = 8;
 constexpr int NV = 2;
+#endif
 constexpr int ACC_BUDGET = 16;  // accumulators for the unpacked small-m kernels
 #elif defined(__AVX2__) && defined(__FMA__)
 constexpr int MR = 6;
@@ -43,8 +48,13 @@ constexpr int NV = 2;
 constexpr int ACC_BUDGET = 8;
 #endif
 constexpr int NR = NV * VW;
+#ifdef MUSE_GEMM_KC  // experiments only
+constexpr int KC = MUSE_GEMM_KC;
+constexpr int MC = MUSE_GEMM_MC;
+#else
 constexpr int KC = 256;
 constexpr int MC = 24 * MR;
+#endif
 constexpr int NC = 64 * NR;
 
 inline int round_up(int x, int m) { return (x + m - 1) / m * m; }
@@ -133,9 +143,9 @@ void pack_panel(float* __restrict dst, const float* __restrict s, i64 rs, i64 cs
  * The microkernel: C[0:mr, 0:nr] = alpha·Σ_p a[p]ᵀ b[p] + beta·C, where `a` is
  * a packed M×kc panel (k-major) and `b` a packed kc×(V·VW) panel.
  */
-template <int M, int V>
+template <int M, int V, bool PACKED_A = true>
 inline void ukernel(int kc, const float* __restrict a, const float* __restrict b, float* __restrict c, i64 ldc,
-                    float alpha, float beta, int mr, int nr) {
+                    float alpha, float beta, int mr, int nr, i64 ars = 1, i64 acs = M) {
   vf acc[M][V];
 #pragma GCC unroll 16
   for (int i = 0; i < M; i++)
@@ -151,11 +161,11 @@ inline void ukernel(int kc, const float* __restrict a, const float* __restrict b
     for (int j = 0; j < V; j++) bv[j] = vld(b + j * VW);
 #pragma GCC unroll 16
     for (int i = 0; i < M; i++) {
-      vf av = vset1(a[i]);
+      vf av = vset1(PACKED_A ? a[i] : a[i * ars]);
 #pragma GCC unroll 4
       for (int j = 0; j < V; j++) acc[i][j] = vfma(av, bv[j], acc[i][j]);
     }
-    a += M;
+    a += PACKED_A ? M : acs;
     b += V * VW;
   }
 
@@ -204,6 +214,10 @@ void scale_c(int m, int n, float beta, float* c, i64 rsC, i64 csC) {
 void gemm_packed(int m, int n, int k, float alpha, MatView A, MatView B, float beta, float* c, i64 ldc) {
   float* bp = scratch((size_t)KC * round_up(std::min(n, NC), NR), 0);
   float* ap = scratch((size_t)MC * KC, 1);
+#ifndef MUSE_DIRECT_A
+#define MUSE_DIRECT_A 1
+#endif
+  const bool directA = MUSE_DIRECT_A;
   for (int jc = 0; jc < n; jc += NC) {
     const int nc = std::min(NC, n - jc);
     for (int pc = 0; pc < k; pc += KC) {
@@ -219,18 +233,31 @@ void gemm_packed(int m, int n, int k, float alpha, MatView A, MatView B, float b
       const float bet = pc == 0 ? beta : 1.0f;
       for (int ic = 0; ic < m; ic += MC) {
         const int mc = std::min(MC, m - ic);
-        for (int ir = 0; ir < mc; ir += MR)
+        // Full MR-row panels of A are read in place by the microkernel
+        // (broadcasts need no unit stride); only a ragged last panel is
+        // packed, with zero rows. Packing A costs about as much as the
+        // microkernel saves when n is small (n = 65..512 in a tiny GPT).
+        const int fullRows = directA ? mc / MR * MR : 0;
+        for (int ir = fullRows; ir < mc; ir += MR)
           pack_panel<MR>(ap + (i64)ir * kc, A.p + (ic + ir) * A.rs + pc * A.cs, A.rs, A.cs, std::min(MR, mc - ir), kc);
         for (int jr = 0; jr < nc; jr += NR) {
           const int nr = std::min(NR, nc - jr);
           const float* bpanel = bp + (i64)jr * kc;
+          const bool narrow = NV > 1 && nr <= VW;
           for (int ir = 0; ir < mc; ir += MR) {
             const int mr = std::min(MR, mc - ir);
             float* cc = c + (ic + ir) * ldc + jc + jr;
-            if (NV > 1 && nr <= VW)
+            if (ir < fullRows) {
+              const float* as = A.p + (ic + ir) * A.rs + pc * A.cs;
+              if (narrow)
+                ukernel<MR, 1, false>(kc, as, bpanel, cc, ldc, alpha, bet, mr, nr, A.rs, A.cs);
+              else
+                ukernel<MR, NV, false>(kc, as, bpanel, cc, ldc, alpha, bet, mr, nr, A.rs, A.cs);
+            } else if (narrow) {
               ukernel<MR, 1>(kc, ap + (i64)ir * kc, bpanel, cc, ldc, alpha, bet, mr, nr);
-            else
+            } else {
               ukernel<MR, NV>(kc, ap + (i64)ir * kc, bpanel, cc, ldc, alpha, bet, mr, nr);
+            }
           }
         }
       }
@@ -418,8 +445,10 @@ void gemm_smallm(int m, int n, int k, float alpha, MatView A, MatView B, float b
   const int unit = dotForm ? 4 : VW;
   const int units = (n + unit - 1) / unit;
   if (threads > units) threads = std::max(1, units);
-  auto run = [&](int t, int nt) {
-    int u0 = (int)((i64)units * t / nt), u1 = (int)((i64)units * (t + 1) / nt);
+  // Column ranges claimed dynamically, four per thread.
+  const int pieces = threads > 1 ? std::min(units, 4 * threads) : 1;
+  parallel_items(threads, pieces, [&](i64 piece) {
+    int u0 = (int)((i64)units * piece / pieces), u1 = (int)((i64)units * (piece + 1) / pieces);
     int n0 = u0 * unit, n1 = std::min(n, u1 * unit);
     if (n0 >= n1) return;
     // The dot form holds 4 accumulators per row: at most 4 rows at a time.
@@ -429,15 +458,7 @@ void gemm_smallm(int m, int n, int k, float alpha, MatView A, MatView B, float b
       MatView Ai{A.p + i * A.rs, A.rs, A.cs};
       smallm_rows(mi, dotForm, n0, n1, k, alpha, Ai, B, beta, c + i * rsC, rsC, csC);
     }
-  };
-#ifdef _OPENMP
-  if (threads > 1) {
-#pragma omp parallel num_threads(threads)
-    run(omp_get_thread_num(), omp_get_num_threads());
-    return;
-  }
-#endif
-  run(0, 1);
+  });
 }
 
 }  // namespace
@@ -475,7 +496,6 @@ void gemm_view(int m, int n, int k, float alpha, MatView A, MatView B, float bet
       }
     return;
   }
-#ifdef _OPENMP
   if (threads > 1) {
     // Split C in `threads` slabs along the longer side (each thread then packs
     // the whole of the other operand: the cheaper duplicate), in whole tiles.
@@ -483,9 +503,7 @@ void gemm_view(int m, int n, int k, float alpha, MatView A, MatView B, float bet
     const bool splitM = (m >= n && mt >= threads) || nt < threads;
     const int tiles = splitM ? mt : nt;
     if (tiles < threads) threads = std::max(1, tiles);
-#pragma omp parallel num_threads(threads)
-    {
-      const int t = omp_get_thread_num(), T = omp_get_num_threads();
+    parallel_run(threads, [&](int t, int T) {
       const int t0 = (int)((i64)tiles * t / T), t1 = (int)((i64)tiles * (t + 1) / T);
       if (splitM) {
         const int i0 = t0 * MR, i1 = std::min(m, t1 * MR);
@@ -494,10 +512,9 @@ void gemm_view(int m, int n, int k, float alpha, MatView A, MatView B, float bet
         const int j0 = t0 * NR, j1 = std::min(n, t1 * NR);
         if (j0 < j1) gemm_packed(m, j1 - j0, k, alpha, A, MatView{B.p + j0 * B.cs, B.rs, B.cs}, beta, c + j0, rsC);
       }
-    }
+    });
     return;
   }
-#endif
   gemm_packed(m, n, k, alpha, A, B, beta, c, rsC);
 }
 
@@ -513,12 +530,10 @@ void gemm_batched(const float* a, const float* b, float* c, int batch, int m, in
   // split each product instead.
   const bool overBatch = T > 1 && batch > 1 && sc != 0 && (batch % T == 0 || batch >= 4 * T || work < 65536.0 * T);
   if (overBatch) {
-#ifdef _OPENMP
-#pragma omp parallel for num_threads(T) schedule(static)
-#endif
-    for (int bi = 0; bi < batch; bi++)
+    parallel_items(T, batch, [&](i64 bi) {
       gemm_view(m, n, k, alpha, MatView{a + bi * sa, rsA, csA}, MatView{b + bi * sb, rsB, csB}, beta, c + bi * sc, n, 1,
                 1);
+    });
     return;
   }
   const int Ti = threads_for(work, 65536.0);

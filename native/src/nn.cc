@@ -209,16 +209,7 @@ void layer_norm_backward(const float* dy, const float* x, const float* w, const 
       }
     }
   };
-#ifdef _OPENMP
-  if (T > 1) {
-#pragma omp parallel num_threads(T)
-    {
-      const int t = omp_get_thread_num(), nt = omp_get_num_threads();
-      body(t, rows * t / nt, rows * (t + 1) / nt);
-    }
-  } else
-#endif
-    body(0, 0, rows);
+  parallel_run(T, [&](int t, int nt) { body(t, rows * t / nt, rows * (t + 1) / nt); });
   for (i64 c = 0; c < cols; c++) {
     double sw = 0, sb = 0;
     for (int t = 0; t < T; t++) {
@@ -328,18 +319,21 @@ void adamw(float* param, const float* grad, float* expAvg, float* expAvgSq, i64 
 }
 
 double sum_squares(const float* x, i64 n) {
-  const int T = threads_for((double)n, 65536);
-  double total = 0;
-#ifdef _OPENMP
-#pragma omp parallel for num_threads(T) reduction(+ : total) schedule(static) if (T > 1)
-#endif
-  for (i64 c = 0; c < (n + 4095) / 4096; c++) {
-    const i64 i0 = c * 4096, i1 = std::min(n, i0 + 4096);
-    double s = 0;
+  const i64 chunks = (n + 4095) / 4096;
+  // Fixed 4096-element chunks summed in chunk order: the result does not
+  // depend on the thread count.
+  double* part = reinterpret_cast<double*>(scratch((size_t)2 * chunks + 16, 6));
+  parallel_ranges(chunks, 16, [&](i64 c0, i64 c1) {  // ≥ 65536 elements per thread
+    for (i64 c = c0; c < c1; c++) {
+      const i64 i0 = c * 4096, i1 = std::min(n, i0 + 4096);
+      double s = 0;
 #pragma omp simd reduction(+ : s)
-    for (i64 i = i0; i < i1; i++) s += (double)x[i] * (double)x[i];
-    total += s;
-  }
+      for (i64 i = i0; i < i1; i++) s += (double)x[i] * (double)x[i];
+      part[c] = s;
+    }
+  });
+  double total = 0;
+  for (i64 c = 0; c < chunks; c++) total += part[c];
   return total;
 }
 
