@@ -480,6 +480,15 @@ void gemm_view(int m, int n, int k, float alpha, MatView A, MatView B, float bet
     gemm_smallm(n, m, k, alpha, At, Bt, beta, c, csC, rsC, threads);
     return;
   }
+  if (csC == 1 && n > NR && n % NR <= SMALL_M_DOT && n % NR > 0) {
+    // A ragged last column panel of 1–4 columns (e.g. a 65-token vocabulary):
+    // the microkernel would spend a whole VW-wide panel on it, the unpacked
+    // small-n path costs a fraction of that.
+    const int w = n % NR;
+    gemm_view(m, n - w, k, alpha, A, B, beta, c, rsC, csC, threads);
+    gemm_view(m, w, k, alpha, A, MatView{B.p + (i64)(n - w) * B.cs, B.rs, B.cs}, beta, c + (n - w), rsC, csC, threads);
+    return;
+  }
   if (csC != 1) {
     // Only the small paths write strided C; a column-major C is the transposed problem.
     if (rsC == 1) {
