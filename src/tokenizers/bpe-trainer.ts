@@ -6,17 +6,20 @@
  * ids are given in alphabet order and then merge order.
  *
  * The loop keeps, per pair, its weighted count and the words it occurs in; a
- * merge rewrites only those words and updates the counts of the neighbouring
- * pairs locally, and a max-heap with lazy invalidation picks the next pair —
- * so a merge costs time proportional to the occurrences it touches, not to
- * the corpus.
+ * merge rewrites only those words (in place) and updates the counts of the
+ * neighbouring pairs locally, and a max-heap with lazy invalidation picks the
+ * next pair — so a merge costs time proportional to the occurrences it
+ * touches, not to the corpus. Words live in one flat buffer and the initial
+ * word lists in one compressed array, to keep the garbage collector idle.
  */
 import { PairMap } from './pair-map.js';
 
 /** Input of `trainMerges`: unique words as initial symbol ids, with their counts. */
 export interface MergeTrainingInput {
-  /** Each unique word as symbol ids into `alphabet`. */
-  words: Int32Array[];
+  /** All words' symbol ids (into `alphabet`), concatenated. */
+  symbols: Int32Array;
+  /** Word w is `symbols[wordStarts[w], wordStarts[w + 1])`; length = words + 1. */
+  wordStarts: Int32Array;
   /** Frequency of each word. */
   counts: ArrayLike<number>;
   /** Initial symbols; symbol id i is `alphabet[i]`. */
@@ -35,6 +38,37 @@ export interface MergeTrainingInput {
 export interface MergeTrainingResult {
   symbols: string[];
   merges: [string, string][];
+}
+
+/** Collects words as initial symbol ids into the flat layout `trainMerges` takes. */
+export class WordTable {
+  private data = new Int32Array(1 << 16);
+  private size = 0;
+  private readonly starts: number[] = [0];
+  readonly counts: number[] = [];
+
+  /** Adds a word of `n` symbols, `symbolAt(i)` giving each, seen `count` times. */
+  add(n: number, symbolAt: (i: number) => number, count: number): void {
+    if (this.size + n > this.data.length) {
+      let cap = this.data.length;
+      while (cap < this.size + n) cap *= 2;
+      const d = new Int32Array(cap);
+      d.set(this.data.subarray(0, this.size));
+      this.data = d;
+    }
+    for (let i = 0; i < n; i++) this.data[this.size + i] = symbolAt(i);
+    this.size += n;
+    this.starts.push(this.size);
+    this.counts.push(count);
+  }
+
+  get symbols(): Int32Array {
+    return this.data.subarray(0, this.size);
+  }
+
+  get wordStarts(): Int32Array {
+    return Int32Array.from(this.starts);
+  }
 }
 
 class GrowInt {
@@ -68,11 +102,13 @@ class GrowFloat {
 }
 
 /**
- * Learns merges from a word-frequency table.
+ * Learns merges from a word-frequency table. `input.symbols` is rewritten in place.
  * Time: O(total symbols) to count pairs, then per merge O(occurrences touched · log pairs).
  */
 export function trainMerges(input: MergeTrainingInput): MergeTrainingResult {
-  const { words, counts } = input;
+  const { counts, wordStarts } = input;
+  const data = input.symbols;
+  const numWords = wordStarts.length - 1;
   const symbols = [...input.alphabet];
   const symbolIds = new Map<string, number>();
   symbols.forEach((s, i) => symbolIds.set(s, i));
@@ -85,7 +121,7 @@ export function trainMerges(input: MergeTrainingInput): MergeTrainingResult {
   const pairCount = new GrowFloat(1 << 16);
   const pairQueued = new GrowFloat(1 << 16);
   const pairLastWord = new GrowInt(1 << 16);
-  const pairWords: number[][] = [];
+  const pairWords: (number[] | Int32Array)[] = [];
   let numPairs = 0;
 
   const pairOf = (a: number, b: number): number => {
@@ -157,24 +193,43 @@ export function trainMerges(input: MergeTrainingInput): MergeTrainingResult {
     heapPair[i] = p;
   };
 
-  // Initial pair statistics.
-  for (let w = 0; w < words.length; w++) {
-    const s = words[w];
+  // Initial pair statistics; each pair's word list is a slice of one compressed array.
+  const wordLen = new Int32Array(numWords);
+  const distinctWords = new GrowInt(1 << 16);
+  for (let w = 0; w < numWords; w++) {
+    const start = wordStarts[w];
+    const end = wordStarts[w + 1];
+    wordLen[w] = end - start;
     const wc = counts[w];
-    for (let i = 0; i + 1 < s.length; i++) {
-      const p = pairOf(s[i], s[i + 1]);
+    for (let i = start; i + 1 < end; i++) {
+      const p = pairOf(data[i], data[i + 1]);
       pairCount.data[p] += wc;
       if (pairLastWord.data[p] !== w) {
         pairLastWord.data[p] = w;
-        pairWords[p].push(w);
+        distinctWords.ensure(numPairs);
+        distinctWords.data[p]++;
       }
     }
   }
+  const listStart = new Int32Array(numPairs + 1);
+  for (let p = 0; p < numPairs; p++) listStart[p + 1] = listStart[p] + distinctWords.data[p];
+  const lists = new Int32Array(listStart[numPairs]);
+  const fill = listStart.slice(0, numPairs);
+  for (let p = 0; p < numPairs; p++) pairLastWord.data[p] = -1;
+  for (let w = 0; w < numWords; w++) {
+    for (let i = wordStarts[w]; i + 1 < wordStarts[w + 1]; i++) {
+      const p = index.valueA(index.find(data[i], data[i + 1]));
+      if (pairLastWord.data[p] !== w) {
+        pairLastWord.data[p] = w;
+        lists[fill[p]++] = w;
+      }
+    }
+  }
+  for (let p = 0; p < numPairs; p++) pairWords[p] = lists.subarray(listStart[p], listStart[p + 1]);
   for (let p = 0; p < numPairs; p++) if (pairCount.data[p] > 0) push(pairCount.data[p], p);
 
   const touched: number[] = [];
-  const seenWord = new Int32Array(words.length).fill(-1);
-  let out = new Int32Array(64);
+  const seenWord = new Int32Array(numWords).fill(-1);
 
   while (symbols.length < input.maxSymbols && heapSize > 0) {
     const c = heapCount[0];
@@ -198,53 +253,56 @@ export function trainMerges(input: MergeTrainingInput): MergeTrainingResult {
     const list = pairWords[best];
     pairWords[best] = [];
     touched.length = 0;
-    for (const w of list) {
+    for (let k = 0; k < list.length; k++) {
+      const w = list[k];
       if (seenWord[w] === mergeNo) continue;
       seenWord[w] = mergeNo;
-      const s = words[w];
-      const len = s.length;
+      const base = wordStarts[w];
+      const len = wordLen[w];
       const wc = counts[w];
-      if (out.length < len) out = new Int32Array(len * 2);
+      // Rewrite in place: the write position m never passes the read position i, and
+      // data[i - 1] is still the original symbol whenever an earlier merge moved m behind i.
       let m = 0;
-      let changed = false;
       for (let i = 0; i < len; ) {
-        if (i + 1 < len && s[i] === a && s[i + 1] === b) {
-          changed = true;
+        const x = data[base + i];
+        if (i + 1 < len && x === a && data[base + i + 1] === b) {
           let p = pairOf(a, b);
           pairCount.data[p] -= wc;
           if (m > 0) {
-            // Left neighbour: (s[i-1], a) becomes (out[m-1], new).
-            p = pairOf(s[i - 1], a);
+            // Left neighbour: (data[i-1], a) becomes (data[m-1], new).
+            p = pairOf(data[base + i - 1], a);
             pairCount.data[p] -= wc;
             touched.push(p);
-            p = pairOf(out[m - 1], newId);
+            p = pairOf(data[base + m - 1], newId);
             pairCount.data[p] += wc;
             touched.push(p);
             if (pairLastWord.data[p] !== w) {
               pairLastWord.data[p] = w;
-              pairWords[p].push(w);
+              (pairWords[p] as number[]).push(w);
             }
           }
-          if (i + 2 < len && !(i + 3 < len && s[i + 2] === a && s[i + 3] === b)) {
-            // Right neighbour: (b, s[i+2]) becomes (new, s[i+2]); a following occurrence handles its own left side.
-            p = pairOf(b, s[i + 2]);
+          if (i + 2 < len && !(i + 3 < len && data[base + i + 2] === a && data[base + i + 3] === b)) {
+            // Right neighbour: (b, data[i+2]) becomes (new, data[i+2]); a following occurrence handles its own left side.
+            const right = data[base + i + 2];
+            p = pairOf(b, right);
             pairCount.data[p] -= wc;
             touched.push(p);
-            p = pairOf(newId, s[i + 2]);
+            p = pairOf(newId, right);
             pairCount.data[p] += wc;
             touched.push(p);
             if (pairLastWord.data[p] !== w) {
               pairLastWord.data[p] = w;
-              pairWords[p].push(w);
+              (pairWords[p] as number[]).push(w);
             }
           }
-          out[m++] = newId;
+          data[base + m++] = newId;
           i += 2;
         } else {
-          out[m++] = s[i++];
+          data[base + m++] = x;
+          i++;
         }
       }
-      if (changed) words[w] = out.slice(0, m);
+      wordLen[w] = m;
     }
     pairCount.data[best] = 0;
     for (const p of touched) {

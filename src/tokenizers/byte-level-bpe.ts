@@ -10,7 +10,7 @@ import { ConfigError, FileFormatError } from '../errors.js';
 import { type AddedToken, AddedTokenSplitter, specialToken } from './added-tokens.js';
 import { BaseTokenizer, type BaseTokenizerInit, type ModelJSON, type SpecialTokenRoles } from './base-tokenizer.js';
 import { BPEModel } from './bpe-model.js';
-import { trainMerges } from './bpe-trainer.js';
+import { WordTable, trainMerges } from './bpe-trainer.js';
 import { BYTE_TO_CHAR, byteLevelAlphabet, byteLevelToBytes, charToByte, gpt2Split, utf8Encode, utf8Length } from './byte-level.js';
 import { PostProcessor } from './post-processor.js';
 import { toWellFormed } from './unicode.js';
@@ -178,20 +178,17 @@ export class ByteLevelBPETokenizer extends BaseTokenizer {
     }
     const byteSymbol = new Int32Array(256);
     alphabet.forEach((ch, i) => (byteSymbol[charToByte(ch.charCodeAt(0))] = i));
-    const words: Int32Array[] = [];
-    const wordCounts: number[] = [];
+    const table = new WordTable();
     let buf = new Uint8Array(1024);
+    const symbolAt = (i: number): number => byteSymbol[buf[i]];
     for (const [w, c] of counts) {
       if (buf.length < w.length * 3) buf = new Uint8Array(w.length * 3);
-      const n = utf8Encode(w, 0, w.length, buf);
-      const syms = new Int32Array(n);
-      for (let i = 0; i < n; i++) syms[i] = byteSymbol[buf[i]];
-      words.push(syms);
-      wordCounts.push(c);
+      table.add(utf8Encode(w, 0, w.length, buf), symbolAt, c);
     }
     const result = trainMerges({
-      words,
-      counts: wordCounts,
+      symbols: table.symbols,
+      wordStarts: table.wordStarts,
+      counts: table.counts,
       alphabet,
       joinSymbols: (a, b) => a + b,
       maxSymbols: opts.vocabSize - specials.length,

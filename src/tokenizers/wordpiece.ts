@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { ConfigError, FileFormatError } from '../errors.js';
 import { type AddedToken, AddedTokenSplitter, specialToken } from './added-tokens.js';
 import { BaseTokenizer, type BaseTokenizerInit, type ModelJSON, type SpecialTokenRoles } from './base-tokenizer.js';
-import { trainMerges } from './bpe-trainer.js';
+import { WordTable, trainMerges } from './bpe-trainer.js';
 import { type BertNormalizerOptions, BertPreTokenizer, type WordSink } from './bert-pre-tokenizer.js';
 import { PostProcessor } from './post-processor.js';
 import { codePointLength, toWellFormed } from './unicode.js';
@@ -206,21 +206,22 @@ export class WordPieceTokenizer extends BaseTokenizer {
     const alphabet = [...[...initial].sort(byCodePoint), ...[...continued].sort(byCodePoint)];
     const ids = new Map<string, number>();
     alphabet.forEach((s, i) => ids.set(s, i));
-    const words: Int32Array[] = [];
-    const wordCounts: number[] = [];
+    const table = new WordTable();
+    const syms: number[] = [];
+    const symbolAt = (i: number): number => syms[i];
     for (const [w, c] of counts) {
-      const syms: number[] = [];
+      syms.length = 0;
       let first = true;
       for (const ch of w) {
         syms.push(ids.get(first ? ch : prefix + ch) as number);
         first = false;
       }
-      words.push(Int32Array.from(syms));
-      wordCounts.push(c);
+      table.add(syms.length, symbolAt, c);
     }
     const result = trainMerges({
-      words,
-      counts: wordCounts,
+      symbols: table.symbols,
+      wordStarts: table.wordStarts,
+      counts: table.counts,
       alphabet,
       joinSymbols: (a, b) => a + (b.startsWith(prefix) ? b.slice(prefix.length) : b),
       maxSymbols: opts.vocabSize - specials.length,
