@@ -108,7 +108,7 @@ export class WordPieceTokenizer extends BaseTokenizer {
   private readonly decoderCleanup: boolean;
   private readonly idToTok: (string | undefined)[] = [];
   /** Word-internal pieces keyed without their `##` prefix. */
-  private readonly continuation = new Map<string, number>();
+  private readonly continuation: Map<string, number>;
   /** Id of each single-unit word (-1 unknown, -2 not looked up yet). */
   private readonly singleUnit = new Int32Array(65536).fill(-2);
   private readonly basic: BertPreTokenizer;
@@ -130,6 +130,8 @@ export class WordPieceTokenizer extends BaseTokenizer {
     this.normalizer = init.normalizer;
     this.decoderCleanup = init.decoderCleanup ?? true;
     const prefix = this.continuingSubwordPrefix;
+    // With an empty prefix, word-internal pieces are looked up in the vocabulary itself.
+    this.continuation = prefix ? new Map<string, number>() : new Map(vocab);
     for (const [tok, id] of vocab) {
       this.idToTok[id] = tok;
       if (prefix && tok.startsWith(prefix)) this.continuation.set(tok.slice(prefix.length), id);
