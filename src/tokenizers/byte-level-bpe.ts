@@ -327,7 +327,16 @@ export class ByteLevelBPETokenizer extends BaseTokenizer {
     const localOff: number[] | null = offsets ? [] : null;
     this.encodeRange(virtual, 0, virtual.length, localIds, localOff);
     for (const id of localIds) ids.push(id);
-    if (offsets && localOff) for (const o of localOff) offsets.push(Math.max(start, start + o - 1));
+    if (offsets && localOff) {
+      // The added space is aligned with the first character (Hugging Face's `prepend`).
+      const c = text.charCodeAt(start);
+      const first = c >= 0xd800 && c <= 0xdbff && start + 1 < end ? 2 : 1;
+      for (let k = 0; k < localOff.length; k += 2) {
+        const s = localOff[k];
+        const e = localOff[k + 1];
+        offsets.push(s === 0 ? start : start + s - 1, e === 1 ? start + first : start + e - 1);
+      }
+    }
   }
 
   /** Byte-level decoding: token characters → bytes → UTF-8 with U+FFFD for invalid sequences (Rust's `from_utf8_lossy`). */

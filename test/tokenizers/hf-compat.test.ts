@@ -5,10 +5,10 @@
  * cross-checks against gpt-tokenizer (r50k_base) and transformers.js.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { CharTokenizer } from '../../src/tokenizers/index.js';
+import { CharTokenizer, tokenizerFromJSON } from '../../src/tokenizers/index.js';
 import { TEST_STRINGS } from '../fixtures/tokenizers/strings.js';
 import { FIXTURES, type HFEncoding, SHARED_VOCAB, fuzzString, hfTokenizers, rng, sharedTokenizer, skipNoOracle, skipNoVocab, tempDir } from './helpers.js';
 
@@ -47,12 +47,12 @@ for (const name of NAMES) {
     });
   });
 
-  test(`${name}: equals the live Rust library on 300 random awkward strings`, { skip: skipNoVocab || skipNoOracle }, async () => {
+  test(`${name}: equals the live Rust library on 200 random awkward strings`, { skip: skipNoVocab || skipNoOracle }, async () => {
     const hf = hfTokenizers()?.Tokenizer.fromFile(join(SHARED_VOCAB, name, 'tokenizer.json'));
     assert.ok(hf);
     const t = tok(name);
     const next = rng(name.length * 7919);
-    for (let k = 0; k < 300; k++) {
+    for (let k = 0; k < 200; k++) {
       const s = fuzzString(next, 16);
       const e = t.encode(s);
       const h: HFEncoding = await hf.encode(s);
@@ -123,6 +123,43 @@ test('transformers.js (local files only) gives the same ids for gpt2, both BERTs
       // transformers.js does not put spaces around CJK ideographs above U+FFFF (the Rust library and muse do).
       if (name !== 'gpt2' && /[\u{20000}-\u{2FA1F}]/u.test(s)) continue;
       assert.deepEqual(t.encode(s).ids, tj.encode(s), `${name} on ${JSON.stringify(s)}`);
+    }
+  }
+});
+
+test('GPT-2 tokenizer.json variants (add_prefix_space, trim_offsets, use_regex off, lstrip and single_word added tokens) equal the Rust library', { skip: skipNoVocab || skipNoOracle }, async () => {
+  const oracle = hfTokenizers();
+  assert.ok(oracle);
+  const base = JSON.parse(readFileSync(join(SHARED_VOCAB, 'gpt2', 'tokenizer.json'), 'utf8')) as {
+    pre_tokenizer: Record<string, unknown>;
+    post_processor: Record<string, unknown>;
+    added_tokens: Record<string, unknown>[];
+  };
+  const token = (id: number, content: string, o: Record<string, boolean>) => ({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true, ...o });
+  const variants = [
+    (j: typeof base) => {
+      j.pre_tokenizer.add_prefix_space = true;
+      j.added_tokens.push(token(50257, '<mask>', { lstrip: true }), token(50258, 'qqzx', { single_word: true, rstrip: true, special: false }));
+    },
+    (j: typeof base) => {
+      j.pre_tokenizer.use_regex = false;
+      j.post_processor.trim_offsets = true;
+    },
+  ];
+  const extra = ['a <mask> b', 'x<mask>y', '  <mask>', 'qqzx qqzxalog the qqzx. qqzxs', 'aqqzx', 'é qqzx_'];
+  for (const change of variants) {
+    const json = structuredClone(base);
+    change(json);
+    const dir = tempDir();
+    writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(json));
+    const hf = oracle.Tokenizer.fromFile(join(dir, 'tokenizer.json'));
+    const t = tokenizerFromJSON(json);
+    for (const s of [...TEST_STRINGS, ...extra]) {
+      const e = t.encode(s);
+      const h: HFEncoding = await hf.encode(s);
+      assert.deepEqual(e.ids, h.getIds(), JSON.stringify(s));
+      assert.deepEqual(e.offsets, h.getOffsets(), JSON.stringify(s));
+      assert.equal(t.decode(e.ids), await hf.decode(h.getIds(), false), JSON.stringify(s));
     }
   }
 });
