@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { WordPieceTokenizer, loadTokenizer } from '../../src/tokenizers/index.js';
+import { WordPieceTokenizer, loadTokenizer, tokenizerFromJSON } from '../../src/tokenizers/index.js';
 import { TEST_STRINGS } from '../fixtures/tokenizers/strings.js';
 import { FIXTURES, SHARED_DATA, SHARED_VOCAB, hfTokenizers, skipNoData, skipNoOracle, skipNoVocab, tempDir } from './helpers.js';
 
@@ -74,4 +74,33 @@ test('training: special tokens first, alphabet with ## characters, Hugging Face 
   const legacy = tempDir();
   writeFileSync(join(legacy, 'vocab.txt'), readFileSync(join(dir, 'vocab.txt')));
   assert.deepEqual(loadTokenizer(legacy).encode(fables[0]).ids, t.encode(fables[0]).ids);
+});
+
+test('BertNormalizer variants (cased + strip accents, lowercase without stripping, no clean_text, no CJK split, short max word) equal the Rust library', { skip: skipNoVocab || skipNoOracle }, async () => {
+  const oracle = hfTokenizers();
+  assert.ok(oracle);
+  type J = { normalizer: Record<string, unknown>; model: Record<string, unknown> };
+  const base = JSON.parse(readFileSync(join(SHARED_VOCAB, 'bert-base-uncased', 'tokenizer.json'), 'utf8')) as J;
+  const variants = [
+    (j: J) => Object.assign(j.normalizer, { lowercase: false, strip_accents: true }),
+    (j: J) => Object.assign(j.normalizer, { strip_accents: false, clean_text: false }),
+    (j: J) => {
+      Object.assign(j.normalizer, { handle_chinese_chars: false });
+      j.model.max_input_chars_per_word = 5;
+    },
+  ];
+  for (const change of variants) {
+    const json = structuredClone(base);
+    change(json);
+    const dir = tempDir();
+    writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(json));
+    const hf = oracle.Tokenizer.fromFile(join(dir, 'tokenizer.json'));
+    const t = tokenizerFromJSON(json);
+    for (const s of TEST_STRINGS) {
+      const e = t.encode(s);
+      const h = await hf.encode(s);
+      assert.deepEqual(e.ids, h.getIds(), `${JSON.stringify(json.normalizer)} on ${JSON.stringify(s)}`);
+      assert.deepEqual(e.offsets, h.getOffsets(), JSON.stringify(s));
+    }
+  }
 });
