@@ -54,7 +54,12 @@ inline void mm_kernel(int K, const float* a, i64 ars, i64 acs, const float* b, i
     const float* bp = b + p * ldb;
     vf bv[NV];
 #pragma GCC unroll 4
-    for (int v = 0; v < NV; v++) bv[v] = (FULL || v < NV - 1) ? vld(bp + v * VW) : vld_n(bp + v * VW, w);
+    for (int v = 0; v < NV; v++) {
+      bv[v] = (FULL || v < NV - 1) ? vld(bp + v * VW) : vld_n(bp + v * VW, w);
+      // Keep B in a register: otherwise GCC folds the load into every FMA
+      // (R loads per vector instead of one) and the kernel becomes load-bound.
+      vkeep(bv[v]);
+    }
     const float* ap = a + p * acs;
 #pragma GCC unroll 8
     for (int r = 0; r < R; r++) {
@@ -158,12 +163,50 @@ inline void mask_tile(float* S, int nk, int kb0, int q0, int off, bool causal, c
   }
 }
 
-/** Loads a query block transposed: dst[dd][i] = scale·src[(q0+i)·d + dd], zero for i ≥ nq. */
+/**
+ * Loads a query block transposed: dst[dd][i] = scale·src[i·d + dd] for
+ * i < nq, and 0 for nq ≤ i < QB (8×8 register transposes where they fit).
+ */
 inline void load_transposed(float* dst, const float* src, int nq, int d, float scale) {
+  int i0 = 0;
+#if defined(__AVX__)
+  const __m256 sc = _mm256_set1_ps(scale);
+  for (; i0 + 8 <= nq; i0 += 8) {
+    int dd = 0;
+    for (; dd + 8 <= d; dd += 8) {
+      const float* r = src + (i64)i0 * d + dd;
+      __m256 x0 = _mm256_loadu_ps(r), x1 = _mm256_loadu_ps(r + d), x2 = _mm256_loadu_ps(r + 2 * d),
+             x3 = _mm256_loadu_ps(r + 3 * d), x4 = _mm256_loadu_ps(r + 4 * d), x5 = _mm256_loadu_ps(r + 5 * d),
+             x6 = _mm256_loadu_ps(r + 6 * d), x7 = _mm256_loadu_ps(r + 7 * d);
+      transpose8x8(x0, x1, x2, x3, x4, x5, x6, x7);
+      float* o = dst + (i64)dd * QB + i0;
+      _mm256_storeu_ps(o, _mm256_mul_ps(x0, sc));
+      _mm256_storeu_ps(o + QB, _mm256_mul_ps(x1, sc));
+      _mm256_storeu_ps(o + 2 * QB, _mm256_mul_ps(x2, sc));
+      _mm256_storeu_ps(o + 3 * QB, _mm256_mul_ps(x3, sc));
+      _mm256_storeu_ps(o + 4 * QB, _mm256_mul_ps(x4, sc));
+      _mm256_storeu_ps(o + 5 * QB, _mm256_mul_ps(x5, sc));
+      _mm256_storeu_ps(o + 6 * QB, _mm256_mul_ps(x6, sc));
+      _mm256_storeu_ps(o + 7 * QB, _mm256_mul_ps(x7, sc));
+    }
+    for (; dd < d; dd++)
+      for (int i = i0; i < i0 + 8; i++) dst[(i64)dd * QB + i] = scale * src[(i64)i * d + dd];
+  }
+#endif
   for (int dd = 0; dd < d; dd++) {
     float* row = dst + (i64)dd * QB;
-    for (int i = 0; i < nq; i++) row[i] = scale * src[(i64)i * d + dd];
+    for (int i = i0; i < nq; i++) row[i] = scale * src[(i64)i * d + dd];
     for (int i = nq; i < QB; i++) row[i] = 0.0f;
+  }
+}
+
+/** rows[i][0..d) *= f[i] for i < n (row stride d). */
+inline void scale_rows(float* rows, int n, int d, const float* f) {
+  for (int i = 0; i < n; i++) {
+    float* r = rows + (i64)i * d;
+    const float s = f[i];
+#pragma omp simd
+    for (int dd = 0; dd < d; dd++) r[dd] *= s;
   }
 }
 
@@ -181,22 +224,22 @@ void forward_block(const AttnShape& s, const float* q, const float* k, const flo
   const int d = s.headDim, tk = s.tk, off = s.tk - s.tq;
   const int nq = std::min(QB, s.tq - q0);
   float* Qt = scratch((size_t)d * QB, 4);
-  float* Ot = scratch((size_t)d * QB, 5);
   float* S = scratch((size_t)KB * QB, 6);
+  float* O = out + (i64)q0 * d;  // the output rows accumulate in place
   load_transposed(Qt, q + (i64)q0 * d, nq, d, s.scale);
-  std::fill(Ot, Ot + (size_t)d * QB, 0.0f);
   vf mrow[NQ], lrow[NQ];
   for (int u = 0; u < NQ; u++) {
     mrow[u] = vset1(-INFINITY);
     lrow[u] = vzero();
   }
+  alignas(64) float alphaLane[QB];
   const int jmax = key_limit(s.causal, tk, q0, nq, off);
   for (int kb0 = 0; kb0 < jmax; kb0 += KB) {
     const int nk = std::min(KB, jmax - kb0);
     // S[j][i] = Σ_dd K[j][dd]·Qt[dd][i]
     mm(nk, QB, d, k + (i64)kb0 * d, d, 1, Qt, QB, S, QB, false);
     mask_tile(S, nk, kb0, q0, off, s.causal, kmask);
-    vf mnew[NQ], base[NQ], alpha[NQ], lsum[NQ];
+    vf mnew[NQ], base[NQ], lsum[NQ];
     for (int u = 0; u < NQ; u++) mnew[u] = mrow[u];
     for (int jj = 0; jj < nk; jj++)
       for (int u = 0; u < NQ; u++) mnew[u] = vmax(mnew[u], vld(S + jj * QB + u * VW));
@@ -204,7 +247,7 @@ void forward_block(const AttnShape& s, const float* q, const float* k, const flo
       // A lane that has seen only masked keys keeps max −inf: subtract 0
       // instead, so exp(−inf − 0) = 0 rather than exp(NaN).
       base[u] = vsel_gt(mnew[u], vset1(-INFINITY), mnew[u], vzero());
-      alpha[u] = vexp(vsub(mrow[u], base[u]));
+      vst(alphaLane + u * VW, vexp(vsub(mrow[u], base[u])));
       lsum[u] = vzero();
     }
     for (int jj = 0; jj < nk; jj++)
@@ -214,29 +257,27 @@ void forward_block(const AttnShape& s, const float* q, const float* k, const flo
         vst(p, e);
         lsum[u] = vadd(lsum[u], e);
       }
-    if (kb0 > 0) {
-      for (int dd = 0; dd < d; dd++)
-        for (int u = 0; u < NQ; u++) vst(Ot + dd * QB + u * VW, vmul(vld(Ot + dd * QB + u * VW), alpha[u]));
-    }
     for (int u = 0; u < NQ; u++) {
-      lrow[u] = vfma(lrow[u], alpha[u], lsum[u]);
+      lrow[u] = vfma(lrow[u], vld(alphaLane + u * VW), lsum[u]);
       mrow[u] = mnew[u];
     }
-    // Ot[dd][i] += Σ_j V[j][dd]·P[j][i]
-    mm(d, QB, nk, v + (i64)kb0 * d, 1, d, S, QB, Ot, QB, true);
+    // Online softmax: rescale what earlier key blocks accumulated.
+    if (kb0 > 0) scale_rows(O, nq, d, alphaLane);
+    // O[i][·] (+)= Σ_j P[j][i]·V[j][·]
+    mm(nq, d, nk, S, 1, QB, v + (i64)kb0 * d, d, O, d, kb0 > 0);
   }
   alignas(64) float lv[QB], mv[QB];
   for (int u = 0; u < NQ; u++) {
     vst(lv + u * VW, lrow[u]);
     vst(mv + u * VW, mrow[u]);
   }
+  if (jmax == 0) std::fill(O, O + (size_t)nq * d, 0.0f);
   for (int i = 0; i < nq; i++) {
     const bool empty = !(lv[i] > 0.0f);
-    const float inv = empty ? 0.0f : 1.0f / lv[i];
-    float* o = out + (i64)(q0 + i) * d;
-    for (int dd = 0; dd < d; dd++) o[dd] = Ot[dd * QB + i] * inv;
-    lse[q0 + i] = empty ? -INFINITY : (float)((double)mv[i] + std::log((double)lv[i]));
+    lse[q0 + i] = empty ? -INFINITY : mv[i] + std::log(lv[i]);
+    lv[i] = empty ? 0.0f : 1.0f / lv[i];
   }
+  scale_rows(O, nq, d, lv);
 }
 
 /** Row-wise forward for a handful of queries (decoding). */
@@ -306,16 +347,14 @@ void backward_head(const AttnShape& s, const float* q, const float* k, const flo
   float* dOt = scratch((size_t)d * QB, 5);
   float* P = scratch((size_t)KB * QB, 6);
   float* dS = scratch((size_t)KB * QB, 7);
-  float* dQt = scratch((size_t)d * QB + (size_t)QB * 4, 3);
-  float* Lb = dQt + (size_t)d * QB;  // [QB] lse per lane
-  float* Db = Lb + QB;               // [QB] rowsum(dO ⊙ O) per lane
+  alignas(64) float Lb[QB];  // lse per lane
+  alignas(64) float Db[QB];  // rowsum(dO ⊙ O) per lane
   std::fill(dk, dk + (size_t)tk * d, 0.0f);
   std::fill(dv, dv + (size_t)tk * d, 0.0f);
   for (int q0 = 0; q0 < tq; q0 += QB) {
     const int nq = std::min(QB, tq - q0);
     load_transposed(Qt, q + (i64)q0 * d, nq, d, s.scale);
     load_transposed(dOt, dO + (i64)q0 * d, nq, d, 1.0f);
-    std::fill(dQt, dQt + (size_t)d * QB, 0.0f);
     for (int i = 0; i < QB; i++) {
       if (i < nq) {
         const float l = lse[q0 + i];
@@ -325,6 +364,7 @@ void backward_head(const AttnShape& s, const float* q, const float* k, const flo
         const float* oi = o + (i64)(q0 + i) * d;
         const float* gi = dO + (i64)(q0 + i) * d;
         double acc = 0;
+#pragma omp simd reduction(+ : acc)
         for (int dd = 0; dd < d; dd++) acc += (double)oi[dd] * gi[dd];
         Db[i] = (float)acc;
       } else {
@@ -357,13 +397,10 @@ void backward_head(const AttnShape& s, const float* q, const float* k, const flo
         }
       // dK[j] += Σ_i dS[j][i]·Q[i]
       mm(nk, d, nq, dS, QB, 1, q + (i64)q0 * d, d, dk + (i64)kb0 * d, d, true);
-      // dQt[dd][i] += Σ_j K[j][dd]·dS[j][i]
-      mm(d, QB, nk, kb, 1, d, dS, QB, dQt, QB, true);
+      // dQ[i] (+)= Σ_j dS[j][i]·K[j], straight into the output rows
+      mm(nq, d, nk, dS, 1, QB, kb, d, dq + (i64)q0 * d, d, kb0 > 0);
     }
-    for (int i = 0; i < nq; i++) {
-      float* g = dq + (i64)(q0 + i) * d;
-      for (int dd = 0; dd < d; dd++) g[dd] = dQt[dd * QB + i];
-    }
+    if (jmax == 0) std::fill(dq + (i64)q0 * d, dq + (i64)(q0 + nq) * d, 0.0f);
   }
 }
 

@@ -59,31 +59,6 @@ constexpr int NC = 64 * NR;
 
 inline int round_up(int x, int m) { return (x + m - 1) / m * m; }
 
-#if defined(__AVX__)
-inline void transpose8x8(__m256& r0, __m256& r1, __m256& r2, __m256& r3, __m256& r4, __m256& r5, __m256& r6,
-                         __m256& r7) {
-  __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
-  __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
-  __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
-  __m256 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
-  __m256 s0 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(1, 0, 1, 0));
-  __m256 s1 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(3, 2, 3, 2));
-  __m256 s2 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(1, 0, 1, 0));
-  __m256 s3 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(3, 2, 3, 2));
-  __m256 s4 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(1, 0, 1, 0));
-  __m256 s5 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(3, 2, 3, 2));
-  __m256 s6 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(1, 0, 1, 0));
-  __m256 s7 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(3, 2, 3, 2));
-  r0 = _mm256_permute2f128_ps(s0, s4, 0x20);
-  r1 = _mm256_permute2f128_ps(s1, s5, 0x20);
-  r2 = _mm256_permute2f128_ps(s2, s6, 0x20);
-  r3 = _mm256_permute2f128_ps(s3, s7, 0x20);
-  r4 = _mm256_permute2f128_ps(s0, s4, 0x31);
-  r5 = _mm256_permute2f128_ps(s1, s5, 0x31);
-  r6 = _mm256_permute2f128_ps(s2, s6, 0x31);
-  r7 = _mm256_permute2f128_ps(s3, s7, 0x31);
-}
-#endif
 
 /**
  * Packs a micro-panel: dst[p·W + i] = s[i·rs + p·cs] for i < w, p < kc, and
@@ -158,7 +133,10 @@ inline void ukernel(int kc, const float* __restrict a, const float* __restrict b
   for (int p = 0; p < kc; p++) {
     vf bv[V];
 #pragma GCC unroll 4
-    for (int j = 0; j < V; j++) bv[j] = vld(b + j * VW);
+    for (int j = 0; j < V; j++) {
+      bv[j] = vld(b + j * VW);
+      vkeep(bv[j]);
+    }
 #pragma GCC unroll 16
     for (int i = 0; i < M; i++) {
       vf av = vset1(PACKED_A ? a[i] : a[i * ars]);
@@ -304,7 +282,10 @@ void smallm_axpy_block(int n0, int n1, int k, float alpha, MatView A, MatView B,
         const float* br = bp + p * B.rs;
         vf bv[JV];
 #pragma GCC unroll 4
-        for (int v = 0; v < JV; v++) bv[v] = vld(br + v * VW);
+        for (int v = 0; v < JV; v++) {
+          bv[v] = vld(br + v * VW);
+          vkeep(bv[v]);
+        }
 #pragma GCC unroll 8
         for (int i = 0; i < M; i++) {
           vf av = vset1(A.p[i * A.rs + p * A.cs]);
@@ -360,7 +341,10 @@ void smallm_dot_block(int n0, int n1, int k, float alpha, MatView A, MatView B, 
     for (; p + VW <= k; p += VW) {
       vf bv[JG];
 #pragma GCC unroll 4
-      for (int q = 0; q < JG; q++) bv[q] = vld(bcol[q] + p);
+      for (int q = 0; q < JG; q++) {
+        bv[q] = vld(bcol[q] + p);
+        vkeep(bv[q]);
+      }
 #pragma GCC unroll 8
       for (int i = 0; i < M; i++) {
         vf av = vld(A.p + i * A.rs + p);
