@@ -52,6 +52,41 @@ export function inferRoles(candidates: Iterable<string>): SpecialTokenRoles {
   return roles;
 }
 
+/**
+ * An `Encoding` whose `tokens` and `offsets` arrays are built on first read
+ * (then kept): encoding a whole corpus for its ids alone then costs no
+ * per-token arrays. They are own enumerable properties, so `JSON.stringify`
+ * and deep equality see them as plain fields.
+ */
+function lazyEncoding(ids: number[], knownTokens: string[] | null, flat: number[], text: string, tok: { idToToken(id: number): string | undefined }): Encoding {
+  let tokens = knownTokens;
+  let offsets: [number, number][] | null = null;
+  return {
+    ids,
+    get tokens(): string[] {
+      if (tokens === null) {
+        tokens = new Array<string>(ids.length);
+        for (let i = 0; i < ids.length; i++) tokens[i] = tok.idToToken(ids[i]) ?? '';
+      }
+      return tokens;
+    },
+    set tokens(value: string[]) {
+      tokens = value;
+    },
+    get offsets(): [number, number][] {
+      if (offsets === null) {
+        if (hasSurrogates(text)) toCodePointOffsets(text, flat);
+        offsets = new Array<[number, number]>(ids.length);
+        for (let i = 0; i < ids.length; i++) offsets[i] = [flat[2 * i], flat[2 * i + 1]];
+      }
+      return offsets;
+    },
+    set offsets(value: [number, number][]) {
+      offsets = value;
+    },
+  };
+}
+
 /** Settings shared by every tokenizer. */
 export interface BaseTokenizerInit {
   /** The `added_tokens` of the `tokenizer.json` (special tokens and user-added tokens). */
@@ -223,13 +258,18 @@ export abstract class BaseTokenizer implements Tokenizer {
       ids = outIds;
       flat = outOff;
     }
+    let tokens: string[] | null = null;
+    if (pp.trimOffsets) {
+      tokens = this.tokensOf(ids);
+      pp.trim(tokens, flat);
+    }
+    return lazyEncoding(ids, tokens, flat, text, this);
+  }
+
+  private tokensOf(ids: readonly number[]): string[] {
     const tokens = new Array<string>(ids.length);
     for (let i = 0; i < ids.length; i++) tokens[i] = this.idToToken(ids[i]) ?? '';
-    pp.trim(tokens, flat);
-    if (hasSurrogates(text)) toCodePointOffsets(text, flat);
-    const offsets = new Array<[number, number]>(ids.length);
-    for (let i = 0; i < ids.length; i++) offsets[i] = [flat[2 * i], flat[2 * i + 1]];
-    return { ids, tokens, offsets };
+    return tokens;
   }
 
   /** Ids of one text (no tokens, no offsets): the fast path used by batches and streaming. */
