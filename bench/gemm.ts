@@ -1,5 +1,5 @@
 /**
- * GEMM throughput: `npm run bench -- gemm [--seconds S] [--no-numpy]`.
+ * GEMM throughput: `npm run bench -- gemm [--seconds S] [--no-numpy] [--backoff]`.
  *
  * Prints one JSON line per (case, backend):
  * `{"bench":"gemm","backend":"native"|"js"|"numpy","m","n","k","transA","transB","gflops","pctPeak"}`
@@ -152,6 +152,15 @@ function round1(x: number): number {
 }
 
 export default async function main(args: string[]): Promise<void> {
+  // The native kernels drop to one thread for a while when a second one keeps
+  // arriving late (a shared, oversubscribed machine). Here the question is what
+  // the 2-thread kernel does, so that back-off is off unless --backoff is given.
+  if (!args.includes('--backoff')) process.env.MUSE_NATIVE_BACKOFF = '0';
+  // Bind the two OpenMP threads to the two cores (read by libgomp when the
+  // addon loads, below). Unbound, Linux's wake-affine placement can queue the
+  // worker behind the caller on one busy core, and every region then waits a
+  // scheduler slice: on a loaded machine that, not the kernel, is measured.
+  process.env.OMP_PROC_BIND ??= 'true';
   const secIdx = args.indexOf('--seconds');
   const totalS = secIdx >= 0 ? Number(args[secIdx + 1]) : 0.4;
   const withNumpy = !args.includes('--no-numpy');
@@ -173,7 +182,17 @@ export default async function main(args: string[]): Promise<void> {
   // so the larger reading is the fairer denominator.
   const peakEnd = addon ? addon.fmaPeak(0.5) : NaN;
   const peak = Math.max(peakStart, peakEnd);
-  console.log(JSON.stringify({ bench: 'fma-peak', gflops: round1(peak), threads: info?.threads ?? null, isa: info?.isa ?? null, gemmKernel: info?.gemmKernel ?? null }));
+  console.log(
+    JSON.stringify({
+      bench: 'fma-peak',
+      gflops: round1(peak),
+      threads: info?.threads ?? null,
+      isa: info?.isa ?? null,
+      gemmKernel: info?.gemmKernel ?? null,
+      procBind: process.env.OMP_PROC_BIND,
+      backoff: process.env.MUSE_NATIVE_BACKOFF !== '0',
+    }),
+  );
   for (const r of results) {
     console.log(
       JSON.stringify({

@@ -57,13 +57,17 @@ struct Contention {
     static std::atomic<i64> b{0};
     return b;
   }
-  static bool active() { return now_ns() < until().load(std::memory_order_relaxed); }
+  /** MUSE_NATIVE_BACKOFF=0 turns the back-off off (benchmarks of the 2-thread kernels). */
+  static bool enabled() {
+    static const bool on = [] {
+      const char* e = std::getenv("MUSE_NATIVE_BACKOFF");
+      return !(e && e[0] == '0');
+    }();
+    return on;
+  }
+  static bool active() { return enabled() && now_ns() < until().load(std::memory_order_relaxed); }
   /** Records one region: `wall` ns in total, of which the caller computed `own` ns, with T threads. */
   static void record(i64 wall, i64 own, int T) {
-#ifdef MUSE_NO_CONTENTION  // diagnostics only
-    (void)wall, (void)own, (void)T;
-    return;
-#endif
     // With an even split, running alone would have taken about T·own.
     // Waiting more than that (plus 50 µs of slack for wake-ups) lost time.
     if (wall > (i64)T * own + 50000) {

@@ -327,6 +327,7 @@ void smallm_axpy_block(int n0, int n1, int k, float alpha, MatView A, MatView B,
 template <int M>
 void smallm_dot_block(int n0, int n1, int k, float alpha, MatView A, MatView B, float beta, float* c, i64 rsC,
                       i64 csC) {
+  // Columns per pass, a multiple of 4 for vhsum4 (8 measured slower for M = 1).
   constexpr int JG = 4;
   for (int j = n0; j < n1; j += JG) {
     const int jn = std::min(JG, n1 - j);
@@ -361,12 +362,15 @@ void smallm_dot_block(int n0, int n1, int k, float alpha, MatView A, MatView B, 
         for (int q = 0; q < JG; q++) acc[i][q] = vfma(av, bv[q], acc[i][q]);
       }
     }
-    for (int i = 0; i < M; i++)
+    for (int i = 0; i < M; i++) {
+      alignas(16) float sums[JG];
+      for (int q = 0; q < JG; q += 4) vhsum4(acc[i][q], acc[i][q + 1], acc[i][q + 2], acc[i][q + 3], sums + q);
       for (int q = 0; q < jn; q++) {
         float& x = c[i * rsC + (i64)(j + q) * csC];
-        float r = alpha * vhsum(acc[i][q]);
+        float r = alpha * sums[q];
         x = beta == 0.0f ? r : r + beta * x;
       }
+    }
   }
 }
 
@@ -464,15 +468,6 @@ void gemm_view(int m, int n, int k, float alpha, MatView A, MatView B, float bet
     gemm_smallm(n, m, k, alpha, At, Bt, beta, c, csC, rsC, threads);
     return;
   }
-  if (csC == 1 && n > NR && n % NR <= SMALL_M_DOT && n % NR > 0) {
-    // A ragged last column panel of 1–4 columns (e.g. a 65-token vocabulary):
-    // the microkernel would spend a whole VW-wide panel on it, the unpacked
-    // small-n path costs a fraction of that.
-    const int w = n % NR;
-    gemm_view(m, n - w, k, alpha, A, B, beta, c, rsC, csC, threads);
-    gemm_view(m, w, k, alpha, A, MatView{B.p + (i64)(n - w) * B.cs, B.rs, B.cs}, beta, c + (n - w), rsC, csC, threads);
-    return;
-  }
   if (csC != 1) {
     // Only the small paths write strided C; a column-major C is the transposed problem.
     if (rsC == 1) {
@@ -489,26 +484,40 @@ void gemm_view(int m, int n, int k, float alpha, MatView A, MatView B, float bet
       }
     return;
   }
-  if (threads > 1) {
-    // Split C in `threads` slabs along the longer side (each thread then packs
-    // the whole of the other operand: the cheaper duplicate), in whole tiles.
-    const int mt = (m + MR - 1) / MR, nt = (n + NR - 1) / NR;
-    const bool splitM = (m >= n && mt >= threads) || nt < threads;
-    const int tiles = splitM ? mt : nt;
-    if (tiles < threads) threads = std::max(1, tiles);
-    parallel_run(threads, [&](int t, int T) {
-      const int t0 = (int)((i64)tiles * t / T), t1 = (int)((i64)tiles * (t + 1) / T);
-      if (splitM) {
-        const int i0 = t0 * MR, i1 = std::min(m, t1 * MR);
-        if (i0 < i1) gemm_packed(i1 - i0, n, k, alpha, MatView{A.p + i0 * A.rs, A.rs, A.cs}, B, beta, c + i0 * rsC, rsC);
-      } else {
-        const int j0 = t0 * NR, j1 = std::min(n, t1 * NR);
-        if (j0 < j1) gemm_packed(m, j1 - j0, k, alpha, A, MatView{B.p + j0 * B.cs, B.rs, B.cs}, beta, c + j0, rsC);
-      }
-    });
+  // A ragged last column panel of 1–4 columns (e.g. a 65-token vocabulary)
+  // would cost the microkernel a whole VW-wide panel; the unpacked small-n
+  // path does it for a fraction of that. Each thread takes its share of those
+  // columns' rows inside the same parallel region as its main slab.
+  const int w = (n > NR && n % NR > 0 && n % NR <= SMALL_M_DOT) ? n % NR : 0;
+  const int nMain = n - w;
+  const MatView Btail{B.p + (i64)nMain * B.cs, B.rs, B.cs};
+  if (threads <= 1) {
+    gemm_packed(m, nMain, k, alpha, A, B, beta, c, rsC);
+    if (w) gemm_view(m, w, k, alpha, A, Btail, beta, c + nMain, rsC, 1, 1);
     return;
   }
-  gemm_packed(m, n, k, alpha, A, B, beta, c, rsC);
+  // Split C in `threads` column slabs of whole NR panels: each thread packs
+  // only its own part of B, and A (read in place) is shared. Too few
+  // columns: split rows instead (each thread then packs all of B).
+  const int mt = (m + MR - 1) / MR, nt = (nMain + NR - 1) / NR;
+  const bool splitM = nt < threads || (nt < 2 * threads && mt >= 4 * threads);
+  const int tiles = splitM ? mt : nt;
+  if (tiles < threads) threads = std::max(1, tiles);
+  parallel_run(threads, [&](int t, int T) {
+    const int t0 = (int)((i64)tiles * t / T), t1 = (int)((i64)tiles * (t + 1) / T);
+    if (splitM) {
+      const int i0 = t0 * MR, i1 = std::min(m, t1 * MR);
+      if (i0 < i1) gemm_packed(i1 - i0, nMain, k, alpha, MatView{A.p + i0 * A.rs, A.rs, A.cs}, B, beta, c + i0 * rsC, rsC);
+    } else {
+      const int j0 = t0 * NR, j1 = std::min(nMain, t1 * NR);
+      if (j0 < j1) gemm_packed(m, j1 - j0, k, alpha, A, MatView{B.p + j0 * B.cs, B.rs, B.cs}, beta, c + j0, rsC);
+    }
+    if (w) {
+      const int r0 = (int)((i64)m * t / T), r1 = (int)((i64)m * (t + 1) / T);
+      if (r0 < r1)
+        gemm_view(r1 - r0, w, k, alpha, MatView{A.p + r0 * A.rs, A.rs, A.cs}, Btail, beta, c + r0 * rsC + nMain, rsC, 1, 1);
+    }
+  });
 }
 
 void gemm_batched(const float* a, const float* b, float* c, int batch, int m, int n, int k, bool transA, bool transB,

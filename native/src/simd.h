@@ -179,6 +179,28 @@ inline void transpose8x8(__m256& r0, __m256& r1, __m256& r2, __m256& r3, __m256&
 }
 #endif
 
+/** out[0..4) = the lane sums of a, b, c, d (a transpose-and-add tree, cheaper than four vhsum). */
+inline void vhsum4(vf a, vf b, vf c, vf d, float* out) {
+#if defined(__AVX512F__) || defined(__AVX2__)
+  __m256 x0, x1, x2, x3;
+#if defined(__AVX512F__)
+  x0 = _mm256_add_ps(_mm512_castps512_ps256(a), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(a), 1)));
+  x1 = _mm256_add_ps(_mm512_castps512_ps256(b), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(b), 1)));
+  x2 = _mm256_add_ps(_mm512_castps512_ps256(c), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(c), 1)));
+  x3 = _mm256_add_ps(_mm512_castps512_ps256(d), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(d), 1)));
+#else
+  x0 = a, x1 = b, x2 = c, x3 = d;
+#endif
+  __m256 h01 = _mm256_hadd_ps(x0, x1);  // a01 a23 b01 b23 | a45 a67 b45 b67
+  __m256 h23 = _mm256_hadd_ps(x2, x3);
+  __m256 h = _mm256_hadd_ps(h01, h23);  // a b c d (low half sums) | a b c d (high half sums)
+  __m128 r = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+  _mm_storeu_ps(out, r);
+#else
+  out[0] = vhsum(a), out[1] = vhsum(b), out[2] = vhsum(c), out[3] = vhsum(d);
+#endif
+}
+
 /** An empty asm that pins v in a vector register (stops load folding). */
 inline void vkeep(vf& v) {
 #if defined(__AVX512F__) || defined(__AVX2__)
