@@ -52,6 +52,20 @@ export function inferRoles(candidates: Iterable<string>): SpecialTokenRoles {
   return roles;
 }
 
+/** `[start, end]` pairs from flat UTF-16 offsets, in code points. */
+function offsetPairs(text: string, flat: number[], n: number): [number, number][] {
+  if (hasSurrogates(text)) toCodePointOffsets(text, flat);
+  const out: [number, number][] = [];
+  for (let i = 0; i < n; i++) out.push([flat[2 * i], flat[2 * i + 1]]);
+  return out;
+}
+
+function tokenStrings(tok: { idToToken(id: number): string | undefined }, ids: readonly number[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < ids.length; i++) out.push(tok.idToToken(ids[i]) ?? '');
+  return out;
+}
+
 /**
  * An `Encoding` whose `tokens` and `offsets` arrays are built on first read
  * (then kept): encoding a whole corpus for its ids alone then costs no
@@ -64,21 +78,14 @@ function lazyEncoding(ids: number[], knownTokens: string[] | null, flat: number[
   return {
     ids,
     get tokens(): string[] {
-      if (tokens === null) {
-        tokens = new Array<string>(ids.length);
-        for (let i = 0; i < ids.length; i++) tokens[i] = tok.idToToken(ids[i]) ?? '';
-      }
+      if (tokens === null) tokens = tokenStrings(tok, ids);
       return tokens;
     },
     set tokens(value: string[]) {
       tokens = value;
     },
     get offsets(): [number, number][] {
-      if (offsets === null) {
-        if (hasSurrogates(text)) toCodePointOffsets(text, flat);
-        offsets = new Array<[number, number]>(ids.length);
-        for (let i = 0; i < ids.length; i++) offsets[i] = [flat[2 * i], flat[2 * i + 1]];
-      }
+      if (offsets === null) offsets = offsetPairs(text, flat, ids.length);
       return offsets;
     },
     set offsets(value: [number, number][]) {
@@ -242,22 +249,13 @@ export abstract class BaseTokenizer implements Tokenizer {
   encode(text: string, opts: EncodeOptions = {}): Encoding {
     const addSpecial = opts.addSpecialTokens ?? true;
     text = toWellFormed(text);
-    let ids: number[] = [];
-    let flat: number[] = [];
-    this.encodeRaw(text, ids, flat);
+    const ids: number[] = [];
+    const flat: number[] = [];
     const pp = this.postProcessor;
-    if (addSpecial && pp.numAdded > 0) {
-      const pre = pp.prefix;
-      const suf = pp.suffix;
-      const outIds: number[] = [];
-      const outOff: number[] = [];
-      for (const t of pre) outIds.push(t.id), outOff.push(0, 0);
-      for (let i = 0; i < ids.length; i++) outIds.push(ids[i]);
-      for (let i = 0; i < flat.length; i++) outOff.push(flat[i]);
-      for (const t of suf) outIds.push(t.id), outOff.push(0, 0);
-      ids = outIds;
-      flat = outOff;
-    }
+    const wrap = addSpecial && pp.numAdded > 0;
+    if (wrap) for (const t of pp.prefix) ids.push(t.id), flat.push(0, 0);
+    this.encodeRaw(text, ids, flat);
+    if (wrap) for (const t of pp.suffix) ids.push(t.id), flat.push(0, 0);
     let tokens: string[] | null = null;
     if (pp.trimOffsets) {
       tokens = this.tokensOf(ids);
@@ -274,18 +272,20 @@ export abstract class BaseTokenizer implements Tokenizer {
 
   /** Ids of one text (no tokens, no offsets): the fast path used by batches and streaming. */
   encodeIds(text: string, opts: EncodeOptions = {}): number[] {
-    const ids: number[] = [];
-    this.encodeRaw(toWellFormed(text), ids, null);
-    if ((opts.addSpecialTokens ?? true) && this.postProcessor.numAdded > 0) return this.wrap(ids);
-    return ids;
+    return this.idsOf(toWellFormed(text), opts.addSpecialTokens ?? true, Infinity);
   }
 
-  private wrap(ids: number[]): number[] {
-    const out: number[] = [];
-    for (const t of this.postProcessor.prefix) out.push(t.id);
-    for (let i = 0; i < ids.length; i++) out.push(ids[i]);
-    for (const t of this.postProcessor.suffix) out.push(t.id);
-    return out;
+  /** Ids with the post-processor's tokens around at most `budget` ids of the text. */
+  private idsOf(text: string, addSpecial: boolean, budget: number): number[] {
+    const pp = this.postProcessor;
+    const wrap = addSpecial && pp.numAdded > 0;
+    const ids: number[] = [];
+    if (wrap) for (const t of pp.prefix) ids.push(t.id);
+    const start = ids.length;
+    this.encodeRaw(text, ids, null);
+    if (ids.length - start > budget) ids.length = start + budget;
+    if (wrap) for (const t of pp.suffix) ids.push(t.id);
+    return ids;
   }
 
   /**
@@ -306,13 +306,8 @@ export abstract class BaseTokenizer implements Tokenizer {
       throw new ConfigError(`encodeBatch: maxLength ${maxLength} leaves no room for the ${extra} special tokens; use maxLength >= ${extra}`);
     }
     const inputIds: number[][] = [];
-    for (const text of texts) {
-      let ids: number[] = [];
-      this.encodeRaw(toWellFormed(text), ids, null);
-      if (opts.truncation && maxLength !== undefined && ids.length > maxLength - extra) ids.length = maxLength - extra;
-      if (extra > 0) ids = this.wrap(ids);
-      inputIds.push(ids);
-    }
+    const budget = opts.truncation && maxLength !== undefined ? maxLength - extra : Infinity;
+    for (const text of texts) inputIds.push(this.idsOf(toWellFormed(text), addSpecial, budget));
     const attentionMask = inputIds.map((r) => new Array<number>(r.length).fill(1));
     if (padding !== false) {
       let target = padding === 'maxLength' ? (maxLength as number) : 0;
