@@ -123,3 +123,14 @@ test('CLI: muse train --json ends with the summary line; muse generate --json pr
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('inferPoemForm: the form a prompt opens', async () => {
+  const { inferPoemForm } = await import('../../src/pipelines/poem-form.js');
+  assert.equal(inferPoemForm('床前明月光，'), '5x4');
+  assert.equal(inferPoemForm('春眠不觉晓，处处闻啼鸟。'), '5x4');
+  assert.equal(inferPoemForm('朝辞白帝彩云间，'), '7x4');
+  assert.equal(inferPoemForm('床前明月光'), undefined);
+  assert.equal(inferPoemForm('一天，小明发现了一只神秘的龙。'), undefined);
+  assert.equal(inferPoemForm('Once upon a time,'), undefined);
+  assert.equal(inferPoemForm('白日依山尽，黄河入海流。欲穷千里目，更上一层楼。'), undefined);
+});

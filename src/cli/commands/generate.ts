@@ -1,6 +1,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { generate, stream, type GenerationConfig, type PoemForm } from '../../generate/index.js';
 import { defaultModelFor, loadModelDir, normalizePrompt } from '../../pipelines/load-model.js';
+import { inferPoemForm } from '../../pipelines/poem-form.js';
 
 function num(name: string) {
   return (v: string): number => {
@@ -59,7 +60,7 @@ export function register(program: Command): void {
     .option('--seed <n>', 'random seed', num('--seed'))
     .option('--stop <text>', 'stop when this text appears (repeatable)', collect)
     .option('--acrostic <chars>', 'acrostic poem (藏头诗): line i starts with the i-th character')
-    .option('--form <form>', 'fixed poem form: 5x4, 7x4, 5x8 or 7x8')
+    .option('--form <form>', 'fixed poem form: 5x4, 7x4, 5x8 or 7x8 (default: the form a Chinese prompt starts, e.g. 床前明月光， → 5x4; "free" for none)')
     .option('--json', 'one JSON object per returned sequence: {"text","ids","logprobs"}')
     .action(async (promptArg: string, flags: GenerateFlags) => {
       const dir = flags.model ?? defaultModelFor(promptArg);
@@ -84,7 +85,9 @@ export function register(program: Command): void {
       set('seed', flags.seed);
       set('stopStrings', flags.stop);
       set('acrostic', flags.acrostic === undefined ? undefined : normalizePrompt(flags.acrostic, loaded.script));
-      set('form', flags.form as PoemForm | undefined);
+      // A prompt that opens a 5- or 7-character quatrain is finished in the same form, unless --form free.
+      const form = flags.form === 'free' ? undefined : ((flags.form as PoemForm | undefined) ?? (flags.acrostic === undefined ? inferPoemForm(prompt) : undefined));
+      set('form', form);
       // Greedy (or plain beam search, as HF does by default) ignores the model's sampling defaults.
       if (flags.greedy || ((flags.numBeams ?? 1) > 1 && flags.temperature === undefined && flags.topK === undefined && flags.topP === undefined)) {
         config.doSample = false;
