@@ -295,10 +295,7 @@ void forward_rows(const AttnShape& s, const float* q, const float* k, const floa
       continue;
     }
     const float* kj = k + (i64)j * d;
-    float dot = 0;
-#pragma omp simd reduction(+ : dot)
-    for (int dd = 0; dd < d; dd++) dot += qi[dd] * kj[dd];
-    sc[j] = dot * s.scale;
+    sc[j] = dot_f32(qi, kj, d) * s.scale;
     m = sc[j] > m ? sc[j] : m;
   }
   float* o = out + (i64)i * d;
@@ -363,10 +360,7 @@ void backward_head(const AttnShape& s, const float* q, const float* k, const flo
         Lb[i] = l > -INFINITY ? l : INFINITY;
         const float* oi = o + (i64)(q0 + i) * d;
         const float* gi = dO + (i64)(q0 + i) * d;
-        double acc = 0;
-#pragma omp simd reduction(+ : acc)
-        for (int dd = 0; dd < d; dd++) acc += (double)oi[dd] * gi[dd];
-        Db[i] = (float)acc;
+        Db[i] = (float)dot_f64(oi, gi, d);
       } else {
         Lb[i] = INFINITY;
         Db[i] = 0.0f;

@@ -283,10 +283,7 @@ void reduce(int op, const float* x, float* out, i64 outer, i64 dim, i64 inner) {
         const float* row = x + o * dim;
         if (op == R_SUM) {
           // float64 accumulation, as the js reference (JavaScript numbers) does.
-          double s = 0;
-#pragma omp simd reduction(+ : s)
-          for (i64 d = 0; d < dim; d++) s += (double)row[d];
-          out[o] = (float)s;
+          out[o] = (float)sum_f64(row, dim);
         } else {
           float m = row[0];
           bool nan = false;

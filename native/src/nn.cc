@@ -58,19 +58,9 @@ inline double row_sum_exp(const float* x, float m, float* y, i64 n) {
   return s;
 }
 
-inline double row_dot(const float* a, const float* b, i64 n) {
-  double s = 0;
-#pragma omp simd reduction(+ : s)
-  for (i64 i = 0; i < n; i++) s += (double)a[i] * (double)b[i];
-  return s;
-}
+inline double row_dot(const float* a, const float* b, i64 n) { return dot_f64(a, b, n); }
 
-inline double row_sum(const float* a, i64 n) {
-  double s = 0;
-#pragma omp simd reduction(+ : s)
-  for (i64 i = 0; i < n; i++) s += (double)a[i];
-  return s;
-}
+inline double row_sum(const float* a, i64 n) { return sum_f64(a, n); }
 
 }  // namespace
 
@@ -141,13 +131,7 @@ void layer_norm(const float* x, const float* w, const float* b, float* out, floa
       const float* xr = x + r * cols;
       float* yr = out + r * cols;
       const double mu = row_sum(xr, cols) / (double)cols;
-      double var = 0;
-#pragma omp simd reduction(+ : var)
-      for (i64 c = 0; c < cols; c++) {
-        double d = (double)xr[c] - mu;
-        var += d * d;
-      }
-      var /= (double)cols;
+      const double var = sumsq_dev_f64(xr, mu, cols) / (double)cols;
       const double rs = 1.0 / std::sqrt(var + (double)eps);
       mean[r] = (float)mu;
       rstd[r] = (float)rs;
@@ -179,29 +163,24 @@ void layer_norm_backward(const float* dy, const float* x, const float* w, const 
     double* pw = part + (size_t)2 * t * cols;
     double* pb = pw + cols;
     float* g = scratch((size_t)cols + 16, 5);
+    float* xh = scratch((size_t)cols + 16, 7);
     for (i64 r = r0; r < r1; r++) {
       const float* xr = x + r * cols;
       const float* gr = dy + r * cols;
       float* dr = dx + r * cols;
       const float m = mean[r], s = rstd[r];
-      double sg = 0, sgx = 0;
-#pragma omp simd reduction(+ : sg, sgx)
+#pragma omp simd
       for (i64 c = 0; c < cols; c++) {
-        float xh = (xr[c] - m) * s;
-        float gc = w ? gr[c] * w[c] : gr[c];
-        g[c] = gc;
-        sg += gc;
-        sgx += (double)gc * xh;
+        xh[c] = (xr[c] - m) * s;
+        g[c] = w ? gr[c] * w[c] : gr[c];
       }
+      const double sg = sum_f64(g, cols), sgx = dot_f64(g, xh, cols);
       const float a = (float)(sg / (double)cols), bb = (float)(sgx / (double)cols);
 #pragma omp simd
-      for (i64 c = 0; c < cols; c++) {
-        float xh = (xr[c] - m) * s;
-        dr[c] = s * (g[c] - a - xh * bb);
-      }
+      for (i64 c = 0; c < cols; c++) dr[c] = s * (g[c] - a - xh[c] * bb);
       if (dw) {
 #pragma omp simd
-        for (i64 c = 0; c < cols; c++) pw[c] += (double)gr[c] * (double)((xr[c] - m) * s);
+        for (i64 c = 0; c < cols; c++) pw[c] += (double)gr[c] * (double)xh[c];
       }
       if (db) {
 #pragma omp simd
@@ -228,11 +207,9 @@ void embedding(const float* weight, const int32_t* ids, float* out, i64 n, i64 d
 }
 
 void embedding_backward(const float* dOut, const int32_t* ids, float* dWeight, i64 n, i64 dim) {
-  // Threads own column ranges, so repeated ids never race and the summation
-  // order (row order) is the same as the js reference's.
-  const i64 chunks = (dim + 15) / 16;
-  parallel_ranges(chunks, kGrain / (16.0 * std::max<i64>(n, 1)) + 1, [&](i64 c0, i64 c1) {
-    const i64 j0 = c0 * 16, j1 = std::min(dim, c1 * 16);
+  // Threads own column ranges (whole dim / T slices), so repeated ids never
+  // race and every row is added in row order, as in the js reference.
+  parallel_ranges(dim, 2 * kGrain / (double)std::max<i64>(n, 1) + 16, [&](i64 j0, i64 j1) {
     for (i64 i = 0; i < n; i++) {
       float* dst = dWeight + (i64)ids[i] * dim;
       const float* src = dOut + i * dim;
@@ -326,10 +303,7 @@ double sum_squares(const float* x, i64 n) {
   parallel_ranges(chunks, 16, [&](i64 c0, i64 c1) {  // ≥ 65536 elements per thread
     for (i64 c = c0; c < c1; c++) {
       const i64 i0 = c * 4096, i1 = std::min(n, i0 + 4096);
-      double s = 0;
-#pragma omp simd reduction(+ : s)
-      for (i64 i = i0; i < i1; i++) s += (double)x[i] * (double)x[i];
-      part[c] = s;
+      part[c] = dot_f64(x + i0, x + i0, i1 - i0);
     }
   });
   double total = 0;

@@ -289,4 +289,119 @@ inline vf verfc(vf x) {
 /** ln x for x > 0 (scalar use only: logs are per row, never per element in hot loops). */
 inline float slog(float x) { return std::log(x); }
 
+// ---------------------------------------------------------------------------
+// Reductions with float64 accumulators (what the js reference computes),
+// written out because GCC keeps `omp simd reduction` accumulators of a lambda
+// in memory (a store-to-load chain per element, ~5x slower).
+
+/** Σ a[i]·b[i] in float64. */
+inline double dot_f64(const float* a, const float* b, int64_t n) {
+  int64_t i = 0;
+  double s = 0;
+#if defined(__AVX512F__)
+  __m512d s0 = _mm512_setzero_pd(), s1 = s0, s2 = s0, s3 = s0;
+  for (; i + 32 <= n; i += 32) {
+    s0 = _mm512_fmadd_pd(_mm512_cvtps_pd(_mm256_loadu_ps(a + i)), _mm512_cvtps_pd(_mm256_loadu_ps(b + i)), s0);
+    s1 = _mm512_fmadd_pd(_mm512_cvtps_pd(_mm256_loadu_ps(a + i + 8)), _mm512_cvtps_pd(_mm256_loadu_ps(b + i + 8)), s1);
+    s2 = _mm512_fmadd_pd(_mm512_cvtps_pd(_mm256_loadu_ps(a + i + 16)), _mm512_cvtps_pd(_mm256_loadu_ps(b + i + 16)), s2);
+    s3 = _mm512_fmadd_pd(_mm512_cvtps_pd(_mm256_loadu_ps(a + i + 24)), _mm512_cvtps_pd(_mm256_loadu_ps(b + i + 24)), s3);
+  }
+  for (; i + 8 <= n; i += 8)
+    s0 = _mm512_fmadd_pd(_mm512_cvtps_pd(_mm256_loadu_ps(a + i)), _mm512_cvtps_pd(_mm256_loadu_ps(b + i)), s0);
+  s = _mm512_reduce_add_pd(_mm512_add_pd(_mm512_add_pd(s0, s1), _mm512_add_pd(s2, s3)));
+#elif defined(__AVX2__) && defined(__FMA__)
+  __m256d s0 = _mm256_setzero_pd(), s1 = s0, s2 = s0, s3 = s0;
+  for (; i + 16 <= n; i += 16) {
+    s0 = _mm256_fmadd_pd(_mm256_cvtps_pd(_mm_loadu_ps(a + i)), _mm256_cvtps_pd(_mm_loadu_ps(b + i)), s0);
+    s1 = _mm256_fmadd_pd(_mm256_cvtps_pd(_mm_loadu_ps(a + i + 4)), _mm256_cvtps_pd(_mm_loadu_ps(b + i + 4)), s1);
+    s2 = _mm256_fmadd_pd(_mm256_cvtps_pd(_mm_loadu_ps(a + i + 8)), _mm256_cvtps_pd(_mm_loadu_ps(b + i + 8)), s2);
+    s3 = _mm256_fmadd_pd(_mm256_cvtps_pd(_mm_loadu_ps(a + i + 12)), _mm256_cvtps_pd(_mm_loadu_ps(b + i + 12)), s3);
+  }
+  __m256d t4 = _mm256_add_pd(_mm256_add_pd(s0, s1), _mm256_add_pd(s2, s3));
+  __m128d t2 = _mm_add_pd(_mm256_castpd256_pd128(t4), _mm256_extractf128_pd(t4, 1));
+  s = _mm_cvtsd_f64(_mm_add_sd(t2, _mm_unpackhi_pd(t2, t2)));
+#else
+  double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  for (; i + 4 <= n; i += 4) {
+    s0 += (double)a[i] * b[i];
+    s1 += (double)a[i + 1] * b[i + 1];
+    s2 += (double)a[i + 2] * b[i + 2];
+    s3 += (double)a[i + 3] * b[i + 3];
+  }
+  s = (s0 + s1) + (s2 + s3);
+#endif
+  for (; i < n; i++) s += (double)a[i] * b[i];
+  return s;
+}
+
+/** Σ a[i] in float64. */
+inline double sum_f64(const float* a, int64_t n) {
+  int64_t i = 0;
+  double s = 0;
+#if defined(__AVX512F__)
+  __m512d s0 = _mm512_setzero_pd(), s1 = s0;
+  for (; i + 16 <= n; i += 16) {
+    s0 = _mm512_add_pd(_mm512_cvtps_pd(_mm256_loadu_ps(a + i)), s0);
+    s1 = _mm512_add_pd(_mm512_cvtps_pd(_mm256_loadu_ps(a + i + 8)), s1);
+  }
+  s = _mm512_reduce_add_pd(_mm512_add_pd(s0, s1));
+#elif defined(__AVX2__)
+  __m256d s0 = _mm256_setzero_pd(), s1 = s0;
+  for (; i + 8 <= n; i += 8) {
+    s0 = _mm256_add_pd(_mm256_cvtps_pd(_mm_loadu_ps(a + i)), s0);
+    s1 = _mm256_add_pd(_mm256_cvtps_pd(_mm_loadu_ps(a + i + 4)), s1);
+  }
+  __m256d t4 = _mm256_add_pd(s0, s1);
+  __m128d t2 = _mm_add_pd(_mm256_castpd256_pd128(t4), _mm256_extractf128_pd(t4, 1));
+  s = _mm_cvtsd_f64(_mm_add_sd(t2, _mm_unpackhi_pd(t2, t2)));
+#else
+  double s0 = 0, s1 = 0;
+  for (; i + 2 <= n; i += 2) {
+    s0 += a[i];
+    s1 += a[i + 1];
+  }
+  s = s0 + s1;
+#endif
+  for (; i < n; i++) s += a[i];
+  return s;
+}
+
+/** Σ (a[i] − mu)² in float64 (the two-pass variance). */
+inline double sumsq_dev_f64(const float* a, double mu, int64_t n) {
+  int64_t i = 0;
+  double s = 0;
+#if defined(__AVX512F__)
+  const __m512d m = _mm512_set1_pd(mu);
+  __m512d s0 = _mm512_setzero_pd(), s1 = s0;
+  for (; i + 16 <= n; i += 16) {
+    __m512d d0 = _mm512_sub_pd(_mm512_cvtps_pd(_mm256_loadu_ps(a + i)), m);
+    __m512d d1 = _mm512_sub_pd(_mm512_cvtps_pd(_mm256_loadu_ps(a + i + 8)), m);
+    s0 = _mm512_fmadd_pd(d0, d0, s0);
+    s1 = _mm512_fmadd_pd(d1, d1, s1);
+  }
+  s = _mm512_reduce_add_pd(_mm512_add_pd(s0, s1));
+#endif
+  for (; i < n; i++) {
+    double d = (double)a[i] - mu;
+    s += d * d;
+  }
+  return s;
+}
+
+/** Σ a[i]·b[i] in float32 (8 independent vector chains). */
+inline float dot_f32(const float* a, const float* b, int64_t n) {
+  int64_t i = 0;
+  vf s0 = vzero(), s1 = vzero();
+  for (; i + 2 * VW <= n; i += 2 * VW) {
+    s0 = vfma(vld(a + i), vld(b + i), s0);
+    s1 = vfma(vld(a + i + VW), vld(b + i + VW), s1);
+  }
+  if (i + VW <= n) {
+    s0 = vfma(vld(a + i), vld(b + i), s0);
+    i += VW;
+  }
+  if (i < n) s1 = vfma(vld_n(a + i, (int)(n - i)), vld_n(b + i, (int)(n - i)), s1);
+  return vhsum(vadd(s0, s1));
+}
+
 }  // namespace muse
