@@ -286,16 +286,35 @@ void forward_rows(const AttnShape& s, const float* q, const float* k, const floa
   const int d = s.headDim, tk = s.tk, off = s.tk - s.tq;
   const int lim = s.causal ? std::max(0, std::min(tk, i + off + 1)) : tk;
   float* sc = scratch((size_t)tk + 16, 4);
-  float* acc = scratch((size_t)d + 16, 5);
   const float* qi = q + (i64)i * d;
-  float m = -INFINITY;
-  for (int j = 0; j < lim; j++) {
-    if (kmask && kmask[j] == 0) {
-      sc[j] = -INFINITY;
-      continue;
+  // Scores four keys at a time: four vector accumulators over d, then one
+  // transpose-and-add for the four sums.
+  int j = 0;
+  for (; j + 4 <= lim; j += 4) {
+    const float* k0 = k + (i64)j * d;
+    vf a0 = vzero(), a1 = vzero(), a2 = vzero(), a3 = vzero();
+    int dd = 0;
+    for (; dd + VW <= d; dd += VW) {
+      const vf qv = vld(qi + dd);
+      a0 = vfma(qv, vld(k0 + dd), a0);
+      a1 = vfma(qv, vld(k0 + d + dd), a1);
+      a2 = vfma(qv, vld(k0 + 2 * d + dd), a2);
+      a3 = vfma(qv, vld(k0 + 3 * d + dd), a3);
     }
-    const float* kj = k + (i64)j * d;
-    sc[j] = dot_f32(qi, kj, d) * s.scale;
+    if (dd < d) {
+      const int w = d - dd;
+      const vf qv = vld_n(qi + dd, w);
+      a0 = vfma(qv, vld_n(k0 + dd, w), a0);
+      a1 = vfma(qv, vld_n(k0 + d + dd, w), a1);
+      a2 = vfma(qv, vld_n(k0 + 2 * d + dd, w), a2);
+      a3 = vfma(qv, vld_n(k0 + 3 * d + dd, w), a3);
+    }
+    vhsum4(a0, a1, a2, a3, sc + j);
+  }
+  for (; j < lim; j++) sc[j] = dot_f32(qi, k + (i64)j * d, d);
+  float m = -INFINITY;
+  for (j = 0; j < lim; j++) {
+    sc[j] = (kmask && kmask[j] == 0) ? -INFINITY : sc[j] * s.scale;
     m = sc[j] > m ? sc[j] : m;
   }
   float* o = out + (i64)i * d;
@@ -306,7 +325,7 @@ void forward_rows(const AttnShape& s, const float* q, const float* k, const floa
   }
   double l = 0;
   {
-    int j = 0;
+    j = 0;
     const vf mv = vset1(m);
     vf sv = vzero();
     for (; j + VW <= lim; j += VW) {
@@ -320,16 +339,37 @@ void forward_rows(const AttnShape& s, const float* q, const float* k, const floa
       l += sc[j];
     }
   }
-  std::fill(acc, acc + d, 0.0f);
-  for (int j = 0; j < lim; j++) {
-    const float p = sc[j];
-    if (p == 0.0f) continue;
-    const float* vj = v + (i64)j * d;
-#pragma omp simd
-    for (int dd = 0; dd < d; dd++) acc[dd] += p * vj[dd];
+  // out = Σ_j p_j·V[j] / l, in register accumulators: up to 4 vectors of d at
+  // a time, two keys per step (two independent chains per vector).
+  const vf inv = vset1((float)(1.0 / l));
+  for (int c0 = 0; c0 < d; c0 += 4 * VW) {
+    const int cw = std::min(4 * VW, d - c0);
+    const int nv = (cw + VW - 1) / VW;
+    vf a[4] = {vzero(), vzero(), vzero(), vzero()}, b[4] = {vzero(), vzero(), vzero(), vzero()};
+    int jj = 0;
+    for (; jj + 2 <= lim; jj += 2) {
+      const vf p0 = vset1(sc[jj]), p1 = vset1(sc[jj + 1]);
+      const float* v0 = v + (i64)jj * d + c0;
+      const float* v1 = v0 + d;
+      for (int u = 0; u < nv; u++) {
+        const int w = std::min(VW, cw - u * VW);
+        a[u] = vfma(p0, w == VW ? vld(v0 + u * VW) : vld_n(v0 + u * VW, w), a[u]);
+        b[u] = vfma(p1, w == VW ? vld(v1 + u * VW) : vld_n(v1 + u * VW, w), b[u]);
+      }
+    }
+    if (jj < lim) {
+      const vf p0 = vset1(sc[jj]);
+      const float* v0 = v + (i64)jj * d + c0;
+      for (int u = 0; u < nv; u++) {
+        const int w = std::min(VW, cw - u * VW);
+        a[u] = vfma(p0, w == VW ? vld(v0 + u * VW) : vld_n(v0 + u * VW, w), a[u]);
+      }
+    }
+    for (int u = 0; u < nv; u++) {
+      const int w = std::min(VW, cw - u * VW);
+      vst_n(o + c0 + u * VW, vmul(vadd(a[u], b[u]), inv), w);
+    }
   }
-  const float inv = (float)(1.0 / l);
-  for (int dd = 0; dd < d; dd++) o[dd] = acc[dd] * inv;
   lse[i] = (float)((double)m + std::log(l));
 }
 
