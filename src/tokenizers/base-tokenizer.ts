@@ -66,34 +66,6 @@ function tokenStrings(tok: { idToToken(id: number): string | undefined }, ids: r
   return out;
 }
 
-/**
- * An `Encoding` whose `tokens` and `offsets` arrays are built on first read
- * (then kept): encoding a whole corpus for its ids alone then costs no
- * per-token arrays. They are own enumerable properties, so `JSON.stringify`
- * and deep equality see them as plain fields.
- */
-function lazyEncoding(ids: number[], knownTokens: string[] | null, flat: number[], text: string, tok: { idToToken(id: number): string | undefined }): Encoding {
-  let tokens = knownTokens;
-  let offsets: [number, number][] | null = null;
-  return {
-    ids,
-    get tokens(): string[] {
-      if (tokens === null) tokens = tokenStrings(tok, ids);
-      return tokens;
-    },
-    set tokens(value: string[]) {
-      tokens = value;
-    },
-    get offsets(): [number, number][] {
-      if (offsets === null) offsets = offsetPairs(text, flat, ids.length);
-      return offsets;
-    },
-    set offsets(value: [number, number][]) {
-      offsets = value;
-    },
-  };
-}
-
 /** Settings shared by every tokenizer. */
 export interface BaseTokenizerInit {
   /** The `added_tokens` of the `tokenizer.json` (special tokens and user-added tokens). */
@@ -256,21 +228,12 @@ export abstract class BaseTokenizer implements Tokenizer {
     if (wrap) for (const t of pp.prefix) ids.push(t.id), flat.push(0, 0);
     this.encodeRaw(text, ids, flat);
     if (wrap) for (const t of pp.suffix) ids.push(t.id), flat.push(0, 0);
-    let tokens: string[] | null = null;
-    if (pp.trimOffsets) {
-      tokens = this.tokensOf(ids);
-      pp.trim(tokens, flat);
-    }
-    return lazyEncoding(ids, tokens, flat, text, this);
+    const tokens = tokenStrings(this, ids);
+    pp.trim(tokens, flat);
+    return { ids, tokens, offsets: offsetPairs(text, flat, ids.length) };
   }
 
-  private tokensOf(ids: readonly number[]): string[] {
-    const tokens = new Array<string>(ids.length);
-    for (let i = 0; i < ids.length; i++) tokens[i] = this.idToToken(ids[i]) ?? '';
-    return tokens;
-  }
-
-  /** Ids of one text (no tokens, no offsets): the fast path used by batches and streaming. */
+  /** Ids of one text (no tokens, no offsets): the fast path for whole corpora and batches. */
   encodeIds(text: string, opts: EncodeOptions = {}): number[] {
     return this.idsOf(toWellFormed(text), opts.addSpecialTokens ?? true, Infinity);
   }

@@ -62,6 +62,11 @@ export interface BatchEncoding {
 export interface Tokenizer {
   /** Encodes one text; special tokens inside the text (e.g. `<|endoftext|>`) are recognised. */
   encode(text: string, opts?: EncodeOptions): Encoding;
+  /**
+   * Ids only (what `encode(text, opts).ids` gives), without building the
+   * per-token `tokens` and `offsets` arrays: use it to encode a whole corpus.
+   */
+  encodeIds(text: string, opts?: EncodeOptions): number[];
   /** Decodes ids back to text; unknown ids are skipped. */
   decode(ids: ArrayLike<number>, opts?: DecodeOptions): string;
   /** Encodes texts to rows of ids with optional truncation and padding. */
