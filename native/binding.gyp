@@ -21,9 +21,13 @@
       "cflags_cc": ["-std=c++17", "-O3", "-march=native", "-fno-math-errno", "-fexceptions", "-Wno-maybe-uninitialized", "-Wno-uninitialized"],
       "conditions": [
         ["OS=='linux'", {
-          "cflags_cc": ["-fopenmp", "-mprefer-vector-width=512"],
+          "cflags_cc": ["-fopenmp"],
           "ldflags": ["-fopenmp"],
           "libraries": ["-lgomp"]
+        }],
+        ["target_arch=='x64' and OS!='win'", {
+          # let the auto-vectoriser use full 512-bit vectors where the CPU has them
+          "cflags_cc": ["-mprefer-vector-width=512"]
         }],
         ["OS=='mac'", {
           "xcode_settings": {
