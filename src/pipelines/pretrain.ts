@@ -76,7 +76,7 @@ export function tokenizeCorpus(recipe: TrainRecipe, files: string[], tokenizer?:
     const parts: number[][] = [];
     let n = 0;
     for (const doc of docs) {
-      const p = tok.encode(doc, { addSpecialTokens: false }).ids;
+      const p = tok.encodeIds(doc, { addSpecialTokens: false });
       p.push(eos);
       parts.push(p);
       n += p.length;
@@ -91,7 +91,7 @@ export function tokenizeCorpus(recipe: TrainRecipe, files: string[], tokenizer?:
   } else {
     const text = docs.join(sep);
     chars = text.length;
-    ids = Int32Array.from(tok.encode(text, { addSpecialTokens: false }).ids);
+    ids = Int32Array.from(tok.encodeIds(text, { addSpecialTokens: false }));
   }
   const nVal = Math.floor(ids.length * (d.valFraction ?? 0.1));
   const train = ids.subarray(0, ids.length - nVal);
