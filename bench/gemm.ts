@@ -1,5 +1,5 @@
 /**
- * GEMM throughput: `npm run bench -- gemm [--seconds S] [--no-numpy] [--backoff]`.
+ * GEMM throughput: `npm run bench -- gemm [--seconds S] [--threads N] [--no-numpy] [--backoff]`.
  *
  * Prints one JSON line per (case, backend):
  * `{"bench":"gemm","backend":"native"|"js"|"numpy","m","n","k","transA","transB","gflops","pctPeak"}`
@@ -116,12 +116,13 @@ for c in cases:
 `;
 
 /** numpy's figures, keyed `m,n,k,tA,tB`, or null when no python3 with numpy is found. */
-function numpyFigures(cases: Case[], totalS: number): Map<string, number> | null {
+function numpyFigures(cases: Case[], totalS: number, threads: number | null): Map<string, number> | null {
   // OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE may be set machine-wide and pin
   // OpenBLAS to a slower kernel: drop them for this subprocess only.
   const env = { ...process.env };
   delete env.OPENBLAS_CORETYPE;
   delete env.OPENBLAS_L2_SIZE;
+  if (threads !== null) env.OPENBLAS_NUM_THREADS = env.OMP_NUM_THREADS = String(threads);
   for (const py of ['python3', '/usr/bin/python3']) {
     const probe = spawnSync(py, ['-c', 'import numpy'], { env, stdio: 'ignore' });
     if (probe.status !== 0) continue;
@@ -164,7 +165,10 @@ export default async function main(args: string[]): Promise<void> {
   const secIdx = args.indexOf('--seconds');
   const totalS = secIdx >= 0 ? Number(args[secIdx + 1]) : 0.4;
   const withNumpy = !args.includes('--no-numpy');
+  const thrIdx = args.indexOf('--threads');
+  const threads = thrIdx >= 0 ? Number(args[thrIdx + 1]) : null;
   const addon = loadNativeAddon();
+  if (addon && threads !== null) addon.setThreads(threads);
   const native = loadNativeBackend();
   if (!addon || !native) {
     process.stderr.write(`gemm bench: native addon not available (${nativeLoadError() ?? '?'}); build it with \`node scripts/build-native.mjs\`\n`);
@@ -176,7 +180,7 @@ export default async function main(args: string[]): Promise<void> {
     if (native) results.push({ c, backend: 'native', gflops: timeBackend(native, c, totalS) });
     if (c.m === 256 && c.n === 256 && c.k === 256) results.push({ c, backend: 'js', gflops: timeBackend(jsBackend, c, Math.max(totalS, 1)) });
   }
-  const np = withNumpy ? numpyFigures(CASES, totalS) : null;
+  const np = withNumpy ? numpyFigures(CASES, totalS, threads) : null;
   if (np) for (const c of CASES) results.push({ c, backend: 'numpy', gflops: np.get(`${c.m},${c.n},${c.k},${c.transA},${c.transB}`) ?? NaN });
   // The ceiling is measured before and after: background load only lowers it,
   // so the larger reading is the fairer denominator.

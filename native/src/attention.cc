@@ -451,7 +451,7 @@ void attention_forward(const AttnShape& s, const float* q, const float* k, const
     return;
   }
   const double work = (double)BH * s.tq * s.tk * d * (s.causal ? 0.5 : 1.0);
-  const int T = threads_for(work, 65536);
+  const int T = threads_for(work, 262144);
   const bool rowwise = s.tq < ROWWISE_MAX_TQ;
   const int units = rowwise ? s.tq : (s.tq + QB - 1) / QB;
   const i64 items = (i64)BH * units;
@@ -483,7 +483,7 @@ void attention_backward(const AttnShape& s, const float* q, const float* k, cons
     return;
   }
   const double work = (double)BH * s.tq * s.tk * d * 2.5;
-  const int T = threads_for(work, 65536);
+  const int T = threads_for(work, 262144);
   parallel_items(T, BH, [&](i64 bhi) {
     const int bh = (int)bhi;
     const int b = bh / s.heads;

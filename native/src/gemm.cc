@@ -526,11 +526,13 @@ void gemm_batched(const float* a, const float* b, float* c, int batch, int m, in
   const i64 rsA = transA ? 1 : k, csA = transA ? m : 1;
   const i64 rsB = transB ? 1 : n, csB = transB ? k : 1;
   const double work = (double)m * n * k;
-  const int T = threads_for(work * batch, 65536.0);
+  // A thread must get ≥ ~2.5 µs of multiply-adds to repay waking it.
+  constexpr double kMinFma = 500000.0;
+  const int T = threads_for(work * batch, kMinFma);
   // Many independent products: one whole product per thread is the cheapest
   // split (no duplicated packing, no synchronisation). A few large ones:
   // split each product instead.
-  const bool overBatch = T > 1 && batch > 1 && sc != 0 && (batch % T == 0 || batch >= 4 * T || work < 65536.0 * T);
+  const bool overBatch = T > 1 && batch > 1 && sc != 0 && (batch % T == 0 || batch >= 4 * T || work < kMinFma * T);
   if (overBatch) {
     parallel_items(T, batch, [&](i64 bi) {
       gemm_view(m, n, k, alpha, MatView{a + bi * sa, rsA, csA}, MatView{b + bi * sb, rsB, csB}, beta, c + bi * sc, n, 1,
@@ -538,7 +540,7 @@ void gemm_batched(const float* a, const float* b, float* c, int batch, int m, in
     });
     return;
   }
-  const int Ti = threads_for(work, 65536.0);
+  const int Ti = threads_for(work, kMinFma);
   for (int bi = 0; bi < batch; bi++)
     gemm_view(m, n, k, alpha, MatView{a + bi * sa, rsA, csA}, MatView{b + bi * sb, rsB, csB}, beta, c + bi * sc, n, 1,
               Ti);
