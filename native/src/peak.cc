@@ -1,5 +1,6 @@
 #include "peak.h"
 
+#include <atomic>
 #include <chrono>
 
 #include "common.h"
@@ -12,6 +13,11 @@ namespace {
 // (4 cycles × 2 pipes = 8 in flight), with room to spare.
 constexpr int CHAINS = 12;
 constexpr long INNER = 4096;
+
+std::atomic<bool>& stopFlag() {
+  static std::atomic<bool> f{false};
+  return f;
+}
 
 double run_chains(long reps, float seed) {
   vf acc[CHAINS];
@@ -43,25 +49,46 @@ double fma_peak(double seconds) {
   double per = std::chrono::duration<double>(clock::now() - t0).count() / 16;
   long reps = (long)(5e-4 / (per > 0 ? per : 1e-6));
   if (reps < 1) reps = 1;
-  // Every thread runs bursts for `seconds` and keeps its fastest one: on a
-  // shared machine a burst that was not preempted shows what the core can do,
-  // where an average would mostly measure the other processes.
-  double total = 0;
+  // All threads run a burst between two barriers; the fastest burst (wall
+  // time of the slowest thread) counts. On a shared machine a burst in which
+  // every thread had its core shows what the cores can do together — the
+  // same condition a multi-threaded kernel needs — where an average would
+  // mostly measure the other processes.
+  double best = 1e30;
+  const auto end = clock::now() + std::chrono::duration<double>(seconds);
 #ifdef _OPENMP
-#pragma omp parallel num_threads(threads) reduction(+ : total, sink)
+#pragma omp parallel num_threads(threads) reduction(+ : sink)
 #endif
   {
-    double best = 1e30;
-    const auto end = clock::now() + std::chrono::duration<double>(seconds);
-    do {
-      auto b0 = clock::now();
+    for (;;) {
+      bool stop = false;
+      clock::time_point b0;
+#ifdef _OPENMP
+#pragma omp barrier
+#pragma omp master
+#endif
+      b0 = clock::now();
       sink += run_chains(reps, 1.0f + thread_id());
-      double dt = std::chrono::duration<double>(clock::now() - b0).count();
-      if (dt < best) best = dt;
-    } while (clock::now() < end);
-    total += (double)reps * INNER * CHAINS * VW * 2.0 / best;
+#ifdef _OPENMP
+#pragma omp barrier
+#pragma omp master
+#endif
+      {
+        const auto b1 = clock::now();
+        const double dt = std::chrono::duration<double>(b1 - b0).count();
+        if (dt < best) best = dt;
+        stop = b1 >= end;
+        stopFlag().store(stop, std::memory_order_relaxed);
+      }
+#ifdef _OPENMP
+#pragma omp barrier
+#endif
+      if (stopFlag().load(std::memory_order_relaxed)) break;
+    }
   }
-  if (sink == 12345.678) total += 1;  // keep the chains' results alive
+  stopFlag().store(false, std::memory_order_relaxed);
+  const double total = (double)threads * reps * INNER * CHAINS * VW * 2.0 / best;
+  if (sink == 12345.678) return total;  // keep the chains' results alive
   return total / 1e9;
 }
 
