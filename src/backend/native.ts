@@ -82,7 +82,10 @@ export interface NativeAddon {
     eps: number, weightDecay: number, step: number, gradScale: number,
   ): void;
   sumSquares(x: F32, n: number): number;
-  /** Register-only FMA throughput on all threads for about `seconds`, in GFLOP/s. */
+  /**
+   * Register-only FMA throughput of all threads together, in GFLOP/s: the
+   * fastest of ~0.5 ms bursts run between barriers for about `seconds`.
+   */
   fmaPeak(seconds: number): number;
   info(): NativeInfo;
   /** Sets the OpenMP thread count for later kernels; returns the new count. */
