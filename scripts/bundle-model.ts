@@ -16,6 +16,7 @@ import { loadModelDir, normalizePrompt } from '../src/pipelines/load-model.js';
 import { generate } from '../src/generate/index.js';
 import { gptParameterCount } from '../src/models/gpt-config.js';
 import { getBackend } from '../src/backend/index.js';
+import { inferPoemForm } from '../src/pipelines/poem-form.js';
 
 const [runDir, outDir, ...rest] = process.argv.slice(2);
 if (!runDir || !outDir) {
@@ -57,7 +58,7 @@ const sample = (prompt: string, extra: Record<string, unknown>, seed: number) =>
   const text = loaded.tokenizer.decode(out.sequences[0]!, { skipSpecialTokens: true });
   const n = out.sequences[0]!.length;
   sampleLines.push(
-    `**${prompt}** ${Object.keys(extra).length ? `(\`${JSON.stringify(extra)}\`, ` : '('}seed ${seed}; ${n} tokens in ${ms.toFixed(0)} ms)`,
+    `**${prompt || "(no prompt)"}** ${Object.keys(extra).length ? `(\`${JSON.stringify(extra)}\`, ` : '('}seed ${seed}; ${n} tokens in ${ms.toFixed(0)} ms)`,
     '',
     '```',
     p + text,
@@ -66,7 +67,11 @@ const sample = (prompt: string, extra: Record<string, unknown>, seed: number) =>
   );
 };
 let seed = 1;
-for (const p of prompts) for (let k = 0; k < 2; k++) sample(p, {}, seed++);
+for (const p of prompts) {
+  // As `muse generate` does: a prompt that opens a 5/7-character quatrain is finished in that form.
+  const form = inferPoemForm(normalizePrompt(p, loaded.script));
+  for (let k = 0; k < 2; k++) sample(p, form ? { form } : {}, seed++);
+}
 for (const a of acrostics) sample('', { acrostic: a, form: '5x4' }, seed++);
 for (const f of forms) sample(prompts[0] ?? '', { form: f }, seed++);
 
