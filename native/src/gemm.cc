@@ -30,13 +30,8 @@ namespace muse {
 namespace {
 
 #if defined(__AVX512F__)
-#ifdef MUSE_GEMM_MR  // experiments only
-constexpr int MR = MUSE_GEMM_MR;
-constexpr int NV = MUSE_GEMM_NV;
-#else
-constexpr int MR = 8;
+constexpr int MR = 8;  // 12×32, 14×32, 6×64 and 4×64 measured no better
 constexpr int NV = 2;
-#endif
 constexpr int ACC_BUDGET = 16;  // accumulators for the unpacked small-m kernels
 #elif defined(__AVX2__) && defined(__FMA__)
 constexpr int MR = 6;
@@ -48,13 +43,8 @@ constexpr int NV = 2;
 constexpr int ACC_BUDGET = 8;
 #endif
 constexpr int NR = NV * VW;
-#ifdef MUSE_GEMM_KC  // experiments only
-constexpr int KC = MUSE_GEMM_KC;
-constexpr int MC = MUSE_GEMM_MC;
-#else
-constexpr int KC = 256;
+constexpr int KC = 256;  // 192…512 and MC 96…384 measured within noise
 constexpr int MC = 24 * MR;
-#endif
 constexpr int NC = 64 * NR;
 
 inline int round_up(int x, int m) { return (x + m - 1) / m * m; }
@@ -192,10 +182,7 @@ void scale_c(int m, int n, float beta, float* c, i64 rsC, i64 csC) {
 void gemm_packed(int m, int n, int k, float alpha, MatView A, MatView B, float beta, float* c, i64 ldc) {
   float* bp = scratch((size_t)KC * round_up(std::min(n, NC), NR), 0);
   float* ap = scratch((size_t)MC * KC, 1);
-#ifndef MUSE_DIRECT_A
-#define MUSE_DIRECT_A 1
-#endif
-  const bool directA = MUSE_DIRECT_A;
+  constexpr bool directA = true;
   for (int jc = 0; jc < n; jc += NC) {
     const int nc = std::min(NC, n - jc);
     for (int pc = 0; pc < k; pc += KC) {
