@@ -26,14 +26,14 @@ export class GPTAttention extends Module {
   readonly nHead: number;
   readonly headDim: number;
 
-  constructor(cfg: GPTConfig, gen: Generator) {
+  constructor(cfg: GPTConfig, gen: Generator, init = true) {
     super();
     const C = cfg.n_embd;
     this.nHead = cfg.n_head;
     this.headDim = C / cfg.n_head;
-    this.c_attn = this.registerModule('c_attn', new Conv1D(C, 3 * C, { std: cfg.initializer_range, gen }));
+    this.c_attn = this.registerModule('c_attn', new Conv1D(C, 3 * C, { std: cfg.initializer_range, gen, init }));
     // GPT-2 scales the residual projections by 1/√(2·n_layer) at init (paper §2.3).
-    this.c_proj = this.registerModule('c_proj', new Conv1D(C, C, { std: cfg.initializer_range / Math.sqrt(2 * cfg.n_layer), gen }));
+    this.c_proj = this.registerModule('c_proj', new Conv1D(C, C, { std: cfg.initializer_range / Math.sqrt(2 * cfg.n_layer), gen, init }));
     this.residDropout = this.registerModule('resid_dropout', new Dropout(cfg.resid_pdrop, gen));
   }
 
@@ -68,11 +68,11 @@ export class GPTMLP extends Module {
   private readonly dropout: Dropout;
   private readonly approximate: 'tanh' | 'none';
 
-  constructor(cfg: GPTConfig, gen: Generator) {
+  constructor(cfg: GPTConfig, gen: Generator, init = true) {
     super();
     const inner = cfg.n_inner ?? 4 * cfg.n_embd;
-    this.c_fc = this.registerModule('c_fc', new Conv1D(cfg.n_embd, inner, { std: cfg.initializer_range, gen }));
-    this.c_proj = this.registerModule('c_proj', new Conv1D(inner, cfg.n_embd, { std: cfg.initializer_range / Math.sqrt(2 * cfg.n_layer), gen }));
+    this.c_fc = this.registerModule('c_fc', new Conv1D(cfg.n_embd, inner, { std: cfg.initializer_range, gen, init }));
+    this.c_proj = this.registerModule('c_proj', new Conv1D(inner, cfg.n_embd, { std: cfg.initializer_range / Math.sqrt(2 * cfg.n_layer), gen, init }));
     this.dropout = this.registerModule('dropout', new Dropout(cfg.resid_pdrop, gen));
     this.approximate = cfg.activation_function === 'gelu' ? 'none' : 'tanh';
   }
@@ -90,12 +90,12 @@ export class GPTBlock extends Module {
   readonly ln_2: LayerNorm;
   readonly mlp: GPTMLP;
 
-  constructor(cfg: GPTConfig, gen: Generator) {
+  constructor(cfg: GPTConfig, gen: Generator, init = true) {
     super();
     this.ln_1 = this.registerModule('ln_1', new LayerNorm(cfg.n_embd, cfg.layer_norm_epsilon));
-    this.attn = this.registerModule('attn', new GPTAttention(cfg, gen));
+    this.attn = this.registerModule('attn', new GPTAttention(cfg, gen, init));
     this.ln_2 = this.registerModule('ln_2', new LayerNorm(cfg.n_embd, cfg.layer_norm_epsilon));
-    this.mlp = this.registerModule('mlp', new GPTMLP(cfg, gen));
+    this.mlp = this.registerModule('mlp', new GPTMLP(cfg, gen, init));
   }
 
   /** `[batch, seqLen, n_embd]` → same shape. */
@@ -113,14 +113,14 @@ export class GPTTransformer extends Module {
   readonly ln_f: LayerNorm;
   private readonly drop: Dropout;
 
-  constructor(cfg: GPTConfig, gen: Generator) {
+  constructor(cfg: GPTConfig, gen: Generator, init = true) {
     super();
-    this.wte = this.registerModule('wte', new Embedding(cfg.vocab_size, cfg.n_embd, { std: cfg.initializer_range, gen }));
-    this.wpe = this.registerModule('wpe', new Embedding(cfg.n_positions, cfg.n_embd, { std: cfg.initializer_range / 2, gen }));
+    this.wte = this.registerModule('wte', new Embedding(cfg.vocab_size, cfg.n_embd, { std: cfg.initializer_range, gen, init }));
+    this.wpe = this.registerModule('wpe', new Embedding(cfg.n_positions, cfg.n_embd, { std: cfg.initializer_range / 2, gen, init }));
     this.drop = this.registerModule('drop', new Dropout(cfg.embd_pdrop, gen));
     const blocks = this.registerModule('h', new Module());
     this.h = [];
-    for (let i = 0; i < cfg.n_layer; i++) this.h.push(blocks.registerModule(String(i), new GPTBlock(cfg, gen)));
+    for (let i = 0; i < cfg.n_layer; i++) this.h.push(blocks.registerModule(String(i), new GPTBlock(cfg, gen, init)));
     this.ln_f = this.registerModule('ln_f', new LayerNorm(cfg.n_embd, cfg.layer_norm_epsilon));
   }
 }
@@ -150,13 +150,14 @@ export class GPT extends Module implements CausalLM {
   /**
    * @param config HF GPT-2 config fields (completed with GPT-2 defaults and validated)
    * @param opts.seed seed of the generator used for initialisation and dropout
+   * @param opts.init false = zero weights, for a model whose checkpoint is loaded next (default true)
    * @throws ConfigError for an invalid config
    */
-  constructor(config: Partial<GPTConfig>, opts: { seed?: number; generator?: Generator } = {}) {
+  constructor(config: Partial<GPTConfig>, opts: { seed?: number; generator?: Generator; init?: boolean } = {}) {
     super();
     this.config = gptConfig(config);
     const gen = opts.generator ?? new Generator(opts.seed ?? 1337);
-    this.transformer = this.registerModule('transformer', new GPTTransformer(this.config, gen));
+    this.transformer = this.registerModule('transformer', new GPTTransformer(this.config, gen, opts.init ?? true));
     if (!this.config.tie_word_embeddings) {
       throw new ShapeError('GPT: untied lm_head weights are not supported; set tie_word_embeddings: true (GPT-2 ties them)');
     }

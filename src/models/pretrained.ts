@@ -96,7 +96,7 @@ export function loadGPT(dir: string, opts: { generator?: Generator } = {}): { mo
   if (config.model_type !== 'gpt2') {
     throw new FileFormatError(`${join(dir, 'config.json')}: model_type is "${String(config.model_type)}", expected "gpt2"`);
   }
-  const model = new GPT(config, { generator: opts.generator });
+  const model = new GPT(config, { generator: opts.generator, init: false });
   const sd = gpt2StateDict(ck.tensors);
   const { missing, unexpected } = model.loadStateDict(sd, false);
   const required = missing.filter((n) => n !== 'lm_head.weight');

@@ -5,8 +5,20 @@ import { Module } from './module.js';
  * A normal initialiser `N(0, std²)` drawn from `gen` (GPT-2/BERT initialise
  * weights with std `initializer_range` = 0.02).
  */
-export function normalInit(shape: number[], std: number, gen: Generator): Tensor {
+export function normalInit(shape: number[], std: number, gen: Generator, init = true): Tensor {
+  // Skipped (zeros) when weights are about to be loaded: drawing them costs as much as reading them.
+  if (!init) return zeros(shape);
   return randn(shape, gen).mul(std).detach();
+}
+
+/** Options shared by the layers with weights. */
+export interface InitOptions {
+  /** Standard deviation of the normal initialisation (default 0.02). */
+  std?: number;
+  /** Source of the initial weights. */
+  gen: Generator;
+  /** false = start from zeros because a checkpoint will be loaded (default true). */
+  init?: boolean;
 }
 
 /**
@@ -17,9 +29,9 @@ export function normalInit(shape: number[], std: number, gen: Generator): Tensor
 export class Linear extends Module {
   readonly weight: Tensor;
   readonly bias: Tensor | null;
-  constructor(inFeatures: number, outFeatures: number, opts: { bias?: boolean; std?: number; gen: Generator }) {
+  constructor(inFeatures: number, outFeatures: number, opts: InitOptions & { bias?: boolean }) {
     super();
-    this.weight = this.registerParameter('weight', normalInit([outFeatures, inFeatures], opts.std ?? 0.02, opts.gen));
+    this.weight = this.registerParameter('weight', normalInit([outFeatures, inFeatures], opts.std ?? 0.02, opts.gen, opts.init));
     this.bias = opts.bias === false ? null : this.registerParameter('bias', zeros([outFeatures]));
   }
   /** `x` `[..., in]` → `[..., out]`. */
@@ -37,9 +49,9 @@ export class Linear extends Module {
 export class Conv1D extends Module {
   readonly weight: Tensor;
   readonly bias: Tensor;
-  constructor(inFeatures: number, outFeatures: number, opts: { std?: number; gen: Generator }) {
+  constructor(inFeatures: number, outFeatures: number, opts: InitOptions) {
     super();
-    this.weight = this.registerParameter('weight', normalInit([inFeatures, outFeatures], opts.std ?? 0.02, opts.gen));
+    this.weight = this.registerParameter('weight', normalInit([inFeatures, outFeatures], opts.std ?? 0.02, opts.gen, opts.init));
     this.bias = this.registerParameter('bias', zeros([outFeatures]));
   }
   /** `x` `[..., in]` → `[..., out]`. */
@@ -51,9 +63,9 @@ export class Conv1D extends Module {
 /** PyTorch `nn.Embedding`: `weight` `[numEmbeddings, dim]`; int32 ids `[...]` → `[..., dim]`. */
 export class Embedding extends Module {
   readonly weight: Tensor;
-  constructor(numEmbeddings: number, dim: number, opts: { std?: number; gen: Generator }) {
+  constructor(numEmbeddings: number, dim: number, opts: InitOptions) {
     super();
-    this.weight = this.registerParameter('weight', normalInit([numEmbeddings, dim], opts.std ?? 0.02, opts.gen));
+    this.weight = this.registerParameter('weight', normalInit([numEmbeddings, dim], opts.std ?? 0.02, opts.gen, opts.init));
   }
   /** @throws when an id is outside `[0, numEmbeddings)` (checked by the embedding op) */
   forward(ids: Tensor): Tensor {
