@@ -32,7 +32,7 @@ export function register(program: Command): void {
     .option('--ending-field <name>', 'JSON field of the ending', 'ending')
     .option('--max-iters <n>', 'optimizer steps (default: about 3 epochs)', int('--max-iters'))
     .option('--batch-size <n>', 'pairs per step', int('--batch-size'), 8)
-    .option('--learning-rate <lr>', 'peak learning rate', float('--learning-rate'), 3e-4)
+    .option('--learning-rate <lr>', 'peak learning rate', float('--learning-rate'), 1e-4)
     .option('--val-fraction <f>', 'held-out fraction for the report', float('--val-fraction'), 0.1)
     .option('--seed <n>', 'seed of the split and batches', int('--seed'), 1337)
     .option('--json', 'print JSON records, ending with one report line')
