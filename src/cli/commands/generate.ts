@@ -63,7 +63,8 @@ export function register(program: Command): void {
     .option('--form <form>', 'fixed poem form: 5x4, 7x4, 5x8 or 7x8 (default: the form a Chinese prompt starts, e.g. 床前明月光， → 5x4; "free" for none)')
     .option('--json', 'one JSON object per returned sequence: {"text","ids","logprobs"}')
     .action(async (promptArg: string, flags: GenerateFlags) => {
-      const dir = flags.model ?? defaultModelFor(promptArg);
+      // An acrostic of Chinese characters needs the poetry model even without a prompt.
+      const dir = flags.model ?? defaultModelFor(promptArg + (flags.acrostic ?? ''));
       const loaded = loadModelDir(dir);
       const prompt = normalizePrompt(promptArg, loaded.script);
       const config: GenerationConfig = { ...loaded.generationConfig };
@@ -86,7 +87,10 @@ export function register(program: Command): void {
       set('stopStrings', flags.stop);
       set('acrostic', flags.acrostic === undefined ? undefined : normalizePrompt(flags.acrostic, loaded.script));
       // A prompt that opens a 5- or 7-character quatrain is finished in the same form, unless --form free.
-      const form = flags.form === 'free' ? undefined : ((flags.form as PoemForm | undefined) ?? (flags.acrostic === undefined ? inferPoemForm(prompt) : undefined));
+      // An acrostic alone gets a 5-character quatrain (or 8-line poem) when its length fits one.
+      const acrosticLines = flags.acrostic === undefined ? 0 : [...flags.acrostic].length;
+      const acrosticForm: PoemForm | undefined = acrosticLines === 4 ? '5x4' : acrosticLines === 8 ? '5x8' : undefined;
+      const form = flags.form === 'free' ? undefined : ((flags.form as PoemForm | undefined) ?? inferPoemForm(prompt) ?? acrosticForm);
       set('form', form);
       // Greedy (or plain beam search, as HF does by default) ignores the model's sampling defaults.
       if (flags.greedy || ((flags.numBeams ?? 1) > 1 && flags.temperature === undefined && flags.topK === undefined && flags.topP === undefined)) {

@@ -23,6 +23,11 @@ function overridesFrom(words: string[]): Record<string, string> {
   return out;
 }
 
+/** A loss for the summary line; "n/a" before the first evaluation (e.g. after Ctrl-C). */
+function fmt(x: number | null | undefined): string {
+  return typeof x === 'number' && Number.isFinite(x) ? x.toFixed(4) : 'n/a';
+}
+
 function humanBytes(n: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB'];
   let i = 0;
@@ -82,7 +87,7 @@ export function register(program: Command): void {
       if (opts.json) process.stdout.write(JSON.stringify(line) + '\n');
       else {
         process.stdout.write(
-          `done: step ${line.step}, train loss ${line.trainLoss?.toFixed(4)}, val loss ${line.valLoss?.toFixed(4)} (best ${line.bestValLoss?.toFixed(4)}), ` +
+          `done: step ${line.step}, train loss ${fmt(line.trainLoss)}, val loss ${fmt(line.valLoss)} (best ${fmt(line.bestValLoss)}), ` +
             `${Math.round(line.tokensPerSec ?? 0)} tokens/s\nmodel: ${line.checkpoint}\n`,
         );
       }
@@ -107,7 +112,7 @@ export function register(program: Command): void {
       }
       process.stdout.write(
         [
-          `parameters:        ${e.parameters.toLocaleString('en')} (${e.nonEmbeddingParameters.toLocaleString('en')} without position embeddings)`,
+          `parameters:        ${e.parameters.toLocaleString('en')} (${e.nonEmbeddingParameters.toLocaleString('en')} without position embeddings)${recipe.model.vocab_size === undefined ? `, assuming a vocabulary of ${vocab} (pass --vocab-size; a char tokenizer has one entry per distinct character + 2)` : ''}`,
           `FLOPs per token:   ${(e.flopsPerToken / 1e6).toFixed(2)} M (6N + 12·L·C·T)`,
           `tokens per iter:   ${e.tokensPerIter}`,
           `FLOPs per iter:    ${(e.flopsPerIter / 1e9).toFixed(2)} G`,
