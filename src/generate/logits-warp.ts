@@ -101,8 +101,9 @@ export class TopPLogitsWarper implements LogitsProcessor {
     const n = scores.length;
     softmaxInto(scores, this.prob);
     // Token at descending rank r is kept iff the mass strictly above it is < topP.
-    const cross = crossing(scores, this.prob, this.idx, n, this.topP);
-    let keep = cross < 0 ? n : cross + 1;
+    // topP 0 keeps nothing but the minTokensToKeep best (HF: top_p=0 decodes greedily).
+    const cross = this.topP <= 0 ? -1 : crossing(scores, this.prob, this.idx, n, this.topP);
+    let keep = this.topP <= 0 ? 0 : cross < 0 ? n : cross + 1;
     if (keep < this.minTokensToKeep) {
       iota(this.idx, n);
       keep = selectTopK(scores, this.idx, n, this.minTokensToKeep, false);

@@ -210,3 +210,10 @@ test('typical-p over a large vocabulary (mass selection path) matches HF’s sor
     for (let i = 0; i < V; i++) assert.equal(Number.isFinite(s[i]), shifted[i] <= thr, `typicalP ${mass}, token ${i}`);
   }
 });
+
+test('topP 0 keeps only the most likely token (HF: minTokensToKeep = 1)', async () => {
+  const { TopPLogitsWarper } = await import('../../src/generate/logits-warp.js');
+  const scores = Float32Array.from([0.5, 2, 1, -1]);
+  new TopPLogitsWarper(0, 1, 4).process(scores);
+  assert.deepEqual([...scores].map((v) => v === -Infinity), [true, false, true, true]);
+});
