@@ -115,6 +115,11 @@ test('CLI: muse train --json ends with the summary line; muse generate --json pr
     assert.equal(obj.ids.length, 6);
     assert.equal(obj.logprobs.length, 6);
     assert.ok(obj.logprobs.every((p) => p <= 0));
+    // --no-repeat-ngram-size reaches the decoder (commander files `--no-…` options under another key).
+    const norep = spawnSync(process.execPath, [join(root, 'bin/muse.js'), 'generate', '--model', String(last.checkpoint), 'the', '--greedy', '--max-new-tokens', '8', '--no-repeat-ngram-size', '1', '--json'], { env, encoding: 'utf8' });
+    assert.equal(norep.status, 0, norep.stderr);
+    const tokenIds = (JSON.parse(norep.stdout.trim()) as { ids: number[] }).ids;
+    assert.equal(new Set(tokenIds).size, tokenIds.length, `a 1-gram repeated: ${tokenIds}`);
     const bad = spawnSync(process.execPath, [join(root, 'bin/muse.js'), 'generate', '--model', String(last.checkpoint), 'x', '--temperature', '-1'], { env, encoding: 'utf8' });
     assert.notEqual(bad.status, 0);
     assert.match(bad.stderr, /temperature/);

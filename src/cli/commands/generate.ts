@@ -25,7 +25,8 @@ interface GenerateFlags {
   minP?: number;
   typicalP?: number;
   repetitionPenalty?: number;
-  noRepeatNgramSize?: number;
+  /** `--no-repeat-ngram-size N` (commander's key for a `--no-` option). */
+  repeatNgramSize?: number | boolean;
   numBeams?: number;
   numReturnSequences?: number;
   lengthPenalty?: number;
@@ -79,7 +80,8 @@ export function register(program: Command): void {
       set('minP', flags.minP);
       set('typicalP', flags.typicalP);
       set('repetitionPenalty', flags.repetitionPenalty);
-      set('noRepeatNgramSize', flags.noRepeatNgramSize);
+      // commander treats a `--no-…` flag as a negation: the value lands under `repeatNgramSize` (true when absent).
+      set('noRepeatNgramSize', typeof flags.repeatNgramSize === 'number' ? flags.repeatNgramSize : undefined);
       set('numBeams', flags.numBeams);
       set('numReturnSequences', flags.numReturnSequences);
       set('lengthPenalty', flags.lengthPenalty);

@@ -48,6 +48,7 @@ function collect(value: string, previous: string[]): string[] {
 }
 
 function trainAction(flags: TrainFlags): void {
+  if (flags.corpus.length === 0) throw new ConfigError('muse tokenizer train needs at least one --corpus FILE');
   const vocabSize = positiveInt(flags.vocabSize, '--vocab-size');
   const minFrequency = positiveInt(flags.minFrequency, '--min-frequency');
   const specialTokens = flags.specialTokens === undefined ? undefined : flags.specialTokens.split(',').map((s) => s.trim()).filter(Boolean);
