@@ -10,7 +10,7 @@ import {
 } from '../tensor/index.js';
 import { Module } from '../nn/module.js';
 import { Conv1D, Dropout, Embedding, LayerNorm } from '../nn/layers.js';
-import { KVCache, cachedAttention } from '../nn/kv-cache.js';
+import { KVCache, cachedAttention } from './kv-cache.js';
 import { ShapeError } from '../errors.js';
 import type { CausalLM, LMCache } from './causal-lm.js';
 import { gptConfig, type GPTConfig } from './gpt-config.js';
@@ -111,7 +111,7 @@ export class GPTTransformer extends Module {
   readonly wpe: Embedding;
   readonly h: GPTBlock[];
   readonly ln_f: LayerNorm;
-  private readonly drop: Dropout;
+  readonly drop: Dropout;
 
   constructor(cfg: GPTConfig, gen: Generator, init = true) {
     super();
@@ -271,7 +271,7 @@ export class GPT extends Module implements CausalLM {
   private trunk(ids: Tensor, positions: Tensor, cache?: KVCache, attentionMask?: Int32Array | null): Tensor {
     const tr = this.transformer;
     let x = tr.wte.forward(ids).add(tr.wpe.forward(positions));
-    x = (tr as unknown as { drop: Dropout }).drop.forward(x);
+    x = tr.drop.forward(x);
     for (let i = 0; i < tr.h.length; i++) {
       x = tr.h[i]!.forward(x, cache ? { cache, layer: i, attentionMask: attentionMask ?? null } : undefined);
     }

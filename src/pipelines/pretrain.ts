@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { Generator, fromArray } from '../tensor/index.js';
+import { Generator, fromArray, type Tensor } from '../tensor/index.js';
 import { GPT } from '../models/gpt.js';
 import { gptParameterCount } from '../models/gpt-config.js';
 import { loadGPT, saveModel } from '../models/pretrained.js';
@@ -154,7 +154,7 @@ export async function pretrain(opts: PretrainOptions): Promise<TrainSummary & { 
   const generationConfig = defaultGenerationConfig(recipe, tok);
   const trainer = new Trainer({
     model,
-    lossFn: (batch: { x: ReturnType<typeof fromArray>; y: ReturnType<typeof fromArray> }) => model.forward(batch.x, { targets: batch.y }).loss!,
+    lossFn: (batch: { x: Tensor; y: Tensor }) => model.forward(batch.x, { targets: batch.y }).loss!,
     nextTrainBatch: () => toBatch(getBatch(data.train, T, B, batchGen)),
     // nanoGPT's estimate_loss: eval_iters random windows of the validation split.
     evalBatches: function* () {

@@ -1,7 +1,7 @@
 import { Tensor, fromArray } from '../tensor/index.js';
 import { getBackend } from '../backend/index.js';
 import { ShapeError } from '../errors.js';
-import type { LMCache } from '../models/causal-lm.js';
+import type { LMCache } from './causal-lm.js';
 
 /**
  * Key/value cache for incremental decoding of a decoder-only transformer.
