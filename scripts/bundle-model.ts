@@ -1,7 +1,7 @@
 /**
  * Export a `muse train` run as a bundled model with its model card:
  *
- *   npx tsx scripts/bundle-model.ts RUN_DIR models/NAME --title "…" --data "…" --prompt "…" [--prompt …] [--acrostic 春夏秋冬]
+ *   npx tsx scripts/bundle-model.ts RUN_DIR models/NAME --title "…" --data "…" --prompt "…" [--prompt …] [--acrostic 春夏秋冬] [--dtype float16]
  *
  * Copies the inference files of RUN_DIR/best (config, weights, tokenizer,
  * generation config, recipe, loss curve; not the optimizer state) into
@@ -12,6 +12,7 @@
 import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../src/io/atomic.js';
+import { readSafetensors, writeSafetensors } from '../src/io/safetensors.js';
 import { loadModelDir, normalizePrompt } from '../src/pipelines/load-model.js';
 import { generate } from '../src/generate/index.js';
 import { gptParameterCount } from '../src/models/gpt-config.js';
@@ -36,6 +37,16 @@ for (const f of ['config.json', 'model.safetensors', 'tokenizer.json', 'generati
   if (existsSync(join(best, f))) copyFileSync(join(best, f), join(outDir, f));
 }
 copyFileSync(join(runDir, 'metrics.jsonl'), join(outDir, 'metrics.jsonl'));
+// Ship the weights in float16 (half the size; muse and transformers read it back as float32).
+const half = flag('dtype')[0] === 'float16';
+if (half) {
+  const weights = join(outDir, 'model.safetensors');
+  const { tensors, metadata } = readSafetensors(weights);
+  writeSafetensors(weights, tensors, metadata, { floatDtype: 'F16' });
+  const cfgPath = join(outDir, 'config.json');
+  const cfgJson = JSON.parse(readFileSync(cfgPath, 'utf8')) as Record<string, unknown>;
+  writeFileAtomic(cfgPath, JSON.stringify({ ...cfgJson, torch_dtype: 'float16' }, Object.keys({ ...cfgJson, torch_dtype: 0 }).sort(), 2) + '\n');
+}
 
 const state = JSON.parse(readFileSync(join(best, 'trainer_state.json'), 'utf8')) as { global_step: number; best_metric: number; elapsed_ms: number };
 const recipeNote = JSON.parse(readFileSync(join(best, 'muse_recipe.json'), 'utf8')) as { recipe: unknown; command: string };
@@ -85,7 +96,7 @@ Trained by muse itself (\`muse train\`) on ${getBackend().name === 'native' ? 't
 | | |
 | --- | --- |
 | architecture | GPT-2 (\`model_type: gpt2\`): ${cfg.n_layer} layers, ${cfg.n_head} heads, width ${cfg.n_embd}, context ${cfg.n_positions}, tied lm_head |
-| parameters | ${gptParameterCount(cfg).toLocaleString('en')} (${(bytes / 1048576).toFixed(1)} MiB of float32 safetensors) |
+| parameters | ${gptParameterCount(cfg).toLocaleString('en')} (${(bytes / 1048576).toFixed(1)} MiB of ${half ? 'float16' : 'float32'} safetensors${half ? ', trained in float32' : ''}) |
 | tokenizer | character-level, ${loaded.tokenizer.vocabSize.toLocaleString('en')} entries (\`<|endoftext|>\`, \`<unk>\` and the characters of the corpus) |
 | data | ${dataNote} |
 | training | ${state.global_step} iterations in ${(state.elapsed_ms / 60000).toFixed(1)} min (mean ${Math.round(meanTps).toLocaleString('en')} tokens/s) |

@@ -27,7 +27,7 @@ const DTYPE_SIZE: Record<StDType, number> = { F32: 4, I32: 4, F16: 2, BF16: 2, F
  * Rank of each dtype in the Rust library's `Dtype` enum, which orders tensors
  * in the file by descending rank ("descending alignment") and then by name.
  */
-const DTYPE_RANK: Record<'F32' | 'I32', number> = { I32: 9, F32: 11 };
+const DTYPE_RANK: Record<'F32' | 'I32' | 'F16', number> = { F16: 7, I32: 9, F32: 11 };
 
 /** The Rust reader refuses headers above 100 MB; so do we (a corrupt length would otherwise allocate wildly). */
 const MAX_HEADER_SIZE = 100_000_000;
@@ -68,7 +68,14 @@ function compareUtf8(a: string, b: string): number {
  * @throws ConfigError for a bad name, a dtype that does not match the typed
  *   array, a non-integer or negative dimension, or a non-string metadata value
  */
-export function encodeSafetensors(tensors: Map<string, StTensor>, metadata?: Record<string, string>): Uint8Array {
+export function encodeSafetensors(
+  tensors: Map<string, StTensor>,
+  metadata?: Record<string, string>,
+  opts: { floatDtype?: 'F32' | 'F16' } = {},
+): Uint8Array {
+  const half = opts.floatDtype === 'F16';
+  // On-disk dtype of each tensor: F32 tensors become F16 when asked (halves a model's size for shipping).
+  const diskDtype = (t: StTensor): 'F32' | 'I32' | 'F16' => (half && t.dtype === 'F32' ? 'F16' : t.dtype);
   const entries = [...tensors.entries()];
   for (const [name, t] of entries) {
     if (name === '' || name === '__metadata__') {
@@ -93,7 +100,7 @@ export function encodeSafetensors(tensors: Map<string, StTensor>, metadata?: Rec
       );
     }
   }
-  entries.sort(([an, a], [bn, b]) => DTYPE_RANK[b.dtype] - DTYPE_RANK[a.dtype] || compareUtf8(an, bn));
+  entries.sort(([an, a], [bn, b]) => DTYPE_RANK[diskDtype(b)] - DTYPE_RANK[diskDtype(a)] || compareUtf8(an, bn));
 
   const parts: string[] = [];
   if (metadata !== undefined) {
@@ -107,8 +114,8 @@ export function encodeSafetensors(tensors: Map<string, StTensor>, metadata?: Rec
   }
   let offset = 0;
   for (const [name, t] of entries) {
-    const n = t.data.length * DTYPE_SIZE[t.dtype];
-    parts.push(`${JSON.stringify(name)}:{"dtype":"${t.dtype}","shape":[${t.shape.join(',')}],"data_offsets":[${offset},${offset + n}]}`);
+    const n = t.data.length * DTYPE_SIZE[diskDtype(t)];
+    parts.push(`${JSON.stringify(name)}:{"dtype":"${diskDtype(t)}","shape":[${t.shape.join(',')}],"data_offsets":[${offset},${offset + n}]}`);
     offset += n;
   }
   const headerJson = Buffer.from(`{${parts.join(',')}}`, 'utf8');
@@ -121,6 +128,12 @@ export function encodeSafetensors(tensors: Map<string, StTensor>, metadata?: Rec
   out.fill(0x20, 8 + headerJson.length, 8 + headerLen);
   let pos = 8 + headerLen;
   for (const [, t] of entries) {
+    if (diskDtype(t) === 'F16') {
+      const src = t.data as Float32Array;
+      for (let i = 0; i < src.length; i++) view.setUint16(pos + 2 * i, floatToHalf(src[i]!), true);
+      pos += 2 * src.length;
+      continue;
+    }
     if (LITTLE_ENDIAN_HOST) {
       out.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), pos);
     } else {
@@ -320,8 +333,47 @@ export function decodeSafetensors(
  *
  * @throws the errors of {@link encodeSafetensors} and the fs error of the write
  */
-export function writeSafetensors(path: string, tensors: Map<string, StTensor>, metadata?: Record<string, string>): void {
-  writeFileAtomic(path, encodeSafetensors(tensors, metadata));
+export function writeSafetensors(
+  path: string,
+  tensors: Map<string, StTensor>,
+  metadata?: Record<string, string>,
+  opts: { floatDtype?: 'F32' | 'F16' } = {},
+): void {
+  writeFileAtomic(path, encodeSafetensors(tensors, metadata, opts));
+}
+
+const F32_BUF = new Float32Array(1);
+const U32_BUF = new Uint32Array(F32_BUF.buffer);
+
+/**
+ * IEEE 754 binary32 → binary16 bits, round to nearest even (what PyTorch's
+ * `.half()` does): overflow → ±Infinity, NaN stays NaN, tiny values become
+ * subnormals or ±0.
+ */
+export function floatToHalf(x: number): number {
+  F32_BUF[0] = x;
+  const b = U32_BUF[0]!;
+  const sign = (b >>> 16) & 0x8000;
+  const exp = (b >>> 23) & 0xff;
+  let mant = b & 0x7fffff;
+  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0); // Inf / NaN
+  let e = exp - 127 + 15;
+  if (e >= 0x1f) return sign | 0x7c00; // overflow
+  if (e <= 0) {
+    if (e < -10) return sign; // underflows to ±0
+    mant |= 0x800000; // implicit leading 1
+    const shift = 14 - e;
+    const halfMant = mant >>> shift;
+    const rest = mant & ((1 << shift) - 1);
+    const mid = 1 << (shift - 1);
+    const round = rest > mid || (rest === mid && (halfMant & 1) === 1) ? 1 : 0;
+    return sign | (halfMant + round);
+  }
+  const halfMant = mant >>> 13;
+  const rest = mant & 0x1fff;
+  let out = (e << 10) | halfMant;
+  if (rest > 0x1000 || (rest === 0x1000 && (halfMant & 1) === 1)) out += 1; // may carry into the exponent: correct
+  return sign | out;
 }
 
 /**
