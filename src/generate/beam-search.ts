@@ -138,7 +138,7 @@ export function beamSearch(
         if (c.hit === null) allHit = false;
       }
       // 4. Next running beams: best candidates, finished ones pushed down by −1e9.
-      const order = cands.map((c, i) => i);
+      const order = cands.map((_, i) => i);
       const adjusted = cands.map((c) => c.score + (c.hit ? NEG : 0));
       order.sort((x, y) => adjusted[y] - adjusted[x] || x - y);
       for (let j = 0; j < K; j++) {
@@ -160,7 +160,7 @@ export function beamSearch(
         if (!justFinished) score += NEG;
         merged.push({ score, cand: justFinished ? c : { ...c, hit: null } });
       });
-      const best = merged.map((m, i) => i).sort((x, y) => merged[y].score - merged[x].score || x - y).slice(0, K);
+      const best = merged.map((_, i) => i).sort((x, y) => merged[y].score - merged[x].score || x - y).slice(0, K);
       slots[b] = best.map((i) => {
         const m = merged[i];
         if (m.slot) return m.slot;

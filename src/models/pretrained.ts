@@ -82,12 +82,12 @@ export function gpt2StateDict(tensors: Map<string, StTensor>): Map<string, Tenso
  * Load a GPT-2 model from a Hugging Face directory on disk (never a network call).
  * @param dir directory with `config.json` (`model_type` `gpt2`) and `model.safetensors`
  * @param opts.generator the generator dropout will draw from (so that a resumed run continues exactly)
- * @returns the model (eval mode) and which tensors were missing/unexpected
+ * @returns the model (eval mode), which tensors were missing/unexpected, and `generation_config.json` when present
  * @throws FileFormatError for a missing/corrupt directory, a non-GPT-2 config,
  *   or when required tensors are missing (named)
  * @throws ShapeError when a tensor's shape does not match the config (named)
  */
-export function loadGPT(dir: string, opts: { generator?: Generator } = {}): { model: GPT; report: LoadReport } {
+export function loadGPT(dir: string, opts: { generator?: Generator } = {}): { model: GPT; report: LoadReport; generationConfig?: Record<string, unknown> } {
   if (!existsSync(join(dir, 'config.json'))) {
     throw new FileFormatError(`${dir}: no config.json; a model directory needs config.json and model.safetensors (Hugging Face layout)`);
   }
@@ -104,6 +104,6 @@ export function loadGPT(dir: string, opts: { generator?: Generator } = {}): { mo
     throw new FileFormatError(`${join(dir, 'model.safetensors')}: missing tensors ${required.join(', ')}; the file does not hold a complete GPT-2 model`);
   }
   model.eval();
-  return { model, report: { missing, unexpected } };
+  return { model, report: { missing, unexpected }, generationConfig: ck.generationConfig };
 }
 

@@ -47,10 +47,10 @@ export function loadModelDir(dir: string): LoadedModel {
   if (!existsSync(dir)) {
     throw new FileFormatError(`model directory ${dir} does not exist; pass --model DIR with a directory from \`muse train\` (its best/ or last/) or a Hugging Face GPT-2 directory`);
   }
-  const { model, report } = loadGPT(dir);
+  const { model, report, generationConfig: genJson } = loadGPT(dir);
+  // loadTokenizer also reads tokenizer_config.json / special_tokens_map.json for the special-token roles.
   const tokenizer = loadTokenizer(dir);
-  const genPath = join(dir, 'generation_config.json');
-  const generationConfig = existsSync(genPath) ? generationConfigFromHF(JSON.parse(readFileSync(genPath, 'utf8')) as Record<string, unknown>) : {};
+  const generationConfig = genJson ? generationConfigFromHF(genJson) : {};
   let script: LoadedModel['script'] = 'keep';
   const recipePath = join(dir, 'muse_recipe.json');
   if (existsSync(recipePath)) {

@@ -1,7 +1,7 @@
 import type { Tensor } from './tensor.js';
 import { MuseError, ShapeError } from '../errors.js';
 import { shapeStr } from './shape.js';
-import { allocF32, allocZeroF32, releaseF32, withPool } from './pool.js';
+import { allocZeroF32, releaseF32, withPool } from './pool.js';
 
 /**
  * One recorded op of the autograd tape: the inputs it read, how many outputs

@@ -25,7 +25,6 @@ import {
   pairedBootstrap,
   perplexity,
   repetitionRate,
-  rougeScores,
   selfBleu,
   sentenceBleu,
   sentenceChrf,
