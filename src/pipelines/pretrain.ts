@@ -11,6 +11,7 @@ import { CharTokenizer, ByteLevelBPETokenizer, loadTokenizer, type Tokenizer } f
 import { loadCheckpoint } from '../io/checkpoint.js';
 import { ConfigError } from '../errors.js';
 import type { TrainRecipe } from './train-config.js';
+import { pretrainMLM } from './pretrain-mlm.js';
 
 /** Options of {@link pretrain}. */
 export interface PretrainOptions {
@@ -124,6 +125,8 @@ export function defaultGenerationConfig(recipe: TrainRecipe, tok: Tokenizer): Re
  */
 export async function pretrain(opts: PretrainOptions): Promise<TrainSummary & { parameters: number }> {
   const { recipe, outDir } = opts;
+  // BERT recipes train a masked LM (src/pipelines/pretrain-mlm.ts) with the same Trainer and checkpoints.
+  if ((recipe.model as Record<string, unknown>).model_type === 'bert') return pretrainMLM(opts);
   const tr = recipe.training;
   const lastDir = join(outDir, 'last');
   const resuming = opts.resume === true && existsSync(join(lastDir, 'trainer_state.json'));
