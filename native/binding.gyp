@@ -9,6 +9,7 @@
         "src/addon.cc",
         "src/attention.cc",
         "src/common.cc",
+        "src/decode.cc",
         "src/elementwise.cc",
         "src/gemm.cc",
         "src/nn.cc",

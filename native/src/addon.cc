@@ -8,6 +8,7 @@
 #include <cmath>
 #include <string>
 
+#include "decode.h"
 #include "gemm.h"
 #include "kernels.h"
 #include "peak.h"
@@ -445,6 +446,71 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   return o;
 }
 
+
+/** Element i of a JS array argument as a Float32Array with at least `need` elements. */
+float* array_f32(const Args& a, const Napi::Array& arr, uint32_t i, i64 need, const char* what) {
+  Napi::Value v = arr.Get(i);
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
+    throw_type(a.env(), std::string(a.fn) + ": " + what + " " + std::to_string(i) + " must be a Float32Array");
+  Napi::TypedArray ta = v.As<Napi::TypedArray>();
+  if ((i64)ta.ElementLength() < need)
+    throw_range(a.env(), std::string(a.fn) + ": " + what + " " + std::to_string(i) + " has " +
+                             std::to_string(ta.ElementLength()) + " elements, needs " + std::to_string(need));
+  return reinterpret_cast<float*>(static_cast<uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset());
+}
+
+// gptForwardCached(weights[4 + 12·nLayer], kCaches[nLayer], vCaches[nLayer], ids, pos, mask|null, logits,
+//                  batch, t, past, capacity, nLayer, nHead, nEmbd, vocab, nPositions, eps, lastOnly)
+Napi::Value GptForwardCached(const Napi::CallbackInfo& info) {
+  Args a{info, "gptForwardCached"};
+  muse::GptDecodeShape s{};
+  s.batch = (int)a.count(7);
+  s.t = (int)a.count(8);
+  s.past = (int)a.count(9);
+  s.capacity = (int)a.count(10);
+  s.nLayer = (int)a.count(11);
+  s.nHead = (int)a.count(12);
+  s.nEmbd = (int)a.count(13);
+  s.vocab = (int)a.count(14);
+  const i64 nPos = a.count(15);
+  s.eps = (float)a.num(16);
+  s.lastOnly = a.flag(17);
+  const i64 B = s.batch, T = s.t, C = s.nEmbd, L = s.nLayer, V = s.vocab;
+  if (B < 1 || T < 1 || s.nHead < 1 || C % s.nHead != 0 || L < 1 || V < 1)
+    throw_range(a.env(), "gptForwardCached: invalid model or batch shape");
+  if (s.past + T > s.capacity) throw_range(a.env(), "gptForwardCached: past + t exceeds the cache capacity");
+  for (size_t i = 0; i < 3; i++)
+    if (!info[i].IsArray()) throw_type(a.env(), a.where(i) + " must be an array of Float32Array");
+  Napi::Array wa = info[0].As<Napi::Array>(), ka = info[1].As<Napi::Array>(), va = info[2].As<Napi::Array>();
+  if (wa.Length() != 4 + 12 * L || ka.Length() != L || va.Length() != L)
+    throw_range(a.env(), "gptForwardCached: expected 4 + 12·nLayer weights and nLayer key and value caches");
+  muse::GptWeights w;
+  w.wte = array_f32(a, wa, 0, V * C, "weight");
+  w.wpe = array_f32(a, wa, 1, nPos * C, "weight");
+  w.lnfW = array_f32(a, wa, 2, C, "weight");
+  w.lnfB = array_f32(a, wa, 3, C, "weight");
+  const i64 sizes[12] = {C, C, C * 3 * C, 3 * C, C * C, C, C, C, C * 4 * C, 4 * C, 4 * C * C, C};
+  std::vector<float*> kc(L), vc(L);
+  const i64 cacheNeed = B * C / s.nHead * s.nHead * s.capacity;
+  for (i64 l = 0; l < L; l++) {
+    float* p[12];
+    for (int j = 0; j < 12; j++) p[j] = array_f32(a, wa, (uint32_t)(4 + 12 * l + j), sizes[j], "weight");
+    w.layers.push_back({p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9], p[10], p[11]});
+    kc[l] = array_f32(a, ka, (uint32_t)l, cacheNeed, "key cache");
+    vc[l] = array_f32(a, va, (uint32_t)l, cacheNeed, "value cache");
+  }
+  const int32_t* ids = a.i32(3, B * T);
+  const int32_t* pos = a.i32(4, B * T);
+  for (i64 i = 0; i < B * T; i++) {
+    if (ids[i] < 0 || ids[i] >= V) throw_range(a.env(), "gptForwardCached: token id " + std::to_string(ids[i]) + " outside the vocabulary");
+    if (pos[i] < 0 || pos[i] >= nPos) throw_range(a.env(), "gptForwardCached: position " + std::to_string(pos[i]) + " outside n_positions");
+  }
+  const int32_t* mask = a.isNull(5) ? nullptr : a.i32(5, B * (s.past + T));
+  float* logits = a.f32(6, B * (s.lastOnly ? 1 : T) * V);
+  muse::gpt_forward_cached(w, s, ids, pos, mask, kc.data(), vc.data(), logits);
+  return info.Env().Undefined();
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("gemm", Napi::Function::New(env, Gemm));
   exports.Set("unary", Napi::Function::New(env, Unary));
@@ -470,6 +536,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("fmaPeak", Napi::Function::New(env, FmaPeak));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   exports.Set("info", Napi::Function::New(env, Info));
+  exports.Set("gptForwardCached", Napi::Function::New(env, GptForwardCached));
   return exports;
 }
 

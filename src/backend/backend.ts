@@ -138,6 +138,42 @@ export interface AdamWParams {
   gradScale: number;
 }
 
+/**
+ * The GPT-2 decode fast path ({@link Backend.gptForwardCached}): a whole
+ * inference forward with a key/value cache in one kernel call.
+ * `weights` are, in order: `wte [vocab, nEmbd]`, `wpe [nPositions, nEmbd]`,
+ * `ln_f.weight`, `ln_f.bias`, then per block `ln_1.weight`, `ln_1.bias`,
+ * `attn.c_attn.weight [nEmbd, 3·nEmbd]`, `attn.c_attn.bias`,
+ * `attn.c_proj.weight [nEmbd, nEmbd]`, `attn.c_proj.bias`, `ln_2.weight`,
+ * `ln_2.bias`, `mlp.c_fc.weight [nEmbd, 4·nEmbd]`, `mlp.c_fc.bias`,
+ * `mlp.c_proj.weight [4·nEmbd, nEmbd]`, `mlp.c_proj.bias` (HF Conv1D layouts).
+ * `kCaches[l]`/`vCaches[l]` are `[batch, nHead, capacity, headDim]`; the new
+ * keys/values are written at positions `past … past + t − 1`.
+ * `ids`/`positionIds` are `[batch, t]`; `attentionMask` `[batch, past + t]`
+ * (1 = attend) or null; `logits` receives `[batch, lastOnly ? 1 : t, vocab]`.
+ * GELU is the tanh form (HF `gelu_new`), attention causal.
+ */
+export interface GptDecodeParams {
+  weights: F32[];
+  kCaches: F32[];
+  vCaches: F32[];
+  ids: I32;
+  positionIds: I32;
+  attentionMask: I32 | null;
+  logits: F32;
+  batch: number;
+  t: number;
+  past: number;
+  capacity: number;
+  nLayer: number;
+  nHead: number;
+  nEmbd: number;
+  vocab: number;
+  nPositions: number;
+  eps: number;
+  lastOnly: boolean;
+}
+
 /** The kernel set. See each method for shapes; all arrays are contiguous row-major. */
 export interface Backend {
   readonly name: 'js' | 'native';
@@ -229,4 +265,11 @@ export interface Backend {
 
   /** `Σ x[i]²` over `n` elements, accumulated in float64 (for global-norm clipping). */
   sumSquares(x: F32, n: number): number;
+
+  /**
+   * Optional: the GPT-2 decode fast path (see {@link GptDecodeParams}). Backends
+   * without it leave it undefined and the model runs op by op.
+   * @throws RangeError when an array is too short or an id/position is out of range
+   */
+  gptForwardCached?(p: GptDecodeParams): void;
 }

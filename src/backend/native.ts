@@ -17,6 +17,7 @@ import type {
   BinaryOp,
   F32,
   GemmParams,
+  GptDecodeParams,
   I32,
   ReduceOp,
   UnaryOp,
@@ -82,6 +83,11 @@ export interface NativeAddon {
     eps: number, weightDecay: number, step: number, gradScale: number,
   ): void;
   sumSquares(x: F32, n: number): number;
+  gptForwardCached(
+    weights: F32[], kCaches: F32[], vCaches: F32[], ids: I32, pos: I32, mask: I32 | null, logits: F32, batch: number,
+    t: number, past: number, capacity: number, nLayer: number, nHead: number, nEmbd: number, vocab: number,
+    nPositions: number, eps: number, lastOnly: boolean,
+  ): void;
   /**
    * Register-only FMA throughput of all threads together, in GFLOP/s: the
    * fastest of ~0.5 ms bursts run between barriers for about `seconds`.
@@ -240,6 +246,15 @@ export function createNativeBackend(addon: NativeAddon): Backend {
     sumSquares(x, n) {
       return addon.sumSquares(x, n);
     },
+    // An addon built before the decode fast path existed simply lacks it.
+    gptForwardCached:
+      typeof addon.gptForwardCached === 'function'
+        ? (p: GptDecodeParams): void =>
+            addon.gptForwardCached(
+              p.weights, p.kCaches, p.vCaches, p.ids, p.positionIds, p.attentionMask, p.logits, p.batch, p.t, p.past,
+              p.capacity, p.nLayer, p.nHead, p.nEmbd, p.vocab, p.nPositions, p.eps, p.lastOnly,
+            )
+        : undefined,
   };
 }
 

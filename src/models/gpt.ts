@@ -12,6 +12,8 @@ import { Module } from '../nn/module.js';
 import { Conv1D, Dropout, Embedding, LayerNorm } from '../nn/layers.js';
 import { KVCache, cachedAttention } from './kv-cache.js';
 import { ShapeError } from '../errors.js';
+import { getBackend } from '../backend/index.js';
+import type { Backend } from '../backend/backend.js';
 import type { CausalLM, LMCache } from './causal-lm.js';
 import { gptConfig, type GPTConfig } from './gpt-config.js';
 
@@ -145,6 +147,11 @@ export interface GPTOutput {
  */
 export class GPT extends Module implements CausalLM {
   readonly config: GPTConfig;
+  /**
+   * Use the backend's one-call decode kernel for KV-cached inference when it
+   * has one (native). false forces the op-by-op path (tests compare the two).
+   */
+  fastDecode = true;
   readonly transformer: GPTTransformer;
 
   /**
@@ -253,6 +260,10 @@ export class GPT extends Module implements CausalLM {
       for (let b = 0; b < B; b++) for (let i = 0; i < T; i++) pos[b * T + i] = past + i;
     }
     const positions = pos;
+    const fast = this.fastDecode ? getBackend().gptForwardCached : undefined;
+    if (fast && this.config.activation_function !== 'gelu' && (this.config.n_inner ?? 4 * this.config.n_embd) === 4 * this.config.n_embd) {
+      return this.forwardFused(fast, ids, positions, B, T, cache, mask, opts.lastOnly ?? false);
+    }
     const wasTraining = this.training;
     if (wasTraining) this.eval();
     try {
@@ -265,6 +276,50 @@ export class GPT extends Module implements CausalLM {
     } finally {
       if (wasTraining) this.train();
     }
+  }
+
+  /**
+   * The decode fast path: the whole cached forward in one backend call
+   * (native only). Same arithmetic as the op-by-op path; dropout is off
+   * whatever the training flag says, as in the op-by-op cached path.
+   */
+  private forwardFused(
+    kernel: NonNullable<Backend['gptForwardCached']>,
+    ids: Int32Array,
+    positions: Int32Array,
+    B: number,
+    T: number,
+    cache: KVCache,
+    mask: Int32Array | null,
+    lastOnly: boolean,
+  ): Float32Array {
+    const c = this.config;
+    const past = cache.length;
+    cache.ensure(past + T);
+    const tr = this.transformer;
+    const weights: Float32Array[] = [tr.wte.weight, tr.wpe.weight, tr.ln_f.weight, tr.ln_f.bias].map((p) => p.data as Float32Array);
+    const kCaches: Float32Array[] = [];
+    const vCaches: Float32Array[] = [];
+    let capacity = 0;
+    for (let l = 0; l < tr.h.length; l++) {
+      const b = tr.h[l]!;
+      for (const p of [b.ln_1.weight, b.ln_1.bias, b.attn.c_attn.weight, b.attn.c_attn.bias, b.attn.c_proj.weight, b.attn.c_proj.bias,
+        b.ln_2.weight, b.ln_2.bias, b.mlp.c_fc.weight, b.mlp.c_fc.bias, b.mlp.c_proj.weight, b.mlp.c_proj.bias]) {
+        weights.push(p.data as Float32Array);
+      }
+      const buf = cache.layerBuffers(l);
+      kCaches.push(buf.k);
+      vCaches.push(buf.v);
+      capacity = buf.capacity;
+    }
+    const logits = new Float32Array(B * (lastOnly ? 1 : T) * c.vocab_size);
+    kernel({
+      weights, kCaches, vCaches, ids, positionIds: positions, attentionMask: mask, logits,
+      batch: B, t: T, past, capacity, nLayer: c.n_layer, nHead: c.n_head, nEmbd: c.n_embd, vocab: c.vocab_size,
+      nPositions: c.n_positions, eps: c.layer_norm_epsilon, lastOnly,
+    });
+    cache.advance(T);
+    return logits;
   }
 
   /** Embeddings + blocks + final LayerNorm: ids `[B, T]`, positions `[B, T]` → `[B, T, n_embd]`. */
