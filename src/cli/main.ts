@@ -12,6 +12,7 @@ import { register as registerGenerate } from './commands/generate.js';
 import { register as registerFinetune } from './commands/finetune.js';
 import { register as registerEval } from './commands/eval.js';
 import { register as registerTokenizer } from './commands/tokenizer.js';
+import { register as registerVae } from './commands/vae.js';
 
 const program = new Command();
 program
@@ -25,6 +26,7 @@ registerGenerate(program);
 registerFinetune(program);
 registerEval(program);
 registerTokenizer(program);
+registerVae(program);
 
 try {
   await program.parseAsync(process.argv);
