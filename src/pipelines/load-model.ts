@@ -70,3 +70,17 @@ export function normalizePrompt(prompt: string, script: LoadedModel['script']): 
   if (script === 'traditional') return toTraditional(prompt);
   return prompt;
 }
+
+/**
+ * The `model_type` in `dir/config.json` (`gpt2`, `muse-seq2seq`, …), or
+ * undefined when the file is missing or unreadable (the loader then reports
+ * the problem). Lets commands pick the loader for a directory.
+ */
+export function modelTypeOf(dir: string): string | undefined {
+  try {
+    const cfg = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as { model_type?: unknown };
+    return typeof cfg.model_type === 'string' ? cfg.model_type : undefined;
+  } catch {
+    return undefined;
+  }
+}
