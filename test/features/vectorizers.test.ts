@@ -95,7 +95,8 @@ test('default token pattern on unsegmented Chinese: one token per punctuation-de
 
 test('errors name the problem and the fix', () => {
   assert.throws(() => new CountVectorizer({ stopWords: ['a', 'the'] }).fit(['a the', 'the a']), (e: unknown) => e instanceof MuseError && /only contain stop words/.test(e.message));
-  assert.throws(() => new CountVectorizer({ minDf: 5 }).fit(['ab cd', 'cd ef']), /no terms remain/);
+  assert.throws(() => new CountVectorizer({ minDf: 5 }).fit(['ab cd', 'cd ef']), /fewer documents than minDf/);
+  assert.throws(() => new CountVectorizer({ minDf: 2 }).fit(['ab cd', 'ef gh']), /no terms remain/);
   assert.throws(() => new CountVectorizer({ ngramRange: [2, 1] }), /ngramRange/);
   assert.throws(() => new CountVectorizer({ tokenPattern: '(a)(b)' }), /capturing groups/);
   assert.throws(() => new CountVectorizer().transform(['x']), /not fitted/);
