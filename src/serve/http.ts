@@ -1,0 +1,107 @@
+/**
+ * HTTP plumbing shared by the routes: the error body (OpenAI's shape, so
+ * OpenAI clients show the message), server-sent events, and the life of one
+ * generation request (queue slot, cancellation when the client leaves).
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { QueueFullError, type GenerationQueue } from './queue.js';
+
+/** The error body every route answers with: `{ error: { message, type, param, code } }` (OpenAI's format). */
+export interface ErrorBody {
+  error: { message: string; type: string; param: string | null; code: string | null };
+}
+
+/** Build an {@link ErrorBody}. */
+export function errorBody(message: string, type = 'invalid_request_error', param: string | null = null, code: string | null = null): ErrorBody {
+  return { error: { message, type, param, code } };
+}
+
+/**
+ * A server-sent-events response (`text/event-stream`): the reply is taken
+ * over from fastify and each `send` writes one `data:` event.
+ */
+export class SSEStream {
+  private readonly raw: FastifyReply['raw'];
+
+  constructor(reply: FastifyReply) {
+    reply.hijack();
+    this.raw = reply.raw;
+    this.raw.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache, no-transform',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+    });
+    // Headers out now, so the client sees the stream open before the first token.
+    this.raw.flushHeaders();
+  }
+
+  /** True once the client has gone or the stream was ended. */
+  get closed(): boolean {
+    return this.raw.destroyed || this.raw.writableEnded;
+  }
+
+  /** One event; objects are sent as JSON. */
+  send(data: unknown): void {
+    if (this.closed) return;
+    this.raw.write(`data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`);
+  }
+
+  /** End the response. */
+  end(): void {
+    if (!this.closed) this.raw.end();
+  }
+}
+
+/** What the server keeps about running generations (for shutdown). */
+export interface ActiveSet {
+  active: Set<AbortController>;
+}
+
+/**
+ * Run `fn` inside a generation slot: wait in the queue (429 with Retry-After
+ * when it is full, 503 when the server is shutting down), abort the
+ * generation when the client disconnects, release the slot at the end.
+ * @returns undefined when the request was refused or the client left while waiting (the reply is then already sent or moot)
+ */
+export async function withGenerationSlot<T>(
+  queue: GenerationQueue,
+  state: ActiveSet,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  fn: (signal: AbortSignal) => Promise<T>,
+): Promise<T | undefined> {
+  const controller = new AbortController();
+  const onClose = (): void => {
+    if (!reply.raw.writableFinished) controller.abort(new Error('client disconnected'));
+  };
+  reply.raw.on('close', onClose);
+  state.active.add(controller);
+  try {
+    let release: () => void;
+    try {
+      release = await queue.acquire(controller.signal);
+    } catch (err) {
+      if (err instanceof QueueFullError) {
+        reply
+          .code(err.closed ? 503 : 429)
+          .header('retry-after', String(err.retryAfterSeconds))
+          .send(errorBody(err.message, err.closed ? 'server_shutting_down' : 'rate_limit_error', null, err.code));
+        return undefined;
+      }
+      if (controller.signal.aborted) {
+        request.log.info('client left while waiting for a generation slot');
+        return undefined;
+      }
+      throw err;
+    }
+    try {
+      return await fn(controller.signal);
+    } finally {
+      release();
+    }
+  } finally {
+    state.active.delete(controller);
+    reply.raw.off('close', onClose);
+  }
+}

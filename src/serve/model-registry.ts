@@ -1,0 +1,192 @@
+/**
+ * The models a server holds: each model directory is loaded once at start-up
+ * and addressed by its folder name (`muse-poet-zh`), as OpenAI clients
+ * address models by id.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { ConfigError, FileFormatError, MuseError } from '../errors.js';
+import { bundledModelsDir, isChinese, loadModelDir, type LoadedModel } from '../pipelines/load-model.js';
+
+/** Thrown when a request names a model the server does not hold (HTTP 404). */
+export class ModelNotFoundError extends MuseError {
+  constructor(message: string) {
+    super('MODEL_NOT_FOUND', message);
+    this.name = 'ModelNotFoundError';
+  }
+}
+
+/** A masked LM the server can fill masks with (BERT; provided by `src/pipelines/fill-mask.ts` when present). */
+export interface FillMaskModel {
+  name: string;
+  dir: string;
+  /** Predictions for each mask token of `text`, best first. */
+  fill(text: string, topK: number): unknown;
+}
+
+/** Public facts about a served model (`GET /api/models`). */
+export interface ModelInfo {
+  name: string;
+  dir: string;
+  kind: 'causal-lm' | 'masked-lm';
+  /** `n_positions` of a causal LM. */
+  contextLength?: number;
+  nLayer?: number;
+  nHead?: number;
+  vocabSize?: number;
+  /** Script prompts are converted to (OpenCC) before generation. */
+  script?: LoadedModel['script'];
+  /** Defaults from `generation_config.json`. */
+  generationConfig?: Record<string, unknown>;
+}
+
+/** The causal LMs (and masked LMs) a server holds, by name. */
+export class ModelRegistry {
+  private readonly causal = new Map<string, LoadedModel>();
+  private readonly masked = new Map<string, FillMaskModel>();
+
+  /** Add a loaded causal LM under `name` (default: its folder name; a clash gets `-2`, `-3`…). */
+  addCausalLM(loaded: LoadedModel, name = basename(resolve(loaded.dir))): string {
+    let unique = name;
+    for (let i = 2; this.causal.has(unique) || this.masked.has(unique); i++) unique = `${name}-${i}`;
+    this.causal.set(unique, loaded);
+    return unique;
+  }
+
+  /** Add a masked LM for `POST /api/fill-mask`. */
+  addMaskedLM(model: FillMaskModel): void {
+    this.masked.set(model.name, model);
+  }
+
+  /** Names of the causal LMs, in the order they were added. */
+  get causalNames(): string[] {
+    return [...this.causal.keys()];
+  }
+
+  /** Names of the masked LMs. */
+  get maskedNames(): string[] {
+    return [...this.masked.keys()];
+  }
+
+  /**
+   * The causal LM for a request: `name` when given, else the bundled default
+   * for the prompt's language when loaded (muse-poet-zh for Chinese, muse-story-en
+   * otherwise), else the first model.
+   * @throws ModelNotFoundError naming the available models
+   */
+  causalLM(name: string | undefined, prompt = ''): { name: string; loaded: LoadedModel } {
+    if (name !== undefined) {
+      const loaded = this.causal.get(name);
+      if (!loaded) {
+        const hint = this.masked.has(name) ? ` (${name} is a masked LM: use POST /api/fill-mask)` : '';
+        throw new ModelNotFoundError(`model "${name}" is not served${hint}; available: ${this.causalNames.join(', ') || 'none'}`);
+      }
+      return { name, loaded };
+    }
+    const preferred = isChinese(prompt) ? 'muse-poet-zh' : 'muse-story-en';
+    const hit = this.causal.get(preferred);
+    if (hit) return { name: preferred, loaded: hit };
+    const first = this.causal.entries().next();
+    if (first.done) throw new ModelNotFoundError('no causal language model is loaded; start muse serve with --model DIR');
+    return { name: first.value[0], loaded: first.value[1] };
+  }
+
+  /**
+   * The masked LM for fill-mask.
+   * @throws ModelNotFoundError when none (or not the named one) is loaded, saying how to load one
+   */
+  maskedLM(name: string | undefined): FillMaskModel {
+    if (name !== undefined) {
+      const m = this.masked.get(name);
+      if (m) return m;
+    } else {
+      const first = this.masked.values().next();
+      if (!first.done) return first.value;
+    }
+    throw new ModelNotFoundError(
+      `${name ? `masked LM "${name}" is not loaded` : 'no BERT masked LM is loaded'}; fill-mask needs one: ` +
+        'start muse serve with --model DIR of a BERT checkpoint (e.g. models/muse-bert-zh)' +
+        (this.masked.size ? `; loaded: ${this.maskedNames.join(', ')}` : ''),
+    );
+  }
+
+  /** What `GET /api/models` lists. */
+  info(): ModelInfo[] {
+    const out: ModelInfo[] = [];
+    for (const [name, m] of this.causal) {
+      const c = m.model.config;
+      out.push({
+        name,
+        dir: m.dir,
+        kind: 'causal-lm',
+        contextLength: c.n_positions,
+        nLayer: c.n_layer,
+        nHead: c.n_head,
+        vocabSize: c.vocab_size,
+        script: m.script,
+        generationConfig: { ...m.generationConfig } as Record<string, unknown>,
+      });
+    }
+    for (const [name, m] of this.masked) out.push({ name, dir: m.dir, kind: 'masked-lm' });
+    return out;
+  }
+}
+
+/** The bundled models that exist on disk (`models/muse-poet-zh`, `models/muse-story-en`). */
+export function bundledModelDirs(): string[] {
+  return ['muse-poet-zh', 'muse-story-en'].map((n) => join(bundledModelsDir(), n)).filter((d) => existsSync(join(d, 'config.json')));
+}
+
+/** `model_type` from a directory's config.json. */
+function modelType(dir: string): string | undefined {
+  const path = join(dir, 'config.json');
+  if (!existsSync(path)) {
+    throw new FileFormatError(`${dir}: no config.json; pass --model a model directory (Hugging Face layout) such as models/muse-story-en`);
+  }
+  try {
+    return (JSON.parse(readFileSync(path, 'utf8')) as { model_type?: string }).model_type;
+  } catch (err) {
+    throw new FileFormatError(`${path} is not valid JSON (${(err as Error).message})`);
+  }
+}
+
+/**
+ * Load model directories into a registry: GPT-2 directories as causal LMs,
+ * BERT directories as masked LMs through `src/pipelines/fill-mask.ts` (when
+ * that module is part of this build).
+ * @throws FileFormatError / ConfigError naming the directory that cannot be served
+ */
+export async function loadRegistry(dirs: readonly string[]): Promise<ModelRegistry> {
+  const reg = new ModelRegistry();
+  for (const dir of dirs) {
+    const type = modelType(dir);
+    if (type === 'gpt2') {
+      reg.addCausalLM(loadModelDir(dir));
+    } else if (type === 'bert') {
+      reg.addMaskedLM(await loadFillMask(dir));
+    } else {
+      throw new ConfigError(`${dir}: model_type "${String(type)}" cannot be served; muse serve serves gpt2 (generation) and bert (fill-mask) directories`);
+    }
+  }
+  return reg;
+}
+
+interface FillMaskModule {
+  loadFillMaskModel?: (dir: string) => { fill: (text: string, topK: number) => unknown } | Promise<{ fill: (text: string, topK: number) => unknown }>;
+}
+
+async function loadFillMask(dir: string): Promise<FillMaskModel> {
+  // Loaded by name at run time: the BERT pipeline is optional in this build.
+  const spec = '../pipelines/fill-mask.js';
+  let mod: FillMaskModule;
+  try {
+    mod = (await import(spec)) as FillMaskModule;
+  } catch {
+    throw new ConfigError(`${dir} is a BERT model, but this muse has no fill-mask pipeline (src/pipelines/fill-mask.ts); serve GPT-2 models only`);
+  }
+  if (typeof mod.loadFillMaskModel !== 'function') {
+    throw new ConfigError(`${dir} is a BERT model, but src/pipelines/fill-mask.ts exports no loadFillMaskModel(dir)`);
+  }
+  const m = await mod.loadFillMaskModel(dir);
+  return { name: basename(resolve(dir)), dir, fill: (text, topK) => m.fill(text, topK) };
+}

@@ -1,0 +1,130 @@
+/**
+ * `POST /v1/completions` and `GET /v1/models`: the subset of OpenAI's
+ * (legacy) completions API that existing OpenAI clients use, so
+ * `openai.completions.create({ model, prompt, max_tokens, stream: true })`
+ * works against muse. Responses and stream chunks have OpenAI's shapes;
+ * stop sequences are left out of the text, as OpenAI does.
+ */
+import { randomUUID } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import type { GenerationConfig } from '../../generate/index.js';
+import type { LoadedModel } from '../../pipelines/load-model.js';
+import type { ServeContext } from '../context.js';
+import { collect, startGeneration, type GenerationSummary } from '../generation.js';
+import { SSEStream, withGenerationSlot } from '../http.js';
+import { completionsSchema } from '../schemas.js';
+
+/** The request body (validated by {@link completionsSchema}). */
+export interface CompletionsBody {
+  model?: string;
+  prompt: string | string[];
+  max_tokens?: number | null;
+  temperature?: number | null;
+  top_p?: number | null;
+  top_k?: number | null;
+  min_p?: number | null;
+  repetition_penalty?: number | null;
+  n?: number | null;
+  stop?: string | string[] | null;
+  seed?: number | null;
+  stream?: boolean | null;
+  stream_options?: { include_usage?: boolean } | null;
+  echo?: boolean | null;
+  user?: string;
+}
+
+/** OpenAI's default `max_tokens` for completions. */
+const DEFAULT_MAX_TOKENS = 16;
+
+/**
+ * The muse generation config for an OpenAI request: the model's
+ * `generation_config.json` defaults, always sampling (OpenAI samples; a
+ * temperature of 0 means greedy), then the request's values.
+ */
+export function openAIConfig(loaded: LoadedModel, body: CompletionsBody, seed: number | undefined): GenerationConfig {
+  const c: GenerationConfig = { ...loaded.generationConfig, doSample: true, maxNewTokens: body.max_tokens ?? DEFAULT_MAX_TOKENS };
+  delete c.maxLength;
+  delete c.numReturnSequences;
+  delete c.numBeams;
+  delete c.stopStrings;
+  if (body.temperature !== undefined && body.temperature !== null) c.temperature = body.temperature;
+  if (body.top_p !== undefined && body.top_p !== null) c.topP = body.top_p;
+  if (body.top_k !== undefined && body.top_k !== null) c.topK = body.top_k;
+  if (body.min_p !== undefined && body.min_p !== null) c.minP = body.min_p;
+  if (body.repetition_penalty !== undefined && body.repetition_penalty !== null) c.repetitionPenalty = body.repetition_penalty;
+  if (seed !== undefined) c.seed = seed;
+  else delete c.seed;
+  return c;
+}
+
+function stopList(stop: CompletionsBody['stop']): string[] {
+  return stop === undefined || stop === null ? [] : typeof stop === 'string' ? [stop] : stop;
+}
+
+/** Registers `POST /v1/completions` and `GET /v1/models`. */
+export function registerCompletions(app: FastifyInstance, ctx: ServeContext): void {
+  app.get('/v1/models', async () => ({
+    object: 'list',
+    data: ctx.registry.causalNames.map((id) => ({ id, object: 'model', created: 0, owned_by: 'muse' })),
+  }));
+
+  app.post('/v1/completions', { schema: { body: completionsSchema(ctx.limits) } }, async (request, reply) => {
+    const body = request.body as CompletionsBody;
+    const prompts = typeof body.prompt === 'string' ? [body.prompt] : body.prompt;
+    const { name, loaded } = ctx.registry.causalLM(body.model, prompts[0]);
+    const n = body.n ?? 1;
+    const stop = stopList(body.stop);
+    const id = `cmpl-${randomUUID().replace(/-/g, '')}`;
+    const created = Math.floor(Date.now() / 1000);
+    const choices = prompts.flatMap((prompt, p) => Array.from({ length: n }, (_, k) => ({ prompt, index: p * n + k })));
+    const configFor = (index: number): GenerationConfig =>
+      openAIConfig(loaded, body, body.seed === undefined || body.seed === null ? undefined : body.seed + index);
+
+    return withGenerationSlot(ctx.queue, ctx, request, reply, async (signal) => {
+      // The first generation starts before any byte is sent, so bad options still get a 400.
+      const first = startGeneration(loaded, choices[0]!.prompt, configFor(0), { stop, signal });
+      const usage = { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 };
+      const count = (s: GenerationSummary): void => {
+        usage.prompt_tokens += s.promptTokens;
+        usage.completion_tokens += s.completionTokens;
+        usage.total_tokens = usage.prompt_tokens + usage.completion_tokens;
+      };
+      if (!body.stream) {
+        const out = [];
+        for (const c of choices) {
+          const s = await collect(c.index === 0 ? first : startGeneration(loaded, c.prompt, configFor(c.index), { stop, signal }));
+          count(s);
+          out.push({ text: (body.echo ? c.prompt : '') + s.text, index: c.index, logprobs: null, finish_reason: s.finishReason === 'abort' ? 'stop' : s.finishReason });
+          if (signal.aborted) break;
+        }
+        return reply.send({ id, object: 'text_completion', created, model: name, choices: out, usage });
+      }
+      const sse = new SSEStream(reply);
+      const chunk = (index: number, text: string, finish: string | null) => ({
+        id,
+        object: 'text_completion',
+        created,
+        model: name,
+        choices: [{ text, index, logprobs: null, finish_reason: finish }],
+      });
+      for (const c of choices) {
+        const gen = c.index === 0 ? first : startGeneration(loaded, c.prompt, configFor(c.index), { stop, signal });
+        if (body.echo) sse.send(chunk(c.index, c.prompt, null));
+        for (;;) {
+          const r = await gen.next();
+          if (r.done) {
+            count(r.value);
+            sse.send(chunk(c.index, '', r.value.finishReason === 'abort' ? 'stop' : r.value.finishReason));
+            break;
+          }
+          sse.send(chunk(c.index, r.value, null));
+        }
+        if (sse.closed) break;
+      }
+      if (body.stream_options?.include_usage) sse.send({ id, object: 'text_completion', created, model: name, choices: [], usage });
+      sse.send('[DONE]');
+      sse.end();
+      return undefined;
+    });
+  });
+}

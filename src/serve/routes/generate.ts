@@ -1,0 +1,99 @@
+/**
+ * `POST /api/generate`: muse's own generation endpoint with every decoding
+ * option (HF GenerationConfig names in camelCase), streamed as server-sent
+ * events or answered at once. The playground uses it.
+ */
+import type { FastifyInstance } from 'fastify';
+import { toHF, type GenerationConfig, type PoemForm } from '../../generate/index.js';
+import { normalizePrompt, type LoadedModel } from '../../pipelines/load-model.js';
+import { inferPoemForm } from '../../pipelines/poem-form.js';
+import type { ServeContext } from '../context.js';
+import { collect, generateAll, startGeneration, type GenerationSummary } from '../generation.js';
+import { SSEStream, withGenerationSlot } from '../http.js';
+import { generateSchema } from '../schemas.js';
+
+/** The request body (validated by {@link generateSchema}): a prompt plus GenerationConfig options. */
+export interface GenerateBody extends Omit<GenerationConfig, 'form' | 'prefixAllowedTokensFn' | 'eosTokenId' | 'padTokenId' | 'bosTokenId' | 'badWordsIds' | 'maxLength'> {
+  model?: string;
+  prompt: string;
+  stream?: boolean;
+  /** A poem form, or `free` to turn off the form a Chinese prompt implies. */
+  form?: PoemForm | 'free';
+}
+
+/**
+ * The effective generation config of a request: the model's defaults, then
+ * the request's options. As `muse generate` does, a Chinese prompt that opens
+ * a 5- or 7-character quatrain is finished in that form unless `form` is
+ * `free`, and plain beam search (no sampling option given) decodes without sampling.
+ */
+export function requestConfig(loaded: LoadedModel, body: GenerateBody): GenerationConfig {
+  const { model: _m, prompt, stream: _s, form, ...options } = body;
+  const config: GenerationConfig = { ...loaded.generationConfig, ...options };
+  if (options.acrostic !== undefined) config.acrostic = normalizePrompt(options.acrostic, loaded.script);
+  if (form === 'free') delete config.form;
+  else {
+    const f = form ?? inferPoemForm(normalizePrompt(prompt, loaded.script));
+    if (f) config.form = f;
+  }
+  const sampling = ['doSample', 'temperature', 'topK', 'topP', 'minP', 'typicalP'] as const;
+  if ((options.numBeams ?? 1) > 1 && sampling.every((k) => options[k] === undefined)) {
+    config.doSample = false;
+    for (const k of sampling.slice(1)) delete config[k];
+  }
+  return config;
+}
+
+/** Registers `POST /api/generate`. */
+export function registerGenerate(app: FastifyInstance, ctx: ServeContext): void {
+  app.post('/api/generate', { schema: { body: generateSchema(ctx.limits) } }, async (request, reply) => {
+    const body = request.body as GenerateBody;
+    const { name, loaded } = ctx.registry.causalLM(body.model, body.prompt);
+    const config = requestConfig(loaded, body);
+    // The settings as stored with a rating: HF names, only what is set.
+    const settings = toHF(config);
+    return withGenerationSlot(ctx.queue, ctx, request, reply, async (signal) => {
+      const started = performance.now();
+      const beams = (config.numBeams ?? 1) > 1;
+      const nSeq = config.numReturnSequences ?? 1;
+      if (!body.stream) {
+        let outs: GenerationSummary[];
+        if (beams) {
+          outs = generateAll(loaded, body.prompt, config, signal);
+        } else {
+          outs = [];
+          for (let k = 0; k < nSeq && !signal.aborted; k++) {
+            const one = { ...config, numReturnSequences: 1, ...(config.seed !== undefined ? { seed: config.seed + k } : {}) };
+            outs.push(await collect(startGeneration(loaded, body.prompt, one, { signal })));
+          }
+        }
+        return reply.send({
+          model: name,
+          prompt: body.prompt,
+          settings,
+          outputs: outs.map((o) => ({ text: o.text, finishReason: o.finishReason, completionTokens: o.completionTokens })),
+          usage: { promptTokens: outs[0]?.promptTokens ?? 0, completionTokens: outs.reduce((s, o) => s + o.completionTokens, 0) },
+          elapsedMs: Math.round(performance.now() - started),
+        });
+      }
+      const gen = startGeneration(loaded, body.prompt, config, { signal });
+      const sse = new SSEStream(reply);
+      sse.send({ type: 'start', model: name, settings });
+      for (;;) {
+        const r = await gen.next();
+        if (r.done) {
+          sse.send({
+            type: 'done',
+            finishReason: r.value.finishReason,
+            usage: { promptTokens: r.value.promptTokens, completionTokens: r.value.completionTokens },
+            elapsedMs: Math.round(performance.now() - started),
+          });
+          break;
+        }
+        sse.send({ type: 'token', text: r.value });
+      }
+      sse.end();
+      return undefined;
+    });
+  });
+}

@@ -1,0 +1,174 @@
+/**
+ * `muse serve`: a fastify server with the OpenAI-compatible completions API,
+ * muse's own API, the playground page and the ratings database.
+ */
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import { ConfigError, MuseError, ShapeError } from '../errors.js';
+import type { ServeContext } from './context.js';
+import { errorBody } from './http.js';
+import { bundledModelDirs, loadRegistry, ModelNotFoundError, type ModelRegistry } from './model-registry.js';
+import { GenerationQueue, QueueFullError } from './queue.js';
+import { RatingsStore } from './ratings-store.js';
+import { registerApi } from './routes/api.js';
+import { registerCompletions } from './routes/completions.js';
+import { registerGenerate } from './routes/generate.js';
+import { registerStatic } from './routes/static.js';
+
+/** Options of {@link createServer}; every field has a default. */
+export interface ServeOptions {
+  /** Model directories to serve (default: the bundled models), or a registry already loaded. */
+  models?: readonly string[] | ModelRegistry;
+  /** SQLite file of the ratings (default `muse-ratings.db` in the working directory). */
+  db?: string;
+  /** Folder of training runs shown by /train (default `runs`). */
+  runsDir?: string;
+  /** Generations running at once (default 4). */
+  maxConcurrent?: number;
+  /** Requests waiting for a slot before 429s (default 64). */
+  maxQueued?: number;
+  /** Largest max_tokens a request may ask for (default 512). */
+  maxTokens?: number;
+  /** Longest prompt in characters (default 4000). */
+  maxPromptChars?: number;
+  /** Largest request body in bytes (default 64 KiB). */
+  bodyLimit?: number;
+  /** Log requests as JSON lines to stderr (default false). */
+  logger?: boolean;
+  /** Built playground folder (default `<package>/web/dist`). */
+  webDir?: string;
+}
+
+/** A created (not yet listening) server. */
+export interface MuseServer {
+  app: FastifyInstance;
+  context: ServeContext;
+  /** Start listening; resolves with the base URL (`http://127.0.0.1:8080`). */
+  listen(port?: number, host?: string): Promise<string>;
+  /**
+   * Graceful shutdown: refuse new generations (503), let running ones finish
+   * for up to `graceMs` (then abort them: their streams end with finish reason
+   * `stop`/`abort`), close the listener and the database.
+   */
+  close(graceMs?: number): Promise<void>;
+}
+
+/** `<package>/web/dist`, from both `src/serve/` and `dist/serve/`. */
+export function defaultWebDir(): string {
+  return resolve(dirname(fileURLToPath(import.meta.url)), '../../web/dist');
+}
+
+function statusOf(err: unknown): { status: number; body: ReturnType<typeof errorBody> } {
+  const e = err as FastifyError & { validation?: { instancePath: string; keyword: string; params: Record<string, unknown>; message?: string }[] };
+  if (e.validation && e.validation.length > 0) {
+    const v = e.validation[0]!;
+    const where = e.validationContext ?? 'body';
+    const path = v.instancePath.replace(/^\//, '').replace(/\//g, '.');
+    let message: string;
+    let param: string | null = path || null;
+    if (v.keyword === 'additionalProperties') {
+      param = [path, String(v.params.additionalProperty)].filter(Boolean).join('.');
+      message = `${where} has an unknown field "${param}"; check its spelling against the API (docs/serve.md)`;
+    } else if (v.keyword === 'required') {
+      param = [path, String(v.params.missingProperty)].filter(Boolean).join('.');
+      message = `${where} is missing the required field "${param}"`;
+    } else if (v.keyword === 'const') {
+      message = `${where}.${path} must be ${JSON.stringify(v.params.allowedValue)} (other values are not supported)`;
+    } else if (v.keyword === 'anyOf') {
+      message = `${where}.${path} has the wrong type or value; see docs/serve.md`;
+    } else {
+      message = `${where}${path ? `.${path}` : ''} ${v.message ?? 'is invalid'}`;
+    }
+    return { status: 400, body: errorBody(message, 'invalid_request_error', param, 'invalid_field') };
+  }
+  if (err instanceof ModelNotFoundError) return { status: 404, body: errorBody(err.message, 'invalid_request_error', 'model', 'model_not_found') };
+  if (err instanceof QueueFullError) return { status: err.closed ? 503 : 429, body: errorBody(err.message, 'rate_limit_error', null, err.code) };
+  if (err instanceof ConfigError || err instanceof ShapeError) {
+    const m = /generation option (\w+)/.exec(err.message);
+    return { status: 400, body: errorBody(err.message, 'invalid_request_error', m?.[1] ?? null, err.code) };
+  }
+  if (err instanceof MuseError) return { status: 400, body: errorBody(err.message, 'invalid_request_error', null, err.code) };
+  if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
+    return { status: e.statusCode, body: errorBody(e.message, 'invalid_request_error', null, e.code ?? null) };
+  }
+  return { status: 500, body: errorBody('internal server error; see the server log', 'server_error') };
+}
+
+/**
+ * Build the server: load the models, open the ratings database, register the routes.
+ * @throws FileFormatError / ConfigError when a model directory cannot be served or the database cannot be opened
+ */
+export async function createServer(opts: ServeOptions = {}): Promise<MuseServer> {
+  const registry = opts.models && !Array.isArray(opts.models) ? (opts.models as ModelRegistry) : await loadRegistry((opts.models as string[] | undefined) ?? bundledModelDirs());
+  const limits = { maxTokens: opts.maxTokens ?? 512, maxPromptChars: opts.maxPromptChars ?? 4000, maxN: 8 };
+  for (const [k, v] of Object.entries(limits)) {
+    if (!(Number.isInteger(v) && v >= 1)) throw new ConfigError(`serve option ${k} must be a positive integer, got ${v}`);
+  }
+  const context: ServeContext = {
+    registry,
+    queue: new GenerationQueue({ maxConcurrent: opts.maxConcurrent, maxQueued: opts.maxQueued }),
+    ratings: new RatingsStore(opts.db ?? 'muse-ratings.db'),
+    limits,
+    runsDir: resolve(opts.runsDir ?? 'runs'),
+    webDir: opts.webDir ?? defaultWebDir(),
+    active: new Set(),
+    draining: false,
+  };
+  const app = Fastify({
+    logger: opts.logger ?? false,
+    bodyLimit: opts.bodyLimit ?? 64 * 1024,
+    // Unknown fields are errors (not silently dropped) and types are not coerced.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
+    forceCloseConnections: 'idle',
+    return503OnClosing: true,
+  });
+  app.setErrorHandler((err, request, reply) => {
+    const { status, body } = statusOf(err);
+    if (status >= 500) request.log.error(err);
+    if (err instanceof QueueFullError) reply.header('retry-after', String(err.retryAfterSeconds));
+    return reply.code(status).send(body);
+  });
+  app.setNotFoundHandler((request, reply) =>
+    reply.code(404).send(errorBody(`no route ${request.method} ${request.url}; see docs/serve.md for the API`, 'not_found')),
+  );
+  // Generations are refused while draining; other routes keep answering until the listener closes.
+  app.addHook('onRequest', async (request, reply) => {
+    if (context.draining && request.method === 'POST' && /^\/(v1\/completions|api\/(generate|attention))/.test(request.url)) {
+      return reply.code(503).header('retry-after', '5').send(errorBody('the server is shutting down; retry later', 'server_shutting_down'));
+    }
+    return undefined;
+  });
+  registerCompletions(app, context);
+  registerGenerate(app, context);
+  registerApi(app, context);
+  registerStatic(app, context);
+
+  let closing: Promise<void> | null = null;
+  return {
+    app,
+    context,
+    async listen(port = 8080, host = '127.0.0.1') {
+      await app.listen({ port, host });
+      const addr = app.server.address();
+      const p = typeof addr === 'object' && addr ? addr.port : port;
+      return `http://${host.includes(':') ? `[${host}]` : host}:${p}`;
+    },
+    close(graceMs = 10_000) {
+      closing ??= (async () => {
+        context.draining = true;
+        context.queue.close();
+        const timer = setTimeout(() => {
+          for (const c of context.active) c.abort(new Error('server shutting down'));
+        }, graceMs);
+        try {
+          await app.close();
+        } finally {
+          clearTimeout(timer);
+          context.ratings.close();
+        }
+      })();
+      return closing;
+    },
+  };
+}
