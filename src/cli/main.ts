@@ -12,6 +12,7 @@ import { register as registerGenerate } from './commands/generate.js';
 import { register as registerFinetune } from './commands/finetune.js';
 import { register as registerEval } from './commands/eval.js';
 import { register as registerTokenizer } from './commands/tokenizer.js';
+import { register as registerFillMask } from './commands/fill-mask.js';
 import { register as registerVae } from './commands/vae.js';
 
 const program = new Command();
@@ -26,6 +27,7 @@ registerGenerate(program);
 registerFinetune(program);
 registerEval(program);
 registerTokenizer(program);
+registerFillMask(program);
 registerVae(program);
 
 try {
