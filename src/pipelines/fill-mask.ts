@@ -1,0 +1,119 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadBert } from '../models/hf-load.js';
+import type { BertForMaskedLM } from '../models/bert.js';
+import type { LoadReport } from '../models/pretrained.js';
+import { loadTokenizer, type Tokenizer } from '../tokenizers/index.js';
+import { bundledModelsDir, normalizePrompt } from './load-model.js';
+import { ConfigError, FileFormatError } from '../errors.js';
+
+/** A masked-LM directory loaded for fill-mask. */
+export interface LoadedMaskedLM {
+  dir: string;
+  model: BertForMaskedLM;
+  tokenizer: Tokenizer;
+  /** Script the model was trained on (`muse_recipe.json` → `data.script`); inputs are converted to it. */
+  script: 'simplified' | 'traditional' | 'keep';
+  report: LoadReport;
+}
+
+/** The bundled fill-mask model, `models/muse-bert-zh`. */
+export function defaultMaskedLMDir(): string {
+  return join(bundledModelsDir(), 'muse-bert-zh');
+}
+
+/**
+ * Load a BERT masked-LM directory (HF layout: `config.json`, `model.safetensors`,
+ * `tokenizer.json` or `vocab.txt`) from disk only.
+ * @throws FileFormatError naming the directory/file when something is missing or is not a BERT masked LM
+ */
+export function loadMaskedLMDir(dir: string = defaultMaskedLMDir()): LoadedMaskedLM {
+  if (!existsSync(dir)) throw new FileFormatError(`model directory ${dir} does not exist; pass --model DIR with a BERT directory (from \`muse train\` with a model_type "bert" recipe, or a Hugging Face BertForMaskedLM)`);
+  const { model, report } = loadBert(dir);
+  const tokenizer = loadTokenizer(dir);
+  if (tokenizer.maskTokenId === undefined) throw new FileFormatError(`${dir}: the tokenizer has no mask token ([MASK]); fill-mask needs a BERT tokenizer`);
+  if (tokenizer.vocabSize > model.config.vocab_size) {
+    throw new FileFormatError(`${dir}: the tokenizer has ${tokenizer.vocabSize} ids but the model only ${model.config.vocab_size}; they do not belong together`);
+  }
+  let script: LoadedMaskedLM['script'] = 'keep';
+  const recipePath = join(dir, 'muse_recipe.json');
+  if (existsSync(recipePath)) {
+    try {
+      const r = JSON.parse(readFileSync(recipePath, 'utf8')) as { recipe?: { data?: { script?: LoadedMaskedLM['script'] } } };
+      script = r.recipe?.data?.script ?? 'keep';
+    } catch {
+      /* a damaged recipe note does not stop fill-mask */
+    }
+  }
+  return { dir, model, tokenizer, script, report };
+}
+
+/** One candidate for one mask, in Hugging Face's fill-mask pipeline fields. */
+export interface FillMaskCandidate {
+  /** Softmax probability of the token at that mask. */
+  score: number;
+  /** Token id. */
+  token: number;
+  /** The token decoded on its own. */
+  token_str: string;
+  /** The input with this mask filled (special tokens dropped for a single mask, kept for several, as HF does). */
+  sequence: string;
+}
+
+/** Options of {@link fillMask}. */
+export interface FillMaskOptions {
+  /** Candidates per mask (HF `top_k`). Default 5. */
+  topK?: number;
+}
+
+const CJK = '\\u3000-\\u303f\\u3400-\\u4dbf\\u4e00-\\u9fff\\uf900-\\ufaff\\uff00-\\uffef';
+const SPACE_NEAR_CJK = new RegExp(`(?<=[${CJK}]) +| +(?=[${CJK}])`, 'gu');
+
+/** WordPiece decoding puts a space between every CJK character (HF: "床 前 明 月"); drop those spaces. */
+export function joinCjk(text: string): string {
+  return text.replace(SPACE_NEAR_CJK, '');
+}
+
+/**
+ * Predict the tokens behind every mask token of `text` (Hugging Face
+ * `FillMaskPipeline`): one forward pass, softmax over the vocabulary at each
+ * mask, the `topK` most probable tokens. Each candidate's `sequence` is the
+ * input with that one mask replaced, decoded; spaces the WordPiece decoder
+ * puts between CJK characters are removed.
+ * @param text input holding the tokenizer's mask token (e.g. `[MASK]`) once or more
+ * @returns per mask (in text order), its candidates, best first
+ * @throws ConfigError when the text holds no mask token or topK is not a positive integer
+ * @throws ShapeError when the text is longer than the model's positions
+ */
+export function fillMask(lm: LoadedMaskedLM, text: string, opts: FillMaskOptions = {}): FillMaskCandidate[][] {
+  const topK = opts.topK ?? 5;
+  if (!Number.isInteger(topK) || topK < 1) throw new ConfigError(`topK must be a positive integer, got ${topK}`);
+  const tok = lm.tokenizer;
+  const maskId = tok.maskTokenId!;
+  const maskToken = tok.idToToken(maskId) ?? '[MASK]';
+  const ids = tok.encode(normalizePrompt(text, lm.script)).ids;
+  const positions = ids.flatMap((id, i) => (id === maskId ? [i] : []));
+  if (positions.length === 0) throw new ConfigError(`the text holds no ${maskToken}; write ${maskToken} where a token is missing, e.g. "床前明月${maskToken}，疑是地上霜。"`);
+  const V = lm.model.config.vocab_size;
+  const logits = lm.model.logits(Int32Array.from(ids), 1, ids.length);
+  const single = positions.length === 1;
+  const k = Math.min(topK, V);
+  return positions.map((pos) => {
+    const row = logits.subarray(pos * V, (pos + 1) * V);
+    let max = -Infinity;
+    for (let v = 0; v < V; v++) if (row[v]! > max) max = row[v]!;
+    let z = 0;
+    for (let v = 0; v < V; v++) z += Math.exp(row[v]! - max);
+    const order = Array.from({ length: V }, (_, v) => v).sort((a, b) => row[b]! - row[a]! || a - b).slice(0, k);
+    return order.map((id) => {
+      const filled = ids.slice();
+      filled[pos] = id;
+      return {
+        score: Math.exp(row[id]! - max) / z,
+        token: id,
+        token_str: joinCjk(tok.decode([id])),
+        sequence: joinCjk(tok.decode(filled, { skipSpecialTokens: single })),
+      };
+    });
+  });
+}
