@@ -14,6 +14,8 @@ import { register as registerEval } from './commands/eval.js';
 import { register as registerTokenizer } from './commands/tokenizer.js';
 import { register as registerFillMask } from './commands/fill-mask.js';
 import { register as registerVae } from './commands/vae.js';
+import { register as registerServe } from './commands/serve.js';
+import { register as registerRatings } from './commands/ratings.js';
 
 const program = new Command();
 program
@@ -29,6 +31,8 @@ registerEval(program);
 registerTokenizer(program);
 registerFillMask(program);
 registerVae(program);
+registerServe(program);
+registerRatings(program);
 
 try {
   await program.parseAsync(process.argv);
