@@ -1,0 +1,76 @@
+import { Command, InvalidArgumentError } from 'commander';
+import { createServer } from '../../serve/server.js';
+import { bundledModelDirs } from '../../serve/model-registry.js';
+
+function int(name: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a non-negative integer, got "${v}"`);
+    return n;
+  };
+}
+
+function collect(v: string, prev: string[] = []): string[] {
+  return [...prev, v];
+}
+
+interface ServeFlags {
+  model?: string[];
+  port: number;
+  host: string;
+  db: string;
+  runs: string;
+  maxConcurrent: number;
+  maxQueue: number;
+  maxTokens: number;
+  log?: boolean;
+}
+
+/** Registers `muse serve`. */
+export function register(program: Command): void {
+  program
+    .command('serve')
+    .description('serve models over HTTP: OpenAI-compatible /v1/completions, /api/*, the playground page (/) and the live training view (/train)')
+    .option('--model <dir>', 'model directory to serve (repeatable; default: the bundled muse-poet-zh and muse-story-en)', collect)
+    .option('--port <n>', 'port (0 = any free port)', int('--port'), 8080)
+    .option('--host <addr>', 'address to listen on (0.0.0.0 to accept other machines)', '127.0.0.1')
+    .option('--db <file>', 'SQLite file for ratings', 'muse-ratings.db')
+    .option('--runs <dir>', 'folder of training runs shown by /train', 'runs')
+    .option('--max-concurrent <n>', 'generations running at once', int('--max-concurrent'), 4)
+    .option('--max-queue <n>', 'requests waiting for a slot before 429', int('--max-queue'), 64)
+    .option('--max-tokens <n>', 'largest max_tokens a request may ask for', int('--max-tokens'), 512)
+    .option('--log', 'log every request (JSON lines on stdout)')
+    .action(async (flags: ServeFlags) => {
+      const server = await createServer({
+        models: flags.model ?? bundledModelDirs(),
+        db: flags.db,
+        runsDir: flags.runs,
+        maxConcurrent: Math.max(1, flags.maxConcurrent),
+        maxQueued: flags.maxQueue,
+        maxTokens: Math.max(1, flags.maxTokens),
+        logger: flags.log ?? false,
+      });
+      const url = await server.listen(flags.port, flags.host);
+      const models = server.context.registry.causalNames.concat(server.context.registry.maskedNames);
+      process.stderr.write(`muse serve: ${url}  (models: ${models.join(', ')}; ratings: ${flags.db})\n`);
+      process.stderr.write(`  playground ${url}/   training view ${url}/train   OpenAI base URL ${url}/v1\n`);
+      let stopping = false;
+      const stop = (signal: string): void => {
+        if (stopping) {
+          process.stderr.write('muse serve: second signal, exiting now\n');
+          process.exit(1);
+        }
+        stopping = true;
+        process.stderr.write(`muse serve: ${signal}: finishing running generations (10 s at most)…\n`);
+        server.close(10_000).then(
+          () => process.exit(0),
+          (err: unknown) => {
+            process.stderr.write(`muse serve: ${(err as Error).message}\n`);
+            process.exit(1);
+          },
+        );
+      };
+      process.on('SIGTERM', () => stop('SIGTERM'));
+      process.on('SIGINT', () => stop('SIGINT'));
+    });
+}
