@@ -1,0 +1,103 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Seq2SeqTransformer, type Seq2SeqDecoderLM } from '../models/seq2seq.js';
+import type { Seq2SeqConfig } from '../models/seq2seq-config.js';
+import type { LoadReport } from '../models/pretrained.js';
+import { loadCheckpoint } from '../io/checkpoint.js';
+import { fromArray, type Tensor } from '../tensor/index.js';
+import { loadTokenizer, type Tokenizer } from '../tokenizers/index.js';
+import { generate, generationConfigFromHF, type GenerationConfig, type GenerateOptions } from '../generate/index.js';
+import { FileFormatError } from '../errors.js';
+
+/** The `model_type` of a muse encoder–decoder checkpoint. */
+export const SEQ2SEQ_MODEL_TYPE = 'muse-seq2seq';
+
+/** A seq2seq model directory loaded for generation (the counterpart of `LoadedModel`). */
+export interface LoadedSeq2Seq {
+  dir: string;
+  model: Seq2SeqTransformer;
+  tokenizer: Tokenizer;
+  /** Defaults from `generation_config.json`; `bosTokenId` is the decoder start token. */
+  generationConfig: GenerationConfig;
+  script: 'simplified' | 'traditional' | 'keep';
+  report: LoadReport;
+}
+
+/**
+ * Load a `muse-seq2seq` model directory (`config.json`, `model.safetensors`,
+ * `tokenizer.json`, `generation_config.json`), from disk only.
+ * @throws FileFormatError for a missing directory/file, another model_type, or missing tensors (named)
+ * @throws ShapeError when a tensor's shape does not match the config (named)
+ */
+export function loadSeq2SeqDir(dir: string): LoadedSeq2Seq {
+  if (!existsSync(join(dir, 'config.json'))) {
+    throw new FileFormatError(`${dir}: no config.json; a seq2seq model directory comes from \`muse finetune --arch seq2seq\` (its best/ or last/)`);
+  }
+  const ck = loadCheckpoint(dir);
+  const config = ck.config as Partial<Seq2SeqConfig> & { model_type?: string };
+  if (config.model_type !== SEQ2SEQ_MODEL_TYPE) {
+    throw new FileFormatError(`${join(dir, 'config.json')}: model_type is "${String(config.model_type)}", expected "${SEQ2SEQ_MODEL_TYPE}"`);
+  }
+  const model = new Seq2SeqTransformer(config, { init: false });
+  const sd = new Map<string, Tensor>();
+  for (const [name, t] of ck.tensors) sd.set(name, fromArray(t.data, t.shape, t.dtype === 'I32' ? 'int32' : 'float32'));
+  const { missing, unexpected } = model.loadStateDict(sd, false);
+  if (missing.length) {
+    throw new FileFormatError(`${join(dir, 'model.safetensors')}: missing tensors ${missing.join(', ')}; the file does not hold a complete muse-seq2seq model for this config`);
+  }
+  model.eval();
+  const tokenizer = loadTokenizer(dir);
+  const generationConfig: GenerationConfig = ck.generationConfig ? generationConfigFromHF(ck.generationConfig) : {};
+  generationConfig.bosTokenId = model.config.decoder_start_token_id;
+  let script: LoadedSeq2Seq['script'] = 'keep';
+  const recipePath = join(dir, 'muse_recipe.json');
+  if (existsSync(recipePath)) {
+    try {
+      const r = JSON.parse(readFileSync(recipePath, 'utf8')) as { recipe?: { data?: { script?: LoadedSeq2Seq['script'] } } };
+      script = r.recipe?.data?.script ?? 'keep';
+    } catch {
+      /* a damaged recipe note does not stop generation */
+    }
+  }
+  return { dir, model, tokenizer, generationConfig, script, report: { missing, unexpected } };
+}
+
+/**
+ * Source token ids of a beginning: its tokens (the last ones when it is too
+ * long) followed by the end-of-text token, at most `maxLength` in all — the
+ * same encoding `finetuneSeq2Seq` trains with.
+ */
+export function encodeSource(tokenizer: Tokenizer, text: string, eosId: number, maxLength: number): number[] {
+  const ids = tokenizer.encode(text, { addSpecialTokens: false }).ids;
+  const keep = ids.slice(Math.max(0, ids.length - (maxLength - 1)));
+  return [...keep, eosId];
+}
+
+/**
+ * A decoder {@link Seq2SeqDecoderLM} bound to the encoded `beginnings`, ready
+ * for `generate()`/`stream()` with an empty prompt per row (decoding starts
+ * from `bosTokenId` = the decoder start token, which `loadSeq2SeqDir` puts
+ * in the generation defaults).
+ */
+export function bindBeginnings(loaded: { model: Seq2SeqTransformer; tokenizer: Tokenizer }, beginnings: readonly string[]): Seq2SeqDecoderLM {
+  const cfg = loaded.model.config;
+  return loaded.model.bindSource(beginnings.map((b) => encodeSource(loaded.tokenizer, b, cfg.eos_token_id, cfg.max_position_embeddings)));
+}
+
+/**
+ * Generate an ending for every beginning in one batched decoding (greedy,
+ * sampling or beam search as `config` says).
+ * @returns the decoded endings (special tokens skipped, trimmed), in order
+ */
+export function generateEndings(
+  loaded: { model: Seq2SeqTransformer; tokenizer: Tokenizer },
+  beginnings: readonly string[],
+  config: GenerationConfig,
+  opts: Omit<GenerateOptions, 'tokenizer'> = {},
+): string[] {
+  if (beginnings.length === 0) return [];
+  const lm = bindBeginnings(loaded, beginnings);
+  const cfg = { ...config, bosTokenId: loaded.model.config.decoder_start_token_id, numReturnSequences: 1 };
+  const out = generate(lm, beginnings.map(() => []), cfg, { onWarning: () => {}, ...opts, tokenizer: loaded.tokenizer });
+  return out.sequences.map((s) => loaded.tokenizer.decode(s, { skipSpecialTokens: true }).trim());
+}
