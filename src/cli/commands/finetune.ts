@@ -2,7 +2,10 @@ import { Command, InvalidArgumentError } from 'commander';
 import { writeFileAtomic } from '../../io/atomic.js';
 import { fablesToPairs, readCorpus, readPairs } from '../../data/index.js';
 import { finetune } from '../../pipelines/finetune.js';
-import { defaultModelFor, loadModelDir } from '../../pipelines/load-model.js';
+import { defaultModelFor, loadModelDir, modelTypeOf } from '../../pipelines/load-model.js';
+import { finetuneSeq2Seq } from '../../pipelines/finetune-seq2seq.js';
+import { loadSeq2SeqDir, SEQ2SEQ_MODEL_TYPE } from '../../pipelines/load-seq2seq.js';
+import { loadTokenizer } from '../../tokenizers/index.js';
 
 function int(name: string) {
   return (v: string): number => {
@@ -20,24 +23,125 @@ function float(name: string) {
   };
 }
 
+interface FinetuneFlags {
+  pairs: string;
+  arch: string;
+  model?: string;
+  out: string;
+  beginningField: string;
+  endingField: string;
+  maxIters?: number;
+  batchSize?: number;
+  learningRate?: number;
+  valFraction: number;
+  seed: number;
+  tokenizer?: string;
+  dModel?: number;
+  layers?: number;
+  heads?: number;
+  ffnDim?: number;
+  dropout?: number;
+  labelSmoothing?: number;
+  preLn?: boolean;
+  maxSourceLength?: number;
+  maxTargetLength?: number;
+  json?: boolean;
+}
+
+/** `muse finetune --arch seq2seq`: train (or continue) an encoder–decoder and print its report. */
+async function finetuneSeq2SeqCommand(o: FinetuneFlags, pairs: ReturnType<typeof readPairs>): Promise<void> {
+  const dir = o.model ?? defaultModelFor(pairs[0]?.beginning ?? '');
+  const start = modelTypeOf(dir) === SEQ2SEQ_MODEL_TYPE ? loadSeq2SeqDir(dir) : null;
+  const tokenizer = o.tokenizer ? loadTokenizer(o.tokenizer) : start ? start.tokenizer : loadTokenizer(dir);
+  const config = Object.fromEntries(
+    Object.entries({
+      d_model: o.dModel,
+      encoder_layers: o.layers,
+      decoder_layers: o.layers,
+      encoder_attention_heads: o.heads,
+      decoder_attention_heads: o.heads,
+      encoder_ffn_dim: o.ffnDim,
+      decoder_ffn_dim: o.ffnDim,
+      dropout: o.dropout,
+      label_smoothing: o.labelSmoothing,
+      normalize_before: o.preLn ? true : undefined,
+    }).filter(([, v]) => v !== undefined),
+  );
+  const report = await finetuneSeq2Seq({
+    tokenizer,
+    model: start?.model,
+    config,
+    pairs,
+    outDir: o.out,
+    maxIters: o.maxIters,
+    batchSize: o.batchSize,
+    learningRate: o.learningRate,
+    valFraction: o.valFraction,
+    seed: o.seed,
+    maxSourceLength: o.maxSourceLength,
+    maxTargetLength: o.maxTargetLength,
+    script: start?.script,
+    json: o.json,
+    log: o.json ? (line) => process.stdout.write(line + '\n') : undefined,
+  });
+  const summary = {
+    checkpoint: report.checkpoint,
+    arch: 'seq2seq',
+    parameters: report.parameters,
+    trainPairs: report.trainPairs,
+    heldOut: report.heldOut,
+    valLoss: report.train.bestValLoss,
+    baseline: { bleu: report.baseline.bleu, rougeL: report.baseline.rougeL },
+    after: { bleu: report.after.bleu, rougeL: report.after.rougeL },
+    tokenize: report.after.tokenize,
+  };
+  if (o.json) {
+    process.stdout.write(JSON.stringify(summary) + '\n');
+    return;
+  }
+  const pct = (x: number) => (100 * x).toFixed(2);
+  process.stdout.write(
+    [
+      `trained a ${report.parameters.toLocaleString('en')}-parameter encoder–decoder on ${report.trainPairs} pairs, ${report.heldOut} held out; best val loss ${report.train.bestValLoss?.toFixed(4)}`,
+      `                    BLEU (${summary.tokenize})   ROUGE-L F1`,
+      `copy the beginning  ${report.baseline.bleu.toFixed(2).padStart(8)}   ${pct(report.baseline.rougeL).padStart(10)}`,
+      `seq2seq             ${report.after.bleu.toFixed(2).padStart(8)}   ${pct(report.after.rougeL).padStart(10)}`,
+      `model: ${report.checkpoint}`,
+    ].join('\n') + '\n',
+  );
+}
+
 /** Registers `muse finetune` and `muse pairs`. */
 export function register(program: Command): void {
   program
     .command('finetune')
     .description('fine-tune a model on (beginning → ending) pairs, loss on the ending only; reports BLEU/ROUGE-L before and after on held-out pairs')
     .requiredOption('--pairs <file>', 'JSONL with one {"beginning","ending"} object per line')
-    .option('--model <dir>', 'base model directory (default: the bundled model for the pairs\' language)')
+    .option('--arch <arch>', 'gpt: fine-tune a decoder LM; seq2seq: train the encoder–decoder Transformer (Vaswani et al. 2017)', 'gpt')
+    .option('--model <dir>', 'base model directory (default: the bundled model for the pairs\' language); with --arch seq2seq a muse-seq2seq directory is trained further, any other directory lends its tokenizer')
     .option('--out <dir>', 'output directory (best/, last/, metrics.jsonl, loss.svg)', 'runs/finetune')
     .option('--beginning-field <name>', 'JSON field of the beginning', 'beginning')
     .option('--ending-field <name>', 'JSON field of the ending', 'ending')
     .option('--max-iters <n>', 'optimizer steps (default: about 3 epochs)', int('--max-iters'))
-    .option('--batch-size <n>', 'pairs per step', int('--batch-size'), 8)
-    .option('--learning-rate <lr>', 'peak learning rate', float('--learning-rate'), 1e-4)
+    .option('--batch-size <n>', 'pairs per step (default 8; seq2seq 16)', int('--batch-size'))
+    .option('--learning-rate <lr>', 'peak learning rate (default 1e-4; seq2seq 5e-4)', float('--learning-rate'))
     .option('--val-fraction <f>', 'held-out fraction for the report', float('--val-fraction'), 0.1)
     .option('--seed <n>', 'seed of the split and batches', int('--seed'), 1337)
+    .option('--tokenizer <path>', 'seq2seq: tokenizer directory or tokenizer.json (default: the --model directory\'s)')
+    .option('--d-model <n>', 'seq2seq: model width', int('--d-model'))
+    .option('--layers <n>', 'seq2seq: encoder and decoder layers (each)', int('--layers'))
+    .option('--heads <n>', 'seq2seq: attention heads', int('--heads'))
+    .option('--ffn-dim <n>', 'seq2seq: feed-forward inner size', int('--ffn-dim'))
+    .option('--dropout <p>', 'seq2seq: residual dropout', float('--dropout'))
+    .option('--label-smoothing <eps>', 'seq2seq: label smoothing ε', float('--label-smoothing'))
+    .option('--pre-ln', 'seq2seq: pre-LayerNorm instead of the paper\'s post-LN')
+    .option('--max-source-length <n>', 'seq2seq: longest beginning in tokens', int('--max-source-length'))
+    .option('--max-target-length <n>', 'seq2seq: longest ending in tokens', int('--max-target-length'))
     .option('--json', 'print JSON records, ending with one report line')
-    .action(async (o: { pairs: string; model?: string; out: string; beginningField: string; endingField: string; maxIters?: number; batchSize: number; learningRate: number; valFraction: number; seed: number; json?: boolean }) => {
+    .action(async (o: FinetuneFlags) => {
       const pairs = readPairs(o.pairs, { beginningField: o.beginningField, endingField: o.endingField });
+      if (o.arch === 'seq2seq') return finetuneSeq2SeqCommand(o, pairs);
+      if (o.arch !== 'gpt') throw new InvalidArgumentError(`--arch must be gpt or seq2seq, got "${o.arch}"`);
       const base = loadModelDir(o.model ?? defaultModelFor(pairs[0]?.beginning ?? ''));
       const report = await finetune({
         base,
