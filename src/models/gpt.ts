@@ -3,6 +3,7 @@ import {
   Generator,
   fromArray,
   noGrad,
+  isGradEnabled,
   crossEntropy,
   gelu,
   scaledDotProductAttention,
@@ -13,6 +14,7 @@ import { Conv1D, Dropout, Embedding, LayerNorm } from '../nn/layers.js';
 import { KVCache, cachedAttention } from './kv-cache.js';
 import { ShapeError } from '../errors.js';
 import { getBackend } from '../backend/index.js';
+import { fusedLMLoss, fusedTrainSupported, type FusedGPTParams } from './gpt-fused-train.js';
 import type { Backend } from '../backend/backend.js';
 import type { CausalLM, LMCache } from './causal-lm.js';
 import { gptConfig, type GPTConfig } from './gpt-config.js';
@@ -152,6 +154,12 @@ export class GPT extends Module implements CausalLM {
    * has one (native). false forces the op-by-op path (tests compare the two).
    */
   fastDecode = true;
+  /**
+   * Compute the training loss and gradients with the fused path
+   * (`gpt-fused-train.ts`) when the config allows it (no dropout, tanh GELU).
+   * false forces the op-by-op autograd path (tests compare the two).
+   */
+  fusedTrain = true;
   readonly transformer: GPTTransformer;
 
   /**
@@ -221,15 +229,18 @@ export class GPT extends Module implements CausalLM {
     if (T > this.config.n_positions) {
       throw new ShapeError(`GPT.forward: sequence length ${T} exceeds n_positions ${this.config.n_positions}; truncate the input to the last ${this.config.n_positions} tokens`);
     }
+    const targets = opts.labels ? shiftLabels(opts.labels) : opts.targets;
+    if (targets && (targets.shape.length !== 2 || targets.shape[0] !== B || targets.shape[1] !== T)) {
+      throw new ShapeError(`GPT.forward: targets must be [${B}, ${T}] like inputIds, got [${targets.shape.join(', ')}]`);
+    }
+    if (targets && this.fusedTrain && fusedTrainSupported(this.config, this.training) && (!isGradEnabled() || this.parameters().every((p) => p.requiresGrad))) {
+      return fusedLMLoss(this, this.config, this.fusedParams(), inputIds, targets);
+    }
     const pos = new Int32Array(B * T);
     for (let b = 0; b < B; b++) for (let i = 0; i < T; i++) pos[b * T + i] = i;
     const hidden = this.trunk(inputIds, fromArray(pos, [B, T], 'int32'));
     const logits = this.lmHead(hidden);
-    const targets = opts.labels ? shiftLabels(opts.labels) : opts.targets;
     if (!targets) return { logits };
-    if (targets.shape.length !== 2 || targets.shape[0] !== B || targets.shape[1] !== T) {
-      throw new ShapeError(`GPT.forward: targets must be [${B}, ${T}] like inputIds, got [${targets.shape.join(', ')}]`);
-    }
     const V = this.config.vocab_size;
     const loss = crossEntropy(logits.reshape([B * T, V]), targets.reshape([B * T]), { ignoreIndex: -100 });
     return { logits, loss };
@@ -320,6 +331,22 @@ export class GPT extends Module implements CausalLM {
     });
     cache.advance(T);
     return logits;
+  }
+
+  /** The parameters in the fused training path's structure. */
+  private fusedParams(): FusedGPTParams {
+    const tr = this.transformer;
+    return {
+      wte: tr.wte.weight,
+      wpe: tr.wpe.weight,
+      lnfW: tr.ln_f.weight,
+      lnfB: tr.ln_f.bias,
+      blocks: tr.h.map((b) => ({
+        ln1w: b.ln_1.weight, ln1b: b.ln_1.bias, attnW: b.attn.c_attn.weight, attnB: b.attn.c_attn.bias,
+        projW: b.attn.c_proj.weight, projB: b.attn.c_proj.bias, ln2w: b.ln_2.weight, ln2b: b.ln_2.bias,
+        fcW: b.mlp.c_fc.weight, fcB: b.mlp.c_fc.bias, fc2W: b.mlp.c_proj.weight, fc2B: b.mlp.c_proj.bias,
+      })),
+    };
   }
 
   /** Embeddings + blocks + final LayerNorm: ids `[B, T]`, positions `[B, T]` → `[B, T, n_embd]`. */
