@@ -14,6 +14,7 @@ import { register as registerEval } from './commands/eval.js';
 import { register as registerTokenizer } from './commands/tokenizer.js';
 import { register as registerFillMask } from './commands/fill-mask.js';
 import { register as registerVae } from './commands/vae.js';
+import { register as registerAe } from './commands/ae.js';
 import { register as registerServe } from './commands/serve.js';
 import { register as registerRatings } from './commands/ratings.js';
 
@@ -31,6 +32,7 @@ registerEval(program);
 registerTokenizer(program);
 registerFillMask(program);
 registerVae(program);
+registerAe(program);
 registerServe(program);
 registerRatings(program);
 
