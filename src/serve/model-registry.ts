@@ -6,6 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { ConfigError, FileFormatError, MuseError } from '../errors.js';
+import { fillMask, loadMaskedLMDir } from '../pipelines/fill-mask.js';
 import { bundledModelsDir, isChinese, loadModelDir, type LoadedModel } from '../pipelines/load-model.js';
 
 /** Thrown when a request names a model the server does not hold (HTTP 404). */
@@ -16,7 +17,7 @@ export class ModelNotFoundError extends MuseError {
   }
 }
 
-/** A masked LM the server can fill masks with (BERT; provided by `src/pipelines/fill-mask.ts` when present). */
+/** A masked LM the server can fill masks with (BERT, through `src/pipelines/fill-mask.ts`). */
 export interface FillMaskModel {
   name: string;
   dir: string;
@@ -132,9 +133,9 @@ export class ModelRegistry {
   }
 }
 
-/** The bundled models that exist on disk (`models/muse-poet-zh`, `models/muse-story-en`). */
+/** The bundled models that exist on disk (`models/muse-poet-zh`, `models/muse-story-en`, and `models/muse-bert-zh` for fill-mask). */
 export function bundledModelDirs(): string[] {
-  return ['muse-poet-zh', 'muse-story-en'].map((n) => join(bundledModelsDir(), n)).filter((d) => existsSync(join(d, 'config.json')));
+  return ['muse-poet-zh', 'muse-story-en', 'muse-bert-zh'].map((n) => join(bundledModelsDir(), n)).filter((d) => existsSync(join(d, 'config.json')));
 }
 
 /** `model_type` from a directory's config.json. */
@@ -152,8 +153,7 @@ function modelType(dir: string): string | undefined {
 
 /**
  * Load model directories into a registry: GPT-2 directories as causal LMs,
- * BERT directories as masked LMs through `src/pipelines/fill-mask.ts` (when
- * that module is part of this build).
+ * BERT directories as masked LMs (`src/pipelines/fill-mask.ts`).
  * @throws FileFormatError / ConfigError naming the directory that cannot be served
  */
 export async function loadRegistry(dirs: readonly string[]): Promise<ModelRegistry> {
@@ -163,7 +163,7 @@ export async function loadRegistry(dirs: readonly string[]): Promise<ModelRegist
     if (type === 'gpt2') {
       reg.addCausalLM(loadModelDir(dir));
     } else if (type === 'bert') {
-      reg.addMaskedLM(await loadFillMask(dir));
+      reg.addMaskedLM(loadFillMask(dir));
     } else {
       throw new ConfigError(`${dir}: model_type "${String(type)}" cannot be served; muse serve serves gpt2 (generation) and bert (fill-mask) directories`);
     }
@@ -171,22 +171,8 @@ export async function loadRegistry(dirs: readonly string[]): Promise<ModelRegist
   return reg;
 }
 
-interface FillMaskModule {
-  loadFillMaskModel?: (dir: string) => { fill: (text: string, topK: number) => unknown } | Promise<{ fill: (text: string, topK: number) => unknown }>;
-}
-
-async function loadFillMask(dir: string): Promise<FillMaskModel> {
-  // Loaded by name at run time: the BERT pipeline is optional in this build.
-  const spec = '../pipelines/fill-mask.js';
-  let mod: FillMaskModule;
-  try {
-    mod = (await import(spec)) as FillMaskModule;
-  } catch {
-    throw new ConfigError(`${dir} is a BERT model, but this muse has no fill-mask pipeline (src/pipelines/fill-mask.ts); serve GPT-2 models only`);
-  }
-  if (typeof mod.loadFillMaskModel !== 'function') {
-    throw new ConfigError(`${dir} is a BERT model, but src/pipelines/fill-mask.ts exports no loadFillMaskModel(dir)`);
-  }
-  const m = await mod.loadFillMaskModel(dir);
-  return { name: basename(resolve(dir)), dir, fill: (text, topK) => m.fill(text, topK) };
+/** Load a BERT directory through the fill-mask pipeline. */
+function loadFillMask(dir: string): FillMaskModel {
+  const lm = loadMaskedLMDir(dir);
+  return { name: basename(resolve(dir)), dir, fill: (text, topK) => fillMask(lm, text, { topK }) };
 }

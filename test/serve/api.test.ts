@@ -6,10 +6,13 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generate, stream } from '../../src/generate/index.js';
 import { openAIConfig } from '../../src/serve/routes/completions.js';
+import { fillMask, loadMaskedLMDir } from '../../src/pipelines/fill-mask.js';
+import { loadRegistry } from '../../src/serve/model-registry.js';
+import { createServer } from '../../src/serve/server.js';
 import { post, registry, sseEvents, startServer } from './helpers.js';
 
 const { server, url, dir } = await startServer({ maxTokens: 64 });
@@ -192,4 +195,33 @@ test('GET /api/runs and /api/runs/:name/metrics read a metrics.jsonl being writt
   assert.equal(m.records.length, 2);
   assert.equal(m.records[1].valLoss, 3.1);
   assert.equal((await fetch(`${url}/api/runs/..%2F..%2Fetc/metrics`)).status, 404);
+});
+
+test('POST /api/fill-mask with a BERT model answers what fillMask() gives (HF pipeline fields)', async (t) => {
+  const ckpt = '/work/shared/hf-checkpoints/lmbuddy-bert-tiniest';
+  const vocab = '/work/shared/vocab/bert-base-uncased';
+  if (!existsSync(ckpt) || !existsSync(vocab)) {
+    t.skip('no /work/shared BERT checkpoint here (developer material); fill-mask route not exercised');
+    return;
+  }
+  const bertDir = join(dir, 'bert-tiniest');
+  cpSync(ckpt, bertDir, { recursive: true });
+  cpSync(vocab, bertDir, { recursive: true });
+  const reg = await loadRegistry([bertDir]);
+  const s = await createServer({ models: reg, db: ':memory:' });
+  const u = await s.listen(0);
+  try {
+    const r = await post(`${u}/api/fill-mask`, { text: 'the [MASK] sat on the mat.', topK: 3 });
+    assert.equal(r.status, 200);
+    const j = await r.json();
+    assert.equal(j.model, 'bert-tiniest');
+    const ref = fillMask(loadMaskedLMDir(bertDir), 'the [MASK] sat on the mat.', { topK: 3 });
+    assert.deepEqual(j.predictions, JSON.parse(JSON.stringify(ref)));
+    assert.equal(j.predictions[0].length, 3);
+    const none = await post(`${u}/api/fill-mask`, { text: 'the [MASK]', model: 'other' });
+    assert.equal(none.status, 404);
+    assert.match((await none.json()).error.message, /masked LM "other" is not loaded; .*loaded: bert-tiniest/);
+  } finally {
+    await s.close(100);
+  }
 });

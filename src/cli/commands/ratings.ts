@@ -30,7 +30,7 @@ export function register(program: Command): void {
         } else {
           const out = createWriteStream('', { fd: 1 });
           for (const chunk of exportRatings(store.iterate(), flags.format)) {
-            if (!out.write(chunk)) await new Promise((r) => out.once('drain', r));
+            if (!out.write(chunk)) await new Promise<void>((r) => out.once('drain', () => r()));
           }
           await new Promise<void>((r) => out.end(r));
         }
