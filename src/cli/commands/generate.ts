@@ -1,6 +1,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { generate, stream, type GenerationConfig, type PoemForm } from '../../generate/index.js';
-import { defaultModelFor, loadModelDir, normalizePrompt } from '../../pipelines/load-model.js';
+import { defaultModelFor, loadModelDir, modelTypeOf, normalizePrompt } from '../../pipelines/load-model.js';
+import { loadSeq2SeqDir, seq2seqTarget, SEQ2SEQ_MODEL_TYPE } from '../../pipelines/load-seq2seq.js';
 import { inferPoemForm } from '../../pipelines/poem-form.js';
 
 function num(name: string) {
@@ -44,7 +45,7 @@ export function register(program: Command): void {
     .command('generate')
     .description('continue a prompt with a model (default: the bundled muse-poet-zh for Chinese prompts, muse-story-en otherwise)')
     .argument('[prompt]', 'the beginning to continue (empty: start from the beginning-of-text token)', '')
-    .option('--model <dir>', 'model directory (Hugging Face GPT-2 layout)')
+    .option('--model <dir>', 'model directory (Hugging Face GPT-2 layout, or a muse-seq2seq directory from `muse finetune --arch seq2seq`)')
     .option('--max-new-tokens <n>', 'tokens to generate', num('--max-new-tokens'))
     .option('--min-new-tokens <n>', 'suppress end-of-text before this many tokens', num('--min-new-tokens'))
     .option('--temperature <t>', 'sampling temperature (0 = greedy)', num('--temperature'))
@@ -66,8 +67,12 @@ export function register(program: Command): void {
     .action(async (promptArg: string, flags: GenerateFlags) => {
       // An acrostic of Chinese characters needs the poetry model even without a prompt.
       const dir = flags.model ?? defaultModelFor(promptArg + (flags.acrostic ?? ''));
-      const loaded = loadModelDir(dir);
+      const seq2seq = modelTypeOf(dir) === SEQ2SEQ_MODEL_TYPE ? loadSeq2SeqDir(dir) : null;
+      const gpt = seq2seq ? null : loadModelDir(dir);
+      const loaded = seq2seq ?? gpt!;
       const prompt = normalizePrompt(promptArg, loaded.script);
+      // An encoder–decoder reads the prompt as its source; its decoder starts from the decoder start token.
+      const target = seq2seq ? seq2seqTarget(seq2seq, prompt) : { model: gpt!.model, prompt, prefix: prompt };
       const config: GenerationConfig = { ...loaded.generationConfig };
       const set = <K extends keyof GenerationConfig>(k: K, v: GenerationConfig[K] | undefined) => {
         if (v !== undefined) config[k] = v;
@@ -105,20 +110,20 @@ export function register(program: Command): void {
       const single = (config.numBeams ?? 1) <= 1 && (config.numReturnSequences ?? 1) <= 1;
       if (single && !flags.json) {
         // Stream: the prompt first (as the model sees it), then the continuation as it is produced.
-        const s = stream(loaded.model, loaded.tokenizer, prompt, config);
-        process.stdout.write(prompt);
+        const s = stream(target.model, loaded.tokenizer, target.prompt, config);
+        process.stdout.write(target.prefix);
         for await (const piece of s) process.stdout.write(piece);
         process.stdout.write('\n');
         return;
       }
-      const ids = prompt.length ? loaded.tokenizer.encode(prompt, { addSpecialTokens: false }).ids : [];
-      const out = generate(loaded.model, [ids], config, { tokenizer: loaded.tokenizer });
+      const ids = target.prompt.length ? loaded.tokenizer.encode(target.prompt, { addSpecialTokens: false }).ids : [];
+      const out = generate(target.model, [ids], config, { tokenizer: loaded.tokenizer });
       out.sequences.forEach((seq, i) => {
         const text = loaded.tokenizer.decode(seq, { skipSpecialTokens: true });
         if (flags.json) {
           process.stdout.write(JSON.stringify({ text, ids: seq, logprobs: out.logprobs[i] }) + '\n');
         } else {
-          process.stdout.write(`${out.sequences.length > 1 ? `[${i + 1}] ` : ''}${prompt}${text}\n`);
+          process.stdout.write(`${out.sequences.length > 1 ? `[${i + 1}] ` : ''}${target.prefix}${text}\n`);
         }
       });
     });
