@@ -171,7 +171,8 @@ export async function finetuneSeq2Seq(opts: FinetuneSeq2SeqOptions): Promise<Fin
   const pad = cfg.pad_token_id;
   const maxIters = opts.maxIters ?? Math.max(50, Math.ceil((20 * trainEx.length) / batchSize));
   const learningRate = opts.learningRate ?? 5e-4;
-  const generationDefaults: GenerationConfig = { doSample: false, maxNewTokens: maxTargetLength, noRepeatNgramSize: 4, eosTokenId: eos, bosTokenId: cfg.decoder_start_token_id };
+  // `muse generate` samples like the bundled GPT models; --greedy or --num-beams decode deterministically.
+  const generationDefaults: GenerationConfig = { doSample: true, temperature: 0.8, topK: 40, maxNewTokens: maxTargetLength, eosTokenId: eos, bosTokenId: cfg.decoder_start_token_id };
   const trainer = new Trainer({
     model,
     // Label smoothing while training (§5.4); the plain NLL for validation.

@@ -8,6 +8,8 @@ import { fromArray, type Tensor } from '../tensor/index.js';
 import { loadTokenizer, type Tokenizer } from '../tokenizers/index.js';
 import { generate, generationConfigFromHF, type GenerationConfig, type GenerateOptions } from '../generate/index.js';
 import { FileFormatError } from '../errors.js';
+import { hasCjk } from '../eval/index.js';
+import type { CausalLM } from '../models/causal-lm.js';
 
 /** The `model_type` of a muse encoder–decoder checkpoint. */
 export const SEQ2SEQ_MODEL_TYPE = 'muse-seq2seq';
@@ -100,4 +102,24 @@ export function generateEndings(
   const cfg = { ...config, bosTokenId: loaded.model.config.decoder_start_token_id, numReturnSequences: 1 };
   const out = generate(lm, beginnings.map(() => []), cfg, { onWarning: () => {}, ...opts, tokenizer: loaded.tokenizer });
   return out.sequences.map((s) => loaded.tokenizer.decode(s, { skipSpecialTokens: true }).trim());
+}
+
+/** What a generation command decodes for one prompt. */
+export interface DecodingTarget {
+  /** The model `generate()`/`stream()` drive. */
+  model: CausalLM;
+  /** The prompt given to `generate()`/`stream()` (empty for a seq2seq decoder: it starts from the decoder start token). */
+  prompt: string;
+  /** Text to print before the generated text (the beginning, and a space between English sentences). */
+  prefix: string;
+}
+
+/**
+ * The decoding target of a seq2seq model for `beginning`: its decoder bound
+ * to the encoded beginning, an empty decoder prompt, and the beginning (plus
+ * a space unless it is Chinese) to print before the ending.
+ */
+export function seq2seqTarget(loaded: LoadedSeq2Seq, beginning: string): DecodingTarget {
+  const joiner = beginning.length === 0 || hasCjk(beginning) ? '' : ' ';
+  return { model: bindBeginnings(loaded, [beginning]), prompt: '', prefix: beginning + joiner };
 }
