@@ -75,8 +75,13 @@ export class Autoencoder extends Module {
     return this.out.forward(h);
   }
 
-  /** Mean squared error over every element of the batch (PyTorch `MSELoss()`), a scalar. */
+  /**
+   * Squared reconstruction error summed over features, averaged over rows
+   * (PyTorch `MSELoss(reduction='sum') / batch`), a scalar: on l2-normalised
+   * rows it is the fraction of each row's energy not reconstructed (1 for an
+   * all-zero output), a scale the element mean (÷ features) would hide.
+   */
   loss(x: Tensor): Tensor {
-    return mseLoss(this.decode(this.encode(x)), x);
+    return mseLoss(this.decode(this.encode(x)), x, { reduction: 'sum' }).div(x.shape[0]!);
   }
 }
