@@ -52,7 +52,7 @@ function chart(records: MetricsRecord[]): SVGSVGElement {
   svg.append(el('text', { x: W / 2, y: H - 6, 'text-anchor': 'middle', 'font-size': 12 }, 'step'));
   const line = (pts: readonly (readonly [number, number])[], color: string, label: string, ly: number) => {
     if (pts.length === 0) return;
-    svg.append(el('polyline', { points: pts.map(([x, y]) => `${sx(x)},${sy(y)}`).join(' '), fill: 'none', stroke: color, 'stroke-width': 1.6, class: `curve-${label}` }));
+    svg.append(el('polyline', { points: pts.map(([x, y]) => `${sx(x)},${sy(y)}`).join(' '), fill: 'none', stroke: color, 'stroke-width': 1.6, class: `curve-${label.split(' ')[0]}` }));
     svg.append(el('text', { x: W - m.r - 90, y: ly, fill: color, 'font-size': 12 }, `— ${label}`));
   };
   line(train, '#3a6ee8', 'train loss', m.t + 12);
