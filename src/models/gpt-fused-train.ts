@@ -13,7 +13,7 @@
  * Same arithmetic as the op-by-op path (same kernels); checked against it in
  * test/models/gpt-fused-train.test.ts on both backends.
  */
-import { Tensor, fromArray } from '../tensor/index.js';
+import { Tensor, fromArray, type Generator } from '../tensor/index.js';
 import { record, isGradEnabled } from '../tensor/autograd.js';
 import { getBackend } from '../backend/index.js';
 import type { Backend, F32, I32 } from '../backend/backend.js';
@@ -25,8 +25,14 @@ export interface FusedBlockParams {
   ln2w: Tensor; ln2b: Tensor; fcW: Tensor; fcB: Tensor; fc2W: Tensor; fc2B: Tensor;
 }
 
-/** Every trainable tensor of a GPT, tied `wte` once. */
+/** Every trainable tensor of a GPT, tied `wte` once, and its dropout. */
 export interface FusedGPTParams {
+  /**
+   * Active dropout (training mode): rates and the generator the model's
+   * Dropout modules draw from, so masks are drawn in the op-by-op path's
+   * order (embeddings, then per block after attn.c_proj and after mlp.c_proj).
+   */
+  dropout: { embd: number; resid: number; gen: Generator } | null;
   wte: Tensor;
   wpe: Tensor;
   blocks: FusedBlockParams[];
@@ -46,6 +52,8 @@ interface BlockActs {
   h2: F32; mean2: F32; rstd2: F32; // ln_2
   fc: F32; // [N, 4C] before GELU
   g: F32; // [N, 4C] after GELU
+  maskAttn: F32 | null; // resid dropout masks [N, C] (0 or 1/(1−p)), when active
+  maskMlp: F32 | null;
 }
 
 /** Buffers for one (batch, seqLen) shape, reused across steps. */
@@ -57,6 +65,7 @@ class Workspace {
   readonly tmpC: F32; readonly tmpC2: F32; readonly tmp4C: F32; readonly tmp3C: F32; readonly tmpHeads: F32; readonly dqkvh: F32;
   readonly dpos: F32;
   readonly dlogits: F32;
+  maskEmbd: F32 | null = null;
 
   constructor(readonly B: number, readonly T: number, cfg: GPTConfig) {
     const N = B * T;
@@ -67,7 +76,7 @@ class Workspace {
       this.acts.push({
         xin: f(N * C), h1: f(N * C), mean1: f(N), rstd1: f(N), qkv: f(N * 3 * C), qkvh: f(N * 3 * C),
         yh: f(N * C), lse: f(B * H * T), ym: f(N * C), xmid: f(N * C), h2: f(N * C), mean2: f(N), rstd2: f(N),
-        fc: f(N * 4 * C), g: f(N * 4 * C),
+        fc: f(N * 4 * C), g: f(N * 4 * C), maskAttn: null, maskMlp: null,
       });
     }
     this.xout = f(N * C);
@@ -84,11 +93,10 @@ const workspaces = new WeakMap<object, Workspace>();
 
 /**
  * Whether {@link fusedLMLoss} can stand in for the op-by-op forward of a model
- * with this config: dropout inactive (all rates 0, or eval mode), tanh GELU, 4× MLP.
+ * with this config: tanh GELU and a 4× MLP (dropout is supported).
  */
-export function fusedTrainSupported(cfg: GPTConfig, training: boolean): boolean {
+export function fusedTrainSupported(cfg: GPTConfig): boolean {
   return (
-    (!training || (cfg.resid_pdrop === 0 && cfg.embd_pdrop === 0 && cfg.attn_pdrop === 0)) &&
     cfg.activation_function !== 'gelu' && (cfg.n_inner ?? 4 * cfg.n_embd) === 4 * cfg.n_embd
   );
 }
@@ -113,6 +121,21 @@ function conv1dBackward(be: Backend, x: F32, W: F32, dy: F32, dW: F32, db: F32, 
 
 function addInto(be: Backend, a: F32, b: F32, out: F32, n: number): void {
   be.binary('add', a, [1], b, [1], out, [n]);
+}
+
+function mulInto(be: Backend, a: F32, b: F32, out: F32, n: number): void {
+  be.binary('mul', a, [1], b, [1], out, [n]);
+}
+
+/**
+ * An inverted-dropout mask (0 with probability p, else 1/(1−p)), drawn
+ * element by element from `gen` exactly as `dropout()` in tensor/ops-nn draws it.
+ */
+function dropoutMask(prev: F32 | null, n: number, p: number, gen: Generator): F32 {
+  const mask = prev && prev.length === n ? prev : new Float32Array(n);
+  const keep = p === 1 ? 0 : 1 / (1 - p);
+  for (let i = 0; i < n; i++) mask[i] = gen.random() < p ? 0 : keep;
+  return mask;
 }
 
 /**
@@ -158,6 +181,9 @@ export function fusedLMLoss(
   const x0 = ws.acts[0]!.xin;
   be.embedding(d(params.wte), ids, ws.tmpC, N, C);
   be.binary('add', ws.tmpC, [T * C, C, 1], d(params.wpe), [0, C, 1], x0, [B, T, C]);
+  const drop = params.dropout;
+  ws.maskEmbd = drop && drop.embd > 0 ? dropoutMask(ws.maskEmbd, N * C, drop.embd, drop.gen) : null;
+  if (ws.maskEmbd) mulInto(be, x0, ws.maskEmbd, x0, N * C);
 
   const attnShape = { batch: B, heads: H, tq: T, tk: T, headDim: D, scale: 1 / Math.sqrt(D), causal: true, keyPaddingMask: null };
   for (let l = 0; l < L; l++) {
@@ -173,11 +199,15 @@ export function fusedLMLoss(
     // [B, H, T, D] → [B, T, H, D]
     be.copyStrided(a.yh, 0, [H * T * D, D, T * D, 1], [B, T, H, D], a.ym);
     conv1d(be, a.ym, d(p.projW), d(p.projB), ws.tmpC, N, C, C);
+    a.maskAttn = drop && drop.resid > 0 ? dropoutMask(a.maskAttn, n, drop.resid, drop.gen) : null;
+    if (a.maskAttn) mulInto(be, ws.tmpC, a.maskAttn, ws.tmpC, n);
     addInto(be, a.xin, ws.tmpC, a.xmid, n);
     be.layerNorm(a.xmid, d(p.ln2w), d(p.ln2b), a.h2, a.mean2, a.rstd2, N, C, eps);
     conv1d(be, a.h2, d(p.fcW), d(p.fcB), a.fc, N, C, 4 * C);
     be.unary('gelu_tanh', a.fc, a.g, N * 4 * C);
     conv1d(be, a.g, d(p.fc2W), d(p.fc2B), ws.tmpC, N, 4 * C, C);
+    a.maskMlp = drop && drop.resid > 0 ? dropoutMask(a.maskMlp, n, drop.resid, drop.gen) : null;
+    if (a.maskMlp) mulInto(be, ws.tmpC, a.maskMlp, ws.tmpC, n);
     addInto(be, a.xmid, ws.tmpC, xnext, n);
   }
   be.layerNorm(ws.xout, d(params.lnfW), d(params.lnfB), ws.hf, ws.meanf, ws.rstdf, N, C, eps);
@@ -239,7 +269,12 @@ function backward(
     const [dln1w, dln1b, dattnW, dattnB, dprojW, dprojB, dln2w, dln2b, dfcW, dfcB, dfc2W, dfc2B] = g as [F32, F32, F32, F32, F32, F32, F32, F32, F32, F32, F32, F32];
     // MLP: xnext = xmid + c_proj(gelu(c_fc(ln_2(xmid)))).
     const dg = ws.tmp4C;
-    conv1dBackward(be, a.g, d(p.fc2W), dres, dfc2W, dfc2B, dg, N, 4 * C, C);
+    let dmlp: F32 = dres;
+    if (a.maskMlp) {
+      mulInto(be, dres, a.maskMlp, ws.tmpHeads, n);
+      dmlp = ws.tmpHeads;
+    }
+    conv1dBackward(be, a.g, d(p.fc2W), dmlp, dfc2W, dfc2B, dg, N, 4 * C, C);
     be.unaryBackward('gelu_tanh', a.fc, a.g, dg, dg, N * 4 * C);
     conv1dBackward(be, a.h2, d(p.fcW), dg, dfcW, dfcB, dxTmp, N, C, 4 * C);
     const dln2 = ws.tmpC2;
@@ -247,7 +282,12 @@ function backward(
     const dxmid = new Float32Array(n);
     addInto(be, dres, dln2, dxmid, n);
     // Attention: xmid = xin + c_proj(merge(attn(split(c_attn(ln_1(xin)))))).
-    conv1dBackward(be, a.ym, d(p.projW), dxmid, dprojW, dprojB, dxTmp, N, C, C);
+    let dattn: F32 = dxmid;
+    if (a.maskAttn) {
+      mulInto(be, dxmid, a.maskAttn, ws.tmpHeads, n);
+      dattn = ws.tmpHeads;
+    }
+    conv1dBackward(be, a.ym, d(p.projW), dattn, dprojW, dprojB, dxTmp, N, C, C);
     // dym [B, T, H, D] → [B, H, T, D]
     be.copyStrided(dxTmp, 0, [T * C, D, C, 1], [B, H, T, D], ws.tmpHeads);
     be.attentionBackward({
@@ -265,6 +305,7 @@ function backward(
     blockGrads[l] = g;
   }
   // Embeddings.
+  if (ws.maskEmbd) mulInto(be, dres, ws.maskEmbd, dres, N * C);
   be.embeddingBackward(dres, ids, dwte, N, C);
   be.reduce('sum', dres, ws.dpos, 1, B, T * C);
   dwpe.set(ws.dpos);

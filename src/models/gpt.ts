@@ -160,6 +160,8 @@ export class GPT extends Module implements CausalLM {
    * false forces the op-by-op autograd path (tests compare the two).
    */
   fusedTrain = true;
+  /** The generator of initialisation and of every Dropout module (the fused path draws its masks from it too). */
+  private readonly generator: Generator;
   readonly transformer: GPTTransformer;
 
   /**
@@ -172,6 +174,7 @@ export class GPT extends Module implements CausalLM {
     super();
     this.config = gptConfig(config);
     const gen = opts.generator ?? new Generator(opts.seed ?? 1337);
+    this.generator = gen;
     this.transformer = this.registerModule('transformer', new GPTTransformer(this.config, gen, opts.init ?? true));
     if (!this.config.tie_word_embeddings) {
       throw new ShapeError('GPT: untied lm_head weights are not supported; set tie_word_embeddings: true (GPT-2 ties them)');
@@ -233,7 +236,7 @@ export class GPT extends Module implements CausalLM {
     if (targets && (targets.shape.length !== 2 || targets.shape[0] !== B || targets.shape[1] !== T)) {
       throw new ShapeError(`GPT.forward: targets must be [${B}, ${T}] like inputIds, got [${targets.shape.join(', ')}]`);
     }
-    if (targets && this.fusedTrain && fusedTrainSupported(this.config, this.training) && (!isGradEnabled() || this.parameters().every((p) => p.requiresGrad))) {
+    if (targets && this.fusedTrain && fusedTrainSupported(this.config) && (!isGradEnabled() || this.parameters().every((p) => p.requiresGrad))) {
       return fusedLMLoss(this, this.config, this.fusedParams(), inputIds, targets);
     }
     const pos = new Int32Array(B * T);
@@ -336,7 +339,10 @@ export class GPT extends Module implements CausalLM {
   /** The parameters in the fused training path's structure. */
   private fusedParams(): FusedGPTParams {
     const tr = this.transformer;
+    const c = this.config;
+    const active = this.training && (c.embd_pdrop > 0 || c.resid_pdrop > 0);
     return {
+      dropout: active ? { embd: c.embd_pdrop, resid: c.resid_pdrop, gen: this.generator } : null,
       wte: tr.wte.weight,
       wpe: tr.wpe.weight,
       lnfW: tr.ln_f.weight,

@@ -53,13 +53,26 @@ for (const backend of ['js', 'native'] as const) {
   }
 }
 
-test('fused path is skipped when dropout is active in training mode', () => {
-  const model = new GPT({ ...cfg, resid_pdrop: 0.1 }, { seed: 1 });
-  model.train();
-  const ids = fromArray(new Int32Array(8), [1, 8], 'int32');
-  const a = model.forward(ids, { targets: ids }).loss!.item();
-  const b = model.forward(ids, { targets: ids }).loss!.item();
-  assert.notEqual(a, b); // dropout draws differ between calls: the op-by-op path ran
+test('fused path with dropout draws the same masks as the op-by-op path', () => {
+  const dcfg = { ...cfg, resid_pdrop: 0.2, embd_pdrop: 0.1 };
+  const run = (fused: boolean): { loss: number; grad: Float32Array; again: number } => {
+    const model = new GPT(dcfg, { seed: 5 });
+    model.fusedTrain = fused;
+    model.train();
+    const ids = fromArray(Int32Array.from({ length: 16 }, (_, i) => (i * 3) % 37), [2, 8], 'int32');
+    const out = model.forward(ids, { targets: ids });
+    out.loss!.backward();
+    const again = model.forward(ids, { targets: ids }).loss!.item();
+    return { loss: out.loss!.item(), grad: model.transformer.h[1]!.mlp.c_fc.weight.grad!.data as Float32Array, again };
+  };
+  const ref = run(false);
+  const got = run(true);
+  assert.ok(Math.abs(ref.loss - got.loss) < 1e-5, `loss ${got.loss} vs ${ref.loss}`);
+  assert.ok(Math.abs(ref.again - got.again) < 1e-5, 'second step draws the next masks');
+  assert.notEqual(got.loss, got.again); // masks differ between steps
+  let diff = 0;
+  for (let i = 0; i < ref.grad.length; i++) diff = Math.max(diff, Math.abs(ref.grad[i]! - got.grad[i]!));
+  assert.ok(diff < 1e-5, `grad max |Δ| ${diff}`);
 });
 
 test('fused path under noGrad gives the evaluation loss without a graph', async () => {
