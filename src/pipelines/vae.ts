@@ -31,7 +31,7 @@ export const LINE_END_PUNCTUATION = '，。？！';
  * of first appearance.
  */
 export function extractPoemLines(docs: Iterable<string>, charsPerLine = 5): string[] {
-  const re = new RegExp(`(?<=^|[，。？！；：、\\s])(${HAN}{${charsPerLine}}[${LINE_END_PUNCTUATION}])(?=$|[^\\u3400-\\u9fff])`, 'gu');
+  const re = new RegExp(`(?<=^|[，。？！；：、\\s])(${HAN}{${charsPerLine}}[${LINE_END_PUNCTUATION}])`, 'gu');
   const seen = new Set<string>();
   for (const d of docs) for (const m of d.matchAll(re)) seen.add(m[1]!);
   return [...seen];

@@ -97,3 +97,36 @@ test('vectorize → normalize → autoencode pipeline: trains, saves, reloads, e
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('trainSentenceVAE: extracts 5-character lines, trains, writes vae_metrics.jsonl, and the directory loads and samples', async () => {
+  const { trainSentenceVAE, loadSentenceVAE, sampleLines, extractPoemLines } = await import('../../src/pipelines/vae.js');
+  const { writeFileSync, readFileSync, existsSync } = await import('node:fs');
+  const dir = mkdtempSync(join(tmpdir(), 'muse-svae-'));
+  try {
+    const chars = '山水风月花鸟云天江春秋日夜人心';
+    const g = new T.Generator(8);
+    const line = () => Array.from({ length: 5 }, () => chars[g.randint(0, chars.length)]).join('');
+    const recs = Array.from({ length: 120 }, () => JSON.stringify({ text: `${line()}，${line()}。${line()}？长长长长长长，` }));
+    writeFileSync(join(dir, 'poems.jsonl'), recs.join('\n') + '\n');
+    assert.deepEqual(extractPoemLines(['白日依山尽，黄河入海流。欲穷千里目，更上一层楼。七个字的一行诗，']), ['白日依山尽，', '黄河入海流。', '欲穷千里目，', '更上一层楼。']);
+    const recipe = {
+      model: { n_embd: 8, hidden_size: 16, latent_size: 4 },
+      data: { script: 'simplified' as const, charsPerLine: 5, valLines: 40 },
+      training: { batchSize: 16, maxIters: 20, learningRate: 0.01, evalInterval: 10, evalIters: 2 },
+      vae: { klSchedule: { type: 'linear' as const, warmupSteps: 10 }, freeBits: 0.1, wordDropout: 0.2 },
+    };
+    const s = await trainSentenceVAE({ recipe, corpus: [join(dir, 'poems.jsonl')], outDir: join(dir, 'run'), progress: false, log: () => {} });
+    assert.equal(s.step, 20);
+    assert.ok(s.final && Number.isFinite(s.final.negElbo) && Math.abs(s.final.negElbo - s.final.recon - s.final.kl) < 1e-3);
+    const metrics = readFileSync(join(dir, 'run', 'vae_metrics.jsonl'), 'utf8').trim().split('\n');
+    assert.equal(metrics.length, 2);
+    assert.ok(existsSync(join(dir, 'run', 'best', 'tokenizer.json')));
+    const vae = loadSentenceVAE(join(dir, 'run', 'best'));
+    assert.equal(vae.charsPerLine, 5);
+    const out = sampleLines(vae, 3, { seed: 1 });
+    assert.equal(out.length, 3);
+    assert.ok(out.every((l) => [...l].every((c) => chars.includes(c) || '，。？！'.includes(c))), JSON.stringify(out));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
