@@ -4,7 +4,7 @@ import { Generator, fromArray, type Tensor } from '../tensor/index.js';
 import { GPT } from '../models/gpt.js';
 import { gptParameterCount } from '../models/gpt-config.js';
 import { loadGPT, saveModel } from '../models/pretrained.js';
-import { Trainer, type ResumeState, type TrainSummary } from '../train/index.js';
+import { Trainer, nanoGptNoDecay, type ResumeState, type TrainSummary } from '../train/index.js';
 import { readCorpus, BLANK_LINE } from '../data/corpus.js';
 import { getBatch } from '../data/lm-batches.js';
 import { CharTokenizer, ByteLevelBPETokenizer, loadTokenizer, type Tokenizer } from '../tokenizers/index.js';
@@ -173,6 +173,7 @@ export async function pretrain(opts: PretrainOptions): Promise<TrainSummary & { 
     warmupIters: tr.warmupIters,
     lrDecayIters: tr.lrDecayIters,
     weightDecay: tr.weightDecay,
+    noDecay: tr.noDecay === 'nanogpt' ? nanoGptNoDecay : undefined,
     beta1: tr.beta1,
     beta2: tr.beta2,
     gradClip: tr.gradClip,

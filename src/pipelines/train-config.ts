@@ -39,6 +39,12 @@ export interface TrainRecipe {
     beta1?: number;
     beta2?: number;
     weightDecay?: number;
+    /**
+     * Which parameters get no weight decay: "default" (biases, LayerNorm
+     * weights and embedding tables) or "nanogpt" (only tensors of rank < 2:
+     * nanoGPT decays its embeddings too).
+     */
+    noDecay?: 'default' | 'nanogpt';
     gradClip?: number;
     gradientAccumulationSteps?: number;
     evalInterval: number;
@@ -101,6 +107,9 @@ function validateRecipe(r: TrainRecipe, path: string): void {
   const t = r.training;
   for (const k of ['batchSize', 'blockSize', 'maxIters', 'evalInterval', 'evalIters'] as const) {
     if (!Number.isInteger(t[k]) || t[k] <= 0) throw new ConfigError(`${path}: training.${k} must be a positive integer, got ${String(t[k])}`);
+  }
+  if (t.noDecay !== undefined && t.noDecay !== 'default' && t.noDecay !== 'nanogpt') {
+    throw new ConfigError(`${path}: training.noDecay must be "default" or "nanogpt", got ${JSON.stringify(t.noDecay)}`);
   }
   if (!(t.learningRate > 0)) throw new ConfigError(`${path}: training.learningRate must be > 0`);
   if (!['char', 'bpe'].includes(r.tokenizer.type)) throw new ConfigError(`${path}: tokenizer.type must be "char" or "bpe"`);
