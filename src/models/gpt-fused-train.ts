@@ -65,6 +65,8 @@ class Workspace {
   readonly tmpC: F32; readonly tmpC2: F32; readonly tmp4C: F32; readonly tmp3C: F32; readonly tmpHeads: F32; readonly dqkvh: F32;
   readonly dpos: F32;
   readonly dlogits: F32;
+  /** Residual-stream gradients: two buffers used in turn, and the mid-block one. */
+  readonly dresA: F32; readonly dresB: F32; readonly dxmid: F32;
   maskEmbd: F32 | null = null;
 
   constructor(readonly B: number, readonly T: number, cfg: GPTConfig) {
@@ -86,6 +88,7 @@ class Workspace {
     this.tmpHeads = f(N * C); this.dqkvh = f(N * 3 * C);
     this.dpos = f(T * C);
     this.dlogits = f(N * cfg.vocab_size);
+    this.dresA = f(N * C); this.dresB = f(N * C); this.dxmid = f(N * C);
   }
 }
 
@@ -256,7 +259,7 @@ function backward(
   const dhf = ws.tmpC2;
   be.gemm({ a: dlogits, b: d(params.wte), c: dhf, batch: 1, m: N, n: C, k: V, transA: false, transB: false, alpha: 1, beta: 0, aOffset: 0, bOffset: 0, cOffset: 0, aBatchStride: 0, bBatchStride: 0, cBatchStride: 0 });
   // dres: gradient of the residual stream, carried down through the blocks.
-  let dres: F32 = new Float32Array(N * C);
+  let dres: F32 = ws.dresA;
   be.layerNormBackward(dhf, ws.xout, d(params.lnfW), ws.meanf, ws.rstdf, dres, dlnfW, dlnfB, N, C);
 
   const blockGrads: Float32Array[][] = [];
@@ -279,7 +282,7 @@ function backward(
     conv1dBackward(be, a.h2, d(p.fcW), dg, dfcW, dfcB, dxTmp, N, C, 4 * C);
     const dln2 = ws.tmpC2;
     be.layerNormBackward(dxTmp, a.xmid, d(p.ln2w), a.mean2, a.rstd2, dln2, dln2w, dln2b, N, C);
-    const dxmid = new Float32Array(n);
+    const dxmid = ws.dxmid;
     addInto(be, dres, dln2, dxmid, n);
     // Attention: xmid = xin + c_proj(merge(attn(split(c_attn(ln_1(xin)))))).
     let dattn: F32 = dxmid;
@@ -299,7 +302,7 @@ function backward(
     be.copyStrided(ws.dqkvh, 0, [H * T * D, D, B * H * T * D, T * D, 1], [B, T, 3, H, D], ws.tmp3C);
     conv1dBackward(be, a.h1, d(p.attnW), ws.tmp3C, dattnW, dattnB, dxTmp, N, C, 3 * C);
     be.layerNormBackward(dxTmp, a.xin, d(p.ln1w), a.mean1, a.rstd1, ws.tmpC2, dln1w, dln1b, N, C);
-    const dxin = new Float32Array(n);
+    const dxin = dres === ws.dresA ? ws.dresB : ws.dresA;
     addInto(be, dxmid, ws.tmpC2, dxin, n);
     dres = dxin;
     blockGrads[l] = g;
