@@ -108,6 +108,9 @@ async function runPerplexity(flags: EvalFlags): Promise<void> {
   if (!existsSync(flags.text)) throw new FileFormatError(`text file ${flags.text} does not exist`);
   const ids = loaded.tokenizer.encode(readFileSync(flags.text, 'utf8')).ids;
   const maxLength = num(flags.maxLength, '--max-length') ?? loaded.model.maxPositions;
+  if (maxLength > loaded.model.maxPositions) {
+    throw new ConfigError(`--max-length ${maxLength} exceeds the model's context of ${loaded.model.maxPositions} tokens (n_positions); pass --max-length ${loaded.model.maxPositions} or less`);
+  }
   const stride = num(flags.stride, '--stride') ?? Math.max(1, Math.floor(maxLength / 2));
   const res = await perplexity(
     (inputIds, labels) =>
