@@ -274,6 +274,48 @@ export function evaluateSentenceVAE(model: SentenceVAE, lines: readonly (readonl
   }
 }
 
+/** The lines of a corpus as a recipe prepares them. */
+export interface SentenceData {
+  tokenizer: CharTokenizer;
+  /** Token ids of the training lines (shuffled). */
+  train: number[][];
+  /** Token ids of the held-out lines. */
+  val: number[][];
+  charsPerLine: number;
+  script: 'simplified' | 'traditional' | 'keep';
+}
+
+/**
+ * Read the corpus (script-normalised), extract the unique lines, build the
+ * character tokenizer (`<pad>`, `<s>`, `</s>`, `<unk>` + characters seen ≥
+ * `minFrequency` times in the lines), drop lines with rarer characters,
+ * shuffle with the recipe's seed and hold out `valLines` — deterministic, so
+ * an evaluation can rebuild a run's validation split.
+ * @throws ConfigError when the corpus holds too few lines
+ */
+export function prepareSentenceData(recipe: SentenceVAERecipe, corpus: readonly string[]): SentenceData {
+  const d = recipe.data;
+  const tr = recipe.training;
+  const script = d.script ?? 'keep';
+  const charsPerLine = d.charsPerLine ?? 5;
+  const docs: string[] = [];
+  for (const f of corpus) docs.push(...readCorpus(f, { field: d.field, script }));
+  const all = extractPoemLines(docs, charsPerLine);
+  const tokenizer = CharTokenizer.train(all, { specialTokens: ['<pad>', '<s>', '</s>'], unkToken: '<unk>', minFrequency: d.minFrequency ?? 1 });
+  const unk = tokenizer.tokenToId('<unk>')!;
+  const encoded = all.map((l) => tokenizer.encodeIds(l, { addSpecialTokens: false })).filter((ids) => !ids.includes(unk));
+  const shuffleGen = new Generator((tr.seed ?? 1337) + 3);
+  for (let i = encoded.length - 1; i > 0; i--) {
+    const j = shuffleGen.randint(0, i + 1);
+    [encoded[i], encoded[j]] = [encoded[j]!, encoded[i]!];
+  }
+  const nVal = d.valLines ?? 2000;
+  if (encoded.length < nVal + tr.batchSize) {
+    throw new ConfigError(`the corpus gives ${encoded.length} lines of ${charsPerLine} characters, too few for ${nVal} validation lines and a batch of ${tr.batchSize}; use a larger corpus or lower data.valLines`);
+  }
+  return { tokenizer, train: encoded.slice(nVal), val: encoded.slice(0, nVal), charsPerLine, script };
+}
+
 /** Options of {@link trainSentenceVAE}. */
 export interface TrainSentenceVAEOptions {
   recipe: SentenceVAERecipe;
@@ -306,29 +348,11 @@ export interface VAEMetricsRecord extends SentenceVAEStats {
  */
 export async function trainSentenceVAE(opts: TrainSentenceVAEOptions): Promise<TrainSummary & { parameters: number; final: VAEMetricsRecord | null }> {
   const { recipe, outDir } = opts;
-  const d = recipe.data;
   const tr = recipe.training;
-  const script = d.script ?? 'keep';
-  const charsPerLine = d.charsPerLine ?? 5;
-  const docs: string[] = [];
-  for (const f of opts.corpus) docs.push(...readCorpus(f, { field: d.field, script }));
-  const all = extractPoemLines(docs, charsPerLine);
-  const tokenizer = CharTokenizer.train(all, { specialTokens: ['<pad>', '<s>', '</s>'], unkToken: '<unk>', minFrequency: d.minFrequency ?? 1 });
+  const { tokenizer, train, val, charsPerLine, script } = prepareSentenceData(recipe, opts.corpus);
   const id = (t: string): number => tokenizer.tokenToId(t)!;
   const unk = id('<unk>');
-  const encoded = all.map((l) => tokenizer.encodeIds(l, { addSpecialTokens: false })).filter((ids) => !ids.includes(unk));
   const seed = tr.seed ?? 1337;
-  const shuffleGen = new Generator(seed + 3);
-  for (let i = encoded.length - 1; i > 0; i--) {
-    const j = shuffleGen.randint(0, i + 1);
-    [encoded[i], encoded[j]] = [encoded[j]!, encoded[i]!];
-  }
-  const nVal = d.valLines ?? 2000;
-  if (encoded.length < nVal + tr.batchSize) {
-    throw new ConfigError(`the corpus gives ${encoded.length} lines of ${charsPerLine} characters, too few for ${nVal} validation lines and a batch of ${tr.batchSize}; use a larger corpus or lower data.valLines`);
-  }
-  const val = encoded.slice(0, nVal);
-  const train = encoded.slice(nVal);
   const config: SentenceVAEConfig & Record<string, unknown> = {
     model_type: 'muse-sentence-vae',
     vocab_size: tokenizer.vocabSize,
