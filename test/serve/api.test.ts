@@ -15,7 +15,7 @@ import { loadRegistry } from '../../src/serve/model-registry.js';
 import { createServer } from '../../src/serve/server.js';
 import { post, registry, sseEvents, startServer } from './helpers.js';
 
-const { server, url, dir } = await startServer({ maxTokens: 64 });
+const { server, url, dir } = await startServer({ maxTokens: 64, poet: true });
 after(() => server.close(100));
 const story = registry().causalLM('muse-story-en').loaded;
 

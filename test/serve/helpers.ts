@@ -7,21 +7,26 @@ import { ModelRegistry } from '../../src/serve/model-registry.js';
 import { loadModelDir } from '../../src/pipelines/load-model.js';
 
 let shared: ModelRegistry | null = null;
+let withPoet = false;
 
-/** The bundled models, loaded once per test file. */
-export function registry(): ModelRegistry {
+/** The bundled models, loaded once per test file (muse-poet-zh only when a test asks for it: loading costs time). */
+export function registry(poet = false): ModelRegistry {
   if (!shared) {
     shared = new ModelRegistry();
     shared.addCausalLM(loadModelDir('models/muse-story-en'));
+  }
+  if (poet && !withPoet) {
     shared.addCausalLM(loadModelDir('models/muse-poet-zh'));
+    withPoet = true;
   }
   return shared;
 }
 
 /** Start a server on a random loopback port with a fresh database. */
-export async function startServer(opts: ServeOptions = {}): Promise<{ server: MuseServer; url: string; dir: string }> {
+export async function startServer(opts: ServeOptions & { poet?: boolean } = {}): Promise<{ server: MuseServer; url: string; dir: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'muse-serve-'));
-  const server = await createServer({ models: registry(), db: join(dir, 'ratings.db'), runsDir: join(dir, 'runs'), ...opts });
+  const { poet, ...rest } = opts;
+  const server = await createServer({ models: registry(poet), db: join(dir, 'ratings.db'), runsDir: join(dir, 'runs'), ...rest });
   const url = await server.listen(0, '127.0.0.1');
   return { server, url, dir };
 }
