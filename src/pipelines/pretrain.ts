@@ -145,6 +145,7 @@ export async function pretrain(opts: PretrainOptions): Promise<TrainSummary & { 
   };
   const modelGen = new Generator(seed);
   const model = resuming ? loadGPT(lastDir, { generator: modelGen }).model : new GPT(modelCfg, { generator: modelGen });
+  if (resuming) checkResumeArchitecture(model.config as unknown as Record<string, unknown>, modelCfg, lastDir);
   model.train();
   const batchGen = new Generator(seed + 1);
   const B = tr.batchSize;
@@ -202,6 +203,23 @@ export async function pretrain(opts: PretrainOptions): Promise<TrainSummary & { 
 }
 
 /** Trainer state and optimizer moments of a `last/` checkpoint. */
+/**
+ * The shape of a model cannot change on resume (nanoGPT likewise forces the
+ * checkpoint's n_layer, n_head, n_embd, block_size, bias, vocab_size); an
+ * override that asks for another shape is an error, not silently ignored.
+ * @throws ConfigError naming the field, both values and the fix
+ */
+function checkResumeArchitecture(saved: Record<string, unknown>, asked: Record<string, unknown>, dir: string): void {
+  for (const key of ['n_layer', 'n_head', 'n_embd', 'n_positions', 'vocab_size', 'n_inner', 'activation_function']) {
+    if (asked[key] === undefined || (key === 'n_inner' && asked[key] === null)) continue;
+    if (saved[key] !== asked[key]) {
+      throw new ConfigError(
+        `--resume: the checkpoint in ${dir} has ${key} ${JSON.stringify(saved[key])} but the recipe or an override asks for ${JSON.stringify(asked[key])}; a model's shape cannot change on resume — drop the override, or start a new run with another --out`,
+      );
+    }
+  }
+}
+
 function resumeState(dir: string): ResumeState {
   const ck = loadCheckpoint(dir, { optimizer: true });
   return { trainerState: ck.trainerState, optimizerTensors: ck.optimizerTensors };

@@ -51,6 +51,13 @@ test('pretrain on a tiny JSONL corpus: loss falls, best/ is a loadable HF direct
     // Resume: 40 → 46 steps continues from last/.
     const resumed = await pretrain({ recipe: tinyRecipe({ maxIters: 46 }), corpus: [corpus], outDir: out, resume: true, progress: false, log: () => {} });
     assert.equal(resumed.step, 46);
+    // A shape override on resume is an error, not silently ignored.
+    const wider = tinyRecipe({ maxIters: 50 });
+    wider.model.n_embd = 32;
+    await assert.rejects(
+      pretrain({ recipe: wider, corpus: [corpus], outDir: out, resume: true, progress: false, log: () => {} }),
+      /has n_embd 16 but the recipe or an override asks for 32/,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
