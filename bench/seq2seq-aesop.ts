@@ -1,6 +1,7 @@
 /**
  * `npm run bench -- seq2seq-aesop [--arch baseline|seq2seq|gpt] [--pairs FILE] [--out DIR] [--max-iters N] [--vocab N]
- *   [--d-model N] [--layers N] [--ffn-dim N] [--dropout P] [--batch-size N] [--learning-rate LR] [--max-target-length N]`
+ *   [--d-model N] [--layers N] [--ffn-dim N] [--dropout P] [--batch-size N] [--learning-rate LR] [--max-target-length N]
+ *   [--warmup-iters N] [--pre-ln]`
  *
  * Issue 9's comparison on Aesop (beginning → ending) pairs, one held-out split
  * for everyone (`splitDocuments`, valFraction 0.1, seed 1337 — the split
@@ -71,6 +72,7 @@ export default async function main(args: string[]): Promise<void> {
     const tokenizer = ByteLevelBPETokenizer.train(train.map((p) => `${p.beginning} ${p.ending}`), { vocabSize: num(args, 'vocab', 1024) });
     const extra = moreCuts(train);
     const L = num(args, 'layers', 3);
+    const maxTargetLength = num(args, 'max-target-length', 256);
     const d = num(args, 'd-model', 192);
     const report = await finetuneSeq2Seq({
       tokenizer,
@@ -84,6 +86,7 @@ export default async function main(args: string[]): Promise<void> {
         decoder_ffn_dim: num(args, 'ffn-dim', 4 * d),
         dropout: num(args, 'dropout', 0.2),
         max_position_embeddings: 512,
+        normalize_before: args.includes('--pre-ln'),
       },
       pairs,
       extraTrainPairs: extra,
@@ -94,12 +97,14 @@ export default async function main(args: string[]): Promise<void> {
       batchSize: num(args, 'batch-size', 16),
       learningRate: num(args, 'learning-rate', 7e-4),
       maxSourceLength: 128,
-      maxTargetLength: num(args, 'max-target-length', 256),
+      maxTargetLength,
+      warmupIters: args.includes('--warmup-iters') ? num(args, 'warmup-iters', 0) : undefined,
       log: (line) => process.stderr.write(line + '\n'),
     });
     const minutes = (performance.now() - t0) / 60000;
     emit({
       arch: 'seq2seq',
+      args: args.join(' '),
       decoding: 'greedy',
       parameters: report.parameters,
       trainPairs: report.trainPairs,
@@ -116,7 +121,7 @@ export default async function main(args: string[]): Promise<void> {
       { numBeams: 4, noRepeatNgramSize: 3 },
       { doSample: false, noRepeatNgramSize: 3 },
     ]) {
-      const hyps = generateEndings(best, val.map((p) => p.beginning), { doSample: false, maxNewTokens: 256, ...cfg });
+      const hyps = generateEndings(best, val.map((p) => p.beginning), { doSample: false, maxNewTokens: maxTargetLength, ...cfg });
       const s = scoreHypotheses(hyps, refs);
       emit({ arch: 'seq2seq', decoding: JSON.stringify(cfg), rougeL: round(s.rougeL), bleu: round(s.bleu, 2), sample: hyps[0]?.slice(0, 300) });
     }
