@@ -24,7 +24,7 @@ program
   .description('Train, fine-tune, generate and score creative-text models in Node.js')
   .version('0.1.0');
 
-program.showHelpAfterError();
+program.showHelpAfterError('(add --help for usage)');
 registerTrain(program);
 registerGenerate(program);
 registerFinetune(program);
