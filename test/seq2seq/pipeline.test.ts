@@ -1,7 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { noGrad } from '../../src/tensor/index.js';
 import { CharTokenizer } from '../../src/tokenizers/index.js';
@@ -82,4 +84,30 @@ test('copy baseline scores the beginning as the ending', () => {
   const s = copyBaseline([{ beginning: 'the fox ran', ending: 'the fox ran away' }]);
   // LCS 3 tokens: P = 3/3, R = 3/4, F = 6/7
   assert.ok(Math.abs(s.rougeL - 6 / 7) < 1e-9);
+});
+
+test('CLI: muse finetune --arch seq2seq --json, then muse generate on the seq2seq directory', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'muse-s2s-cli-'));
+  try {
+    const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
+    const pairsFile = join(dir, 'pairs.jsonl');
+    writeFileSync(pairsFile, reversalPairs(20, 9).map((p) => JSON.stringify(p)).join('\n') + '\n');
+    writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(tokenizer.toJSON()));
+    const env = { ...process.env, MUSE_FROM_SOURCE: '1' };
+    const muse = (...args: string[]) => spawnSync(process.execPath, [join(root, 'bin/muse.js'), ...args], { env, encoding: 'utf8' });
+    const ft = muse('finetune', '--arch', 'seq2seq', '--pairs', pairsFile, '--tokenizer', dir, '--d-model', '16', '--layers', '1', '--heads', '2', '--ffn-dim', '32', '--max-iters', '3', '--out', join(dir, 'run'), '--json');
+    assert.equal(ft.status, 0, ft.stderr);
+    const last = JSON.parse(ft.stdout.trim().split('\n').pop()!) as { arch: string; checkpoint: string; baseline: { rougeL: number }; heldOut: number };
+    assert.equal(last.arch, 'seq2seq');
+    assert.equal(last.heldOut, 2);
+    const gen = muse('generate', '--model', last.checkpoint, 'abc', '--max-new-tokens', '4', '--greedy', '--json');
+    assert.equal(gen.status, 0, gen.stderr);
+    const obj = JSON.parse(gen.stdout.trim()) as { ids: number[]; logprobs: number[] };
+    assert.ok(obj.ids.length >= 1 && obj.ids.length <= 4);
+    const text = muse('generate', '--model', last.checkpoint, 'abc', '--max-new-tokens', '4', '--num-beams', '2');
+    assert.equal(text.status, 0, text.stderr);
+    assert.ok(text.stdout.startsWith('abc'), text.stdout);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
