@@ -25,12 +25,13 @@ export function defaultMaskedLMDir(): string {
 /**
  * Load a BERT masked-LM directory (HF layout: `config.json`, `model.safetensors`,
  * `tokenizer.json` or `vocab.txt`) from disk only.
+ * @param tokenizerDir where the tokenizer files are when `dir` has none (e.g. a checkpoint saved without its tokenizer)
  * @throws FileFormatError naming the directory/file when something is missing or is not a BERT masked LM
  */
-export function loadMaskedLMDir(dir: string = defaultMaskedLMDir()): LoadedMaskedLM {
+export function loadMaskedLMDir(dir: string = defaultMaskedLMDir(), tokenizerDir: string = dir): LoadedMaskedLM {
   if (!existsSync(dir)) throw new FileFormatError(`model directory ${dir} does not exist; pass --model DIR with a BERT directory (from \`muse train\` with a model_type "bert" recipe, or a Hugging Face BertForMaskedLM)`);
   const { model, report } = loadBert(dir);
-  const tokenizer = loadTokenizer(dir);
+  const tokenizer = loadTokenizer(tokenizerDir);
   if (tokenizer.maskTokenId === undefined) throw new FileFormatError(`${dir}: the tokenizer has no mask token ([MASK]); fill-mask needs a BERT tokenizer`);
   if (tokenizer.vocabSize > model.config.vocab_size) {
     throw new FileFormatError(`${dir}: the tokenizer has ${tokenizer.vocabSize} ids but the model only ${model.config.vocab_size}; they do not belong together`);

@@ -47,3 +47,13 @@ test('muse fill-mask works out of the box with the bundled muse-bert-zh', (t) =>
   assert.equal(list.length, 5);
   assert.match(list[0]!.sequence, /^床前明月.，疑是地上霜。$/u);
 });
+
+test('muse fill-mask --tokenizer pairs a checkpoint saved without tokenizer files (real bert-tiniest + bert-base-uncased vocab.txt)', (t) => {
+  const shared = join(root, '..', 'shared');
+  if (!existsSync(join(shared, 'hf-checkpoints', 'lmbuddy-bert-tiniest'))) return t.skip('../shared is absent');
+  const r = muse(['--model', join(shared, 'hf-checkpoints', 'lmbuddy-bert-tiniest'), '--tokenizer', join(shared, 'vocab', 'bert-base-uncased'), 'Paris is the [MASK] of France.', '--json', '--top-k', '2']);
+  assert.equal(r.status, 0, r.stderr);
+  const list = JSON.parse(r.stdout) as { sequence: string }[];
+  assert.equal(list.length, 2);
+  assert.match(list[0]!.sequence, /^paris is the ?.+ of france\.$/);
+});

@@ -9,12 +9,13 @@ export function register(program: Command): void {
     .description('predict the tokens behind [MASK] with a BERT masked LM (default: the bundled muse-bert-zh)')
     .argument('<text>', 'text with one or more [MASK] tokens, e.g. "床前明月[MASK]，疑是地上霜。"')
     .option('--model <dir>', 'BERT model directory (muse train output or a Hugging Face BertForMaskedLM)')
+    .option('--tokenizer <dir>', 'tokenizer files (tokenizer.json or vocab.txt) when the model directory has none')
     .option('--top-k <n>', 'candidates per mask', '5')
     .option('--json', "print Hugging Face's fill-mask pipeline output (a list, or a list of lists for several masks)")
-    .action((text: string, opts: { model?: string; topK: string; json?: boolean }) => {
+    .action((text: string, opts: { model?: string; tokenizer?: string; topK: string; json?: boolean }) => {
       const topK = Number(opts.topK);
       if (!Number.isInteger(topK) || topK < 1) throw new ConfigError(`--top-k must be a positive integer, got ${opts.topK}`);
-      const lm = loadMaskedLMDir(opts.model);
+      const lm = loadMaskedLMDir(opts.model, opts.tokenizer ?? opts.model);
       const results = fillMask(lm, text, { topK });
       if (opts.json) {
         process.stdout.write(JSON.stringify(results.length === 1 ? results[0] : results) + '\n');
