@@ -133,7 +133,7 @@ export default async function main(args: string[]): Promise<void> {
   const db = join(mkdtempSync(join(tmpdir(), 'muse-bench-serve-')), 'ratings.db');
   const child = spawn(
     process.execPath,
-    [join(root, 'bin', 'muse.js'), 'serve', '--port', '0', '--db', db, '--model', modelDir, '--max-concurrent', maxConcurrent, '--max-queue', String(clients * 2), '--max-tokens', String(maxTokens)],
+    [join(root, 'bin', 'muse.js'), 'serve', '--port', '0', '--db', db, '--model', modelDir, '--max-concurrent', maxConcurrent, '--max-queue', String(clients * 2), '--max-tokens', String(maxTokens), '--threads', threads],
     { env: { ...process.env, MUSE_FROM_SOURCE: '1', OMP_NUM_THREADS: threads }, stdio: ['ignore', 'ignore', 'pipe'] },
   );
   const url = await new Promise<string>((resolve, reject) => {

@@ -26,7 +26,7 @@ export function registry(poet = false): ModelRegistry {
 export async function startServer(opts: ServeOptions & { poet?: boolean } = {}): Promise<{ server: MuseServer; url: string; dir: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'muse-serve-'));
   const { poet, ...rest } = opts;
-  const server = await createServer({ models: registry(poet), db: join(dir, 'ratings.db'), runsDir: join(dir, 'runs'), ...rest });
+  const server = await createServer({ models: registry(poet), db: join(dir, 'ratings.db'), runsDir: join(dir, 'runs'), threads: 1, ...rest });
   const url = await server.listen(0, '127.0.0.1');
   return { server, url, dir };
 }

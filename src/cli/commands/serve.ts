@@ -24,6 +24,7 @@ interface ServeFlags {
   maxQueue: number;
   maxTokens: number;
   log?: boolean;
+  threads: number;
 }
 
 /** Registers `muse serve`. */
@@ -39,6 +40,7 @@ export function register(program: Command): void {
     .option('--max-concurrent <n>', 'generations running at once', int('--max-concurrent'), 4)
     .option('--max-queue <n>', 'requests waiting for a slot before 429', int('--max-queue'), 64)
     .option('--max-tokens <n>', 'largest max_tokens a request may ask for', int('--max-tokens'), 512)
+    .option('--threads <n>', 'OpenMP threads of the native kernels (1 suits interleaved generations on a shared machine)', int('--threads'), 1)
     .option('--log', 'log every request (JSON lines on stdout)')
     .action(async (flags: ServeFlags) => {
       const server = await createServer({
@@ -49,6 +51,7 @@ export function register(program: Command): void {
         maxQueued: flags.maxQueue,
         maxTokens: Math.max(1, flags.maxTokens),
         logger: flags.log ?? false,
+        threads: Math.max(1, flags.threads),
       });
       const url = await server.listen(flags.port, flags.host);
       const models = server.context.registry.causalNames.concat(server.context.registry.maskedNames);
