@@ -1,4 +1,4 @@
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { writeFileAtomic } from '../../io/atomic.js';
 import { fablesToPairs, readCorpus, readPairs } from '../../data/index.js';
 import { finetune } from '../../pipelines/finetune.js';
@@ -117,7 +117,7 @@ export function register(program: Command): void {
     .command('finetune')
     .description('fine-tune a model on (beginning → ending) pairs, loss on the ending only; reports BLEU/ROUGE-L before and after on held-out pairs')
     .requiredOption('--pairs <file>', 'JSONL with one {"beginning","ending"} object per line')
-    .option('--arch <arch>', 'gpt: fine-tune a decoder LM; seq2seq: train the encoder–decoder Transformer (Vaswani et al. 2017)', 'gpt')
+    .addOption(new Option('--arch <arch>', 'gpt: fine-tune a decoder LM; seq2seq: train the encoder–decoder Transformer (Vaswani et al. 2017)').choices(['gpt', 'seq2seq']).default('gpt'))
     .option('--model <dir>', 'base model directory (default: the bundled model for the pairs\' language); with --arch seq2seq a muse-seq2seq directory is trained further, any other directory lends its tokenizer')
     .option('--out <dir>', 'output directory (best/, last/, metrics.jsonl, loss.svg)', 'runs/finetune')
     .option('--beginning-field <name>', 'JSON field of the beginning', 'beginning')
@@ -141,7 +141,6 @@ export function register(program: Command): void {
     .action(async (o: FinetuneFlags) => {
       const pairs = readPairs(o.pairs, { beginningField: o.beginningField, endingField: o.endingField });
       if (o.arch === 'seq2seq') return finetuneSeq2SeqCommand(o, pairs);
-      if (o.arch !== 'gpt') throw new InvalidArgumentError(`--arch must be gpt or seq2seq, got "${o.arch}"`);
       const base = loadModelDir(o.model ?? defaultModelFor(pairs[0]?.beginning ?? ''));
       const report = await finetune({
         base,
