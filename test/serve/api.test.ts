@@ -75,6 +75,15 @@ test('streamed completions: chunks add up to the non-streamed text; usage; [DONE
   assert.ok(chunks.length >= 4, 'text arrives in several chunks');
 });
 
+test('temperature 0 decodes greedily (as OpenAI): the same text without a seed', async () => {
+  const body = { prompt: 'The fox', max_tokens: 6, temperature: 0 };
+  const [a, b] = await Promise.all([post(`${url}/v1/completions`, body), post(`${url}/v1/completions`, body)]);
+  const ta = (await a.json()).choices[0].text;
+  assert.equal((await b.json()).choices[0].text, ta);
+  const ids = generate(story.model, [story.tokenizer.encode('The fox', { addSpecialTokens: false }).ids], { maxNewTokens: 6, doSample: false }, { tokenizer: story.tokenizer });
+  assert.equal(story.tokenizer.decode(ids.sequences[0]!, { skipSpecialTokens: true }), ta);
+});
+
 test('stop sequences end the text before the first occurrence (left out, as OpenAI)', async () => {
   const base = { prompt: 'The fox', max_tokens: 30, seed: 3 };
   const full = (await (await post(`${url}/v1/completions`, base)).json()).choices[0].text as string;
@@ -120,6 +129,9 @@ test('bad requests get 4xx with a message naming the field', async () => {
   const beamsStream = await post(`${url}/api/generate`, { prompt: 'x', numBeams: 2, stream: true, maxNewTokens: 2 });
   assert.equal(beamsStream.status, 400);
   assert.match((await beamsStream.json()).error.message, /numBeams/);
+  const greedyN = await post(`${url}/api/generate`, { prompt: 'x', doSample: false, numReturnSequences: 2, maxNewTokens: 2 });
+  assert.equal(greedyN.status, 400);
+  assert.match((await greedyN.json()).error.message, /greedy decoding returns one sequence/);
   const badJson = await fetch(`${url}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"prompt": ' });
   assert.equal(badJson.status, 400);
   const big = await post(`${url}/v1/completions`, { prompt: 'x'.repeat(70_000) });

@@ -4,7 +4,7 @@
  * events or answered at once. The playground uses it.
  */
 import type { FastifyInstance } from 'fastify';
-import { toHF, type GenerationConfig, type PoemForm } from '../../generate/index.js';
+import { toHF, validateGenerationConfig, type GenerationConfig, type PoemForm } from '../../generate/index.js';
 import { normalizePrompt, type LoadedModel } from '../../pipelines/load-model.js';
 import { inferPoemForm } from '../../pipelines/poem-form.js';
 import type { ServeContext } from '../context.js';
@@ -50,6 +50,8 @@ export function registerGenerate(app: FastifyInstance, ctx: ServeContext): void 
     const body = request.body as GenerateBody;
     const { name, loaded } = ctx.registry.causalLM(body.model, body.prompt);
     const config = requestConfig(loaded, body);
+    // The whole config is checked here: sequences are drawn one by one below, each with numReturnSequences 1.
+    validateGenerationConfig(config);
     // The settings as stored with a rating: HF names, only what is set.
     const settings = toHF(config);
     return withGenerationSlot(ctx.queue, ctx, request, reply, async (signal) => {
