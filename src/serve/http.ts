@@ -51,6 +51,22 @@ export class SSEStream {
   end(): void {
     if (!this.closed) this.raw.end();
   }
+
+  /**
+   * Run `body`, which sends events; an error it throws after the stream has
+   * opened (headers are out, so no status code can change) becomes a last
+   * `{"error": …}` event, and the stream is ended in every case.
+   */
+  async run(body: () => Promise<void>, log: { error: (obj: unknown) => void }): Promise<void> {
+    try {
+      await body();
+    } catch (err) {
+      log.error(err);
+      this.send(errorBody(`generation failed: ${(err as Error).message}`, 'server_error'));
+    } finally {
+      this.end();
+    }
+  }
 }
 
 /** What the server keeps about running generations (for shutdown). */

@@ -107,23 +107,24 @@ export function registerCompletions(app: FastifyInstance, ctx: ServeContext): vo
         model: name,
         choices: [{ text, index, logprobs: null, finish_reason: finish }],
       });
-      for (const c of choices) {
-        const gen = c.index === 0 ? first : startGeneration(loaded, c.prompt, configFor(c.index), { stop, signal });
-        if (body.echo) sse.send(chunk(c.index, c.prompt, null));
-        for (;;) {
-          const r = await gen.next();
-          if (r.done) {
-            count(r.value);
-            sse.send(chunk(c.index, '', r.value.finishReason === 'abort' ? 'stop' : r.value.finishReason));
-            break;
+      await sse.run(async () => {
+        for (const c of choices) {
+          const gen = c.index === 0 ? first : startGeneration(loaded, c.prompt, configFor(c.index), { stop, signal });
+          if (body.echo) sse.send(chunk(c.index, c.prompt, null));
+          for (;;) {
+            const r = await gen.next();
+            if (r.done) {
+              count(r.value);
+              sse.send(chunk(c.index, '', r.value.finishReason === 'abort' ? 'stop' : r.value.finishReason));
+              break;
+            }
+            sse.send(chunk(c.index, r.value, null));
           }
-          sse.send(chunk(c.index, r.value, null));
+          if (sse.closed) break;
         }
-        if (sse.closed) break;
-      }
-      if (body.stream_options?.include_usage) sse.send({ id, object: 'text_completion', created, model: name, choices: [], usage });
-      sse.send('[DONE]');
-      sse.end();
+        if (body.stream_options?.include_usage) sse.send({ id, object: 'text_completion', created, model: name, choices: [], usage });
+        sse.send('[DONE]');
+      }, request.log);
       return undefined;
     });
   });

@@ -81,20 +81,21 @@ export function registerGenerate(app: FastifyInstance, ctx: ServeContext): void 
       const gen = startGeneration(loaded, body.prompt, config, { signal });
       const sse = new SSEStream(reply);
       sse.send({ type: 'start', model: name, settings });
-      for (;;) {
-        const r = await gen.next();
-        if (r.done) {
-          sse.send({
-            type: 'done',
-            finishReason: r.value.finishReason,
-            usage: { promptTokens: r.value.promptTokens, completionTokens: r.value.completionTokens },
-            elapsedMs: Math.round(performance.now() - started),
-          });
-          break;
+      await sse.run(async () => {
+        for (;;) {
+          const r = await gen.next();
+          if (r.done) {
+            sse.send({
+              type: 'done',
+              finishReason: r.value.finishReason,
+              usage: { promptTokens: r.value.promptTokens, completionTokens: r.value.completionTokens },
+              elapsedMs: Math.round(performance.now() - started),
+            });
+            break;
+          }
+          sse.send({ type: 'token', text: r.value });
         }
-        sse.send({ type: 'token', text: r.value });
-      }
-      sse.end();
+      }, request.log);
       return undefined;
     });
   });
