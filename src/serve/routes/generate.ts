@@ -52,8 +52,8 @@ export function registerGenerate(app: FastifyInstance, ctx: ServeContext): void 
     const config = requestConfig(loaded, body);
     // The whole config is checked here: sequences are drawn one by one below, each with numReturnSequences 1.
     validateGenerationConfig(config);
-    // The settings as stored with a rating: HF names, only what is set.
-    const settings = toHF(config);
+    // The settings as stored with a rating: HF names, only what is set; special-token ids belong to the model, not the setting.
+    const { eos_token_id: _e, bos_token_id: _b, pad_token_id: _p, ...settings } = toHF(config);
     return withGenerationSlot(ctx.queue, ctx, request, reply, async (signal) => {
       const started = performance.now();
       const beams = (config.numBeams ?? 1) > 1;
