@@ -447,6 +447,34 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
 }
 
 
+// dropoutMask(state Uint32Array[4] = [hi, lo, incHi, incLo], mask, n, p): PCG32 draws, state advanced.
+Napi::Value DropoutMask(const Napi::CallbackInfo& info) {
+  Args a{info, "dropoutMask"};
+  if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_uint32_array ||
+      info[0].As<Napi::TypedArray>().ElementLength() < 4)
+    throw_type(a.env(), "dropoutMask argument 0 must be a Uint32Array of 4 state words");
+  Napi::TypedArray st = info[0].As<Napi::TypedArray>();
+  uint32_t* state = reinterpret_cast<uint32_t*>(static_cast<uint8_t*>(st.ArrayBuffer().Data()) + st.ByteOffset());
+  const i64 n = a.count(2);
+  float* mask = a.f32(1, n);
+  const double p = a.num(3);
+  if (!(p >= 0 && p <= 1)) throw_range(a.env(), "dropoutMask: p must be in [0, 1]");
+  uint64_t s = ((uint64_t)state[0] << 32) | state[1];
+  const uint64_t inc = ((uint64_t)state[2] << 32) | state[3];
+  const float keep = p == 1 ? 0.0f : (float)(1.0 / (1.0 - p));
+  for (i64 i = 0; i < n; i++) {
+    const uint64_t old = s;
+    s = old * 6364136223846793005ULL + inc;
+    const uint32_t xs = (uint32_t)(((old >> 18) ^ old) >> 27);
+    const uint32_t rot = (uint32_t)(old >> 59);
+    const uint32_t r = (xs >> rot) | (xs << ((32 - rot) & 31));
+    mask[i] = (double)r / 4294967296.0 < p ? 0.0f : keep;
+  }
+  state[0] = (uint32_t)(s >> 32);
+  state[1] = (uint32_t)s;
+  return info.Env().Undefined();
+}
+
 /** Element i of a JS array argument as a Float32Array with at least `need` elements. */
 float* array_f32(const Args& a, const Napi::Array& arr, uint32_t i, i64 need, const char* what) {
   Napi::Value v = arr.Get(i);
@@ -536,6 +564,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("fmaPeak", Napi::Function::New(env, FmaPeak));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   exports.Set("info", Napi::Function::New(env, Info));
+  exports.Set("dropoutMask", Napi::Function::New(env, DropoutMask));
   exports.Set("gptForwardCached", Napi::Function::New(env, GptForwardCached));
   return exports;
 }

@@ -272,4 +272,13 @@ export interface Backend {
    * @throws RangeError when an array is too short or an id/position is out of range
    */
   gptForwardCached?(p: GptDecodeParams): void;
+
+  /**
+   * Optional: an inverted-dropout mask drawn from a PCG32 stream (the
+   * `Generator` of src/tensor/random.ts): for each i, `u = pcg32()/2^32`,
+   * `mask[i] = u < p ? 0 : 1/(1−p)` (0 when p = 1). `state` is
+   * `[hi, lo, incHi, incLo]` of the generator and is advanced by n draws.
+   * Without it, `Generator.fillDropoutMask` runs the same loop in JS.
+   */
+  dropoutMask?(state: Uint32Array, mask: F32, n: number, p: number): void;
 }

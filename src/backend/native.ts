@@ -83,6 +83,7 @@ export interface NativeAddon {
     eps: number, weightDecay: number, step: number, gradScale: number,
   ): void;
   sumSquares(x: F32, n: number): number;
+  dropoutMask(state: Uint32Array, mask: F32, n: number, p: number): void;
   gptForwardCached(
     weights: F32[], kCaches: F32[], vCaches: F32[], ids: I32, pos: I32, mask: I32 | null, logits: F32, batch: number,
     t: number, past: number, capacity: number, nLayer: number, nHead: number, nEmbd: number, vocab: number,
@@ -246,6 +247,7 @@ export function createNativeBackend(addon: NativeAddon): Backend {
     sumSquares(x, n) {
       return addon.sumSquares(x, n);
     },
+    dropoutMask: typeof addon.dropoutMask === 'function' ? (state, mask, n, p) => addon.dropoutMask(state, mask, n, p) : undefined,
     // An addon built before the decode fast path existed simply lacks it.
     gptForwardCached:
       typeof addon.gptForwardCached === 'function'

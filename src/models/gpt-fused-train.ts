@@ -136,8 +136,7 @@ function mulInto(be: Backend, a: F32, b: F32, out: F32, n: number): void {
  */
 function dropoutMask(prev: F32 | null, n: number, p: number, gen: Generator): F32 {
   const mask = prev && prev.length === n ? prev : new Float32Array(n);
-  const keep = p === 1 ? 0 : 1 / (1 - p);
-  for (let i = 0; i < n; i++) mask[i] = gen.random() < p ? 0 : keep;
+  gen.fillDropoutMask(mask, p);
   return mask;
 }
 

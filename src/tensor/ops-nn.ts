@@ -135,8 +135,7 @@ export function dropout(x: Tensor, p: number, training: boolean, gen: Generator 
   if (!training || p === 0) return x;
   const n = x.size;
   const mask = allocF32(n);
-  const keep = p === 1 ? 0 : 1 / (1 - p);
-  for (let i = 0; i < n; i++) mask[i] = gen.random() < p ? 0 : keep;
+  gen.fillDropoutMask(mask, p);
   const out = mulBuf(x.data as Float32Array, mask);
   const res = new Tensor(out, x.shape);
   if (needsGrad(x)) record(res, [x], (g) => [mulBuf(g, mask)]);

@@ -1,4 +1,5 @@
 import { ConfigError } from '../errors.js';
+import { getBackend } from '../backend/index.js';
 
 /** 6364136223846793005, PCG's 64-bit LCG multiplier, as two 32-bit halves. */
 const MUL_HI = 0x5851f42d;
@@ -20,6 +21,8 @@ export class Generator {
   private lo = 0;
   private incHi = 0;
   private incLo = 1;
+  /** Scratch for handing the state to a kernel. */
+  private readonly words = new Uint32Array(4);
   /** The second Box–Muller normal of the last pair, or null. */
   private spare: number | null = null;
 
@@ -125,6 +128,29 @@ export class Generator {
       const r = this.nextUint32();
       if (r >= threshold) return low + (r % bound);
     }
+  }
+
+  /**
+   * Fill `mask` with an inverted-dropout mask: element i is 0 when the i-th
+   * {@link random} draw is below `p`, else `1/(1−p)` (0 everywhere for p = 1).
+   * The backend's `dropoutMask` kernel draws the very same numbers when it has
+   * one (native); otherwise this loop does.
+   */
+  fillDropoutMask(mask: Float32Array, p: number): void {
+    const n = mask.length;
+    const kernel = getBackend().dropoutMask;
+    if (kernel && n >= 64) {
+      this.words[0] = this.hi;
+      this.words[1] = this.lo;
+      this.words[2] = this.incHi;
+      this.words[3] = this.incLo;
+      kernel(this.words, mask, n, p);
+      this.hi = this.words[0]!;
+      this.lo = this.words[1]!;
+      return;
+    }
+    const keep = p === 1 ? 0 : 1 / (1 - p);
+    for (let i = 0; i < n; i++) mask[i] = this.random() < p ? 0 : keep;
   }
 
   /** The full state as a string, for checkpoints; {@link setState} resumes exactly. */

@@ -71,3 +71,35 @@ test('random tensor creation is seeded and manualSeed resets the default generat
   assert.equal(r.dtype, 'int32');
   assert.ok(Array.from(r.data).every((v) => v >= 0 && v < 3));
 });
+
+test('fillDropoutMask: the native kernel draws exactly the js loop\'s numbers and advances the state alike', async () => {
+  const { getBackend, setBackend } = await import('../../src/backend/index.js');
+  const prev = getBackend().name;
+  const draw = (backend: 'js' | 'native'): { mask: Float32Array; next: number } => {
+    setBackend(backend);
+    const g = new T.Generator(2024, 7);
+    g.random(); // start mid-stream
+    const mask = new Float32Array(1000);
+    g.fillDropoutMask(mask, 0.3);
+    return { mask, next: g.nextUint32() };
+  };
+  try {
+    const js = draw('js');
+    // the reference: the definition, draw by draw
+    const g = new T.Generator(2024, 7);
+    g.random();
+    const keep = Math.fround(1 / 0.7);
+    for (let i = 0; i < 1000; i++) assert.equal(js.mask[i], g.random() < 0.3 ? 0 : keep);
+    assert.equal(js.next, g.nextUint32());
+    const zeros = js.mask.filter((v) => v === 0).length;
+    assert.ok(zeros > 240 && zeros < 360, `${zeros} zeros of 1000 at p = 0.3`);
+    setBackend('native');
+    if (getBackend().dropoutMask) {
+      const nat = draw('native');
+      assert.deepEqual(nat.mask, js.mask);
+      assert.equal(nat.next, js.next);
+    }
+  } finally {
+    setBackend(prev);
+  }
+});
