@@ -145,6 +145,44 @@ void lm_head(const float* h, int M, int C, const float* wte, int V, float* logit
   }
 }
 
+/**
+ * One query row over `tk` cached keys (a decode step: tq = 1, so the causal
+ * mask admits every key): softmax(scale·q·Kᵀ)·V with masked keys skipped;
+ * every key masked gives zeros, as the fused kernel does. K, V are [tk, D].
+ */
+void attention_row(const float* q, const float* K, const float* V, const int32_t* mask, int tk, int D, float scale,
+                   float* scores, float* out) {
+  float mx = -INFINITY;
+  for (int j = 0; j < tk; j++) {
+    if (mask && !mask[j]) {
+      scores[j] = -INFINITY;
+      continue;
+    }
+    const float* k = K + (i64)j * D;
+    float acc = 0.0f;
+#pragma omp simd reduction(+ : acc)
+    for (int d = 0; d < D; d++) acc += q[d] * k[d];
+    scores[j] = acc * scale;
+    if (scores[j] > mx) mx = scores[j];
+  }
+  for (int d = 0; d < D; d++) out[d] = 0.0f;
+  if (mx == -INFINITY) return;
+  float sum = 0.0f;
+  for (int j = 0; j < tk; j++) {
+    const float e = scores[j] == -INFINITY ? 0.0f : std::exp(scores[j] - mx);
+    scores[j] = e;
+    sum += e;
+  }
+  const float inv = 1.0f / sum;
+  for (int j = 0; j < tk; j++) {
+    const float w = scores[j] * inv;
+    if (w == 0.0f) continue;
+    const float* v = V + (i64)j * D;
+#pragma omp simd
+    for (int d = 0; d < D; d++) out[d] += w * v[d];
+  }
+}
+
 }  // namespace
 
 void gpt_forward_cached(const GptWeights& w, const GptDecodeShape& s, const int32_t* ids, const int32_t* pos,
@@ -161,7 +199,7 @@ void gpt_forward_cached(const GptWeights& w, const GptDecodeShape& s, const int3
   Scratch::fit(sc.f, rows * 4 * C);
   Scratch::fit(sc.mean, rows);
   Scratch::fit(sc.rstd, rows);
-  Scratch::fit(sc.lse, T);
+  Scratch::fit(sc.lse, T > tk ? T : tk);
   float* x = sc.x.data();
   float* h = sc.h.data();
   float* qkv = sc.qkv.data();
@@ -202,7 +240,8 @@ void gpt_forward_cached(const GptWeights& w, const GptDecodeShape& s, const int3
         const i64 bh = (i64)b * H + hh;
         const i64 base = bh * s.capacity * D;
         float* yo = y + bh * T * D;
-        attention_forward(as, q + bh * T * D, K + base, Vc + base, yo, sc.lse.data());
+        if (T == 1) attention_row(q + bh * D, K + base, Vc + base, as.keyPaddingMask, tk, D, as.scale, sc.lse.data(), yo);
+        else attention_forward(as, q + bh * T * D, K + base, Vc + base, yo, sc.lse.data());
       }
     }
     // Merge heads [B, H, T, D] → [B, T, C] into h (free after qkv).
