@@ -301,6 +301,25 @@ function readShardedModel(dir: string): Map<string, StTensor> {
   return tensors;
 }
 
+/**
+ * A model whose weights hold NaN or ±Inf generates garbage (every logit NaN);
+ * such a file comes from a diverged run and is refused by name.
+ * @throws FileFormatError naming the first bad tensor and the count
+ */
+function rejectNonFinite(tensors: Map<string, StTensor>, path: string): void {
+  for (const [name, t] of tensors) {
+    if (!(t.data instanceof Float32Array)) continue;
+    const d = t.data;
+    let bad = 0;
+    for (let i = 0; i < d.length; i++) if (!Number.isFinite(d[i]!)) bad++;
+    if (bad > 0) {
+      throw new FileFormatError(
+        `${path}: tensor ${name} holds ${bad} non-finite value${bad === 1 ? '' : 's'} (NaN/Inf); the checkpoint comes from a diverged run — load an earlier checkpoint (a run's best/ directory), or retrain with a lower learning rate`,
+      );
+    }
+  }
+}
+
 function readOnce(dir: string, options: LoadCheckpointOptions): LoadedCheckpoint {
   const configPath = join(dir, CHECKPOINT_FILES.config);
   if (!existsSync(configPath)) {
@@ -320,6 +339,7 @@ function readOnce(dir: string, options: LoadCheckpointOptions): LoadedCheckpoint
       : '';
     throw new FileFormatError(`${dir}: no ${CHECKPOINT_FILES.model}${hint}; ${LAYOUT_HINT}`);
   }
+  rejectNonFinite(tensors, existsSync(modelPath) ? modelPath : join(dir, CHECKPOINT_FILES.modelIndex));
   const out: LoadedCheckpoint = { config, tensors };
   const optionalJson = (file: string): Record<string, unknown> | undefined => {
     const path = join(dir, file);

@@ -283,3 +283,19 @@ test('loads sharded weights through model.safetensors.index.json', () => {
   }
 });
 
+
+test('a model file with NaN/Inf weights is refused by name (a diverged run)', () => {
+  const root = tmp();
+  try {
+    const dir = join(root, 'diverged');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ model_type: 'gpt2' }));
+    const bad = f32([4, 2], 0.5);
+    (bad.data as Float32Array)[3] = Number.NaN;
+    (bad.data as Float32Array)[5] = Number.POSITIVE_INFINITY;
+    writeSafetensors(join(dir, 'model.safetensors'), new Map([['transformer.ln_f.bias', f32([2], 0)], ['transformer.wte.weight', bad]]));
+    assert.throws(() => loadCheckpoint(dir), (err: unknown) => err instanceof FileFormatError && /tensor transformer\.wte\.weight holds 2 non-finite values/.test(err.message) && /earlier checkpoint/.test(err.message));
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
