@@ -1,6 +1,7 @@
 /**
  * The state one server shares between its routes.
  */
+import type { Batcher } from './batcher.js';
 import type { ModelRegistry } from './model-registry.js';
 import type { GenerationQueue } from './queue.js';
 import type { RatingsStore } from './ratings-store.js';
@@ -10,6 +11,8 @@ import type { SchemaLimits } from './schemas.js';
 export interface ServeContext {
   registry: ModelRegistry;
   queue: GenerationQueue;
+  /** Batched decoding of unseeded requests (null: every request decodes alone). */
+  batcher: Batcher | null;
   ratings: RatingsStore;
   limits: SchemaLimits;
   /** Folder whose sub-folders are training runs (`metrics.jsonl`), for the /train page. */

@@ -75,6 +75,33 @@ export interface ActiveSet {
 }
 
 /**
+ * Run `fn` with an AbortSignal that fires when the client disconnects (and
+ * when shutdown's grace time runs out: the controller is in `state.active`).
+ */
+export async function withCancellation<T>(state: ActiveSet, reply: FastifyReply, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  const onClose = (): void => {
+    if (!reply.raw.writableFinished) controller.abort(new Error('client disconnected'));
+  };
+  reply.raw.on('close', onClose);
+  state.active.add(controller);
+  try {
+    return await fn(controller.signal);
+  } finally {
+    state.active.delete(controller);
+    reply.raw.off('close', onClose);
+  }
+}
+
+/** Answer a refused request: 429 (busy) or 503 (shutting down) with Retry-After. */
+export function refuse(reply: FastifyReply, err: QueueFullError): FastifyReply {
+  return reply
+    .code(err.closed ? 503 : 429)
+    .header('retry-after', String(err.retryAfterSeconds))
+    .send(errorBody(err.message, err.closed ? 'server_shutting_down' : 'rate_limit_error', null, err.code));
+}
+
+/**
  * Run `fn` inside a generation slot: wait in the queue (429 with Retry-After
  * when it is full, 503 when the server is shutting down), abort the
  * generation when the client disconnects, release the slot at the end.
@@ -87,37 +114,25 @@ export async function withGenerationSlot<T>(
   reply: FastifyReply,
   fn: (signal: AbortSignal) => Promise<T>,
 ): Promise<T | undefined> {
-  const controller = new AbortController();
-  const onClose = (): void => {
-    if (!reply.raw.writableFinished) controller.abort(new Error('client disconnected'));
-  };
-  reply.raw.on('close', onClose);
-  state.active.add(controller);
-  try {
+  return withCancellation(state, reply, async (signal) => {
     let release: () => void;
     try {
-      release = await queue.acquire(controller.signal);
+      release = await queue.acquire(signal);
     } catch (err) {
       if (err instanceof QueueFullError) {
-        reply
-          .code(err.closed ? 503 : 429)
-          .header('retry-after', String(err.retryAfterSeconds))
-          .send(errorBody(err.message, err.closed ? 'server_shutting_down' : 'rate_limit_error', null, err.code));
+        refuse(reply, err);
         return undefined;
       }
-      if (controller.signal.aborted) {
+      if (signal.aborted) {
         request.log.info('client left while waiting for a generation slot');
         return undefined;
       }
       throw err;
     }
     try {
-      return await fn(controller.signal);
+      return await fn(signal);
     } finally {
       release();
     }
-  } finally {
-    state.active.delete(controller);
-    reply.raw.off('close', onClose);
-  }
+  });
 }

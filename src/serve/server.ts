@@ -9,6 +9,7 @@ import { loadNativeAddon } from '../backend/native.js';
 import { ConfigError, MuseError, ShapeError } from '../errors.js';
 import type { ServeContext } from './context.js';
 import { errorBody } from './http.js';
+import { Batcher } from './batcher.js';
 import { bundledModelDirs, loadRegistry, ModelNotFoundError, type ModelRegistry } from './model-registry.js';
 import { GenerationQueue, QueueFullError } from './queue.js';
 import { RatingsStore } from './ratings-store.js';
@@ -29,6 +30,8 @@ export interface ServeOptions {
   maxConcurrent?: number;
   /** Requests waiting for a slot before 429s (default 64). */
   maxQueued?: number;
+  /** Unseeded requests with equal settings decoded together, at most (default 8; 1 turns batching off). */
+  maxBatch?: number;
   /** Largest max_tokens a request may ask for (default 512). */
   maxTokens?: number;
   /** Longest prompt in characters (default 4000). */
@@ -118,9 +121,13 @@ export async function createServer(opts: ServeOptions = {}): Promise<MuseServer>
   for (const [k, v] of Object.entries(limits)) {
     if (!(Number.isInteger(v) && v >= 1)) throw new ConfigError(`serve option ${k} must be a positive integer, got ${v}`);
   }
+  const queue = new GenerationQueue({ maxConcurrent: opts.maxConcurrent, maxQueued: opts.maxQueued });
+  const maxBatch = opts.maxBatch ?? 8;
+  if (!(Number.isInteger(maxBatch) && maxBatch >= 1)) throw new ConfigError(`serve option maxBatch must be a positive integer, got ${maxBatch}`);
   const context: ServeContext = {
     registry,
-    queue: new GenerationQueue({ maxConcurrent: opts.maxConcurrent, maxQueued: opts.maxQueued }),
+    queue,
+    batcher: maxBatch > 1 ? new Batcher(queue, { maxBatch, maxPending: queue.maxQueued + maxBatch }) : null,
     ratings: new RatingsStore(opts.db ?? 'muse-ratings.db'),
     limits,
     runsDir: resolve(opts.runsDir ?? 'runs'),

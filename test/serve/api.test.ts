@@ -84,26 +84,44 @@ test('temperature 0 decodes greedily (as OpenAI): the same text without a seed',
   assert.equal(story.tokenizer.decode(ids.sequences[0]!, { skipSpecialTokens: true }), ta);
 });
 
-test('stop sequences end the text before the first occurrence (left out, as OpenAI)', async () => {
-  const base = { prompt: 'The fox', max_tokens: 30, seed: 3 };
-  const full = (await (await post(`${url}/v1/completions`, base)).json()).choices[0].text as string;
-  const stop = full.slice(6, 8);
-  const expected = full.slice(0, full.indexOf(stop));
-  for (const streamed of [false, true]) {
-    const r = await post(`${url}/v1/completions`, { ...base, stop: [stop, 'zzzz'], stream: streamed });
-    let text: string;
-    let finish: string;
-    if (streamed) {
-      const chunks = sseEvents(await r.text()).slice(0, -1).map((e) => JSON.parse(e));
-      text = chunks.map((c) => c.choices[0].text).join('');
-      finish = chunks.at(-1).choices[0].finish_reason;
-    } else {
-      const j = await r.json();
-      text = j.choices[0].text;
-      finish = j.choices[0].finish_reason;
+test('unseeded requests are decoded in one batch, each as if alone (greedy: the library\'s own answer)', async () => {
+  const prompts = ['The fox', 'A lion and a mouse', 'Once', 'The crow said'];
+  const before = server.context.batcher!.stats.largestBatch;
+  const answers = await Promise.all(prompts.map((prompt) => post(`${url}/v1/completions`, { prompt, max_tokens: 8, temperature: 0 }).then((r) => r.json())));
+  for (const [k, prompt] of prompts.entries()) {
+    const ids = generate(story.model, [story.tokenizer.encode(prompt, { addSpecialTokens: false }).ids], { maxNewTokens: 8, doSample: false }, { tokenizer: story.tokenizer });
+    assert.equal(answers[k].choices[0].text, story.tokenizer.decode(ids.sequences[0]!, { skipSpecialTokens: true }), prompt);
+    assert.equal(answers[k].usage.completion_tokens, 8);
+  }
+  const h = await (await fetch(`${url}/healthz`)).json();
+  assert.ok(h.batching.largestBatch >= 2 && h.batching.largestBatch > before - 1, `largest batch ${h.batching.largestBatch}`);
+  // n choices of one unseeded request share a wave too.
+  const n3 = await (await post(`${url}/v1/completions`, { prompt: 'The', max_tokens: 4, n: 3 })).json();
+  assert.deepEqual(n3.choices.map((c: { index: number }) => c.index), [0, 1, 2]);
+  assert.equal(n3.usage.completion_tokens, 12);
+});
+
+test('stop sequences end the text before the first occurrence (left out, as OpenAI), alone and batched', async () => {
+  for (const base of [{ prompt: 'The fox', max_tokens: 30, seed: 3 }, { prompt: 'The fox', max_tokens: 30, temperature: 0 }]) {
+    const full = (await (await post(`${url}/v1/completions`, base)).json()).choices[0].text as string;
+    const stop = full.slice(6, 8);
+    const expected = full.slice(0, full.indexOf(stop));
+    for (const streamed of [false, true]) {
+      const r = await post(`${url}/v1/completions`, { ...base, stop: [stop, 'zzzz'], stream: streamed });
+      let text: string;
+      let finish: string;
+      if (streamed) {
+        const chunks = sseEvents(await r.text()).slice(0, -1).map((e) => JSON.parse(e));
+        text = chunks.map((c) => c.choices[0].text).join('');
+        finish = chunks.at(-1).choices[0].finish_reason;
+      } else {
+        const j = await r.json();
+        text = j.choices[0].text;
+        finish = j.choices[0].finish_reason;
+      }
+      assert.equal(text, expected, `stop ${JSON.stringify(stop)} in ${JSON.stringify(full)} (stream ${streamed})`);
+      assert.equal(finish, 'stop');
     }
-    assert.equal(text, expected, `stop ${JSON.stringify(stop)} in ${JSON.stringify(full)} (stream ${streamed})`);
-    assert.equal(finish, 'stop');
   }
 });
 

@@ -38,7 +38,8 @@ export function registerApi(app: FastifyInstance, ctx: ServeContext): void {
       status: ctx.draining ? 'draining' : 'ok',
       models: ctx.registry.causalNames.concat(ctx.registry.maskedNames),
       running: ctx.queue.running,
-      waiting: ctx.queue.waiting,
+      waiting: ctx.queue.waiting + (ctx.batcher?.waiting ?? 0),
+      batching: ctx.batcher ? { maxBatch: ctx.batcher.maxBatch, ...ctx.batcher.stats } : null,
     };
     return reply.code(ctx.draining ? 503 : 200).send(body);
   });

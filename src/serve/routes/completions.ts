@@ -10,8 +10,9 @@ import type { FastifyInstance } from 'fastify';
 import type { GenerationConfig } from '../../generate/index.js';
 import type { LoadedModel } from '../../pipelines/load-model.js';
 import type { ServeContext } from '../context.js';
-import { collect, startGeneration, type GenerationSummary } from '../generation.js';
-import { SSEStream, withGenerationSlot } from '../http.js';
+import { Batcher } from '../batcher.js';
+import { collect, startGeneration, type GenerationSummary, type TextGeneration } from '../generation.js';
+import { SSEStream, withCancellation, withGenerationSlot } from '../http.js';
 import { completionsSchema } from '../schemas.js';
 
 /** The request body (validated by {@link completionsSchema}). */
@@ -80,42 +81,49 @@ export function registerCompletions(app: FastifyInstance, ctx: ServeContext): vo
     const configFor = (index: number): GenerationConfig =>
       openAIConfig(loaded, body, body.seed === undefined || body.seed === null ? undefined : body.seed + index);
 
-    return withGenerationSlot(ctx.queue, ctx, request, reply, async (signal) => {
-      // The first generation starts before any byte is sent, so bad options still get a 400.
-      const first = startGeneration(loaded, choices[0]!.prompt, configFor(0), { stop, signal });
+    // Unseeded requests are decoded in batches with others (one slot per wave); seeded ones alone, to reproduce.
+    const batcher = ctx.batcher;
+    const batched = batcher !== null && Batcher.batchable(configFor(0));
+    const start = (c: { prompt: string; index: number }, signal: AbortSignal): TextGeneration =>
+      batched
+        ? batcher.submit(loaded, c.prompt, configFor(c.index), { stop, signal })
+        : startGeneration(loaded, c.prompt, configFor(c.index), { stop, signal });
+    const body2 = async (signal: AbortSignal) => {
       const usage = { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 };
       const count = (s: GenerationSummary): void => {
         usage.prompt_tokens += s.promptTokens;
         usage.completion_tokens += s.completionTokens;
         usage.total_tokens = usage.prompt_tokens + usage.completion_tokens;
       };
+      const finish = (s: GenerationSummary) => (s.finishReason === 'abort' ? 'stop' : s.finishReason);
       if (!body.stream) {
-        const out = [];
-        for (const c of choices) {
-          const s = await collect(c.index === 0 ? first : startGeneration(loaded, c.prompt, configFor(c.index), { stop, signal }));
-          count(s);
-          out.push({ text: (body.echo ? c.prompt : '') + s.text, index: c.index, logprobs: null, finish_reason: s.finishReason === 'abort' ? 'stop' : s.finishReason });
-          if (signal.aborted) break;
-        }
+        // All choices at once: batched ones share waves; the others run one after another.
+        const summaries = batched
+          ? await Promise.all(choices.map((c) => collect(start(c, signal))))
+          : await choices.reduce<Promise<GenerationSummary[]>>(async (acc, c) => [...(await acc), await collect(start(c, signal))], Promise.resolve([]));
+        summaries.forEach(count);
+        const out = choices.map((c, k) => ({ text: (body.echo ? c.prompt : '') + summaries[k]!.text, index: c.index, logprobs: null, finish_reason: finish(summaries[k]!) }));
         return reply.send({ id, object: 'text_completion', created, model: name, choices: out, usage });
       }
+      // The first piece (or a refusal, or a bad option) comes before the stream opens, so errors keep their status.
+      const first = start(choices[0]!, signal);
+      const head = await first.next();
       const sse = new SSEStream(reply);
-      const chunk = (index: number, text: string, finish: string | null) => ({
+      const chunk = (index: number, text: string, finishReason: string | null) => ({
         id,
         object: 'text_completion',
         created,
         model: name,
-        choices: [{ text, index, logprobs: null, finish_reason: finish }],
+        choices: [{ text, index, logprobs: null, finish_reason: finishReason }],
       });
       await sse.run(async () => {
         for (const c of choices) {
-          const gen = c.index === 0 ? first : startGeneration(loaded, c.prompt, configFor(c.index), { stop, signal });
+          const gen = c.index === 0 ? first : start(c, signal);
           if (body.echo) sse.send(chunk(c.index, c.prompt, null));
-          for (;;) {
-            const r = await gen.next();
+          for (let r = c.index === 0 ? head : await gen.next(); ; r = await gen.next()) {
             if (r.done) {
               count(r.value);
-              sse.send(chunk(c.index, '', r.value.finishReason === 'abort' ? 'stop' : r.value.finishReason));
+              sse.send(chunk(c.index, '', finish(r.value)));
               break;
             }
             sse.send(chunk(c.index, r.value, null));
@@ -126,6 +134,7 @@ export function registerCompletions(app: FastifyInstance, ctx: ServeContext): vo
         sse.send('[DONE]');
       }, request.log);
       return undefined;
-    });
+    };
+    return batched ? withCancellation(ctx, reply, body2) : withGenerationSlot(ctx.queue, ctx, request, reply, body2);
   });
 }

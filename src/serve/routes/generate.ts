@@ -8,8 +8,10 @@ import { toHF, validateGenerationConfig, type GenerationConfig, type PoemForm } 
 import { normalizePrompt, type LoadedModel } from '../../pipelines/load-model.js';
 import { inferPoemForm } from '../../pipelines/poem-form.js';
 import type { ServeContext } from '../context.js';
-import { collect, generateAll, startGeneration, type GenerationSummary } from '../generation.js';
-import { SSEStream, withGenerationSlot } from '../http.js';
+import { ConfigError } from '../../errors.js';
+import { Batcher } from '../batcher.js';
+import { collect, generateAll, startGeneration, type GenerationSummary, type TextGeneration } from '../generation.js';
+import { SSEStream, withCancellation, withGenerationSlot } from '../http.js';
 import { generateSchema } from '../schemas.js';
 
 /** The request body (validated by {@link generateSchema}): a prompt plus GenerationConfig options. */
@@ -54,20 +56,25 @@ export function registerGenerate(app: FastifyInstance, ctx: ServeContext): void 
     validateGenerationConfig(config);
     // The settings as stored with a rating: HF names, only what is set; special-token ids belong to the model, not the setting.
     const { eos_token_id: _e, bos_token_id: _b, pad_token_id: _p, ...settings } = toHF(config);
-    return withGenerationSlot(ctx.queue, ctx, request, reply, async (signal) => {
+    const beams = (config.numBeams ?? 1) > 1;
+    const nSeq = config.numReturnSequences ?? 1;
+    const one = (k: number): GenerationConfig => ({ ...config, numReturnSequences: 1, ...(config.seed !== undefined ? { seed: config.seed + k } : {}) });
+    // Unseeded sampling/greedy requests are decoded in batches with others (one slot per wave).
+    const batcher = ctx.batcher;
+    const batched = batcher !== null && !beams && Batcher.batchable(one(0));
+    const start = (k: number, signal: AbortSignal): TextGeneration =>
+      batched ? batcher.submit(loaded, body.prompt, one(k), { signal }) : startGeneration(loaded, body.prompt, one(k), { signal });
+    const run = async (signal: AbortSignal) => {
       const started = performance.now();
-      const beams = (config.numBeams ?? 1) > 1;
-      const nSeq = config.numReturnSequences ?? 1;
       if (!body.stream) {
         let outs: GenerationSummary[];
         if (beams) {
           outs = generateAll(loaded, body.prompt, config, signal);
+        } else if (batched) {
+          outs = await Promise.all(Array.from({ length: nSeq }, (_, k) => collect(start(k, signal))));
         } else {
           outs = [];
-          for (let k = 0; k < nSeq && !signal.aborted; k++) {
-            const one = { ...config, numReturnSequences: 1, ...(config.seed !== undefined ? { seed: config.seed + k } : {}) };
-            outs.push(await collect(startGeneration(loaded, body.prompt, one, { signal })));
-          }
+          for (let k = 0; k < nSeq && !signal.aborted; k++) outs.push(await collect(start(k, signal)));
         }
         return reply.send({
           model: name,
@@ -78,12 +85,14 @@ export function registerGenerate(app: FastifyInstance, ctx: ServeContext): void 
           elapsedMs: Math.round(performance.now() - started),
         });
       }
-      const gen = startGeneration(loaded, body.prompt, config, { signal });
+      if (nSeq > 1) throw new ConfigError('a stream carries one sequence: numReturnSequences must be 1 with stream: true');
+      const gen = start(0, signal);
+      // The first piece (or a refusal) comes before the stream opens, so errors keep their status.
+      const head = await gen.next();
       const sse = new SSEStream(reply);
       sse.send({ type: 'start', model: name, settings });
       await sse.run(async () => {
-        for (;;) {
-          const r = await gen.next();
+        for (let r = head; ; r = await gen.next()) {
           if (r.done) {
             sse.send({
               type: 'done',
@@ -97,6 +106,8 @@ export function registerGenerate(app: FastifyInstance, ctx: ServeContext): void 
         }
       }, request.log);
       return undefined;
-    });
+    };
+    if (body.stream && beams) throw new ConfigError('stream() cannot stream beam search (numBeams > 1): beams change until the end; send stream: false');
+    return batched ? withCancellation(ctx, reply, run) : withGenerationSlot(ctx.queue, ctx, request, reply, run);
   });
 }
