@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- serve [--clients 32] [--seconds 30] [--max-tokens 64]
- *   [--max-concurrent 4] [--model DIR] [--threads 1]`
+ *   [--max-concurrent 4] [--max-batch 8] [--model DIR] [--threads 1]`
  *
  * `muse serve` under load: the server runs in its own process (as a user
  * starts it: `node bin/muse.js serve`), and `--clients` streaming clients on
@@ -107,6 +107,7 @@ export default async function main(args: string[]): Promise<void> {
   const seconds = Number(arg(args, 'seconds', '30'));
   const maxTokens = Number(arg(args, 'max-tokens', '64'));
   const maxConcurrent = arg(args, 'max-concurrent', '4');
+  const maxBatch = arg(args, 'max-batch', '8');
   const threads = arg(args, 'threads', '1');
   const modelDir = arg(args, 'model', join(root, 'models', 'muse-story-en'));
   if (process.env.OMP_NUM_THREADS !== threads) {
@@ -133,7 +134,7 @@ export default async function main(args: string[]): Promise<void> {
   const db = join(mkdtempSync(join(tmpdir(), 'muse-bench-serve-')), 'ratings.db');
   const child = spawn(
     process.execPath,
-    [join(root, 'bin', 'muse.js'), 'serve', '--port', '0', '--db', db, '--model', modelDir, '--max-concurrent', maxConcurrent, '--max-queue', String(clients * 2), '--max-tokens', String(maxTokens), '--threads', threads],
+    [join(root, 'bin', 'muse.js'), 'serve', '--port', '0', '--db', db, '--model', modelDir, '--max-concurrent', maxConcurrent, '--max-batch', maxBatch, '--max-queue', String(clients * 2), '--max-tokens', String(maxTokens), '--threads', threads],
     { env: { ...process.env, MUSE_FROM_SOURCE: '1', OMP_NUM_THREADS: threads }, stdio: ['ignore', 'ignore', 'pipe'] },
   );
   const url = await new Promise<string>((resolve, reject) => {
@@ -170,6 +171,7 @@ export default async function main(args: string[]): Promise<void> {
       seconds,
       maxTokens,
       maxConcurrent: Number(maxConcurrent),
+      maxBatch: Number(maxBatch),
       elapsedS: Math.round(elapsed * 10) / 10,
       requests: results.length,
       completed: ok.length,

@@ -22,6 +22,7 @@ interface ServeFlags {
   runs: string;
   maxConcurrent: number;
   maxQueue: number;
+  maxBatch: number;
   maxTokens: number;
   log?: boolean;
   threads: number;
@@ -39,6 +40,7 @@ export function register(program: Command): void {
     .option('--runs <dir>', 'folder of training runs shown by /train', 'runs')
     .option('--max-concurrent <n>', 'generations running at once', int('--max-concurrent'), 4)
     .option('--max-queue <n>', 'requests waiting for a slot before 429', int('--max-queue'), 64)
+    .option('--max-batch <n>', 'unseeded requests with equal settings decoded together, at most (1 = no batching)', int('--max-batch'), 8)
     .option('--max-tokens <n>', 'largest max_tokens a request may ask for', int('--max-tokens'), 512)
     .option('--threads <n>', 'OpenMP threads of the native kernels (1 suits interleaved generations on a shared machine)', int('--threads'), 1)
     .option('--log', 'log every request (JSON lines on stdout)')
@@ -49,6 +51,7 @@ export function register(program: Command): void {
         runsDir: flags.runs,
         maxConcurrent: Math.max(1, flags.maxConcurrent),
         maxQueued: flags.maxQueue,
+        maxBatch: Math.max(1, flags.maxBatch),
         maxTokens: Math.max(1, flags.maxTokens),
         logger: flags.log ?? false,
         threads: Math.max(1, flags.threads),
