@@ -207,25 +207,12 @@ export class Batcher {
         e.channel.push(out);
       }
     };
-    let lastYield = performance.now();
-    while (!decoder.finished) {
-      // Rows whose client left or whose stop sequence came keep decoding (a batch row cannot leave early)
-      // unless every row is done with.
-      if (entries.every((e) => e.signal?.aborted || e.stops.done)) stop.abort();
-      for (const ev of decoder.step(stop.signal)) {
-        const e = entries[ev.sequence]!;
-        if (e.signal?.aborted || e.stops.done) continue;
-        e.tokens++;
-        const piece = texts[ev.sequence]!.push(ev.tokenId);
-        if (piece) emit(e, piece);
-      }
-      if (performance.now() - lastYield > 10) {
-        await new Promise<void>((r) => setImmediate(r));
-        lastYield = performance.now();
-      }
-    }
-    const out = decoder.output();
-    entries.forEach((e, i) => {
+    const ended = new Array<boolean>(entries.length).fill(false);
+    // A row's request ends as soon as its row does (EOS, stop string), not when the whole wave does.
+    const finish = (i: number, reason: string): void => {
+      if (ended[i]) return;
+      ended[i] = true;
+      const e = entries[i]!;
       if (!e.signal?.aborted && !e.stops.done) {
         const rest = texts[i]!.flush();
         if (rest) emit(e, rest);
@@ -235,9 +222,38 @@ export class Batcher {
           e.channel.push(tail);
         }
       }
-      const reason = out.finishReasons[i];
       const finishReason: ServedFinishReason = e.stops.done ? 'stop' : e.signal?.aborted ? 'abort' : reason === 'length' ? 'length' : reason === 'abort' ? 'abort' : 'stop';
       e.channel.end({ text: e.text, finishReason, promptTokens: e.promptTokens, completionTokens: e.tokens });
-    });
+    };
+    let lastYield = performance.now();
+    while (!decoder.finished) {
+      // Rows whose client left or whose stop sequence came keep decoding (a batch row cannot leave early)
+      // unless every row is done with.
+      if (entries.every((e) => e.signal?.aborted || e.stops.done)) stop.abort();
+      const events = decoder.step(stop.signal);
+      for (const ev of events) {
+        const e = entries[ev.sequence]!;
+        if (e.signal?.aborted || e.stops.done) continue;
+        e.tokens++;
+        const piece = texts[ev.sequence]!.push(ev.tokenId);
+        if (piece) emit(e, piece);
+        if (e.stops.done) finish(ev.sequence, 'stop');
+      }
+      entries.forEach((e, i) => {
+        if (e.signal?.aborted) finish(i, 'abort');
+      });
+      if (!decoder.finished) {
+        // While decoding runs, output() reports unfinished rows as 'length' (the budget ends them all at once),
+        // so any other reason marks a row that has just finished.
+        const reasons = decoder.output().finishReasons;
+        for (const ev of events) if (reasons[ev.sequence] !== 'length') finish(ev.sequence, reasons[ev.sequence]!);
+      }
+      if (performance.now() - lastYield > 10) {
+        await new Promise<void>((r) => setImmediate(r));
+        lastYield = performance.now();
+      }
+    }
+    const reasons = decoder.output().finishReasons;
+    entries.forEach((_, i) => finish(i, reasons[i]!));
   }
 }
