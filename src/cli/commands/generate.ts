@@ -1,6 +1,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { generate, stream, type GenerationConfig, type PoemForm } from '../../generate/index.js';
 import { defaultModelFor, loadModelDir, modelTypeOf, normalizePrompt } from '../../pipelines/load-model.js';
+import { unknownPromptWarning } from '../../pipelines/prompt-check.js';
 import { loadSeq2SeqDir, seq2seqTarget, SEQ2SEQ_MODEL_TYPE } from '../../pipelines/load-seq2seq.js';
 import { inferPoemForm } from '../../pipelines/poem-form.js';
 
@@ -71,6 +72,8 @@ export function register(program: Command): void {
       const gpt = seq2seq ? null : loadModelDir(dir);
       const loaded = seq2seq ?? gpt!;
       const prompt = normalizePrompt(promptArg, loaded.script);
+      const unknown = unknownPromptWarning(loaded.tokenizer, prompt, dir);
+      if (unknown) process.stderr.write(`muse: ${unknown}\n`);
       // An encoder–decoder reads the prompt as its source; its decoder starts from the decoder start token.
       const target = seq2seq ? seq2seqTarget(seq2seq, prompt) : { model: gpt!.model, prompt, prefix: prompt };
       const config: GenerationConfig = { ...loaded.generationConfig };
