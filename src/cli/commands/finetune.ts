@@ -190,6 +190,11 @@ export function register(program: Command): void {
       const docs = readCorpus(o.corpus, { field: o.field });
       const pairs = fablesToPairs(docs, { openingSentences: o.openingSentences });
       writeFileAtomic(o.out, pairs.map((p) => JSON.stringify(p)).join('\n') + '\n');
-      process.stdout.write(`wrote ${pairs.length} pairs to ${o.out}\n`);
+      const skipped = docs.length - pairs.length;
+      process.stdout.write(
+        `wrote ${pairs.length} pairs to ${o.out}` +
+          (skipped > 0 ? ` (${skipped} of ${docs.length} stories skipped: ${o.openingSentences + 1} sentences or more are needed, ${o.openingSentences} for the beginning and at least one for the ending)` : '') +
+          '\n',
+      );
     });
 }
