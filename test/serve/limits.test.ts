@@ -16,10 +16,10 @@ async function waitFor(cond: () => Promise<boolean>, ms: number): Promise<number
 }
 
 test('a full queue answers 429 with Retry-After; a client that disconnects frees its slot at once', async () => {
-  const { server, url } = await startServer({ maxConcurrent: 1, maxQueued: 0 });
+  const { server, url } = await startServer({ maxConcurrent: 1, maxQueued: 0, maxTokens: 5000 });
   try {
     const ac = new AbortController();
-    const long = await post(`${url}/v1/completions`, { prompt: 'The', max_tokens: 500, stream: true }, { signal: ac.signal });
+    const long = await post(`${url}/v1/completions`, { prompt: 'The', max_tokens: 5000, stream: true }, { signal: ac.signal });
     const reader = long.body!.getReader();
     await reader.read(); // the stream is running
     assert.equal(server.context.queue.running, 1);
@@ -28,7 +28,7 @@ test('a full queue answers 429 with Retry-After; a client that disconnects frees
     assert.ok(Number(refused.headers.get('retry-after')) >= 1);
     assert.equal((await refused.json()).error.type, 'rate_limit_error');
     ac.abort();
-    // 500 tokens would take seconds; the aborted generation stops at its next token.
+    // 5000 tokens would take over 5 s even at 1000 tokens/s; the aborted generation stops at its next token.
     await waitFor(async () => server.context.queue.running === 0, 3000);
     const ok = await post(`${url}/v1/completions`, { prompt: 'x', max_tokens: 2 });
     assert.equal(ok.status, 200);
