@@ -50,8 +50,8 @@ test('requests wait in the queue in turn and all complete', async () => {
 });
 
 test('graceful shutdown: health says draining, running streams end properly within the grace time', async () => {
-  const { server, url } = await startServer();
-  const res = await post(`${url}/v1/completions`, { prompt: 'The', max_tokens: 500, stream: true });
+  const { server, url } = await startServer({ maxTokens: 5000 });
+  const res = await post(`${url}/v1/completions`, { prompt: 'The', max_tokens: 5000, stream: true });
   const reader = res.body!.getReader();
   await reader.read();
   const t0 = performance.now();
