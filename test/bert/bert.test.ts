@@ -147,6 +147,15 @@ test('muse train dispatches model_type bert to MLM pretraining: loss falls, best
     const tok = charWordPieceTokenizer(poems);
     const ex = mlmExamples([poems[0]!], tok, 16);
     assert.deepEqual(ex.map((e) => e.ids.length), [14, 14]);
+    // Whole-word examples carry word ids aligned with the tokens: 举头 and 明月 are one word each, specials and punctuation −1.
+    const [ww] = mlmExamples(['举头望明月，低头思故乡。'], tok, 16, true);
+    const w = [...ww!.wordIds!];
+    assert.equal(w[0], -1);
+    assert.equal(w[1], w[2]);
+    assert.equal(w[4], w[5]);
+    assert.notEqual(w[2], w[4]);
+    assert.equal(w[6], -1);
+    assert.equal(w[w.length - 1], -1);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
