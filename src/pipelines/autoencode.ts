@@ -94,9 +94,9 @@ export async function trainVectorAutoencoder(opts: TrainVectorAutoencoderOptions
   const norm = spec.norm === undefined ? 'l2' : spec.norm;
   let x = vectorizer.fitTransform(docs);
   if (norm) x = normalize(x, norm);
-  const data = toTensor(x);
   const n = x.rows;
   const d = x.cols;
+  const csr = x;
   const order = Array.from({ length: n }, (_, i) => i);
   const shuffle = new Generator(seed + 3);
   for (let i = n - 1; i > 0; i--) {
@@ -106,10 +106,13 @@ export async function trainVectorAutoencoder(opts: TrainVectorAutoencoderOptions
   const nVal = Math.max(1, Math.floor(n * (t.valFraction ?? 0.1)));
   const valIdx = order.slice(0, nVal);
   const trainIdx = order.slice(nVal);
+  // Rows stay sparse until a batch needs them: a corpus × vocabulary dense matrix would not fit in memory.
   const rows = (idx: number[]): Tensor => {
     const out = new Float32Array(idx.length * d);
-    idx.forEach((r, i) => out.set((data.data as Float32Array).subarray(r * d, (r + 1) * d), i * d));
-    return fromArray(out, [idx.length, d]);
+    idx.forEach((r, i) => {
+      for (let k = csr.indptr[r]!; k < csr.indptr[r + 1]!; k++) out[i * d + csr.indices[k]!] = csr.data[k]!;
+    });
+    return new Tensor(out, [idx.length, d]);
   };
   const m = opts.model ?? {};
   const gen = new Generator(seed);
@@ -189,13 +192,17 @@ export function loadVectorAutoencoder(dir: string): LoadedVectorAutoencoder {
  * @returns `[texts, latent]` rows
  */
 export function encodeTexts(ae: LoadedVectorAutoencoder, texts: readonly string[]): number[][] {
-  if (texts.length === 0) return [];
-  let x = ae.vectorizer.transform(texts);
-  if (ae.norm) x = normalize(x, ae.norm);
-  const z = noGrad(() => (ae.model instanceof VAE ? ae.model.encode(toTensor(x)).mu : ae.model.encode(toTensor(x))));
-  const k = z.shape[1]!;
-  const zd = z.data as Float32Array;
-  return Array.from({ length: texts.length }, (_, i) => Array.from(zd.subarray(i * k, (i + 1) * k)));
+  const out: number[][] = [];
+  // Chunks of 1,024 documents keep the dense input small for large corpora.
+  for (let start = 0; start < texts.length; start += 1024) {
+    let x = ae.vectorizer.transform(texts.slice(start, start + 1024));
+    if (ae.norm) x = normalize(x, ae.norm);
+    const z = noGrad(() => (ae.model instanceof VAE ? ae.model.encode(toTensor(x)).mu : ae.model.encode(toTensor(x))));
+    const k = z.shape[1]!;
+    const zd = z.data as Float32Array;
+    for (let i = 0; i < x.rows; i++) out.push(Array.from(zd.subarray(i * k, (i + 1) * k)));
+  }
+  return out;
 }
 
 function cosine(a: readonly number[], b: readonly number[]): number {
