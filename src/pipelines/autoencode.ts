@@ -13,7 +13,7 @@ import { VAE, type VAEConfig } from '../models/vae.js';
 import { saveModel } from '../models/pretrained.js';
 import { loadCheckpoint } from '../io/checkpoint.js';
 import { Trainer, type TrainSummary } from '../train/index.js';
-import { readCorpus } from '../data/corpus.js';
+import { readCorpus, toSimplified, toTraditional } from '../data/corpus.js';
 import { CountVectorizer, TfidfVectorizer, normalize, vectorizerFromJSON, type CountVectorizerJSON, type CsrMatrix, type Norm, type AnalyzerKind, type DocumentFrequency } from '../features/index.js';
 import { ConfigError, FileFormatError } from '../errors.js';
 
@@ -43,6 +43,8 @@ export interface TrainVectorAutoencoderOptions {
   variational?: { beta?: number; freeBits?: number };
   training?: { batchSize?: number; maxIters?: number; learningRate?: number; evalInterval?: number; valFraction?: number; seed?: number };
   outDir: string;
+  /** Script the documents were normalised to; recorded so that `encodeTexts` converts new texts the same way (default `keep`). */
+  script?: 'simplified' | 'traditional' | 'keep';
   json?: boolean;
   progress?: boolean;
   log?: (line: string) => void;
@@ -55,6 +57,8 @@ export interface LoadedVectorAutoencoder {
   model: Autoencoder | VAE;
   vectorizer: CountVectorizer;
   norm: Norm | null;
+  /** Script of the training documents; texts are converted to it before vectorizing. */
+  script: 'simplified' | 'traditional' | 'keep';
 }
 
 /**
@@ -132,7 +136,7 @@ export async function trainVectorAutoencoder(opts: TrainVectorAutoencoderOptions
     }
     return model.loss(batch);
   };
-  const config = { ...model.config, muse_norm: norm };
+  const config = { ...model.config, muse_norm: norm, muse_script: opts.script ?? 'keep' };
   const maxIters = t.maxIters ?? 500;
   const trainer = new Trainer<Tensor>({
     model,
@@ -183,7 +187,8 @@ export function loadVectorAutoencoder(dir: string): LoadedVectorAutoencoder {
   model.eval();
   const vectorizer = vectorizerFromJSON(JSON.parse(readFileSync(vpath, 'utf8')) as CountVectorizerJSON);
   const norm = (ck.config['muse_norm'] as Norm | null | undefined) ?? null;
-  return { dir, model, vectorizer, norm };
+  const script = (ck.config['muse_script'] as LoadedVectorAutoencoder['script'] | undefined) ?? 'keep';
+  return { dir, model, vectorizer, norm, script };
 }
 
 /**
@@ -195,7 +200,8 @@ export function encodeTexts(ae: LoadedVectorAutoencoder, texts: readonly string[
   const out: number[][] = [];
   // Chunks of 1,024 documents keep the dense input small for large corpora.
   for (let start = 0; start < texts.length; start += 1024) {
-    let x = ae.vectorizer.transform(texts.slice(start, start + 1024));
+    const chunk = texts.slice(start, start + 1024).map((t) => (ae.script === 'simplified' ? toSimplified(t) : ae.script === 'traditional' ? toTraditional(t) : t));
+    let x = ae.vectorizer.transform(chunk);
     if (ae.norm) x = normalize(x, ae.norm);
     const z = noGrad(() => (ae.model instanceof VAE ? ae.model.encode(toTensor(x)).mu : ae.model.encode(toTensor(x))));
     const k = z.shape[1]!;

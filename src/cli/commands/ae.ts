@@ -81,6 +81,7 @@ export function register(program: Command): void {
         variational: o.vae ? { beta: num('beta', o.beta) } : undefined,
         training: { maxIters: int('max-iters', o.maxIters), batchSize: int('batch-size', o.batchSize), learningRate: num('lr', o.lr), seed: Number(o.seed) },
         outDir: o.out,
+        script: o.script,
         json: o.json,
         progress: o.progress,
         log: o.json ? (line) => process.stdout.write(line + '\n') : undefined,
