@@ -12,6 +12,8 @@
  *     only, and every other sentence cut of the training stories as extra
  *     training pairs (held-out stories are never seen); greedy and beam search;
  *   - `gpt`: the bundled `muse-story-en` fine-tuned by `finetune` (what `muse finetune` runs).
+ * `--arch score --checkpoint DIR…` re-scores trained seq2seq checkpoints; every figure comes with a
+ * paired bootstrap against the copy baseline (`vsCopy`: mean difference, one-sided p).
  * Run each arch as its own process (one core each, `OMP_NUM_THREADS=1`).
  * Prints JSON lines `{"bench":"seq2seq-aesop","arch",…,"rougeL","bleu"}`.
  */
@@ -24,6 +26,8 @@ import { copyBaseline, finetuneSeq2Seq, scoreHypotheses } from '../src/pipelines
 import { generateEndings, loadSeq2SeqDir } from '../src/pipelines/load-seq2seq.js';
 import { finetune } from '../src/pipelines/finetune.js';
 import { loadModelDir } from '../src/pipelines/load-model.js';
+import { rougeScores } from '../src/eval/index.js';
+import { Generator } from '../src/tensor/index.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -35,6 +39,35 @@ const num = (args: string[], name: string, dflt: number): number => Number(arg(a
 
 const emit = (rec: object) => process.stdout.write(JSON.stringify({ bench: 'seq2seq-aesop', ...rec }) + '\n');
 const round = (x: number, d = 4) => Number(x.toFixed(d));
+
+/**
+ * Paired bootstrap (Koehn 2004) of mean ROUGE-L F1, hypotheses vs the copy
+ * baseline, over the held-out pairs: the observed difference and the share
+ * of 2,000 resamples in which the difference is ≤ 0 (a one-sided p-value).
+ */
+function versusCopy(hyps: readonly string[], val: readonly StoryPair[]): { diff: number; p: number } {
+  const f = (h: string, r: string) => rougeScores(h, r, { rougeTypes: ['rougeL'] }).rougeL!.fmeasure;
+  const d = val.map((p, i) => f(hyps[i]!, p.ending) - f(p.beginning, p.ending));
+  const n = d.length;
+  const g = new Generator(12345);
+  let le = 0;
+  for (let r = 0; r < 2000; r++) {
+    let s = 0;
+    for (let i = 0; i < n; i++) s += d[g.randint(0, n)]!;
+    if (s <= 0) le++;
+  }
+  return { diff: round(d.reduce((a, b) => a + b, 0) / n), p: round(le / 2000, 3) };
+}
+
+/** Held-out endings of a seq2seq checkpoint under the three decodings the bench reports. */
+function scoreCheckpoint(dir: string, val: readonly StoryPair[], maxNewTokens: number, extra: object): void {
+  const best = loadSeq2SeqDir(dir);
+  for (const cfg of [{}, { numBeams: 4, noRepeatNgramSize: 3 }, { noRepeatNgramSize: 3 }]) {
+    const hyps = generateEndings(best, val.map((p) => p.beginning), { doSample: false, maxNewTokens, ...cfg });
+    const s = scoreHypotheses(hyps, val.map((p) => p.ending));
+    emit({ arch: 'seq2seq', ...extra, decoding: Object.keys(cfg).length ? JSON.stringify(cfg) : 'greedy', rougeL: round(s.rougeL), bleu: round(s.bleu, 2), vsCopy: versusCopy(hyps, val), sample: hyps[0]?.slice(0, 200) });
+  }
+}
 
 /** Every other cut point of each training story: sentences 1..k → the rest, for k ≥ 2. */
 function moreCuts(train: readonly StoryPair[]): StoryPair[] {
@@ -105,26 +138,14 @@ export default async function main(args: string[]): Promise<void> {
     emit({
       arch: 'seq2seq',
       args: args.join(' '),
-      decoding: 'greedy',
       parameters: report.parameters,
       trainPairs: report.trainPairs,
       heldOut: report.heldOut,
       steps: report.train.step,
       bestValLoss: report.train.bestValLoss,
       minutes: round(minutes, 1),
-      rougeL: round(report.after.rougeL),
-      bleu: round(report.after.bleu, 2),
-      sample: report.after.hypotheses[0]?.slice(0, 300),
     });
-    const best = loadSeq2SeqDir(report.checkpoint);
-    for (const cfg of [
-      { numBeams: 4, noRepeatNgramSize: 3 },
-      { doSample: false, noRepeatNgramSize: 3 },
-    ]) {
-      const hyps = generateEndings(best, val.map((p) => p.beginning), { doSample: false, maxNewTokens: maxTargetLength, ...cfg });
-      const s = scoreHypotheses(hyps, refs);
-      emit({ arch: 'seq2seq', decoding: JSON.stringify(cfg), rougeL: round(s.rougeL), bleu: round(s.bleu, 2), sample: hyps[0]?.slice(0, 300) });
-    }
+    scoreCheckpoint(report.checkpoint, val, maxTargetLength, { checkpoint: report.checkpoint });
     return;
   }
 
@@ -151,9 +172,17 @@ export default async function main(args: string[]): Promise<void> {
       rougeLBefore: round(report.before.rougeL),
       rougeL: round(report.after.rougeL),
       bleu: round(report.after.bleu, 2),
+      vsCopy: versusCopy(report.after.hypotheses, val),
       sample: report.after.hypotheses[0]?.slice(0, 300),
     });
     return;
   }
-  throw new Error(`--arch must be baseline, seq2seq or gpt, got ${arch}`);
+  if (arch === 'score') {
+    // Re-score trained seq2seq checkpoints: --arch score --checkpoint DIR [--checkpoint DIR …]
+    args.forEach((a, i) => {
+      if (a === '--checkpoint' && args[i + 1]) scoreCheckpoint(args[i + 1]!, val, num(args, 'max-target-length', 160), { checkpoint: args[i + 1] });
+    });
+    return;
+  }
+  throw new Error(`--arch must be baseline, seq2seq, gpt or score, got ${arch}`);
 }
