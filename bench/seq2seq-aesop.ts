@@ -1,7 +1,7 @@
 /**
  * `npm run bench -- seq2seq-aesop [--arch baseline|seq2seq|gpt] [--pairs FILE] [--out DIR] [--max-iters N] [--vocab N]
  *   [--d-model N] [--layers N] [--ffn-dim N] [--dropout P] [--batch-size N] [--learning-rate LR] [--max-target-length N]
- *   [--warmup-iters N] [--pre-ln]`
+ *   [--warmup-iters N] [--pre-ln] [--shakespeare]`
  *
  * Issue 9's comparison on Aesop (beginning → ending) pairs, one held-out split
  * for everyone (`splitDocuments`, valFraction 0.1, seed 1337 — the split
@@ -17,7 +17,7 @@
  * Run each arch as its own process (one core each, `OMP_NUM_THREADS=1`).
  * Prints JSON lines `{"bench":"seq2seq-aesop","arch",…,"rougeL","bleu"}`.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fablesToPairs, readPairs, splitDocuments, type StoryPair } from '../src/data/index.js';
@@ -104,6 +104,12 @@ export default async function main(args: string[]): Promise<void> {
   if (arch === 'seq2seq') {
     const tokenizer = ByteLevelBPETokenizer.train(train.map((p) => `${p.beginning} ${p.ending}`), { vocabSize: num(args, 'vocab', 1024) });
     const extra = moreCuts(train);
+    // --shakespeare: also (speech → next speech) pairs of tinyshakespeare, for more English (never held out).
+    const shakespeare = join(here, '../../shared/data/tinyshakespeare.txt');
+    if (args.includes('--shakespeare') && existsSync(shakespeare)) {
+      const speeches = readFileSync(shakespeare, 'utf8').split(/\n\s*\n/).map((t) => t.trim()).filter(Boolean);
+      for (let i = 0; i + 1 < speeches.length; i++) extra.push({ beginning: speeches[i]!, ending: speeches[i + 1]! });
+    }
     const L = num(args, 'layers', 3);
     const maxTargetLength = num(args, 'max-target-length', 256);
     const d = num(args, 'd-model', 192);
