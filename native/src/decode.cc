@@ -35,6 +35,30 @@ Scratch& scratch() {
 }
 
 /**
+ * acc[n] += Σ_{k0 ≤ k < k1} x[k]·W[k, n]: eight weight rows per pass over acc,
+ * so acc (L1-resident) is loaded and stored once per eight rows streamed.
+ */
+inline void gemv_band(const float* x, const float* W, float* acc, int k0, int k1, int N) {
+  int k = k0;
+  for (; k + 8 <= k1; k += 8) {
+    const float* w = W + (i64)k * N;
+    const float x0 = x[k], x1 = x[k + 1], x2 = x[k + 2], x3 = x[k + 3];
+    const float x4 = x[k + 4], x5 = x[k + 5], x6 = x[k + 6], x7 = x[k + 7];
+#pragma omp simd
+    for (int n = 0; n < N; n++) {
+      acc[n] += (x0 * w[n] + x1 * w[N + n] + x2 * w[2 * N + n] + x3 * w[3 * N + n]) +
+                (x4 * w[4 * N + n] + x5 * w[5 * N + n] + x6 * w[6 * N + n] + x7 * w[7 * N + n]);
+    }
+  }
+  for (; k < k1; k++) {
+    const float xk = x[k];
+    const float* w = W + (i64)k * N;
+#pragma omp simd
+    for (int n = 0; n < N; n++) acc[n] += xk * w[n];
+  }
+}
+
+/**
  * out[n] (+)= Σ_k x[k]·W[k, n] + bias[n] for one row x (length K), W row-major
  * K×N (HF Conv1D layout). Memory-bound: W is streamed once; with several
  * threads each takes a contiguous band of rows (k) and partial sums are added.
@@ -50,22 +74,7 @@ void gemv_rows(const float* x, const float* W, const float* bias, float* out, in
     } else if (bias) {
       for (int n = 0; n < N; n++) out[n] += bias[n];
     }
-    int k = 0;
-    for (; k + 4 <= K; k += 4) {
-      const float x0 = x[k], x1 = x[k + 1], x2 = x[k + 2], x3 = x[k + 3];
-      const float* w0 = W + (i64)k * N;
-      const float* w1 = w0 + N;
-      const float* w2 = w1 + N;
-      const float* w3 = w2 + N;
-#pragma omp simd
-      for (int n = 0; n < N; n++) out[n] += x0 * w0[n] + x1 * w1[n] + x2 * w2[n] + x3 * w3[n];
-    }
-    for (; k < K; k++) {
-      const float xk = x[k];
-      const float* w = W + (i64)k * N;
-#pragma omp simd
-      for (int n = 0; n < N; n++) out[n] += xk * w[n];
-    }
+    gemv_band(x, W, out, 0, K, N);
     return;
   }
   Scratch& s = scratch();
@@ -78,22 +87,7 @@ void gemv_rows(const float* x, const float* W, const float* bias, float* out, in
     const int k0 = (int)((i64)K * t / nt), k1 = (int)((i64)K * (t + 1) / nt);
     float* acc = part + (i64)t * N;
     std::memset(acc, 0, sizeof(float) * N);
-    int k = k0;
-    for (; k + 4 <= k1; k += 4) {
-      const float x0 = x[k], x1 = x[k + 1], x2 = x[k + 2], x3 = x[k + 3];
-      const float* w0 = W + (i64)k * N;
-      const float* w1 = w0 + N;
-      const float* w2 = w1 + N;
-      const float* w3 = w2 + N;
-#pragma omp simd
-      for (int n = 0; n < N; n++) acc[n] += x0 * w0[n] + x1 * w1[n] + x2 * w2[n] + x3 * w3[n];
-    }
-    for (; k < k1; k++) {
-      const float xk = x[k];
-      const float* w = W + (i64)k * N;
-#pragma omp simd
-      for (int n = 0; n < N; n++) acc[n] += xk * w[n];
-    }
+    gemv_band(x, W, acc, k0, k1, N);
 #pragma omp barrier
     // Reduce the partial sums: each thread owns a band of columns.
     const int n0 = (int)((i64)N * t / nt), n1 = (int)((i64)N * (t + 1) / nt);
