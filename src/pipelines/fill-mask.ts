@@ -1,10 +1,10 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadBert } from '../models/hf-load.js';
 import type { BertForMaskedLM } from '../models/bert.js';
 import type { LoadReport } from '../models/pretrained.js';
 import { loadTokenizer, type Tokenizer } from '../tokenizers/index.js';
-import { bundledModelsDir, normalizePrompt } from './load-model.js';
+import { bundledModelsDir, normalizePrompt, recipeScript } from './load-model.js';
 import { ConfigError, FileFormatError } from '../errors.js';
 
 /** A masked-LM directory loaded for fill-mask. */
@@ -36,16 +36,7 @@ export function loadMaskedLMDir(dir: string = defaultMaskedLMDir(), tokenizerDir
   if (tokenizer.vocabSize > model.config.vocab_size) {
     throw new FileFormatError(`${dir}: the tokenizer has ${tokenizer.vocabSize} ids but the model only ${model.config.vocab_size}; they do not belong together`);
   }
-  let script: LoadedMaskedLM['script'] = 'keep';
-  const recipePath = join(dir, 'muse_recipe.json');
-  if (existsSync(recipePath)) {
-    try {
-      const r = JSON.parse(readFileSync(recipePath, 'utf8')) as { recipe?: { data?: { script?: LoadedMaskedLM['script'] } } };
-      script = r.recipe?.data?.script ?? 'keep';
-    } catch {
-      /* a damaged recipe note does not stop fill-mask */
-    }
-  }
+  const script = recipeScript(dir);
   return { dir, model, tokenizer, script, report };
 }
 

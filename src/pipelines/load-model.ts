@@ -51,17 +51,23 @@ export function loadModelDir(dir: string): LoadedModel {
   // loadTokenizer also reads tokenizer_config.json / special_tokens_map.json for the special-token roles.
   const tokenizer = loadTokenizer(dir);
   const generationConfig = genJson ? generationConfigFromHF(genJson) : {};
-  let script: LoadedModel['script'] = 'keep';
+  return { dir, model, tokenizer, generationConfig, script: recipeScript(dir), report };
+}
+
+/**
+ * The Chinese script a model was trained on, from the recipe note
+ * (`muse_recipe.json`) its training wrote into the directory; `'keep'` when
+ * there is none or it is damaged (a damaged note never stops a model from loading).
+ */
+export function recipeScript(dir: string): 'simplified' | 'traditional' | 'keep' {
   const recipePath = join(dir, 'muse_recipe.json');
-  if (existsSync(recipePath)) {
-    try {
-      const r = JSON.parse(readFileSync(recipePath, 'utf8')) as { recipe?: { data?: { script?: LoadedModel['script'] } } };
-      script = r.recipe?.data?.script ?? 'keep';
-    } catch {
-      /* a damaged recipe note does not stop generation */
-    }
+  if (!existsSync(recipePath)) return 'keep';
+  try {
+    const r = JSON.parse(readFileSync(recipePath, 'utf8')) as { recipe?: { data?: { script?: 'simplified' | 'traditional' | 'keep' } } };
+    return r.recipe?.data?.script ?? 'keep';
+  } catch {
+    return 'keep';
   }
-  return { dir, model, tokenizer, generationConfig, script, report };
 }
 
 /** Convert a prompt to the script the model was trained on (OpenCC; a traditional prompt works with a simplified model). */

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Seq2SeqTransformer, type Seq2SeqDecoderLM } from '../models/seq2seq.js';
 import type { Seq2SeqConfig } from '../models/seq2seq-config.js';
@@ -10,6 +10,7 @@ import { generate, generationConfigFromHF, type GenerationConfig, type GenerateO
 import { FileFormatError } from '../errors.js';
 import { hasCjk } from '../eval/index.js';
 import type { CausalLM } from '../models/causal-lm.js';
+import { recipeScript } from './load-model.js';
 
 /** The `model_type` of a muse encoder–decoder checkpoint. */
 export const SEQ2SEQ_MODEL_TYPE = 'muse-seq2seq';
@@ -51,16 +52,7 @@ export function loadSeq2SeqDir(dir: string): LoadedSeq2Seq {
   const tokenizer = loadTokenizer(dir);
   const generationConfig: GenerationConfig = ck.generationConfig ? generationConfigFromHF(ck.generationConfig) : {};
   generationConfig.bosTokenId = model.config.decoder_start_token_id;
-  let script: LoadedSeq2Seq['script'] = 'keep';
-  const recipePath = join(dir, 'muse_recipe.json');
-  if (existsSync(recipePath)) {
-    try {
-      const r = JSON.parse(readFileSync(recipePath, 'utf8')) as { recipe?: { data?: { script?: LoadedSeq2Seq['script'] } } };
-      script = r.recipe?.data?.script ?? 'keep';
-    } catch {
-      /* a damaged recipe note does not stop generation */
-    }
-  }
+  const script = recipeScript(dir);
   return { dir, model, tokenizer, generationConfig, script, report: { missing, unexpected } };
 }
 
