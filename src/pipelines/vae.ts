@@ -93,7 +93,13 @@ export function loadVAERecipe(path: string, overrides: Record<string, string> = 
     throw new FileFormatError(`recipe ${path} is not valid JSON: ${(e as Error).message}`);
   }
   for (const [key, raw] of Object.entries(overrides)) {
-    const parts = key.split('.');
+    // A bare key (--maxIters 100) names the field of whichever section has it.
+    let parts = key.split('.');
+    if (parts.length === 1) {
+      const section = (['training', 'model', 'data', 'vae'] as const).find((sec) => typeof r[sec] === 'object' && r[sec] !== null && key in (r[sec] as object));
+      if (!section) throw new ConfigError(`override --${key}: not a field of ${path}; use a dotted path such as --training.${key}=VALUE`);
+      parts = [section, key];
+    }
     let o = r;
     for (const p of parts.slice(0, -1)) {
       if (typeof o[p] !== 'object' || o[p] === null) o[p] = {};

@@ -3,25 +3,7 @@ import { loadRecipe } from '../../pipelines/train-config.js';
 import { pretrain } from '../../pipelines/pretrain.js';
 import { estimateTraining } from '../../pipelines/estimate.js';
 import { ConfigError } from '../../errors.js';
-
-/** `--key=value` / `--key value` words commander did not know, as recipe overrides. */
-function overridesFrom(words: string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (let i = 0; i < words.length; i++) {
-    const w = words[i]!;
-    if (!w.startsWith('--')) throw new ConfigError(`unexpected argument "${w}"; recipe overrides look like --training.maxIters=100 or --maxIters 100`);
-    const body = w.slice(2);
-    const eq = body.indexOf('=');
-    if (eq >= 0) out[body.slice(0, eq)] = body.slice(eq + 1);
-    else {
-      const v = words[i + 1];
-      if (v === undefined || v.startsWith('--')) throw new ConfigError(`override --${body} needs a value (--${body}=VALUE)`);
-      out[body] = v;
-      i++;
-    }
-  }
-  return out;
-}
+import { overridesFrom } from '../overrides.js';
 
 /** A loss for the summary line; "n/a" before the first evaluation (e.g. after Ctrl-C). */
 function fmt(x: number | null | undefined): string {

@@ -10,6 +10,7 @@ import {
   type VAEDecodeOptions,
 } from '../../pipelines/vae.js';
 import { ConfigError } from '../../errors.js';
+import { overridesFrom } from '../overrides.js';
 
 interface DecodeFlags {
   model?: string;
@@ -36,17 +37,6 @@ function withDecodeFlags(cmd: Command): Command {
     .option('--top-k <k>', 'sample among the k most likely characters')
     .option('--seed <n>', 'random seed', '0')
     .option('--json', 'print JSON');
-}
-
-/** `--key=value` words as recipe overrides. */
-function overridesFrom(words: string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const w of words) {
-    const m = /^--([\w.]+)=(.*)$/.exec(w);
-    if (!m) throw new ConfigError(`unexpected argument "${w}"; recipe overrides look like --training.maxIters=100`);
-    out[m[1]!] = m[2]!;
-  }
-  return out;
 }
 
 /** Registers `muse vae train|sample|interpolate|reconstruct`. */
