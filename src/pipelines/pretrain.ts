@@ -22,6 +22,12 @@ export interface PretrainOptions {
   outDir: string;
   /** Continue from `outDir/last`. */
   resume?: boolean;
+  /**
+   * Start afresh even when `outDir` already holds a run (its `best/` and
+   * `last/` are replaced as the new run saves). Without it, such an `outDir`
+   * is an error unless `resume` is set: a finished model is never lost silently.
+   */
+  overwrite?: boolean;
   /** Log lines are JSON records. */
   json?: boolean;
   progress?: boolean;
@@ -122,9 +128,18 @@ export function defaultGenerationConfig(recipe: TrainRecipe, tok: Tokenizer): Re
  * AdamW, warmup + cosine, clipping, periodic evaluation, `best/` and `last/`
  * checkpoints in Hugging Face layout, exact resume.
  * @returns the Trainer's summary (the `--json` line of `muse train`)
+ * @throws ConfigError when `outDir` holds an earlier run and neither `resume` nor `overwrite` is set
  */
 export async function pretrain(opts: PretrainOptions): Promise<TrainSummary & { parameters: number }> {
   const { recipe, outDir } = opts;
+  if (!opts.resume && !opts.overwrite) {
+    const earlier = ['best', 'last'].map((d) => join(outDir, d)).filter((d) => existsSync(d));
+    if (earlier.length) {
+      throw new ConfigError(
+        `${outDir} already holds a run (${earlier.join(', ')}); continue it with --resume, pick another --out, or pass --overwrite to replace it`,
+      );
+    }
+  }
   // BERT recipes train a masked LM (src/pipelines/pretrain-mlm.ts) with the same Trainer and checkpoints.
   if ((recipe.model as Record<string, unknown>).model_type === 'bert') return pretrainMLM(opts);
   const tr = recipe.training;

@@ -51,6 +51,11 @@ test('pretrain on a tiny JSONL corpus: loss falls, best/ is a loadable HF direct
     // Resume: 40 → 46 steps continues from last/.
     const resumed = await pretrain({ recipe: tinyRecipe({ maxIters: 46 }), corpus: [corpus], outDir: out, resume: true, progress: false, log: () => {} });
     assert.equal(resumed.step, 46);
+    // Starting afresh into a run's directory is refused: the finished model is not silently replaced.
+    await assert.rejects(
+      pretrain({ recipe: tinyRecipe(), corpus: [corpus], outDir: out, progress: false, log: () => {} }),
+      /already holds a run .*--resume.*--overwrite/,
+    );
     // A shape override on resume is an error, not silently ignored.
     const wider = tinyRecipe({ maxIters: 50 });
     wider.model.n_embd = 32;

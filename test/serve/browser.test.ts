@@ -51,7 +51,9 @@ test('type a prompt → text streams in → rate it → the row is in the databa
   await page.goto(url);
   await page.waitForSelector('body[data-ready=true]');
   await page.fill('#prompt', 'The fox');
-  for (const pane of ['#pane-a', '#pane-b']) await page.fill(`${pane} input[name=maxNewTokens]`, '12');
+  // Pane A asks for enough tokens that, even on a fast machine, they cannot all land in one or two network reads.
+  await page.fill('#pane-a input[name=maxNewTokens]', '64');
+  await page.fill('#pane-b input[name=maxNewTokens]', '12');
   await page.fill('#pane-a input[name=seed]', '7');
   // Count how often the output changes while generating: streamed text changes many times.
   await page.evaluate(() => {
@@ -82,7 +84,7 @@ test('type a prompt → text streams in → rate it → the row is in the databa
   assert.equal(rows[0]!.output, outA);
   assert.equal(rows[0]!.model, 'muse-story-en');
   assert.equal(rows[0]!.settings.seed, 7);
-  assert.equal(rows[0]!.settings.max_new_tokens, 12);
+  assert.equal(rows[0]!.settings.max_new_tokens, 64);
 
   await page.waitForFunction(() => document.querySelectorAll('#summary-table tbody tr').length === 1);
   const cells = await page.$$eval('#summary-table tbody tr td', (tds) => tds.map((td) => td.textContent));

@@ -30,11 +30,12 @@ export function register(program: Command): void {
     .option('--field <name>', 'JSONL field holding the text (overrides data.field)')
     .requiredOption('--out <dir>', 'output directory (best/, last/, metrics.jsonl, loss.svg)')
     .option('--resume', 'continue from OUT/last')
+    .option('--overwrite', 'start afresh even if OUT already holds a run (its best/ and last/ are replaced)')
     .option('--json', 'print JSON records, ending with one summary line')
     .option('--no-progress', 'no progress bar')
     .allowUnknownOption(true)
     .allowExcessArguments(true)
-    .action(async (opts: { config: string; corpus: string[]; field?: string; out: string; resume?: boolean; json?: boolean; progress: boolean }, cmd: Command) => {
+    .action(async (opts: { config: string; corpus: string[]; field?: string; out: string; resume?: boolean; overwrite?: boolean; json?: boolean; progress: boolean }, cmd: Command) => {
       const overrides = overridesFrom(cmd.args);
       if (opts.field) overrides['data.field'] = JSON.stringify(opts.field);
       const recipe = loadRecipe(opts.config, overrides);
@@ -51,6 +52,7 @@ export function register(program: Command): void {
         corpus: opts.corpus,
         outDir: opts.out,
         resume: opts.resume,
+        overwrite: opts.overwrite,
         json: opts.json,
         progress: opts.progress,
         signal: controller.signal,
