@@ -18,6 +18,7 @@ import {
   type RougeTokenizerName,
   type SmoothMethod,
   confidenceInterval,
+  hasCjk,
   corpusBleu,
   corpusChrf,
   corpusRouge,
@@ -146,6 +147,11 @@ async function run(flags: EvalFlags): Promise<void> {
   });
   if (!(BLEU_TOKENIZERS as readonly string[]).includes(flags.tokenize)) {
     throw new ConfigError(`unknown --tokenize "${flags.tokenize}"; use ${BLEU_TOKENIZERS.join(', ')}`);
+  }
+  // sacreBLEU's 13a splits on spaces and punctuation only: an unsegmented Chinese
+  // line is one "word", and BLEU is ~0. sacreBLEU keeps 13a unless told; so do we, but say so.
+  if (flags.tokenize === '13a' && flags.metrics.split(',').includes('bleu') && (hyps.some(hasCjk) || refs.some((r) => r.some(hasCjk)))) {
+    process.stderr.write('muse: warning: the text is Chinese/Japanese but BLEU uses the 13a tokenizer, which does not split CJK characters (scores near 0); pass --tokenize zh (as sacreBLEU -tok zh)\n');
   }
   const bleuOpts: BleuOptions = {
     tokenize: flags.tokenize as BleuOptions['tokenize'],
