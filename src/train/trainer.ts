@@ -359,6 +359,9 @@ export class Trainer<B> {
     else this.warn('resuming without optimizer state: AdamW moments restart from zero, so the loss curve will differ from an uninterrupted run');
     for (const [k, g] of Object.entries(this.rngs)) g.setState(s.rng_state[k]);
     this.step = s.global_step;
+    if (this.step >= this.o.maxIters) {
+      this.warn(`the resumed run is already at step ${this.step}, at or past maxIters ${this.o.maxIters}: nothing to train; raise maxIters (e.g. --maxIters ${this.step + 1000}) to continue`);
+    }
     this.early.loadState({ bestValLoss: s.best_metric, bestStep: s.best_global_step, evalsWithoutImprovement: s.evals_without_improvement });
     this.guard.loadState({ inARow: s.non_finite_in_a_row, total: s.non_finite_total });
     this.elapsedMs = s.elapsed_ms;
