@@ -4,7 +4,7 @@
  * address models by id.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { ConfigError, FileFormatError, MuseError } from '../errors.js';
 import { fillMask, loadMaskedLMDir } from '../pipelines/fill-mask.js';
 import { bundledModelsDir, isChinese, loadModelDir, type LoadedModel } from '../pipelines/load-model.js';
@@ -41,13 +41,24 @@ export interface ModelInfo {
   generationConfig?: Record<string, unknown>;
 }
 
+/**
+ * The name a model directory is served under: its folder name, or for a run's
+ * checkpoint (`runs/poet/best`, `…/last`) the run and the checkpoint
+ * (`poet/best`), so that two runs served together stay apart.
+ */
+export function defaultModelName(dir: string): string {
+  const full = resolve(dir);
+  const base = basename(full);
+  return base === 'best' || base === 'last' ? `${basename(dirname(full))}/${base}` : base;
+}
+
 /** The causal LMs (and masked LMs) a server holds, by name. */
 export class ModelRegistry {
   private readonly causal = new Map<string, LoadedModel>();
   private readonly masked = new Map<string, FillMaskModel>();
 
-  /** Add a loaded causal LM under `name` (default: its folder name; a clash gets `-2`, `-3`…). */
-  addCausalLM(loaded: LoadedModel, name = basename(resolve(loaded.dir))): string {
+  /** Add a loaded causal LM under `name` (default: {@link defaultModelName}; a clash gets `-2`, `-3`…). */
+  addCausalLM(loaded: LoadedModel, name = defaultModelName(loaded.dir)): string {
     let unique = name;
     for (let i = 2; this.causal.has(unique) || this.masked.has(unique); i++) unique = `${name}-${i}`;
     this.causal.set(unique, loaded);
@@ -174,5 +185,5 @@ export async function loadRegistry(dirs: readonly string[]): Promise<ModelRegist
 /** Load a BERT directory through the fill-mask pipeline. */
 function loadFillMask(dir: string): FillMaskModel {
   const lm = loadMaskedLMDir(dir);
-  return { name: basename(resolve(dir)), dir, fill: (text, topK) => fillMask(lm, text, { topK }) };
+  return { name: defaultModelName(dir), dir, fill: (text, topK) => fillMask(lm, text, { topK }) };
 }

@@ -126,3 +126,10 @@ test('RatingsStore stores, summarises per model+settings and exports CSV/JSONL',
   assert.equal(canonicalJSON({ b: 1, a: { d: 2, c: 3 } }), '{"a":{"c":3,"d":2},"b":1}');
   store.close();
 });
+
+test('defaultModelName: folder name, or run/checkpoint for a run\'s best/ or last/', async () => {
+  const { defaultModelName } = await import('../../src/serve/model-registry.js');
+  assert.equal(defaultModelName('models/muse-poet-zh'), 'muse-poet-zh');
+  assert.equal(defaultModelName('runs/poet/best'), 'poet/best');
+  assert.equal(defaultModelName('runs/story/last/'), 'story/last');
+});
