@@ -99,14 +99,24 @@ async function finetuneSeq2SeqCommand(o: FinetuneFlags, pairs: ReturnType<typeof
     process.stdout.write(JSON.stringify(summary) + '\n');
     return;
   }
+  printScores(
+    `trained a ${report.parameters.toLocaleString('en')}-parameter encoder–decoder on ${report.trainPairs} pairs, ${report.heldOut} held out; best val loss ${report.train.bestValLoss?.toFixed(4)}`,
+    [['copy the beginning', report.baseline], ['seq2seq', report.after]],
+    summary.tokenize,
+    report.checkpoint,
+  );
+}
+
+/** The held-out score table both architectures print: one row per system, BLEU and ROUGE-L F1 (in %). */
+function printScores(headline: string, rows: [string, { bleu: number; rougeL: number }][], tokenize: string, checkpoint: string): void {
+  const w = Math.max(...rows.map(([label]) => label.length)) + 2;
   const pct = (x: number) => (100 * x).toFixed(2);
   process.stdout.write(
     [
-      `trained a ${report.parameters.toLocaleString('en')}-parameter encoder–decoder on ${report.trainPairs} pairs, ${report.heldOut} held out; best val loss ${report.train.bestValLoss?.toFixed(4)}`,
-      `                    BLEU (${summary.tokenize})   ROUGE-L F1`,
-      `copy the beginning  ${report.baseline.bleu.toFixed(2).padStart(8)}   ${pct(report.baseline.rougeL).padStart(10)}`,
-      `seq2seq             ${report.after.bleu.toFixed(2).padStart(8)}   ${pct(report.after.rougeL).padStart(10)}`,
-      `model: ${report.checkpoint}`,
+      headline,
+      `${''.padEnd(w)}BLEU (${tokenize})   ROUGE-L F1`,
+      ...rows.map(([label, r]) => `${label.padEnd(w)}${r.bleu.toFixed(2).padStart(8)}   ${pct(r.rougeL).padStart(10)}`),
+      `model: ${checkpoint}`,
     ].join('\n') + '\n',
   );
 }
@@ -167,15 +177,11 @@ export function register(program: Command): void {
         process.stdout.write(JSON.stringify(summary) + '\n');
         return;
       }
-      const pct = (x: number) => (100 * x).toFixed(2);
-      process.stdout.write(
-        [
-          `fine-tuned on ${report.trainPairs} pairs, ${report.heldOut} held out; best val loss ${report.train.bestValLoss?.toFixed(4)}`,
-          `                 BLEU (${summary.tokenize})   ROUGE-L F1`,
-          `base model       ${report.before.bleu.toFixed(2).padStart(8)}   ${pct(report.before.rougeL).padStart(10)}`,
-          `fine-tuned       ${report.after.bleu.toFixed(2).padStart(8)}   ${pct(report.after.rougeL).padStart(10)}`,
-          `model: ${report.checkpoint}`,
-        ].join('\n') + '\n',
+      printScores(
+        `fine-tuned on ${report.trainPairs} pairs, ${report.heldOut} held out; best val loss ${report.train.bestValLoss?.toFixed(4)}`,
+        [['base model', report.before], ['fine-tuned', report.after]],
+        summary.tokenize,
+        report.checkpoint,
       );
     });
 
