@@ -197,6 +197,7 @@ export class GPT extends Module implements CausalLM {
    * @param opts.labels int32 `[batch, seqLen]` in HF convention: the model shifts
    *   them left by one inside (labels = inputIds is the LM loss), -100 = ignored
    * @returns logits `[batch, seqLen, vocab_size]` and the mean loss when targets/labels are given
+   *   (then, on the fused path — see {@link GPT.fusedTrain} — the loss carries the gradient and the logits do not)
    * @throws ShapeError when seqLen exceeds n_positions or shapes disagree
    */
   forward(inputIds: Tensor, opts?: { targets?: Tensor; labels?: Tensor }): GPTOutput;
@@ -236,7 +237,7 @@ export class GPT extends Module implements CausalLM {
     if (targets && (targets.shape.length !== 2 || targets.shape[0] !== B || targets.shape[1] !== T)) {
       throw new ShapeError(`GPT.forward: targets must be [${B}, ${T}] like inputIds, got [${targets.shape.join(', ')}]`);
     }
-    if (targets && this.fusedTrain && fusedTrainSupported(this.config) && (!isGradEnabled() || this.parameters().every((p) => p.requiresGrad))) {
+    if (targets && this.fusedTrain && inputIds.dtype === 'int32' && targets.dtype === 'int32' && fusedTrainSupported(this.config) && (!isGradEnabled() || this.parameters().every((p) => p.requiresGrad))) {
       return fusedLMLoss(this, this.config, this.fusedParams(), inputIds, targets);
     }
     const pos = new Int32Array(B * T);
