@@ -10,9 +10,8 @@ import { readCorpus, BLANK_LINE } from '../data/corpus.js';
 import { MlmCollator, chunkAtBoundaries, chineseWordIds, type MlmBatch, type MlmExample } from '../data/mlm.js';
 import { WordPieceTokenizer, BERT_SPECIAL_TOKENS, loadTokenizer, type Tokenizer } from '../tokenizers/index.js';
 import { specialToken } from '../tokenizers/added-tokens.js';
-import { loadCheckpoint } from '../io/checkpoint.js';
 import { ConfigError } from '../errors.js';
-import type { TrainRecipe } from './train-config.js';
+import { recipeTrainerOptions, resumeState, type TrainRecipe } from './train-config.js';
 import type { PretrainOptions } from './pretrain.js';
 
 /** The MLM-specific recipe fields (`data.*` and `training.*` of a `model_type: "bert"` recipe). */
@@ -191,26 +190,10 @@ export async function pretrainMLM(opts: PretrainOptions): Promise<TrainSummary &
       }
     },
     tokensPerBatch: Math.round(B * meanLen),
-    maxIters: tr.maxIters,
-    evalInterval: tr.evalInterval,
-    evalIters: tr.evalIters,
-    learningRate: tr.learningRate,
-    minLr: tr.minLr,
-    warmupIters: tr.warmupIters,
-    lrDecayIters: tr.lrDecayIters,
-    weightDecay: tr.weightDecay,
-    beta1: tr.beta1,
-    beta2: tr.beta2,
-    gradClip: tr.gradClip,
-    gradientAccumulationSteps: tr.gradientAccumulationSteps,
-    earlyStoppingPatience: tr.earlyStoppingPatience,
-    logInterval: tr.logInterval,
+    ...recipeTrainerOptions(tr),
     outDir,
     rng: { batches: batchGen, dropout: modelGen },
-    resume: resuming ? (() => {
-      const ck = loadCheckpoint(lastDir, { optimizer: true });
-      return { trainerState: ck.trainerState, optimizerTensors: ck.optimizerTensors };
-    })() : undefined,
+    resume: resuming ? resumeState(lastDir) : undefined,
     save: (dir, extra) =>
       saveModel(dir, model, {
         config: model.config,

@@ -4,13 +4,12 @@ import { Generator, fromArray, type Tensor } from '../tensor/index.js';
 import { GPT } from '../models/gpt.js';
 import { gptParameterCount } from '../models/gpt-config.js';
 import { loadGPT, saveModel } from '../models/pretrained.js';
-import { Trainer, nanoGptNoDecay, type ResumeState, type TrainSummary } from '../train/index.js';
+import { Trainer, type TrainSummary } from '../train/index.js';
 import { readCorpus, BLANK_LINE } from '../data/corpus.js';
 import { getBatch } from '../data/lm-batches.js';
 import { CharTokenizer, ByteLevelBPETokenizer, loadTokenizer, type Tokenizer } from '../tokenizers/index.js';
-import { loadCheckpoint } from '../io/checkpoint.js';
 import { ConfigError } from '../errors.js';
-import type { TrainRecipe } from './train-config.js';
+import { recipeTrainerOptions, resumeState, type TrainRecipe } from './train-config.js';
 import { pretrainMLM } from './pretrain-mlm.js';
 
 /** Options of {@link pretrain}. */
@@ -181,21 +180,7 @@ export async function pretrain(opts: PretrainOptions): Promise<TrainSummary & { 
       for (;;) yield toBatch(getBatch(data.val, T, B, g));
     },
     tokensPerBatch: B * T,
-    maxIters: tr.maxIters,
-    evalInterval: tr.evalInterval,
-    evalIters: tr.evalIters,
-    learningRate: tr.learningRate,
-    minLr: tr.minLr,
-    warmupIters: tr.warmupIters,
-    lrDecayIters: tr.lrDecayIters,
-    weightDecay: tr.weightDecay,
-    noDecay: tr.noDecay === 'nanogpt' ? nanoGptNoDecay : undefined,
-    beta1: tr.beta1,
-    beta2: tr.beta2,
-    gradClip: tr.gradClip,
-    gradientAccumulationSteps: tr.gradientAccumulationSteps,
-    earlyStoppingPatience: tr.earlyStoppingPatience,
-    logInterval: tr.logInterval,
+    ...recipeTrainerOptions(tr),
     outDir,
     rng: { batches: batchGen, dropout: modelGen },
     resume: resuming ? resumeState(lastDir) : undefined,
@@ -217,7 +202,6 @@ export async function pretrain(opts: PretrainOptions): Promise<TrainSummary & { 
   return { ...summary, parameters: gptParameterCount(model.config) };
 }
 
-/** Trainer state and optimizer moments of a `last/` checkpoint. */
 /**
  * The shape of a model cannot change on resume (nanoGPT likewise forces the
  * checkpoint's n_layer, n_head, n_embd, block_size, bias, vocab_size); an
@@ -235,7 +219,3 @@ function checkResumeArchitecture(saved: Record<string, unknown>, asked: Record<s
   }
 }
 
-function resumeState(dir: string): ResumeState {
-  const ck = loadCheckpoint(dir, { optimizer: true });
-  return { trainerState: ck.trainerState, optimizerTensors: ck.optimizerTensors };
-}

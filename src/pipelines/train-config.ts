@@ -1,6 +1,8 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { ConfigError, FileFormatError } from '../errors.js';
 import type { GPTConfig } from '../models/gpt-config.js';
+import { nanoGptNoDecay, type ResumeState, type TrainerOptions } from '../train/index.js';
+import { loadCheckpoint } from '../io/checkpoint.js';
 
 /**
  * A training recipe as a plain JSON file (`configs/*.json`), nanoGPT-style
@@ -117,4 +119,42 @@ function validateRecipe(r: TrainRecipe, path: string): void {
   if (typeof n === 'number' && t.blockSize > n) {
     throw new ConfigError(`${path}: training.blockSize ${t.blockSize} exceeds model.n_positions ${n}`);
   }
+}
+
+/**
+ * The Trainer options a recipe's `training` section sets (schedule, AdamW,
+ * clipping, accumulation, evaluation, early stopping, logging), shared by
+ * every pipeline that trains from a recipe (GPT and BERT pretraining).
+ */
+export function recipeTrainerOptions(tr: TrainRecipe['training']): Pick<
+  TrainerOptions<unknown>,
+  | 'maxIters' | 'evalInterval' | 'evalIters' | 'learningRate' | 'minLr' | 'warmupIters' | 'lrDecayIters' | 'weightDecay'
+  | 'noDecay' | 'beta1' | 'beta2' | 'gradClip' | 'gradientAccumulationSteps' | 'earlyStoppingPatience' | 'logInterval'
+> {
+  return {
+    maxIters: tr.maxIters,
+    evalInterval: tr.evalInterval,
+    evalIters: tr.evalIters,
+    learningRate: tr.learningRate,
+    minLr: tr.minLr,
+    warmupIters: tr.warmupIters,
+    lrDecayIters: tr.lrDecayIters,
+    weightDecay: tr.weightDecay,
+    noDecay: tr.noDecay === 'nanogpt' ? nanoGptNoDecay : undefined,
+    beta1: tr.beta1,
+    beta2: tr.beta2,
+    gradClip: tr.gradClip,
+    gradientAccumulationSteps: tr.gradientAccumulationSteps,
+    earlyStoppingPatience: tr.earlyStoppingPatience,
+    logInterval: tr.logInterval,
+  };
+}
+
+/**
+ * Trainer state and optimizer moments of a run's `last/` checkpoint, for an exact resume.
+ * @throws FileFormatError when the directory is not a readable checkpoint
+ */
+export function resumeState(dir: string): ResumeState {
+  const ck = loadCheckpoint(dir, { optimizer: true });
+  return { trainerState: ck.trainerState, optimizerTensors: ck.optimizerTensors };
 }
