@@ -130,6 +130,7 @@ export default async function main(args: string[]): Promise<void> {
       pairs,
       extraTrainPairs: extra,
       outDir: out,
+      overwrite: true, // a benchmark rerun replaces its own earlier run
       valFraction,
       seed,
       maxIters: num(args, 'max-iters', 600),
@@ -161,6 +162,7 @@ export default async function main(args: string[]): Promise<void> {
       base: loadModelDir(baseDir),
       pairs,
       outDir: out,
+      overwrite: true, // a benchmark rerun replaces its own earlier run
       valFraction,
       seed,
       maxIters: args.includes('--max-iters') ? num(args, 'max-iters', 0) : undefined,

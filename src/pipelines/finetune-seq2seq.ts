@@ -11,6 +11,7 @@ import type { Tokenizer } from '../tokenizers/index.js';
 import { ConfigError } from '../errors.js';
 import type { EndingScores } from './finetune.js';
 import { encodeSource, generateEndings, loadSeq2SeqDir, SEQ2SEQ_MODEL_TYPE } from './load-seq2seq.js';
+import { assertFreshRunDir } from './train-config.js';
 
 /** One training example of the encoder–decoder: source ids and target labels. */
 export interface Seq2SeqExample {
@@ -95,6 +96,8 @@ export interface FinetuneSeq2SeqOptions {
   /** More training pairs (e.g. other cut points of the training stories); never held out. */
   extraTrainPairs?: StoryPair[];
   outDir: string;
+  /** Replace a run already in `outDir` (without it such an `outDir` is an error: a finished model is never lost silently). */
+  overwrite?: boolean;
   /** Fraction of `pairs` held out for the BLEU/ROUGE report (default 0.1; at least one pair). Same split as `finetune`. */
   valFraction?: number;
   maxIters?: number;
@@ -141,6 +144,7 @@ export interface FinetuneSeq2SeqReport {
  * @throws ConfigError for fewer than 2 pairs or a tokenizer without an end-of-text token
  */
 export async function finetuneSeq2Seq(opts: FinetuneSeq2SeqOptions): Promise<FinetuneSeq2SeqReport> {
+  assertFreshRunDir(opts.outDir, opts);
   const tok = opts.tokenizer;
   if (opts.pairs.length < 2) throw new ConfigError(`fine-tuning needs at least 2 pairs (one held out), got ${opts.pairs.length}`);
   const eos = tok.eosTokenId;

@@ -8,6 +8,7 @@ import { generate, toHF, type GenerationConfig } from '../generate/index.js';
 import { corpusBleu, corpusRouge, hasCjk } from '../eval/index.js';
 import { ConfigError } from '../errors.js';
 import { loadModelDir, type LoadedModel } from './load-model.js';
+import { assertFreshRunDir } from './train-config.js';
 
 /** Options of {@link finetune}. */
 export interface FinetuneOptions {
@@ -15,6 +16,8 @@ export interface FinetuneOptions {
   base: LoadedModel;
   pairs: StoryPair[];
   outDir: string;
+  /** Replace a run already in `outDir` (without it such an `outDir` is an error: a finished model is never lost silently). */
+  overwrite?: boolean;
   /** Fraction of pairs held out for the BLEU/ROUGE report (default 0.1; at least one pair). */
   valFraction?: number;
   maxIters?: number;
@@ -80,10 +83,12 @@ export function scoreEndings(loaded: LoadedModel, model: GPT, pairs: readonly St
  * ending tokens only (labels −100 on the beginning, HF convention), save the
  * result as a new model directory, and report BLEU/ROUGE-L of greedy endings
  * on a held-out split, before and after fine-tuning.
- * @throws ConfigError when there are fewer than 2 pairs or no end-of-text token
+ * @throws ConfigError when there are fewer than 2 pairs or no end-of-text token, or
+ *   when `outDir` holds an earlier run and `overwrite` is not set
  */
 export async function finetune(opts: FinetuneOptions): Promise<FinetuneReport> {
   const { base, outDir } = opts;
+  assertFreshRunDir(outDir, opts);
   const model = base.model;
   const tok = base.tokenizer;
   if (opts.pairs.length < 2) throw new ConfigError(`fine-tuning needs at least 2 pairs (one held out), got ${opts.pairs.length}`);

@@ -9,7 +9,7 @@ import { readCorpus, BLANK_LINE } from '../data/corpus.js';
 import { getBatch } from '../data/lm-batches.js';
 import { CharTokenizer, ByteLevelBPETokenizer, loadTokenizer, type Tokenizer } from '../tokenizers/index.js';
 import { ConfigError } from '../errors.js';
-import { recipeTrainerOptions, resumeState, type TrainRecipe } from './train-config.js';
+import { assertFreshRunDir, recipeTrainerOptions, resumeState, type TrainRecipe } from './train-config.js';
 import { pretrainMLM } from './pretrain-mlm.js';
 
 /** Options of {@link pretrain}. */
@@ -131,14 +131,7 @@ export function defaultGenerationConfig(recipe: TrainRecipe, tok: Tokenizer): Re
  */
 export async function pretrain(opts: PretrainOptions): Promise<TrainSummary & { parameters: number }> {
   const { recipe, outDir } = opts;
-  if (!opts.resume && !opts.overwrite) {
-    const earlier = ['best', 'last'].map((d) => join(outDir, d)).filter((d) => existsSync(d));
-    if (earlier.length) {
-      throw new ConfigError(
-        `${outDir} already holds a run (${earlier.join(', ')}); continue it with --resume, pick another --out, or pass --overwrite to replace it`,
-      );
-    }
-  }
+  assertFreshRunDir(outDir, opts);
   // BERT recipes train a masked LM (src/pipelines/pretrain-mlm.ts) with the same Trainer and checkpoints.
   if ((recipe.model as Record<string, unknown>).model_type === 'bert') return pretrainMLM(opts);
   const tr = recipe.training;

@@ -1,4 +1,5 @@
 import { readFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { ConfigError, FileFormatError } from '../errors.js';
 import type { GPTConfig } from '../models/gpt-config.js';
 import { nanoGptNoDecay, type ResumeState, type TrainerOptions } from '../train/index.js';
@@ -157,4 +158,18 @@ export function recipeTrainerOptions(tr: TrainRecipe['training']): Pick<
 export function resumeState(dir: string): ResumeState {
   const ck = loadCheckpoint(dir, { optimizer: true });
   return { trainerState: ck.trainerState, optimizerTensors: ck.optimizerTensors };
+}
+
+/**
+ * Refuse to start a run afresh in a directory that already holds one
+ * (`best/` or `last/`): a finished model is never replaced by re-running a
+ * command. `resume` continues the run instead; `overwrite` replaces it on purpose.
+ * @throws ConfigError naming the directory and the three ways on
+ */
+export function assertFreshRunDir(outDir: string, opts: { resume?: boolean; overwrite?: boolean } = {}): void {
+  if (opts.resume || opts.overwrite) return;
+  const earlier = ['best', 'last'].map((d) => join(outDir, d)).filter((d) => existsSync(d));
+  if (earlier.length) {
+    throw new ConfigError(`${outDir} already holds a run (${earlier.join(', ')}); continue it with --resume, pick another --out, or pass --overwrite to replace it`);
+  }
 }

@@ -28,6 +28,7 @@ interface FinetuneFlags {
   arch: string;
   model?: string;
   out: string;
+  overwrite?: boolean;
   beginningField: string;
   endingField: string;
   maxIters?: number;
@@ -73,6 +74,7 @@ async function finetuneSeq2SeqCommand(o: FinetuneFlags, pairs: ReturnType<typeof
     config,
     pairs,
     outDir: o.out,
+    overwrite: o.overwrite,
     maxIters: o.maxIters,
     batchSize: o.batchSize,
     learningRate: o.learningRate,
@@ -130,6 +132,7 @@ export function register(program: Command): void {
     .addOption(new Option('--arch <arch>', 'gpt: fine-tune a decoder LM; seq2seq: train the encoder–decoder Transformer (Vaswani et al. 2017)').choices(['gpt', 'seq2seq']).default('gpt'))
     .option('--model <dir>', 'base model directory (default: the bundled model for the pairs\' language); with --arch seq2seq a muse-seq2seq directory is trained further, any other directory lends its tokenizer')
     .option('--out <dir>', 'output directory (best/, last/, metrics.jsonl, loss.svg)', 'runs/finetune')
+    .option('--overwrite', 'replace a run already in OUT (without it such an OUT is an error)')
     .option('--beginning-field <name>', 'JSON field of the beginning', 'beginning')
     .option('--ending-field <name>', 'JSON field of the ending', 'ending')
     .option('--max-iters <n>', 'optimizer steps (default: about 3 epochs)', int('--max-iters'))
@@ -156,6 +159,7 @@ export function register(program: Command): void {
         base,
         pairs,
         outDir: o.out,
+        overwrite: o.overwrite,
         maxIters: o.maxIters,
         batchSize: o.batchSize,
         learningRate: o.learningRate,
