@@ -13,7 +13,8 @@
         "src/elementwise.cc",
         "src/gemm.cc",
         "src/nn.cc",
-        "src/peak.cc"
+        "src/peak.cc",
+        "src/train_step.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],

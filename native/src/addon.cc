@@ -12,6 +12,7 @@
 #include "gemm.h"
 #include "kernels.h"
 #include "peak.h"
+#include "train_step.h"
 #include "simd.h"
 
 namespace {
@@ -539,6 +540,115 @@ Napi::Value GptForwardCached(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// --- GPT training fast path -------------------------------------------------
+
+// gptTrainWorkspace(batch, t, nLayer, nHead, nEmbd, vocab, nPositions, eps) → External
+Napi::Value GptTrainWorkspaceNew(const Napi::CallbackInfo& info) {
+  Args a{info, "gptTrainWorkspace"};
+  muse::GptTrainShape s{};
+  s.batch = (int)a.count(0);
+  s.t = (int)a.count(1);
+  s.nLayer = (int)a.count(2);
+  s.nHead = (int)a.count(3);
+  s.nEmbd = (int)a.count(4);
+  s.vocab = (int)a.count(5);
+  s.nPositions = (int)a.count(6);
+  s.eps = (float)a.num(7);
+  if (s.batch < 1 || s.t < 1 || s.nLayer < 1 || s.nHead < 1 || s.nEmbd % s.nHead != 0 || s.vocab < 1 ||
+      s.t > s.nPositions)
+    throw_range(a.env(), "gptTrainWorkspace: invalid model or batch shape");
+  auto* ws = new muse::GptTrainWorkspace(s);
+  const size_t bytes = ws->buf.size() * sizeof(float);
+  Napi::External<muse::GptTrainWorkspace> ext = Napi::External<muse::GptTrainWorkspace>::New(
+      info.Env(), ws, [bytes](Napi::Env env, muse::GptTrainWorkspace* p) {
+        delete p;
+        Napi::MemoryManagement::AdjustExternalMemory(env, -(int64_t)bytes);
+      });
+  // Tell V8 how much memory the handle holds, so that dropped workspaces are collected.
+  Napi::MemoryManagement::AdjustExternalMemory(info.Env(), (int64_t)bytes);
+  return ext;
+}
+
+/** Shared argument checks of gptTrainForward/Backward. */
+struct TrainArgs {
+  muse::GptTrainWorkspace* ws;
+  muse::GptWeights w;
+  const int32_t* ids;
+  const int32_t* targets;
+  muse::GptTrainMasks masks;
+};
+
+TrainArgs train_args(const Args& a, size_t wsAt, size_t weightsAt, size_t idsAt, size_t masksAt) {
+  const Napi::CallbackInfo& info = a.info;
+  if (!info[wsAt].IsExternal()) throw_type(a.env(), a.where(wsAt) + " must be a workspace from gptTrainWorkspace");
+  TrainArgs t{};
+  t.ws = info[wsAt].As<Napi::External<muse::GptTrainWorkspace>>().Data();
+  const muse::GptTrainShape& s = t.ws->shape;
+  const i64 C = s.nEmbd, L = s.nLayer, V = s.vocab, N = (i64)s.batch * s.t;
+  if (!info[weightsAt].IsArray()) throw_type(a.env(), a.where(weightsAt) + " must be an array of Float32Array");
+  Napi::Array wa = info[weightsAt].As<Napi::Array>();
+  if (wa.Length() != 4 + 12 * L) throw_range(a.env(), std::string(a.fn) + ": expected 4 + 12·nLayer weights");
+  t.w.wte = array_f32(a, wa, 0, V * C, "weight");
+  t.w.wpe = array_f32(a, wa, 1, (i64)s.nPositions * C, "weight");
+  t.w.lnfW = array_f32(a, wa, 2, C, "weight");
+  t.w.lnfB = array_f32(a, wa, 3, C, "weight");
+  const i64 sizes[12] = {C, C, C * 3 * C, 3 * C, C * C, C, C, C, C * 4 * C, 4 * C, 4 * C * C, C};
+  for (i64 l = 0; l < L; l++) {
+    float* p[12];
+    for (int j = 0; j < 12; j++) p[j] = array_f32(a, wa, (uint32_t)(4 + 12 * l + j), sizes[j], "weight");
+    t.w.layers.push_back({p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9], p[10], p[11]});
+  }
+  t.ids = a.i32(idsAt, N);
+  t.targets = a.i32(idsAt + 1, N);
+  for (i64 i = 0; i < N; i++) {
+    if (t.ids[i] < 0 || t.ids[i] >= V)
+      throw_range(a.env(), std::string(a.fn) + ": token id " + std::to_string(t.ids[i]) + " outside the vocabulary");
+    if (t.targets[i] != -100 && (t.targets[i] < 0 || t.targets[i] >= V))
+      throw_range(a.env(), std::string(a.fn) + ": target " + std::to_string(t.targets[i]) + " outside the vocabulary");
+  }
+  t.masks.embd = a.flag(masksAt + 1);
+  t.masks.resid = a.flag(masksAt + 2);
+  const i64 nMasks = (t.masks.embd ? 1 : 0) + (t.masks.resid ? 2 * L : 0);
+  t.masks.data = a.isNull(masksAt) ? nullptr : a.f32(masksAt, nMasks * N * C);
+  if (!t.masks.data && nMasks > 0) throw_type(a.env(), std::string(a.fn) + ": dropout masks are missing");
+  return t;
+}
+
+// gptTrainForward(ws, weights, ids, targets, masks|null, maskEmbd, maskResid, logits, losses) → count
+Napi::Value GptTrainForward(const Napi::CallbackInfo& info) {
+  Args a{info, "gptTrainForward"};
+  TrainArgs t = train_args(a, 0, 1, 2, 4);
+  const muse::GptTrainShape& s = t.ws->shape;
+  const i64 N = (i64)s.batch * s.t;
+  float* logits = a.f32(7, N * s.vocab);
+  float* losses = a.f32(8, N);
+  const i64 count = muse::gpt_train_forward(t.w, *t.ws, t.ids, t.targets, t.masks, logits, losses);
+  return Napi::Number::New(info.Env(), (double)count);
+}
+
+// gptTrainBackward(ws, weights, grads, ids, targets, masks|null, maskEmbd, maskResid, logits, gScale)
+Napi::Value GptTrainBackward(const Napi::CallbackInfo& info) {
+  Args a{info, "gptTrainBackward"};
+  TrainArgs t = train_args(a, 0, 1, 3, 5);
+  const muse::GptTrainShape& s = t.ws->shape;
+  const i64 C = s.nEmbd, L = s.nLayer, V = s.vocab, N = (i64)s.batch * s.t;
+  if (!info[2].IsArray()) throw_type(a.env(), a.where(2) + " must be an array of Float32Array");
+  Napi::Array ga = info[2].As<Napi::Array>();
+  if (ga.Length() != 4 + 12 * L) throw_range(a.env(), "gptTrainBackward: expected 4 + 12·nLayer gradients");
+  std::vector<float*> g;
+  g.push_back(array_f32(a, ga, 0, V * C, "gradient"));
+  g.push_back(array_f32(a, ga, 1, (i64)s.nPositions * C, "gradient"));
+  g.push_back(array_f32(a, ga, 2, C, "gradient"));
+  g.push_back(array_f32(a, ga, 3, C, "gradient"));
+  const i64 sizes[12] = {C, C, C * 3 * C, 3 * C, C * C, C, C, C, C * 4 * C, 4 * C, 4 * C * C, C};
+  for (i64 l = 0; l < L; l++)
+    for (int j = 0; j < 12; j++) g.push_back(array_f32(a, ga, (uint32_t)(4 + 12 * l + j), sizes[j], "gradient"));
+  const float* logits = a.f32(8, N * V);
+  const float gScale = (float)a.num(9);
+  muse::gpt_train_backward(t.w, *t.ws, t.ids, t.targets, t.masks, logits, gScale, g.data());
+  return info.Env().Undefined();
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("gemm", Napi::Function::New(env, Gemm));
   exports.Set("unary", Napi::Function::New(env, Unary));
@@ -566,6 +676,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("info", Napi::Function::New(env, Info));
   exports.Set("dropoutMask", Napi::Function::New(env, DropoutMask));
   exports.Set("gptForwardCached", Napi::Function::New(env, GptForwardCached));
+  exports.Set("gptTrainWorkspace", Napi::Function::New(env, GptTrainWorkspaceNew));
+  exports.Set("gptTrainForward", Napi::Function::New(env, GptTrainForward));
+  exports.Set("gptTrainBackward", Napi::Function::New(env, GptTrainBackward));
   return exports;
 }
 

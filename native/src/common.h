@@ -26,6 +26,15 @@ inline int max_threads() {
 #endif
 }
 
+/** Whether the caller runs inside an OpenMP parallel region (kernels then stay on one thread). */
+inline bool in_parallel() {
+#ifdef _OPENMP
+  return omp_in_parallel() != 0;
+#else
+  return false;
+#endif
+}
+
 inline int thread_id() {
 #ifdef _OPENMP
   return omp_get_thread_num();
@@ -89,7 +98,7 @@ struct Contention {
  */
 inline int threads_for(double work, double minPerThread = 32768.0) {
   int t = max_threads();
-  if (t <= 1) return 1;
+  if (t <= 1 || in_parallel()) return 1;
   int want = (int)(work / minPerThread);
   if (want < 2) return 1;
   if (Contention::active()) return 1;

@@ -174,6 +174,64 @@ export interface GptDecodeParams {
   lastOnly: boolean;
 }
 
+/**
+ * The GPT-2 training fast path ({@link Backend.gptTrain}): the language-model
+ * loss and every parameter gradient of a batch in two kernel calls. Weights
+ * and gradients are listed as in {@link GptDecodeParams} (`wte`, `wpe`,
+ * `ln_f.weight`, `ln_f.bias`, then 12 tensors per block). `ids`/`targets` are
+ * `[batch, t]` (target −100 = ignored), positions 0…t−1, tanh GELU, causal
+ * attention. `masks` holds the inverted-dropout masks `[batch·t, nEmbd]` in
+ * the op-by-op path's drawing order: the embedding mask (when `maskEmbd`),
+ * then per block the masks after `attn.c_proj` and after `mlp.c_proj` (when
+ * `maskResid`); null without dropout.
+ */
+export interface GptTrainShape {
+  batch: number;
+  t: number;
+  nLayer: number;
+  nHead: number;
+  nEmbd: number;
+  vocab: number;
+  nPositions: number;
+  eps: number;
+}
+
+/** Saved activations between a forward and its backward (opaque, backend-owned). */
+export interface GptTrainWorkspace {
+  readonly shape: GptTrainShape;
+}
+
+export interface GptTrainForwardParams {
+  workspace: GptTrainWorkspace;
+  weights: F32[];
+  ids: I32;
+  targets: I32;
+  masks: F32 | null;
+  maskEmbd: boolean;
+  maskResid: boolean;
+  /** Receives `[batch·t, vocab]`. */
+  logits: F32;
+  /** Receives the per-row losses `[batch·t]` (0 for ignored rows). */
+  losses: F32;
+}
+
+export interface GptTrainBackwardParams extends Omit<GptTrainForwardParams, 'losses'> {
+  /** Receive (overwritten) the gradients, in the order of `weights`. */
+  grads: F32[];
+  /** dLoss/dΣlosses: the upstream gradient divided by the counted rows for a mean loss. */
+  gScale: number;
+}
+
+/** See {@link GptTrainShape}. */
+export interface GptTrainKernels {
+  /** Allocates the activation buffers for one shape. @throws RangeError on an invalid shape */
+  workspace(shape: GptTrainShape): GptTrainWorkspace;
+  /** Forward pass; returns the number of rows whose target is not −100. @throws RangeError on an id/target outside the vocabulary */
+  forward(p: GptTrainForwardParams): number;
+  /** Backward of `gScale·Σ losses` for the forward that last filled `p.workspace`. */
+  backward(p: GptTrainBackwardParams): void;
+}
+
 /** The kernel set. See each method for shapes; all arrays are contiguous row-major. */
 export interface Backend {
   readonly name: 'js' | 'native';
@@ -281,4 +339,11 @@ export interface Backend {
    * Without it, `Generator.fillDropoutMask` runs the same loop in JS.
    */
   dropoutMask?(state: Uint32Array, mask: F32, n: number, p: number): void;
+
+  /**
+   * Optional: the GPT-2 training fast path (see {@link GptTrainShape}),
+   * data-parallel over the batch. Without it `gpt-fused-train.ts` composes the
+   * same step from the kernels above.
+   */
+  gptTrain?: GptTrainKernels;
 }

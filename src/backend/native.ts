@@ -18,6 +18,11 @@ import type {
   F32,
   GemmParams,
   GptDecodeParams,
+  GptTrainBackwardParams,
+  GptTrainForwardParams,
+  GptTrainKernels,
+  GptTrainShape,
+  GptTrainWorkspace,
   I32,
   ReduceOp,
   UnaryOp,
@@ -88,6 +93,17 @@ export interface NativeAddon {
     weights: F32[], kCaches: F32[], vCaches: F32[], ids: I32, pos: I32, mask: I32 | null, logits: F32, batch: number,
     t: number, past: number, capacity: number, nLayer: number, nHead: number, nEmbd: number, vocab: number,
     nPositions: number, eps: number, lastOnly: boolean,
+  ): void;
+  gptTrainWorkspace(
+    batch: number, t: number, nLayer: number, nHead: number, nEmbd: number, vocab: number, nPositions: number, eps: number,
+  ): object;
+  gptTrainForward(
+    ws: object, weights: F32[], ids: I32, targets: I32, masks: F32 | null, maskEmbd: boolean, maskResid: boolean,
+    logits: F32, losses: F32,
+  ): number;
+  gptTrainBackward(
+    ws: object, weights: F32[], grads: F32[], ids: I32, targets: I32, masks: F32 | null, maskEmbd: boolean,
+    maskResid: boolean, logits: F32, gScale: number,
   ): void;
   /**
    * Register-only FMA throughput of all threads together, in GFLOP/s: the
@@ -257,6 +273,31 @@ export function createNativeBackend(addon: NativeAddon): Backend {
               p.capacity, p.nLayer, p.nHead, p.nEmbd, p.vocab, p.nPositions, p.eps, p.lastOnly,
             )
         : undefined,
+    gptTrain: typeof addon.gptTrainForward === 'function' ? nativeGptTrain(addon) : undefined,
+  };
+}
+
+/** A workspace of the native training path: the addon's handle and its shape. */
+interface NativeGptTrainWorkspace extends GptTrainWorkspace {
+  readonly handle: object;
+}
+
+function nativeGptTrain(addon: NativeAddon): GptTrainKernels {
+  const handle = (ws: GptTrainWorkspace): object => (ws as NativeGptTrainWorkspace).handle;
+  return {
+    workspace(s: GptTrainShape): GptTrainWorkspace {
+      const h = addon.gptTrainWorkspace(s.batch, s.t, s.nLayer, s.nHead, s.nEmbd, s.vocab, s.nPositions, s.eps);
+      const ws: NativeGptTrainWorkspace = { shape: { ...s }, handle: h };
+      return ws;
+    },
+    forward(p: GptTrainForwardParams): number {
+      return addon.gptTrainForward(handle(p.workspace), p.weights, p.ids, p.targets, p.masks, p.maskEmbd, p.maskResid, p.logits, p.losses);
+    },
+    backward(p: GptTrainBackwardParams): void {
+      addon.gptTrainBackward(
+        handle(p.workspace), p.weights, p.grads, p.ids, p.targets, p.masks, p.maskEmbd, p.maskResid, p.logits, p.gScale,
+      );
+    },
   };
 }
 

@@ -12,11 +12,17 @@
  *
  * Same arithmetic as the op-by-op path (same kernels); checked against it in
  * test/models/gpt-fused-train.test.ts on both backends.
+ *
+ * When the backend has the whole step as a kernel ({@link Backend.gptTrain}:
+ * the native one, data-parallel over the batch), that runs instead of the
+ * composition below; same node, same masks, same results within float
+ * rounding of the weight-gradient sums.
  */
 import { Tensor, fromArray, type Generator } from '../tensor/index.js';
 import { record, isGradEnabled } from '../tensor/autograd.js';
 import { getBackend } from '../backend/index.js';
-import type { Backend, F32, I32 } from '../backend/backend.js';
+import { MuseError } from '../errors.js';
+import type { Backend, F32, GptTrainKernels, GptTrainWorkspace, I32 } from '../backend/backend.js';
 import type { GPTConfig } from './gpt-config.js';
 
 /** The parameters of one block, in the order the fused path lists them. */
@@ -93,6 +99,16 @@ class Workspace {
 }
 
 const workspaces = new WeakMap<object, Workspace>();
+
+/** The backend-owned workspace of the whole-step kernel, and the dropout masks it reads. */
+interface KernelWorkspace {
+  ws: GptTrainWorkspace;
+  losses: F32;
+  masks: F32 | null;
+  /** Forwards run on this workspace: a backward must belong to the latest. */
+  forwards: number;
+}
+const kernelWorkspaces = new WeakMap<object, KernelWorkspace>();
 
 /**
  * Whether {@link fusedLMLoss} can stand in for the op-by-op forward of a model
@@ -178,6 +194,7 @@ export function fusedLMLoss(
   for (let i = 0; i < N; i++) {
     if (ids[i]! < 0 || ids[i]! >= V) throw new RangeError(`GPT.forward: token id ${ids[i]} is outside the vocabulary [0, ${V})`);
   }
+  if (be.gptTrain) return kernelLMLoss(be.gptTrain, key, cfg, params, ids, tg, B, T);
 
   // Embeddings: x0 = wte[ids] + wpe[t].
   const x0 = ws.acts[0]!.xin;
@@ -223,12 +240,91 @@ export function fusedLMLoss(
   const loss = fromArray(new Float32Array([lossValue]), []);
   const logitsT = fromArray(logits, [B, T, V]);
 
-  const parents: Tensor[] = [params.wte, params.wpe];
-  for (const p of params.blocks) parents.push(p.ln1w, p.ln1b, p.attnW, p.attnB, p.projW, p.projB, p.ln2w, p.ln2b, p.fcW, p.fcB, p.fc2W, p.fc2B);
-  parents.push(params.lnfW, params.lnfB);
+  const parents = parentsOf(params);
   const w = ws;
   // Under noGrad (evaluation) nothing is recorded: a plain loss value.
   if (isGradEnabled()) record(loss, parents, (gLoss) => backward(be, cfg, params, w, logits, ids, tg, count, gLoss[0]!, B, T));
+  return { loss, logits: logitsT };
+}
+
+/** The parents of the loss node, in the order the backward returns gradients. */
+function parentsOf(params: FusedGPTParams): Tensor[] {
+  const parents: Tensor[] = [params.wte, params.wpe];
+  for (const p of params.blocks) parents.push(p.ln1w, p.ln1b, p.attnW, p.attnB, p.projW, p.projB, p.ln2w, p.ln2b, p.fcW, p.fcB, p.fc2W, p.fc2B);
+  parents.push(params.lnfW, params.lnfB);
+  return parents;
+}
+
+/**
+ * {@link fusedLMLoss} on the backend's whole-step kernel: masks drawn here in
+ * the op-by-op order, one forward call now, one backward call from the
+ * autograd node.
+ */
+function kernelLMLoss(
+  kernels: GptTrainKernels, key: object, cfg: GPTConfig, params: FusedGPTParams, ids: I32, tg: I32, B: number, T: number,
+): { loss: Tensor; logits: Tensor } {
+  const N = B * T;
+  const C = cfg.n_embd;
+  const V = cfg.vocab_size;
+  const L = cfg.n_layer;
+  let kw = kernelWorkspaces.get(key);
+  const s = kw?.ws.shape;
+  if (!kw || !s || s.batch !== B || s.t !== T || s.nLayer !== L || s.nEmbd !== C || s.vocab !== V || s.nHead !== cfg.n_head || s.nPositions !== cfg.n_positions) {
+    kw = {
+      ws: kernels.workspace({ batch: B, t: T, nLayer: L, nHead: cfg.n_head, nEmbd: C, vocab: V, nPositions: cfg.n_positions, eps: cfg.layer_norm_epsilon }),
+      losses: new Float32Array(N),
+      masks: null,
+      forwards: 0,
+    };
+    kernelWorkspaces.set(key, kw);
+  }
+  const drop = params.dropout;
+  const maskEmbd = !!drop && drop.embd > 0;
+  const maskResid = !!drop && drop.resid > 0;
+  const nMasks = (maskEmbd ? 1 : 0) + (maskResid ? 2 * L : 0);
+  let masks: F32 | null = null;
+  if (drop && nMasks > 0) {
+    if (!kw.masks || kw.masks.length !== nMasks * N * C) kw.masks = new Float32Array(nMasks * N * C);
+    masks = kw.masks;
+    let at = 0;
+    const next = (p: number): void => {
+      drop.gen.fillDropoutMask(masks!.subarray(at, at + N * C), p);
+      at += N * C;
+    };
+    if (maskEmbd) next(drop.embd);
+    if (maskResid) for (let l = 0; l < 2 * L; l++) next(drop.resid);
+  }
+  const d = (t: Tensor): F32 => t.data as F32;
+  const weights: F32[] = [d(params.wte), d(params.wpe), d(params.lnfW), d(params.lnfB)];
+  for (const p of params.blocks) weights.push(...[p.ln1w, p.ln1b, p.attnW, p.attnB, p.projW, p.projB, p.ln2w, p.ln2b, p.fcW, p.fcB, p.fc2W, p.fc2B].map(d));
+  const logits = new Float32Array(N * V);
+  const ws = kw.ws;
+  const losses = kw.losses;
+  const count = kernels.forward({ workspace: ws, weights, ids, targets: tg, masks, maskEmbd, maskResid, logits, losses });
+  const forwardNo = ++kw.forwards;
+  const owner = kw;
+  let total = 0;
+  for (let i = 0; i < N; i++) total += losses[i]!;
+  // All targets ignored: PyTorch's mean over zero rows is NaN.
+  const loss = fromArray(new Float32Array([count > 0 ? total / count : NaN]), []);
+  const logitsT = fromArray(logits, [B, T, V]);
+  if (isGradEnabled()) {
+    const parents = parentsOf(params);
+    record(loss, parents, (gLoss) => {
+      if (owner.forwards !== forwardNo || kernelWorkspaces.get(key) !== owner) {
+        throw new MuseError(
+          'STALE_ACTIVATIONS',
+          'GPT: backward() of a training loss after another forward of the same model in training mode: its saved activations were overwritten. Call backward() before the next forward (or set model.fusedTrain = false).',
+        );
+      }
+      // The kernel lists ln_f right after the embeddings; the node lists it last.
+      const grads = parents.map((p) => new Float32Array(p.size));
+      const kernelOrder = [grads[0]!, grads[1]!, grads[grads.length - 2]!, grads[grads.length - 1]!, ...grads.slice(2, -2)];
+      const gScale = count > 0 ? gLoss[0]! / count : 0;
+      kernels.backward({ workspace: ws, weights, grads: kernelOrder, ids, targets: tg, masks, maskEmbd, maskResid, logits, gScale });
+      return grads;
+    });
+  }
   return { loss, logits: logitsT };
 }
 
