@@ -115,6 +115,12 @@ void add_masked(const float* a, const float* b, const float* mask, float* out, i
   }
 }
 
+/** dst[0:n] = src[0:n] for one head's row (n = headDim, a few dozen floats: no library call). */
+inline void copy_row(float* __restrict dst, const float* __restrict src, int n) {
+#pragma omp simd
+  for (int i = 0; i < n; i++) dst[i] = src[i];
+}
+
 /** Rows [r0, r1) of the batch: whole sequences b0…b1−1. */
 struct Part {
   int b0, b1;
@@ -212,14 +218,14 @@ i64 gpt_train_forward(const GptWeights& w, GptTrainWorkspace& ws, const int32_t*
         const float* src = qkv + (i64)(b - q.b0) * T * 3 * C;
         for (int t = 0; t < T; t++)
           for (int sh = 0; sh < 3 * H; sh++)
-            std::memcpy(dst + ((i64)sh * T + t) * D, src + (i64)t * 3 * C + (i64)sh * D, sizeof(float) * D);
+            copy_row(dst + ((i64)sh * T + t) * D, src + (i64)t * 3 * C + (i64)sh * D, D);
         const float* qb = dst;
         attention_forward(as, qb, qb + (i64)T * C, qb + 2 * (i64)T * C, a.yh + (i64)b * T * C, a.lse + (i64)b * H * T);
         // [H, T, D] → [T, H, D]
         const float* yb = a.yh + (i64)b * T * C;
         float* mb = heads + (i64)(b - q.b0) * T * C;
         for (int h = 0; h < H; h++)
-          for (int t = 0; t < T; t++) std::memcpy(mb + (i64)t * C + h * D, yb + ((i64)h * T + t) * D, sizeof(float) * D);
+          for (int t = 0; t < T; t++) copy_row(mb + (i64)t * C + h * D, yb + ((i64)h * T + t) * D, D);
       }
       linear(heads, lw.projW, lw.projB, tmpC, M, C, C);
       const float* ma = mask_at(masks, s, 2 * l);
@@ -258,9 +264,10 @@ void gpt_train_backward(const GptWeights& w, GptTrainWorkspace& ws, const int32_
   const i64 total = off.back();
 
   const int P = parts_for(s);
+  // Part 0 writes straight into `grads`; the others into buffers of their own.
   auto& pg = part_grads();
   if ((int)pg.size() < P) pg.resize(P);
-  for (int p = 0; p < P; p++)
+  for (int p = 1; p < P; p++)
     if ((i64)pg[p].size() != total) {
       pg[p].assign(0, 0.0f);
       pg[p].shrink_to_fit();
@@ -271,9 +278,17 @@ void gpt_train_backward(const GptWeights& w, GptTrainWorkspace& ws, const int32_
     const Part q = part_of(s, p, P);
     const int M = (int)q.M;
     const i64 r0 = q.r0;
-    float* G = pg[p].data();
-    std::fill(G, G + total, 0.0f);
-    auto gr = [&](size_t i) { return G + off[i]; };
+    float* G = p > 0 ? pg[p].data() : nullptr;
+    auto gr = [&](size_t i) { return p > 0 ? G + off[i] : grads[i]; };
+    // Only the gradients that kernels add into need zeros: wpe (scattered
+    // rows) and the LayerNorm weights and biases. Products overwrite the
+    // others, and dwte is the lm_head product before the embedding rows.
+    auto zero = [&](size_t i) { std::fill(gr(i), gr(i) + size[i], 0.0f); };
+    zero(1);
+    zero(2);
+    zero(3);
+    for (int l = 0; l < L; l++)
+      for (size_t j : {0, 1, 6, 7}) zero(4 + 12 * (size_t)l + j);
     float* rowScale = bf.g(bf.lo.rowScale) + r0;
     std::fill(rowScale, rowScale + M, gScale);
     float* dlogits = bf.g(bf.lo.dlogits) + r0 * V;
@@ -327,7 +342,7 @@ void gpt_train_backward(const GptWeights& w, GptTrainWorkspace& ws, const int32_
         const float* yb = a.yh + (i64)b * T * C;
         float* mb = tmpC2 + (i64)(b - q.b0) * T * C;
         for (int h = 0; h < H; h++)
-          for (int t = 0; t < T; t++) std::memcpy(mb + (i64)t * C + h * D, yb + ((i64)h * T + t) * D, sizeof(float) * D);
+          for (int t = 0; t < T; t++) copy_row(mb + (i64)t * C + h * D, yb + ((i64)h * T + t) * D, D);
       }
       linear_backward(tmpC2, lw.projW, dattn, gr(gi + 4), gr(gi + 5), tmpC, M, C, C);
       float* dqkvh = bf.g(bf.lo.dqkvh);
@@ -336,7 +351,7 @@ void gpt_train_backward(const GptWeights& w, GptTrainWorkspace& ws, const int32_
         float* dyb = heads + (i64)(b - q.b0) * T * C;
         const float* src = tmpC + (i64)(b - q.b0) * T * C;
         for (int h = 0; h < H; h++)
-          for (int t = 0; t < T; t++) std::memcpy(dyb + ((i64)h * T + t) * D, src + (i64)t * C + h * D, sizeof(float) * D);
+          for (int t = 0; t < T; t++) copy_row(dyb + ((i64)h * T + t) * D, src + (i64)t * C + h * D, D);
         const float* qb = a.qkvh + (i64)b * 3 * T * C;
         float* dqb = dqkvh + (i64)b * 3 * T * C;
         attention_backward(as, qb, qb + (i64)T * C, qb + 2 * (i64)T * C, a.yh + (i64)b * T * C, a.lse + (i64)b * H * T,
@@ -345,7 +360,7 @@ void gpt_train_backward(const GptWeights& w, GptTrainWorkspace& ws, const int32_
         float* dst = tmp3C + (i64)(b - q.b0) * T * 3 * C;
         for (int t = 0; t < T; t++)
           for (int sh = 0; sh < 3 * H; sh++)
-            std::memcpy(dst + (i64)t * 3 * C + (i64)sh * D, dqb + ((i64)sh * T + t) * D, sizeof(float) * D);
+            copy_row(dst + (i64)t * 3 * C + (i64)sh * D, dqb + ((i64)sh * T + t) * D, D);
       }
       linear_backward(a.h1 + r0 * C, lw.attnW, tmp3C, gr(gi + 2), gr(gi + 3), tmpC, M, C, 3 * C);
       layer_norm_backward(tmpC, a.xin + r0 * C, lw.ln1w, a.mean1 + r0, a.rstd1 + r0, tmpC2, gr(gi + 0), gr(gi + 1), M,
@@ -376,7 +391,8 @@ void gpt_train_backward(const GptWeights& w, GptTrainWorkspace& ws, const int32_
     }
   });
 
-  // grads = Σ_p part p's gradients, in part order.
+  // grads += Σ_{p ≥ 1} part p's gradients, in part order.
+  if (P == 1) return;
   parallel_ranges(total, 65536, [&](i64 i0, i64 i1) {
     size_t k = std::upper_bound(off.begin(), off.end(), i0) - off.begin() - 1;
     for (i64 i = i0; i < i1;) {
@@ -384,7 +400,6 @@ void gpt_train_backward(const GptWeights& w, GptTrainWorkspace& ws, const int32_
       const i64 end = std::min(i1, off[k + 1]);
       float* dst = grads[k] + (i - off[k]);
       const i64 n = end - i;
-      std::memcpy(dst, pg[0].data() + i, sizeof(float) * n);
       for (int p = 1; p < P; p++) {
         const float* src = pg[p].data() + i;
 #pragma omp simd
