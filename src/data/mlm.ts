@@ -230,3 +230,66 @@ export function chineseWordIds(text: string): Int32Array {
   }
   return out;
 }
+
+/**
+ * Random batches of examples with (nearly) the same length, so that little of
+ * a padded batch is padding: the purpose of Hugging Face's `group_by_length`
+ * (`LengthGroupedSampler`, which sorts shuffled megabatches). Here sampling is
+ * stateless, so a resumed run draws exactly the batches it would have drawn:
+ * the first example of a batch is drawn uniformly from all examples, the
+ * others uniformly (with replacement) from its length bucket. Every example
+ * therefore has the same chance 1/n per draw, as with plain uniform batches;
+ * only which examples share a batch changes.
+ *
+ * Buckets: examples sorted by length, consecutive lengths merged until a
+ * bucket holds at least `minBucketSize` examples (a short tail joins the
+ * bucket before it), so a bucket spans few lengths when the corpus has many
+ * examples of each (regulated verse: 26, 34, 50, 66 tokens).
+ */
+export class LengthGroupedSampler {
+  /** Example indices of each bucket. */
+  readonly buckets: Int32Array[];
+  private readonly bucketOf: Int32Array;
+
+  /**
+   * @param lengths `[n]` example lengths in tokens
+   * @param minBucketSize smallest bucket (e.g. 8 × batch size, so batches still mix many examples)
+   * @throws ConfigError when there are no examples or `minBucketSize` < 1
+   */
+  constructor(lengths: ArrayLike<number>, minBucketSize: number) {
+    const n = lengths.length;
+    if (n === 0) throw new ConfigError('LengthGroupedSampler: no examples');
+    if (!Number.isInteger(minBucketSize) || minBucketSize < 1) throw new ConfigError(`LengthGroupedSampler: minBucketSize must be a positive integer, got ${minBucketSize}`);
+    const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => lengths[a]! - lengths[b]! || a - b);
+    const groups: number[][] = [];
+    let cur: number[] = [];
+    for (let k = 0; k < n; k++) {
+      cur.push(order[k]!);
+      const lengthEnds = k + 1 === n || lengths[order[k + 1]!] !== lengths[order[k]!];
+      if (lengthEnds && cur.length >= minBucketSize) {
+        groups.push(cur);
+        cur = [];
+      }
+    }
+    if (cur.length) {
+      if (groups.length) groups[groups.length - 1]!.push(...cur);
+      else groups.push(cur);
+    }
+    this.buckets = groups.map((g) => Int32Array.from(g));
+    this.bucketOf = new Int32Array(n);
+    this.buckets.forEach((g, b) => g.forEach((i) => (this.bucketOf[i] = b)));
+  }
+
+  /**
+   * Indices of one batch.
+   * @param batchSize examples per batch
+   * @returns `[batchSize]` example indices, all from one bucket
+   */
+  sample(batchSize: number, rng: RandomSource): number[] {
+    const first = rng.randint(0, this.bucketOf.length);
+    const bucket = this.buckets[this.bucketOf[first]!]!;
+    const out = [first];
+    for (let i = 1; i < batchSize; i++) out.push(bucket[rng.randint(0, bucket.length)]!);
+    return out;
+  }
+}

@@ -7,7 +7,7 @@ import { loadBert } from '../models/hf-load.js';
 import { saveModel } from '../models/pretrained.js';
 import { Trainer, type TrainSummary } from '../train/index.js';
 import { readCorpus, BLANK_LINE } from '../data/corpus.js';
-import { MlmCollator, chunkAtBoundaries, chineseWordIds, type MlmBatch, type MlmExample } from '../data/mlm.js';
+import { LengthGroupedSampler, MlmCollator, chunkAtBoundaries, chineseWordIds, type MlmBatch, type MlmExample } from '../data/mlm.js';
 import { WordPieceTokenizer, BERT_SPECIAL_TOKENS, loadTokenizer, type Tokenizer } from '../tokenizers/index.js';
 import { specialToken } from '../tokenizers/added-tokens.js';
 import { ConfigError } from '../errors.js';
@@ -22,7 +22,14 @@ export interface MlmRecipeFields {
     /** Whole-word masking with Chinese word spans (Intl.Segmenter). Default false. */
     wholeWordMask?: boolean;
   };
-  training: { mlmProbability?: number };
+  training: {
+    mlmProbability?: number;
+    /**
+     * Batches of examples of (nearly) the same length, so batches carry little
+     * padding (HF `group_by_length`; see {@link LengthGroupedSampler}). Default false.
+     */
+    groupByLength?: boolean;
+  };
 }
 
 const LINE_END = /[，。！？；,.!?;]/u;
@@ -172,12 +179,14 @@ export async function pretrainMLM(opts: PretrainOptions): Promise<TrainSummary &
   const batchGen = new Generator(seed + 1);
   const evalGen = new Generator(seed + 2);
   const meanLen = trainEx.reduce((s, e) => s + e.ids.length, 0) / Math.max(1, trainEx.length);
+  const grouped = tr.groupByLength ? new LengthGroupedSampler(trainEx.map((e) => e.ids.length), 8 * B) : null;
   const trainer = new Trainer<TensorBatch>({
     model,
     lossFn: (b) => model.forward(b.inputIds, { attentionMask: b.attentionMask, labels: b.labels, logitsFor: 'labelled' }).loss!,
     nextTrainBatch: () => {
       const rows: MlmExample[] = [];
-      for (let i = 0; i < B; i++) rows.push(trainEx[batchGen.randint(0, trainEx.length)]!);
+      if (grouped) for (const i of grouped.sample(B, batchGen)) rows.push(trainEx[i]!);
+      else for (let i = 0; i < B; i++) rows.push(trainEx[batchGen.randint(0, trainEx.length)]!);
       return toTensors(collator.collate(rows, batchGen));
     },
     // Fixed validation batches and masks: the same examples in order, masked from the same seed every evaluation.

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Generator } from '../../src/tensor/index.js';
-import { MlmCollator, chunkAtBoundaries, chineseWordIds, type MlmExample } from '../../src/data/mlm.js';
+import { LengthGroupedSampler, MlmCollator, chunkAtBoundaries, chineseWordIds, type MlmExample } from '../../src/data/mlm.js';
 
 // Special ids 0..4 as in BERT vocabularies: [PAD] [UNK] [CLS] [SEP] [MASK].
 const PAD = 0, CLS = 2, SEP = 3, MASK = 4;
@@ -118,4 +118,32 @@ test('chunkAtBoundaries ends pieces after the last boundary that fits', () => {
   assert.deepEqual(chunkAtBoundaries(ids, 8, (x) => x === 0), [[0, 7], [7, 15]]);
   assert.deepEqual(chunkAtBoundaries(ids, 4, (x) => x === 0), [[0, 3], [3, 7], [7, 11], [11, 15]]);
   assert.deepEqual(chunkAtBoundaries([], 4, () => false), []);
+});
+
+test('LengthGroupedSampler: buckets of whole lengths (≥ minBucketSize, short tail merged), one bucket per batch, every example equally likely', () => {
+  // 300 examples of length 26, 60 of 49 and 60 of 50 (merged to reach 100), 120 of 51, 30 of 66 (a tail smaller than the minimum).
+  const lengths = [...Array(300).fill(26), ...Array(60).fill(49), ...Array(60).fill(50), ...Array(120).fill(51), ...Array(30).fill(66)];
+  const s = new LengthGroupedSampler(lengths, 100);
+  const spans = s.buckets.map((b) => [...new Set(Array.from(b, (i) => lengths[i]!))].sort((x, y) => x - y));
+  assert.deepEqual(spans, [[26], [49, 50], [51, 66]]);
+  assert.equal(s.buckets.reduce((n, b) => n + b.length, 0), lengths.length);
+  const gen = new Generator(3);
+  const hits = new Float64Array(lengths.length);
+  const draws = 4000;
+  for (let k = 0; k < draws; k++) {
+    const batch = s.sample(8, gen);
+    assert.equal(batch.length, 8);
+    const bucket = s.buckets.findIndex((b) => b.includes(batch[0]!));
+    for (const i of batch) {
+      assert.ok(s.buckets[bucket]!.includes(i), 'a batch mixes buckets');
+      hits[i]!++;
+    }
+  }
+  // Expected draws per example: 8 · 4000 / 570 ≈ 56.1; group means by length must all be close to it (binomial sd of a group mean < 1).
+  for (const len of [26, 49, 50, 51, 66]) {
+    let sum = 0, n = 0;
+    lengths.forEach((l, i) => { if (l === len) { sum += hits[i]!; n++; } });
+    assert.ok(Math.abs(sum / n - (8 * draws) / lengths.length) < 4, `length ${len}: mean draws ${sum / n}`);
+  }
+  assert.throws(() => new LengthGroupedSampler([], 4), /no examples/);
 });
