@@ -9,13 +9,22 @@
  *
  * Runs the compiled CLI (`dist/`, built by `npm ci`) unless `--from-source`.
  * Prints one JSON line
- * `{"bench":"train-run","preset","wallSeconds","step","valLoss","bestValLoss","tokensPerSec"}`.
+ * `{"bench":"train-run","preset","wallSeconds","step","valLoss","bestValLoss","tokensPerSec","valFullSplit"}`;
+ * `valFullSplit` is the saved best model's mean loss over the whole
+ * validation split (the last 10% of the corpus, every non-overlapping
+ * block-size window), a figure without the sampling noise of the recipe's
+ * 20-window estimate — `bench/torch_nanogpt_baby.py` prints the same two
+ * figures for an independent PyTorch nanoGPT run.
  */
 import { mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { loadModelDir } from '../src/pipelines/load-model.js';
+import { splitText } from '../src/data/index.js';
+import { fromArray, noGrad } from '../src/tensor/index.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -56,9 +65,34 @@ export default async function main(args: string[]): Promise<void> {
         valLoss: last.valLoss,
         bestValLoss: last.bestValLoss,
         tokensPerSec: typeof last.tokensPerSec === 'number' ? Math.round(last.tokensPerSec) : null,
+        valFullSplit: Number(fullSplitLoss(join(out, 'best'), readFileSync(corpus, 'utf8')).toFixed(4)),
       }),
     );
   } finally {
     rmSync(out, { recursive: true, force: true });
   }
+}
+
+/**
+ * Mean next-token loss of the checkpoint in `dir` over the validation split
+ * of `text` (its last 10%), cut into non-overlapping windows of the model's
+ * context: window i predicts tokens i·T+1 … i·T+T from i·T … i·T+T−1.
+ */
+function fullSplitLoss(dir: string, text: string): number {
+  const { model, tokenizer } = loadModelDir(dir);
+  model.eval();
+  const ids = Int32Array.from(tokenizer.encode(splitText(text, 0.9).val, { addSpecialTokens: false }).ids);
+  const T = model.config.n_positions;
+  const windows = Math.floor((ids.length - 1) / T);
+  let total = 0;
+  noGrad(() => {
+    for (let w0 = 0; w0 < windows; w0 += 64) {
+      const b = Math.min(64, windows - w0);
+      const x = ids.subarray(w0 * T, (w0 + b) * T);
+      const y = ids.subarray(w0 * T + 1, (w0 + b) * T + 1);
+      const { loss } = model.forward(fromArray(x.slice(), [b, T], 'int32'), { targets: fromArray(y.slice(), [b, T], 'int32') });
+      total += loss!.item() * b;
+    }
+  });
+  return total / windows;
 }

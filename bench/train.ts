@@ -66,7 +66,7 @@ export default async function main(args: string[]): Promise<void> {
       loss!.backward();
       const { scale } = clipGradNorm(model.parameters(), tr.gradClip ?? 1);
       opt.step(tr.learningRate, scale);
-      model.zeroGrad();
+      model.zeroGrad({ setToNone: false });
       return loss!.item();
     };
     const warm = Math.min(3, iters);

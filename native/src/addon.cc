@@ -626,7 +626,7 @@ Napi::Value GptTrainForward(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), (double)count);
 }
 
-// gptTrainBackward(ws, weights, grads, ids, targets, masks|null, maskEmbd, maskResid, logits, gScale)
+// gptTrainBackward(ws, weights, grads, ids, targets, masks|null, maskEmbd, maskResid, logits, gScale, accumulate)
 Napi::Value GptTrainBackward(const Napi::CallbackInfo& info) {
   Args a{info, "gptTrainBackward"};
   TrainArgs t = train_args(a, 0, 1, 3, 5);
@@ -645,7 +645,8 @@ Napi::Value GptTrainBackward(const Napi::CallbackInfo& info) {
     for (int j = 0; j < 12; j++) g.push_back(array_f32(a, ga, (uint32_t)(4 + 12 * l + j), sizes[j], "gradient"));
   const float* logits = a.f32(8, N * V);
   const float gScale = (float)a.num(9);
-  muse::gpt_train_backward(t.w, *t.ws, t.ids, t.targets, t.masks, logits, gScale, g.data());
+  const bool accumulate = a.flag(10);
+  muse::gpt_train_backward(t.w, *t.ws, t.ids, t.targets, t.masks, logits, gScale, g.data(), accumulate);
   return info.Env().Undefined();
 }
 

@@ -249,7 +249,8 @@ i64 gpt_train_forward(const GptWeights& w, GptTrainWorkspace& ws, const int32_t*
 }
 
 void gpt_train_backward(const GptWeights& w, GptTrainWorkspace& ws, const int32_t* ids, const int32_t* targets,
-                        const GptTrainMasks& masks, const float* logits, float gScale, float* const* grads) {
+                        const GptTrainMasks& masks, const float* logits, float gScale, float* const* grads,
+                        bool accumulate) {
   const GptTrainShape& s = ws.shape;
   const Bufs bf(ws);
   const int C = s.nEmbd, H = s.nHead, D = C / H, T = s.t, V = s.vocab, L = s.nLayer;
@@ -264,10 +265,12 @@ void gpt_train_backward(const GptWeights& w, GptTrainWorkspace& ws, const int32_
   const i64 total = off.back();
 
   const int P = parts_for(s);
-  // Part 0 writes straight into `grads`; the others into buffers of their own.
+  // Part 0 writes straight into `grads` (unless adding to them); the others
+  // into buffers of their own.
+  const int first = accumulate ? 0 : 1;
   auto& pg = part_grads();
   if ((int)pg.size() < P) pg.resize(P);
-  for (int p = 1; p < P; p++)
+  for (int p = first; p < P; p++)
     if ((i64)pg[p].size() != total) {
       pg[p].assign(0, 0.0f);
       pg[p].shrink_to_fit();
@@ -278,8 +281,8 @@ void gpt_train_backward(const GptWeights& w, GptTrainWorkspace& ws, const int32_
     const Part q = part_of(s, p, P);
     const int M = (int)q.M;
     const i64 r0 = q.r0;
-    float* G = p > 0 ? pg[p].data() : nullptr;
-    auto gr = [&](size_t i) { return p > 0 ? G + off[i] : grads[i]; };
+    float* G = p >= first ? pg[p].data() : nullptr;
+    auto gr = [&](size_t i) { return G ? G + off[i] : grads[i]; };
     // Only the gradients that kernels add into need zeros: wpe (scattered
     // rows) and the LayerNorm weights and biases. Products overwrite the
     // others, and dwte is the lm_head product before the embedding rows.
@@ -391,8 +394,8 @@ void gpt_train_backward(const GptWeights& w, GptTrainWorkspace& ws, const int32_
     }
   });
 
-  // grads += Σ_{p ≥ 1} part p's gradients, in part order.
-  if (P == 1) return;
+  // grads += Σ_{p ≥ first} part p's gradients, in part order.
+  if (first >= P) return;
   parallel_ranges(total, 65536, [&](i64 i0, i64 i1) {
     size_t k = std::upper_bound(off.begin(), off.end(), i0) - off.begin() - 1;
     for (i64 i = i0; i < i1;) {
@@ -400,7 +403,7 @@ void gpt_train_backward(const GptWeights& w, GptTrainWorkspace& ws, const int32_
       const i64 end = std::min(i1, off[k + 1]);
       float* dst = grads[k] + (i - off[k]);
       const i64 n = end - i;
-      for (int p = 1; p < P; p++) {
+      for (int p = first; p < P; p++) {
         const float* src = pg[p].data() + i;
 #pragma omp simd
         for (i64 j = 0; j < n; j++) dst[j] += src[j];

@@ -49,11 +49,12 @@ i64 gpt_train_forward(const GptWeights& w, GptTrainWorkspace& ws, const int32_t*
 
 /**
  * Backward of `gScale · Σ losses` (gScale = dLoss/count for a mean): writes
- * (overwrites) every gradient, in the order wte, wpe, ln_f.weight, ln_f.bias,
+ * (overwrites, or adds to when `accumulate`) every gradient, in the order wte, wpe, ln_f.weight, ln_f.bias,
  * then per block the 12 tensors of {@link GptLayerWeights}. Needs the same
  * ids, targets, masks and logits as the forward that filled `ws`.
  */
 void gpt_train_backward(const GptWeights& w, GptTrainWorkspace& ws, const int32_t* ids, const int32_t* targets,
-                        const GptTrainMasks& masks, const float* logits, float gScale, float* const* grads);
+                        const GptTrainMasks& masks, const float* logits, float gScale, float* const* grads,
+                        bool accumulate);
 
 }  // namespace muse

@@ -216,8 +216,9 @@ export interface GptTrainForwardParams {
 }
 
 export interface GptTrainBackwardParams extends Omit<GptTrainForwardParams, 'losses'> {
-  /** Receive (overwritten) the gradients, in the order of `weights`. */
+  /** Receive the gradients, in the order of `weights`: overwritten, or added to when `accumulate`. */
   grads: F32[];
+  accumulate: boolean;
   /** dLoss/dΣlosses: the upstream gradient divided by the counted rows for a mean loss. */
   gScale: number;
 }

@@ -103,7 +103,7 @@ export interface NativeAddon {
   ): number;
   gptTrainBackward(
     ws: object, weights: F32[], grads: F32[], ids: I32, targets: I32, masks: F32 | null, maskEmbd: boolean,
-    maskResid: boolean, logits: F32, gScale: number,
+    maskResid: boolean, logits: F32, gScale: number, accumulate: boolean,
   ): void;
   /**
    * Register-only FMA throughput of all threads together, in GFLOP/s: the
@@ -296,6 +296,7 @@ function nativeGptTrain(addon: NativeAddon): GptTrainKernels {
     backward(p: GptTrainBackwardParams): void {
       addon.gptTrainBackward(
         handle(p.workspace), p.weights, p.grads, p.ids, p.targets, p.masks, p.maskEmbd, p.maskResid, p.logits, p.gScale,
+        p.accumulate,
       );
     },
   };

@@ -317,12 +317,17 @@ function kernelLMLoss(
           'GPT: backward() of a training loss after another forward of the same model in training mode: its saved activations were overwritten. Call backward() before the next forward (or set model.fusedTrain = false).',
         );
       }
+      // Parameters that already hold gradient buffers (a Trainer zeroes them
+      // in place) get this batch's gradients added in place, and the node
+      // returns none: nothing is allocated. Otherwise fresh buffers.
+      const existing = parents.map((p) => (p.grad && p.grad.data instanceof Float32Array && p.grad.data.length === p.size ? p.grad.data : null));
+      const accumulate = existing.every((g) => g !== null);
+      const grads = accumulate ? (existing as Float32Array[]) : parents.map((p) => new Float32Array(p.size));
       // The kernel lists ln_f right after the embeddings; the node lists it last.
-      const grads = parents.map((p) => new Float32Array(p.size));
       const kernelOrder = [grads[0]!, grads[1]!, grads[grads.length - 2]!, grads[grads.length - 1]!, ...grads.slice(2, -2)];
       const gScale = count > 0 ? gLoss[0]! / count : 0;
-      kernels.backward({ workspace: ws, weights, grads: kernelOrder, ids, targets: tg, masks, maskEmbd, maskResid, logits, gScale });
-      return grads;
+      kernels.backward({ workspace: ws, weights, grads: kernelOrder, ids, targets: tg, masks, maskEmbd, maskResid, logits, gScale, accumulate });
+      return accumulate ? parents.map(() => null) : grads;
     });
   }
   return { loss, logits: logitsT };

@@ -74,9 +74,20 @@ export class Module {
     return this.train(false);
   }
 
-  /** Drop every parameter's gradient (`grad = null`). */
-  zeroGrad(): void {
-    for (const p of this.parameters()) p.grad = null;
+  /**
+   * Clear every parameter's gradient, as PyTorch's `zero_grad(set_to_none)`:
+   * by default drop it (`grad = null`, the memory is freed); with
+   * `setToNone: false` fill the existing gradient buffers with zeros and keep
+   * them, so the next backward accumulates into them instead of allocating
+   * (a parameter without a gradient keeps none).
+   */
+  zeroGrad(opts: { setToNone?: boolean } = {}): void {
+    const setToNone = opts.setToNone ?? true;
+    for (const p of this.parameters()) {
+      if (setToNone || p.grad === null) p.grad = null;
+      else if (p.grad.data instanceof Float32Array) p.grad.data.fill(0);
+      else p.grad = null;
+    }
   }
 
   /**

@@ -434,7 +434,9 @@ export class Trainer<B> {
         const clip = lossFinite ? clipGradNorm(params, this.gradClip, 1 / this.accum, this.backend) : { norm: Number.NaN, scale: Number.NaN, finite: false };
         const verdict = this.guard.record(lossFinite && clip.finite);
         if (verdict === 'ok') this.optimizer.step(lr, clip.scale);
-        o.model.zeroGrad();
+        // Zeros in the same buffers (set_to_none=False): a backward that can
+        // accumulate in place (the fused GPT path) then allocates nothing.
+        o.model.zeroGrad({ setToNone: false });
         const dt = performance.now() - t0;
         this.step += 1;
         this.lastLr = lr;

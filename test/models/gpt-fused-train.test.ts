@@ -88,3 +88,101 @@ test('fused path under noGrad gives the evaluation loss without a graph', async 
   assert.equal(la.requiresGrad, false);
   assert.ok(Math.abs(la.item() - lb.item()) < 1e-5);
 });
+
+/** Largest |a − b| relative to max(|b|, 1e-3) over two gradient maps. */
+function maxRelDiff(a: Map<string, Float32Array>, b: Map<string, Float32Array>): number {
+  let worst = 0;
+  for (const [name, g] of b) {
+    const h = a.get(name)!;
+    let scale = 1e-3;
+    let diff = 0;
+    for (let i = 0; i < g.length; i++) {
+      scale = Math.max(scale, Math.abs(g[i]!));
+      diff = Math.max(diff, Math.abs(g[i]! - h[i]!));
+    }
+    worst = Math.max(worst, diff / scale);
+  }
+  return worst;
+}
+
+for (const backend of ['js', 'native'] as const) {
+  test(`fused path accumulates into kept gradient buffers like autograd does (${backend})`, () => {
+    const prev = getBackend().name;
+    setBackend(backend);
+    try {
+      // Two batches, gradients summed: backward twice without clearing, then
+      // a zeroGrad({ setToNone: false }) step, which must equal a fresh one.
+      const ids1 = fromArray(Int32Array.from({ length: 30 }, (_, i) => (i * 13 + 5) % 37), [3, 10], 'int32');
+      const ids2 = fromArray(Int32Array.from({ length: 30 }, (_, i) => (i * 11 + 3) % 37), [3, 10], 'int32');
+      const run = (fused: boolean): { sum: Map<string, Float32Array>; again: Map<string, Float32Array>; same: boolean } => {
+        const model = new GPT(cfg, { seed: 11 });
+        model.fusedTrain = fused;
+        model.train();
+        model.forward(ids1, { targets: ids2 }).loss!.backward();
+        const buffers = model.parameters().map((p) => p.grad!.data);
+        model.forward(ids2, { targets: ids1 }).loss!.backward();
+        const sum = new Map<string, Float32Array>();
+        for (const [name, p] of model.namedParameters()) sum.set(name, (p.grad!.data as Float32Array).slice());
+        model.zeroGrad({ setToNone: false });
+        assert.ok(model.parameters().every((p) => (p.grad!.data as Float32Array).every((x) => x === 0)));
+        model.forward(ids2, { targets: ids1 }).loss!.backward();
+        const again = new Map<string, Float32Array>();
+        for (const [name, p] of model.namedParameters()) again.set(name, (p.grad!.data as Float32Array).slice());
+        const same = model.parameters().every((p, i) => p.grad!.data === buffers[i]);
+        return { sum, again, same };
+      };
+      const ref = run(false);
+      const got = run(true);
+      assert.ok(maxRelDiff(got.sum, ref.sum) < 1e-4, `summed gradients differ: ${maxRelDiff(got.sum, ref.sum)}`);
+      assert.ok(maxRelDiff(got.again, ref.again) < 1e-4, `gradients after zeroGrad differ: ${maxRelDiff(got.again, ref.again)}`);
+      assert.ok(got.same, 'the fused path kept the gradient buffers');
+      // and the second batch alone, from a fresh model, is what `again` holds
+      const fresh = new GPT(cfg, { seed: 11 });
+      fresh.train();
+      fresh.forward(ids1, { targets: ids2 }).loss!.backward();
+      fresh.zeroGrad();
+      fresh.forward(ids2, { targets: ids1 }).loss!.backward();
+      const f = new Map<string, Float32Array>();
+      for (const [name, p] of fresh.namedParameters()) f.set(name, p.grad!.data as Float32Array);
+      assert.ok(maxRelDiff(got.again, f) < 1e-6);
+    } finally {
+      setBackend(prev);
+    }
+  });
+}
+
+test('one sequence (a single part) and an odd batch split give the autograd gradients (native)', () => {
+  const prev = getBackend().name;
+  setBackend('native');
+  try {
+    for (const B of [1, 5]) {
+      const ids = fromArray(Int32Array.from({ length: B * 9 }, (_, i) => (i * 7 + 1) % 37), [B, 9], 'int32');
+      const grads = (fused: boolean): Map<string, Float32Array> => {
+        const model = new GPT(cfg, { seed: 2 });
+        model.fusedTrain = fused;
+        model.train();
+        model.forward(ids, { targets: ids }).loss!.backward();
+        return new Map(model.namedParameters().map(([n, p]) => [n, p.grad!.data as Float32Array]));
+      };
+      const d = maxRelDiff(grads(true), grads(false));
+      assert.ok(d < 1e-4, `batch ${B}: ${d}`);
+    }
+  } finally {
+    setBackend(prev);
+  }
+});
+
+test('backward after a second forward of the same model is refused (its activations are gone)', () => {
+  const prev = getBackend().name;
+  setBackend('native');
+  try {
+    const model = new GPT(cfg, { seed: 2 });
+    model.train();
+    const ids = fromArray(Int32Array.from({ length: 16 }, (_, i) => i % 37), [2, 8], 'int32');
+    const first = model.forward(ids, { targets: ids }).loss!;
+    model.forward(ids, { targets: ids });
+    assert.throws(() => first.backward(), /activations were overwritten/);
+  } finally {
+    setBackend(prev);
+  }
+});
