@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <string>
+#include <vector>
 
 #include "decode.h"
 #include "gemm.h"
@@ -540,6 +541,61 @@ Napi::Value GptForwardCached(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+/** Element i of a JS array argument as a number. */
+double array_num(const Args& a, const Napi::Array& arr, uint32_t i, const char* what) {
+  Napi::Value v = arr.Get(i);
+  if (!v.IsNumber()) throw_type(a.env(), std::string(a.fn) + ": " + what + " " + std::to_string(i) + " must be a number");
+  return v.As<Napi::Number>().DoubleValue();
+}
+
+/** Float32Array element count of element i of a JS array argument. */
+i64 array_len(const Args& a, const Napi::Array& arr, uint32_t i, const char* what) {
+  Napi::Value v = arr.Get(i);
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
+    throw_type(a.env(), std::string(a.fn) + ": " + what + " " + std::to_string(i) + " must be a Float32Array");
+  return (i64)v.As<Napi::TypedArray>().ElementLength();
+}
+
+// adamwMany(params[], grads[], expAvgs[], expAvgSqs[], weightDecays number[], steps number[], lr, beta1, beta2, eps, gradScale)
+Napi::Value AdamWMany(const Napi::CallbackInfo& info) {
+  Args a{info, "adamwMany"};
+  for (size_t i = 0; i < 6; i++)
+    if (!info[i].IsArray()) throw_type(a.env(), a.where(i) + " must be an array");
+  Napi::Array P = info[0].As<Napi::Array>(), G = info[1].As<Napi::Array>(), M = info[2].As<Napi::Array>(),
+              V = info[3].As<Napi::Array>(), WD = info[4].As<Napi::Array>(), S = info[5].As<Napi::Array>();
+  const uint32_t count = P.Length();
+  if (G.Length() != count || M.Length() != count || V.Length() != count || WD.Length() != count || S.Length() != count)
+    throw_range(a.env(), "adamwMany: the six arrays must have the same length");
+  std::vector<muse::AdamWTensor> ts(count);
+  for (uint32_t t = 0; t < count; t++) {
+    const i64 n = array_len(a, P, t, "parameter");
+    ts[t].param = array_f32(a, P, t, n, "parameter");
+    ts[t].grad = array_f32(a, G, t, n, "gradient");
+    ts[t].expAvg = array_f32(a, M, t, n, "exp_avg");
+    ts[t].expAvgSq = array_f32(a, V, t, n, "exp_avg_sq");
+    ts[t].n = n;
+    ts[t].weightDecay = array_num(a, WD, t, "weight decay");
+    ts[t].step = array_num(a, S, t, "step");
+    if (!(ts[t].step >= 1)) throw_range(a.env(), "adamwMany: step must be ≥ 1 (it is 1-based)");
+  }
+  muse::adamw_many(ts.data(), (int)count, a.num(6), a.num(7), a.num(8), a.num(9), a.num(10));
+  return info.Env().Undefined();
+}
+
+// sumSquaresMany(arrays[]) → Σ_t Σ_i x_t[i]² (float64)
+Napi::Value SumSquaresMany(const Napi::CallbackInfo& info) {
+  Args a{info, "sumSquaresMany"};
+  if (!info[0].IsArray()) throw_type(a.env(), a.where(0) + " must be an array of Float32Array");
+  Napi::Array X = info[0].As<Napi::Array>();
+  std::vector<const float*> xs(X.Length());
+  std::vector<i64> ns(X.Length());
+  for (uint32_t t = 0; t < X.Length(); t++) {
+    ns[t] = array_len(a, X, t, "array");
+    xs[t] = array_f32(a, X, t, ns[t], "array");
+  }
+  return Napi::Number::New(info.Env(), muse::sum_squares_many(xs.data(), ns.data(), (int)xs.size()));
+}
+
 // --- GPT training fast path -------------------------------------------------
 
 // gptTrainWorkspace(batch, t, nLayer, nHead, nEmbd, vocab, nPositions, eps) → External
@@ -677,6 +733,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("info", Napi::Function::New(env, Info));
   exports.Set("dropoutMask", Napi::Function::New(env, DropoutMask));
   exports.Set("gptForwardCached", Napi::Function::New(env, GptForwardCached));
+  exports.Set("adamwMany", Napi::Function::New(env, AdamWMany));
+  exports.Set("sumSquaresMany", Napi::Function::New(env, SumSquaresMany));
   exports.Set("gptTrainWorkspace", Napi::Function::New(env, GptTrainWorkspaceNew));
   exports.Set("gptTrainForward", Napi::Function::New(env, GptTrainForward));
   exports.Set("gptTrainBackward", Napi::Function::New(env, GptTrainBackward));

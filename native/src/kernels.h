@@ -42,6 +42,20 @@ void cross_entropy_backward(const float* logits, const int32_t* targets, const f
 void adamw(float* param, const float* grad, float* expAvg, float* expAvgSq, i64 n, double lr, double beta1,
            double beta2, double eps, double weightDecay, double step, double gradScale);
 double sum_squares(const float* x, i64 n);
+/** One tensor of a multi-tensor AdamW step (weight decay and 1-based step are per tensor). */
+struct AdamWTensor {
+  float* param;
+  const float* grad;
+  float* expAvg;
+  float* expAvgSq;
+  i64 n;
+  double weightDecay, step;
+};
+/** adamw() on every tensor in one parallel region (same per-element arithmetic). */
+void adamw_many(const AdamWTensor* ts, int count, double lr, double beta1, double beta2, double eps,
+                double gradScale);
+/** Σ_t sum_squares(xs[t], ns[t]), in one parallel region (same result). */
+double sum_squares_many(const float* const* xs, const i64* ns, int count);
 
 // attention.cc
 struct AttnShape {

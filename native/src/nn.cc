@@ -4,6 +4,7 @@
 // variances) are accumulated in double here too, so the two backends agree
 // to 1e-5 even where float32 sums would cancel.
 #include <algorithm>
+#include <vector>
 #include <cmath>
 #include <cstring>
 
@@ -293,6 +294,70 @@ void adamw(float* param, const float* grad, float* expAvg, float* expAvgSq, i64 
       param[i] = param[i] * decay - stepSize * m / denom;
     }
   });
+}
+
+void adamw_many(const AdamWTensor* ts, int count, double lr, double beta1, double beta2, double eps,
+                double gradScale) {
+  // One parallel region for every tensor: elements are cut into chunks that
+  // never straddle two tensors, claimed by the threads from a shared counter.
+  // Per element the arithmetic is adamw()'s, so results are identical to it.
+  constexpr i64 CH = 16384;
+  std::vector<std::pair<int, i64>> chunks;
+  double total = 0;
+  for (int t = 0; t < count; t++) {
+    for (i64 i = 0; i < ts[t].n; i += CH) chunks.emplace_back(t, i);
+    total += (double)ts[t].n;
+  }
+  const int T = threads_for(total, 65536);
+  parallel_items(T, (i64)chunks.size(), [&](i64 c) {
+    const AdamWTensor& a = ts[chunks[c].first];
+    const i64 i0 = chunks[c].second, i1 = std::min(a.n, i0 + CH);
+    const double bc1 = 1.0 - std::pow(beta1, a.step);
+    const double bc2 = 1.0 - std::pow(beta2, a.step);
+    const float decay = (float)(1.0 - lr * a.weightDecay);
+    const float b1 = (float)beta1, b2 = (float)beta2, ob1 = (float)(1.0 - beta1), ob2 = (float)(1.0 - beta2);
+    const float stepSize = (float)(lr / bc1);
+    const float invSqrtBc2 = (float)(1.0 / std::sqrt(bc2));
+    const float e = (float)eps, gs = (float)gradScale;
+    float* param = a.param;
+    const float* grad = a.grad;
+    float* expAvg = a.expAvg;
+    float* expAvgSq = a.expAvgSq;
+#pragma omp simd
+    for (i64 i = i0; i < i1; i++) {
+      const float g = grad[i] * gs;
+      const float m = b1 * expAvg[i] + ob1 * g;
+      const float v = b2 * expAvgSq[i] + ob2 * g * g;
+      expAvg[i] = m;
+      expAvgSq[i] = v;
+      const float denom = std::sqrt(v) * invSqrtBc2 + e;
+      param[i] = param[i] * decay - stepSize * m / denom;
+    }
+  });
+}
+
+double sum_squares_many(const float* const* xs, const i64* ns, int count) {
+  // sum_squares()'s 4096-element chunks of every tensor, computed in one
+  // parallel region, then added in the same order as Σ_t sum_squares(x_t).
+  std::vector<std::pair<int, i64>> chunks;
+  for (int t = 0; t < count; t++)
+    for (i64 i = 0; i < ns[t]; i += 4096) chunks.emplace_back(t, i);
+  std::vector<double> part(chunks.size());
+  parallel_ranges((i64)chunks.size(), 16, [&](i64 c0, i64 c1) {
+    for (i64 c = c0; c < c1; c++) {
+      const float* x = xs[chunks[c].first];
+      const i64 i0 = chunks[c].second, i1 = std::min(ns[chunks[c].first], i0 + 4096);
+      part[c] = dot_f64(x + i0, x + i0, i1 - i0);
+    }
+  });
+  double total = 0;
+  size_t c = 0;
+  for (int t = 0; t < count; t++) {
+    double s = 0;
+    for (; c < chunks.size() && chunks[c].first == t; c++) s += part[c];
+    total += s;
+  }
+  return total;
 }
 
 double sum_squares(const float* x, i64 n) {

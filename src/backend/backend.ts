@@ -326,6 +326,16 @@ export interface Backend {
   sumSquares(x: F32, n: number): number;
 
   /**
+   * Optional: {@link Backend.adamw} on many tensors in one call (the
+   * multi-tensor form of torch.optim.AdamW). Every entry must share `lr`,
+   * `beta1`, `beta2`, `eps` and `gradScale`; results equal one `adamw` call per tensor.
+   */
+  adamwMany?(ps: AdamWParams[]): void;
+
+  /** Optional: `Σ_t sumSquares(xs[t])` in one call, with the same result. */
+  sumSquaresMany?(xs: F32[]): number;
+
+  /**
    * Optional: the GPT-2 decode fast path (see {@link GptDecodeParams}). Backends
    * without it leave it undefined and the model runs op by op.
    * @throws RangeError when an array is too short or an id/position is out of range

@@ -88,6 +88,11 @@ export interface NativeAddon {
     eps: number, weightDecay: number, step: number, gradScale: number,
   ): void;
   sumSquares(x: F32, n: number): number;
+  adamwMany(
+    params: F32[], grads: F32[], expAvgs: F32[], expAvgSqs: F32[], weightDecays: number[], steps: number[], lr: number,
+    beta1: number, beta2: number, eps: number, gradScale: number,
+  ): void;
+  sumSquaresMany(xs: F32[]): number;
   dropoutMask(state: Uint32Array, mask: F32, n: number, p: number): void;
   gptForwardCached(
     weights: F32[], kCaches: F32[], vCaches: F32[], ids: I32, pos: I32, mask: I32 | null, logits: F32, batch: number,
@@ -263,6 +268,23 @@ export function createNativeBackend(addon: NativeAddon): Backend {
     sumSquares(x, n) {
       return addon.sumSquares(x, n);
     },
+    adamwMany:
+      typeof addon.adamwMany === 'function'
+        ? (ps: AdamWParams[]): void => {
+            if (ps.length === 0) return;
+            const h = ps[0]!;
+            for (const p of ps) {
+              if (p.lr !== h.lr || p.beta1 !== h.beta1 || p.beta2 !== h.beta2 || p.eps !== h.eps || p.gradScale !== h.gradScale) {
+                throw new RangeError('adamwMany: every tensor must share lr, beta1, beta2, eps and gradScale');
+              }
+            }
+            addon.adamwMany(
+              ps.map((p) => p.param), ps.map((p) => p.grad), ps.map((p) => p.expAvg), ps.map((p) => p.expAvgSq),
+              ps.map((p) => p.weightDecay), ps.map((p) => p.step), h.lr, h.beta1, h.beta2, h.eps, h.gradScale,
+            );
+          }
+        : undefined,
+    sumSquaresMany: typeof addon.sumSquaresMany === 'function' ? (xs: F32[]): number => addon.sumSquaresMany(xs) : undefined,
     dropoutMask: typeof addon.dropoutMask === 'function' ? (state, mask, n, p) => addon.dropoutMask(state, mask, n, p) : undefined,
     // An addon built before the decode fast path existed simply lacks it.
     gptForwardCached:

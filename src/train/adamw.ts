@@ -1,4 +1,4 @@
-import type { Backend } from '../backend/backend.js';
+import type { AdamWParams, Backend } from '../backend/backend.js';
 import { getBackend } from '../backend/index.js';
 import { ConfigError, FileFormatError, ShapeError } from '../errors.js';
 import type { StTensor } from '../io/safetensors.js';
@@ -152,6 +152,7 @@ export class AdamW {
       throw new ConfigError(`AdamW.step: gradScale must be a finite number ≥ 0, got ${gradScale}; skip the step when the gradient norm is not finite`);
     }
     const backend = this.backend ?? getBackend();
+    const updates: AdamWParams[] = [];
     for (const s of this.states) {
       const g = s.param.grad;
       if (g === null) continue;
@@ -159,7 +160,7 @@ export class AdamW {
         throw new ShapeError(`AdamW.step: the gradient of "${s.name}" has ${g.data.length} elements, the parameter ${s.expAvg.length}; gradients must be float32 and the parameter's size`);
       }
       s.step += 1;
-      backend.adamw({
+      updates.push({
         param: s.param.data as Float32Array,
         grad: g.data,
         expAvg: s.expAvg,
@@ -173,6 +174,10 @@ export class AdamW {
         gradScale,
       });
     }
+    // One call for every tensor where the backend can (one parallel region
+    // instead of one small kernel per tensor); identical results either way.
+    if (backend.adamwMany) backend.adamwMany(updates);
+    else for (const u of updates) backend.adamw(u);
   }
 
   /**

@@ -18,6 +18,7 @@ import type { TrainableParameter } from './parameter.js';
  */
 export function globalGradNorm(params: Iterable<TrainableParameter>, gradScale = 1, backend: Backend = getBackend()): number {
   let sumSq = 0;
+  const grads: Float32Array[] = [];
   for (const p of params) {
     const g = p.grad;
     if (g === null) continue;
@@ -27,8 +28,10 @@ export function globalGradNorm(params: Iterable<TrainableParameter>, gradScale =
         `globalGradNorm: a gradient of ${data.length} ${data instanceof Float32Array ? 'float32' : 'int32'} elements does not fit a parameter of shape [${p.shape.join(', ')}]; gradients must be float32 and the parameter's size`,
       );
     }
-    sumSq += backend.sumSquares(data, data.length);
+    grads.push(data);
   }
+  if (backend.sumSquaresMany) sumSq = backend.sumSquaresMany(grads);
+  else for (const g of grads) sumSq += backend.sumSquares(g, g.length);
   return Math.abs(gradScale) * Math.sqrt(sumSq);
 }
 

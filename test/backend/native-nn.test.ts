@@ -147,3 +147,38 @@ test('sumSquares in float64', { skip }, () => {
     assert.ok(Math.abs(v - j) <= 1e-9 * Math.max(1, j), `sumSquares n=${n}: ${v} vs ${j}`);
   }
 });
+
+test('adamwMany equals one adamw per tensor, bit for bit (per-tensor decay and step)', { skip }, () => {
+  const sizes = [1, 7, 16385, 40000, 129];
+  const mk = () => sizes.map((n, i) => ({ p: randn(n, n + i), m: new Float32Array(n), v: new Float32Array(n) }));
+  const one = mk();
+  const many = mk();
+  for (let step = 1; step <= 3; step++) {
+    const grads = sizes.map((n, i) => randn(n, 7 * n + step + i));
+    const params = (s: ReturnType<typeof mk>) =>
+      s.map((t, i) => ({
+        param: t.p, grad: grads[i]!, expAvg: t.m, expAvgSq: t.v, lr: 2e-3, beta1: 0.9, beta2: 0.99, eps: 1e-8,
+        weightDecay: i % 2 ? 0 : 0.1, step: step + i, gradScale: 0.8,
+      }));
+    for (const u of params(one)) nb().adamw(u);
+    nb().adamwMany!(params(many));
+  }
+  for (let i = 0; i < sizes.length; i++) {
+    assert.deepEqual(many[i]!.p, one[i]!.p, `param ${i}`);
+    assert.deepEqual(many[i]!.m, one[i]!.m, `exp_avg ${i}`);
+    assert.deepEqual(many[i]!.v, one[i]!.v, `exp_avg_sq ${i}`);
+  }
+  const g = randn(3, 1);
+  assert.throws(() => nb().adamwMany!([
+    { param: randn(3, 2), grad: g, expAvg: new Float32Array(3), expAvgSq: new Float32Array(3), lr: 1, beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0, step: 1, gradScale: 1 },
+    { param: randn(3, 2), grad: g, expAvg: new Float32Array(3), expAvgSq: new Float32Array(3), lr: 2, beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0, step: 1, gradScale: 1 },
+  ]), RangeError);
+});
+
+test('sumSquaresMany equals the sum of sumSquares over the tensors, exactly', { skip }, () => {
+  const xs = [0, 1, 4097, 70000, 3].map((n, i) => randn(n, n + 3 * i, 5));
+  let want = 0;
+  for (const x of xs) want += nb().sumSquares(x, x.length);
+  assert.equal(nb().sumSquaresMany!(xs), want);
+  assert.equal(nb().sumSquaresMany!([]), 0);
+});
