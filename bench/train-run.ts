@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- train-run [--preset shakespeare-char-baby] [--corpus FILE] [--from-source]`
+ * `npm run bench -- train-run [--preset shakespeare-char-baby] [--corpus FILE] [--seed N] [--from-source]`
  *
  * The whole `muse train` run of a preset, as a user runs it — start-up,
  * tokenisation, every training step, every evaluation and checkpoint — timed
@@ -47,7 +47,7 @@ export default async function main(args: string[]): Promise<void> {
     const t0 = performance.now();
     const res = spawnSync(
       process.execPath,
-      [join(here, '../bin/muse.js'), 'train', '--config', join(here, `../configs/${preset}.json`), '--corpus', corpus, '--out', out, '--json', '--no-progress'],
+      [join(here, '../bin/muse.js'), 'train', '--config', join(here, `../configs/${preset}.json`), '--corpus', corpus, '--out', out, '--json', '--no-progress', ...(args.includes('--seed') ? [`--seed=${arg(args, 'seed', '1337')}`] : [])],
       { encoding: 'utf8', env, maxBuffer: 64 << 20 },
     );
     const wallSeconds = (performance.now() - t0) / 1e3;
@@ -60,6 +60,7 @@ export default async function main(args: string[]): Promise<void> {
       JSON.stringify({
         bench: 'train-run',
         preset,
+        ...(args.includes('--seed') ? { seed: Number(arg(args, 'seed', '1337')) } : {}),
         wallSeconds: Number(wallSeconds.toFixed(2)),
         step: last.step,
         valLoss: last.valLoss,

@@ -670,9 +670,18 @@ TrainArgs train_args(const Args& a, size_t wsAt, size_t weightsAt, size_t idsAt,
   return t;
 }
 
-// gptTrainForward(ws, weights, ids, targets, masks|null, maskEmbd, maskResid, logits, losses) → count
+// gptTrainForward(ws, weights, ids, targets, masks|null, maskEmbd, maskResid, logits, losses, batch, t) → count
 Napi::Value GptTrainForward(const Napi::CallbackInfo& info) {
   Args a{info, "gptTrainForward"};
+  if (!info[0].IsExternal()) throw_type(a.env(), a.where(0) + " must be a workspace from gptTrainWorkspace");
+  muse::GptTrainWorkspace* ws = info[0].As<Napi::External<muse::GptTrainWorkspace>>().Data();
+  muse::GptTrainShape want = ws->capacity;
+  want.batch = (int)a.count(9);
+  want.t = (int)a.count(10);
+  if (want.batch < 1 || want.t < 1 || !ws->fits(want))
+    throw_range(a.env(), "gptTrainForward: batch " + std::to_string(want.batch) + " × t " + std::to_string(want.t) +
+                             " does not fit this workspace (make a larger one)");
+  ws->shape = want;
   TrainArgs t = train_args(a, 0, 1, 2, 4);
   const muse::GptTrainShape& s = t.ws->shape;
   const i64 N = (i64)s.batch * s.t;

@@ -171,7 +171,16 @@ std::vector<std::vector<float>>& part_grads() {
 
 }  // namespace
 
-GptTrainWorkspace::GptTrainWorkspace(const GptTrainShape& s) : shape(s), buf((size_t)Layout(s).total()) {}
+GptTrainWorkspace::GptTrainWorkspace(const GptTrainShape& s)
+    : capacity(s), shape(s), buf((size_t)Layout(s).total()) {}
+
+bool GptTrainWorkspace::fits(const GptTrainShape& s) const {
+  // Every buffer scales with batch·t, so a smaller product fits the same memory.
+  return s.nLayer == capacity.nLayer && s.nHead == capacity.nHead && s.nEmbd == capacity.nEmbd &&
+         s.vocab == capacity.vocab && s.nPositions == capacity.nPositions && s.eps == capacity.eps &&
+         s.t <= s.nPositions && (i64)s.batch * s.t <= (i64)capacity.batch * capacity.t &&
+         Layout(s).total() <= (i64)buf.size();
+}
 
 i64 gpt_train_forward(const GptWeights& w, GptTrainWorkspace& ws, const int32_t* ids, const int32_t* targets,
                       const GptTrainMasks& masks, float* logits, float* losses) {

@@ -24,9 +24,14 @@ struct GptTrainShape {
  * so the backward may split the batch differently from the forward.
  */
 struct GptTrainWorkspace {
+  /** The largest batch·t it holds (with the model's dimensions). */
+  GptTrainShape capacity;
+  /** The shape of the latest forward, which the backward reads. */
   GptTrainShape shape;
   std::vector<float> buf;
   explicit GptTrainWorkspace(const GptTrainShape& s);
+  /** Whether a batch of this shape fits: same model, batch·t within the capacity. */
+  bool fits(const GptTrainShape& s) const;
 };
 
 /**

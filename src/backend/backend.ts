@@ -196,13 +196,20 @@ export interface GptTrainShape {
   eps: number;
 }
 
-/** Saved activations between a forward and its backward (opaque, backend-owned). */
+/**
+ * Saved activations between a forward and its backward (opaque,
+ * backend-owned), for batches of the model in `shape` with
+ * `batch·t ≤ shape.batch·shape.t`.
+ */
 export interface GptTrainWorkspace {
   readonly shape: GptTrainShape;
 }
 
 export interface GptTrainForwardParams {
   workspace: GptTrainWorkspace;
+  /** This batch's shape (`batch·t` within the workspace's). */
+  batch: number;
+  t: number;
   weights: F32[];
   ids: I32;
   targets: I32;
@@ -215,7 +222,8 @@ export interface GptTrainForwardParams {
   losses: F32;
 }
 
-export interface GptTrainBackwardParams extends Omit<GptTrainForwardParams, 'losses'> {
+/** The backward reads the shape of the latest forward on the workspace. */
+export interface GptTrainBackwardParams extends Omit<GptTrainForwardParams, 'losses' | 'batch' | 't'> {
   /** Receive the gradients, in the order of `weights`: overwritten, or added to when `accumulate`. */
   grads: F32[];
   accumulate: boolean;

@@ -104,7 +104,7 @@ export interface NativeAddon {
   ): object;
   gptTrainForward(
     ws: object, weights: F32[], ids: I32, targets: I32, masks: F32 | null, maskEmbd: boolean, maskResid: boolean,
-    logits: F32, losses: F32,
+    logits: F32, losses: F32, batch: number, t: number,
   ): number;
   gptTrainBackward(
     ws: object, weights: F32[], grads: F32[], ids: I32, targets: I32, masks: F32 | null, maskEmbd: boolean,
@@ -313,7 +313,9 @@ function nativeGptTrain(addon: NativeAddon): GptTrainKernels {
       return ws;
     },
     forward(p: GptTrainForwardParams): number {
-      return addon.gptTrainForward(handle(p.workspace), p.weights, p.ids, p.targets, p.masks, p.maskEmbd, p.maskResid, p.logits, p.losses);
+      return addon.gptTrainForward(
+        handle(p.workspace), p.weights, p.ids, p.targets, p.masks, p.maskEmbd, p.maskResid, p.logits, p.losses, p.batch, p.t,
+      );
     },
     backward(p: GptTrainBackwardParams): void {
       addon.gptTrainBackward(

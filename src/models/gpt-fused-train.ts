@@ -269,23 +269,28 @@ function kernelLMLoss(
   const L = cfg.n_layer;
   let kw = kernelWorkspaces.get(key);
   const s = kw?.ws.shape;
-  if (!kw || !s || s.batch !== B || s.t !== T || s.nLayer !== L || s.nEmbd !== C || s.vocab !== V || s.nHead !== cfg.n_head || s.nPositions !== cfg.n_positions) {
+  // One workspace per model, reused by every batch whose batch·seqLen fits
+  // (fine-tuning pads each batch to its own length); a larger batch gets a
+  // larger one.
+  if (!kw || !s || s.batch * s.t < N || s.nLayer !== L || s.nEmbd !== C || s.vocab !== V || s.nHead !== cfg.n_head || s.nPositions !== cfg.n_positions || s.eps !== cfg.layer_norm_epsilon) {
+    const cap = s && s.batch * s.t > N ? s : { batch: B, t: T };
     kw = {
-      ws: kernels.workspace({ batch: B, t: T, nLayer: L, nHead: cfg.n_head, nEmbd: C, vocab: V, nPositions: cfg.n_positions, eps: cfg.layer_norm_epsilon }),
+      ws: kernels.workspace({ batch: Math.max(cap.batch, B), t: Math.max(cap.t, T), nLayer: L, nHead: cfg.n_head, nEmbd: C, vocab: V, nPositions: cfg.n_positions, eps: cfg.layer_norm_epsilon }),
       losses: new Float32Array(N),
       masks: null,
       forwards: 0,
     };
     kernelWorkspaces.set(key, kw);
   }
+  if (kw.losses.length < N) kw.losses = new Float32Array(N);
   const drop = params.dropout;
   const maskEmbd = !!drop && drop.embd > 0;
   const maskResid = !!drop && drop.resid > 0;
   const nMasks = (maskEmbd ? 1 : 0) + (maskResid ? 2 * L : 0);
   let masks: F32 | null = null;
   if (drop && nMasks > 0) {
-    if (!kw.masks || kw.masks.length !== nMasks * N * C) kw.masks = new Float32Array(nMasks * N * C);
-    masks = kw.masks;
+    if (!kw.masks || kw.masks.length < nMasks * N * C) kw.masks = new Float32Array(nMasks * N * C);
+    masks = kw.masks.subarray(0, nMasks * N * C);
     let at = 0;
     const next = (p: number): void => {
       drop.gen.fillDropoutMask(masks!.subarray(at, at + N * C), p);
@@ -300,7 +305,7 @@ function kernelLMLoss(
   const logits = new Float32Array(N * V);
   const ws = kw.ws;
   const losses = kw.losses;
-  const count = kernels.forward({ workspace: ws, weights, ids, targets: tg, masks, maskEmbd, maskResid, logits, losses });
+  const count = kernels.forward({ workspace: ws, batch: B, t: T, weights, ids, targets: tg, masks, maskEmbd, maskResid, logits, losses });
   const forwardNo = ++kw.forwards;
   const owner = kw;
   let total = 0;

@@ -186,3 +186,29 @@ test('backward after a second forward of the same model is refused (its activati
     setBackend(prev);
   }
 });
+
+test('batches of different lengths share one workspace and still give the autograd gradients (native)', () => {
+  const prev = getBackend().name;
+  setBackend('native');
+  try {
+    const shapes: [number, number][] = [[3, 12], [2, 5], [4, 9], [1, 16]];
+    const runAll = (fused: boolean): Map<string, Float32Array>[] => {
+      const model = new GPT(cfg, { seed: 4 });
+      model.fusedTrain = fused;
+      model.train();
+      return shapes.map(([B, T], k) => {
+        const ids = fromArray(Int32Array.from({ length: B * T }, (_, i) => (i * 5 + k) % 37), [B, T], 'int32');
+        const tg = Int32Array.from({ length: B * T }, (_, i) => (i % 3 === 0 ? -100 : (i * 3 + k) % 37));
+        model.forward(ids, { targets: fromArray(tg, [B, T], 'int32') }).loss!.backward();
+        const g = new Map(model.namedParameters().map(([n, p]) => [n, (p.grad!.data as Float32Array).slice()]));
+        model.zeroGrad();
+        return g;
+      });
+    };
+    const ref = runAll(false);
+    const got = runAll(true);
+    for (let i = 0; i < shapes.length; i++) assert.ok(maxRelDiff(got[i]!, ref[i]!) < 1e-4, `shape ${shapes[i]}`);
+  } finally {
+    setBackend(prev);
+  }
+});
