@@ -140,19 +140,30 @@ Part part_of(const GptTrainShape& s, int p, int P) {
 int parts_for(const GptTrainShape& s) { return std::max(1, std::min(s.batch, max_threads())); }
 
 /**
- * Runs body(p) for p < P: on P threads, or one after the other on this thread
- * during a contention back-off or when P = 1 (then the kernels inside may use
- * every thread themselves). The split, hence the arithmetic, is the same.
+ * Runs body(p) for p < P on P threads (one after the other when P = 1; the
+ * kernels inside may then use every thread themselves).
+ *
+ * Not through parallel_run: its contention back-off reads a partner that
+ * finishes more than 2× later than the caller as oversubscription and turns
+ * threading off for up to a second. A part is milliseconds long, so one
+ * scheduler tick lost by a virtual CPU already trips it, and the step then
+ * runs at single-thread speed (measured on the 2-vCPU machine: the baby step
+ * alternated between 17 and 25–28 ms). Equal parts of whole sequences gain
+ * nothing from that heuristic; a late partner costs at most its delay.
  */
 template <class F>
 void run_parts(int P, F&& body) {
-  if (P <= 1 || Contention::active()) {
-    for (int p = 0; p < P; p++) body(p);
+#ifdef _OPENMP
+  if (P > 1) {
+#pragma omp parallel num_threads(P)
+    {
+      const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+      for (int p = t; p < P; p += nt) body(p);
+    }
     return;
   }
-  parallel_run(P, [&](int t, int nt) {
-    for (int p = t; p < P; p += nt) body(p);
-  });
+#endif
+  for (int p = 0; p < P; p++) body(p);
 }
 
 const float* mask_at(const GptTrainMasks& m, const GptTrainShape& s, int which /* -1 embd, 2l attn, 2l+1 mlp */) {
