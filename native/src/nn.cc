@@ -272,35 +272,47 @@ void cross_entropy_backward(const float* logits, const int32_t* targets, const f
   });
 }
 
-void adamw(float* param, const float* grad, float* expAvg, float* expAvgSq, i64 n, double lr, double beta1,
-           double beta2, double eps, double weightDecay, double step, double gradScale) {
-  // torch.optim.AdamW (single-tensor path): decay, moments, bias-corrected step.
-  const double bc1 = 1.0 - std::pow(beta1, step);
-  const double bc2 = 1.0 - std::pow(beta2, step);
-  const float decay = (float)(1.0 - lr * weightDecay);
+namespace {
+
+/** torch.optim.AdamW's update of elements [i0, i1) of one tensor (single-tensor path arithmetic). */
+void adamw_range(const AdamWTensor& a, i64 i0, i64 i1, double lr, double beta1, double beta2, double eps,
+                 double gradScale) {
+  // Decoupled decay, moments, bias-corrected step.
+  const double bc1 = 1.0 - std::pow(beta1, a.step);
+  const double bc2 = 1.0 - std::pow(beta2, a.step);
+  const float decay = (float)(1.0 - lr * a.weightDecay);
   const float b1 = (float)beta1, b2 = (float)beta2, ob1 = (float)(1.0 - beta1), ob2 = (float)(1.0 - beta2);
   const float stepSize = (float)(lr / bc1);
   const float invSqrtBc2 = (float)(1.0 / std::sqrt(bc2));
   const float e = (float)eps, gs = (float)gradScale;
-  parallel_ranges(n, 65536, [&](i64 i0, i64 i1) {
+  float* param = a.param;
+  const float* grad = a.grad;
+  float* expAvg = a.expAvg;
+  float* expAvgSq = a.expAvgSq;
 #pragma omp simd
-    for (i64 i = i0; i < i1; i++) {
-      const float g = grad[i] * gs;
-      const float m = b1 * expAvg[i] + ob1 * g;
-      const float v = b2 * expAvgSq[i] + ob2 * g * g;
-      expAvg[i] = m;
-      expAvgSq[i] = v;
-      const float denom = std::sqrt(v) * invSqrtBc2 + e;
-      param[i] = param[i] * decay - stepSize * m / denom;
-    }
-  });
+  for (i64 i = i0; i < i1; i++) {
+    const float g = grad[i] * gs;
+    const float m = b1 * expAvg[i] + ob1 * g;
+    const float v = b2 * expAvgSq[i] + ob2 * g * g;
+    expAvg[i] = m;
+    expAvgSq[i] = v;
+    const float denom = std::sqrt(v) * invSqrtBc2 + e;
+    param[i] = param[i] * decay - stepSize * m / denom;
+  }
+}
+
+}  // namespace
+
+void adamw(float* param, const float* grad, float* expAvg, float* expAvgSq, i64 n, double lr, double beta1,
+           double beta2, double eps, double weightDecay, double step, double gradScale) {
+  const AdamWTensor a{param, grad, expAvg, expAvgSq, n, weightDecay, step};
+  parallel_ranges(n, 65536, [&](i64 i0, i64 i1) { adamw_range(a, i0, i1, lr, beta1, beta2, eps, gradScale); });
 }
 
 void adamw_many(const AdamWTensor* ts, int count, double lr, double beta1, double beta2, double eps,
                 double gradScale) {
   // One parallel region for every tensor: elements are cut into chunks that
   // never straddle two tensors, claimed by the threads from a shared counter.
-  // Per element the arithmetic is adamw()'s, so results are identical to it.
   constexpr i64 CH = 16384;
   std::vector<std::pair<int, i64>> chunks;
   double total = 0;
@@ -311,28 +323,8 @@ void adamw_many(const AdamWTensor* ts, int count, double lr, double beta1, doubl
   const int T = threads_for(total, 65536);
   parallel_items(T, (i64)chunks.size(), [&](i64 c) {
     const AdamWTensor& a = ts[chunks[c].first];
-    const i64 i0 = chunks[c].second, i1 = std::min(a.n, i0 + CH);
-    const double bc1 = 1.0 - std::pow(beta1, a.step);
-    const double bc2 = 1.0 - std::pow(beta2, a.step);
-    const float decay = (float)(1.0 - lr * a.weightDecay);
-    const float b1 = (float)beta1, b2 = (float)beta2, ob1 = (float)(1.0 - beta1), ob2 = (float)(1.0 - beta2);
-    const float stepSize = (float)(lr / bc1);
-    const float invSqrtBc2 = (float)(1.0 / std::sqrt(bc2));
-    const float e = (float)eps, gs = (float)gradScale;
-    float* param = a.param;
-    const float* grad = a.grad;
-    float* expAvg = a.expAvg;
-    float* expAvgSq = a.expAvgSq;
-#pragma omp simd
-    for (i64 i = i0; i < i1; i++) {
-      const float g = grad[i] * gs;
-      const float m = b1 * expAvg[i] + ob1 * g;
-      const float v = b2 * expAvgSq[i] + ob2 * g * g;
-      expAvg[i] = m;
-      expAvgSq[i] = v;
-      const float denom = std::sqrt(v) * invSqrtBc2 + e;
-      param[i] = param[i] * decay - stepSize * m / denom;
-    }
+    const i64 i0 = chunks[c].second;
+    adamw_range(a, i0, std::min(a.n, i0 + CH), lr, beta1, beta2, eps, gradScale);
   });
 }
 

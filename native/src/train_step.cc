@@ -115,10 +115,29 @@ void add_masked(const float* a, const float* b, const float* mask, float* out, i
   }
 }
 
+/** out = a · mask, n elements; returns out. */
+float* mul_into(const float* a, const float* mask, float* out, i64 n) {
+#pragma omp simd
+  for (i64 i = 0; i < n; i++) out[i] = a[i] * mask[i];
+  return out;
+}
+
 /** dst[0:n] = src[0:n] for one head's row (n = headDim, a few dozen floats: no library call). */
 inline void copy_row(float* __restrict dst, const float* __restrict src, int n) {
 #pragma omp simd
   for (int i = 0; i < n; i++) dst[i] = src[i];
+}
+
+/** Merges one batch element's heads: out[t, h·D + d] = yh[h, t, d] (yh `[H, T, D]`, out `[T, H·D]`). */
+void merge_heads(const float* yh, float* out, int H, int T, int D) {
+  for (int h = 0; h < H; h++)
+    for (int t = 0; t < T; t++) copy_row(out + ((i64)t * H + h) * D, yh + ((i64)h * T + t) * D, D);
+}
+
+/** The inverse: yh[h, t, d] = x[t, h·D + d]. */
+void split_heads(const float* x, float* yh, int H, int T, int D) {
+  for (int h = 0; h < H; h++)
+    for (int t = 0; t < T; t++) copy_row(yh + ((i64)h * T + t) * D, x + ((i64)t * H + h) * D, D);
 }
 
 /** Rows [r0, r1) of the batch: whole sequences b0…b1−1. */
@@ -241,11 +260,7 @@ i64 gpt_train_forward(const GptWeights& w, GptTrainWorkspace& ws, const int32_t*
             copy_row(dst + ((i64)sh * T + t) * D, src + (i64)t * 3 * C + (i64)sh * D, D);
         const float* qb = dst;
         attention_forward(as, qb, qb + (i64)T * C, qb + 2 * (i64)T * C, a.yh + (i64)b * T * C, a.lse + (i64)b * H * T);
-        // [H, T, D] → [T, H, D]
-        const float* yb = a.yh + (i64)b * T * C;
-        float* mb = heads + (i64)(b - q.b0) * T * C;
-        for (int h = 0; h < H; h++)
-          for (int t = 0; t < T; t++) copy_row(mb + (i64)t * C + h * D, yb + ((i64)h * T + t) * D, D);
+        merge_heads(a.yh + (i64)b * T * C, heads + (i64)(b - q.b0) * T * C, H, T, D);
       }
       linear(heads, lw.projW, lw.projB, tmpC, M, C, C);
       const float* ma = mask_at(masks, s, 2 * l);
@@ -338,13 +353,7 @@ void gpt_train_backward(const GptWeights& w, GptTrainWorkspace& ws, const int32_
       const size_t gi = 4 + 12 * (size_t)l;
       // MLP: xnext = xmid + c_proj(gelu(c_fc(ln_2(xmid)))) (· mask)
       const float* mmlp = mask_at(masks, s, 2 * l + 1);
-      const float* dmlp = dres;
-      if (mmlp) {
-        const float* mr = mmlp + r0 * C;
-#pragma omp simd
-        for (i64 i = 0; i < (i64)M * C; i++) heads[i] = dres[i] * mr[i];
-        dmlp = heads;
-      }
+      const float* dmlp = mmlp ? mul_into(dres, mmlp + r0 * C, heads, (i64)M * C) : dres;
       linear_backward(a.g + r0 * 4 * C, lw.fc2W, dmlp, gr(gi + 10), gr(gi + 11), tmp4C, M, 4 * C, C);
       unary_backward(U_GELU_TANH, a.fc + r0 * 4 * C, a.g + r0 * 4 * C, tmp4C, tmp4C, (i64)M * 4 * C);
       linear_backward(a.h2 + r0 * C, lw.fcW, tmp4C, gr(gi + 8), gr(gi + 9), tmpC, M, C, 4 * C);
@@ -353,28 +362,14 @@ void gpt_train_backward(const GptWeights& w, GptTrainWorkspace& ws, const int32_
       add_masked(dres, tmpC2, nullptr, dxmid, (i64)M * C);
       // Attention: xmid = xin + c_proj(merge(attn(split(c_attn(ln_1(xin)))))) (· mask)
       const float* mattn = mask_at(masks, s, 2 * l);
-      const float* dattn = dxmid;
-      if (mattn) {
-        const float* mr = mattn + r0 * C;
-#pragma omp simd
-        for (i64 i = 0; i < (i64)M * C; i++) heads[i] = dxmid[i] * mr[i];
-        dattn = heads;
-      }
+      const float* dattn = mattn ? mul_into(dxmid, mattn + r0 * C, heads, (i64)M * C) : dxmid;
       // The merged heads (c_proj's input) again, from the saved attention output.
-      for (int b = q.b0; b < q.b1; b++) {
-        const float* yb = a.yh + (i64)b * T * C;
-        float* mb = tmpC2 + (i64)(b - q.b0) * T * C;
-        for (int h = 0; h < H; h++)
-          for (int t = 0; t < T; t++) copy_row(mb + (i64)t * C + h * D, yb + ((i64)h * T + t) * D, D);
-      }
+      for (int b = q.b0; b < q.b1; b++) merge_heads(a.yh + (i64)b * T * C, tmpC2 + (i64)(b - q.b0) * T * C, H, T, D);
       linear_backward(tmpC2, lw.projW, dattn, gr(gi + 4), gr(gi + 5), tmpC, M, C, C);
       float* dqkvh = bf.g(bf.lo.dqkvh);
       for (int b = q.b0; b < q.b1; b++) {
-        // dy [T, H, D] → [H, T, D]
         float* dyb = heads + (i64)(b - q.b0) * T * C;
-        const float* src = tmpC + (i64)(b - q.b0) * T * C;
-        for (int h = 0; h < H; h++)
-          for (int t = 0; t < T; t++) copy_row(dyb + ((i64)h * T + t) * D, src + (i64)t * C + h * D, D);
+        split_heads(tmpC + (i64)(b - q.b0) * T * C, dyb, H, T, D);
         const float* qb = a.qkvh + (i64)b * 3 * T * C;
         float* dqb = dqkvh + (i64)b * 3 * T * C;
         attention_backward(as, qb, qb + (i64)T * C, qb + 2 * (i64)T * C, a.yh + (i64)b * T * C, a.lse + (i64)b * H * T,
