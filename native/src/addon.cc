@@ -489,6 +489,38 @@ float* array_f32(const Args& a, const Napi::Array& arr, uint32_t i, i64 need, co
   return reinterpret_cast<float*>(static_cast<uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset());
 }
 
+/**
+ * The 4 + 12·nLayer tensors of a GPT-2 (wte, wpe, ln_f.weight, ln_f.bias, then
+ * per block ln_1.weight … mlp.c_proj.bias) from a JS array of Float32Array,
+ * each checked to hold its size.
+ */
+std::vector<float*> gpt_tensors(const Args& a, const Napi::Array& arr, i64 L, i64 C, i64 V, i64 nPos, const char* what) {
+  if ((i64)arr.Length() != 4 + 12 * L)
+    throw_range(a.env(), std::string(a.fn) + ": expected 4 + 12·nLayer " + what + "s, got " + std::to_string(arr.Length()));
+  std::vector<float*> out;
+  out.push_back(array_f32(a, arr, 0, V * C, what));
+  out.push_back(array_f32(a, arr, 1, nPos * C, what));
+  out.push_back(array_f32(a, arr, 2, C, what));
+  out.push_back(array_f32(a, arr, 3, C, what));
+  const i64 sizes[12] = {C, C, C * 3 * C, 3 * C, C * C, C, C, C, C * 4 * C, 4 * C, 4 * C * C, C};
+  for (i64 l = 0; l < L; l++)
+    for (int j = 0; j < 12; j++) out.push_back(array_f32(a, arr, (uint32_t)(4 + 12 * l + j), sizes[j], what));
+  return out;
+}
+
+/** GptWeights over the pointers of gpt_tensors(). */
+muse::GptWeights gpt_weights(const std::vector<float*>& p) {
+  muse::GptWeights w;
+  w.wte = p[0];
+  w.wpe = p[1];
+  w.lnfW = p[2];
+  w.lnfB = p[3];
+  for (size_t i = 4; i + 12 <= p.size(); i += 12)
+    w.layers.push_back({p[i], p[i + 1], p[i + 2], p[i + 3], p[i + 4], p[i + 5], p[i + 6], p[i + 7], p[i + 8], p[i + 9],
+                        p[i + 10], p[i + 11]});
+  return w;
+}
+
 // gptForwardCached(weights[4 + 12·nLayer], kCaches[nLayer], vCaches[nLayer], ids, pos, mask|null, logits,
 //                  batch, t, past, capacity, nLayer, nHead, nEmbd, vocab, nPositions, eps, lastOnly)
 Napi::Value GptForwardCached(const Napi::CallbackInfo& info) {
@@ -512,20 +544,12 @@ Napi::Value GptForwardCached(const Napi::CallbackInfo& info) {
   for (size_t i = 0; i < 3; i++)
     if (!info[i].IsArray()) throw_type(a.env(), a.where(i) + " must be an array of Float32Array");
   Napi::Array wa = info[0].As<Napi::Array>(), ka = info[1].As<Napi::Array>(), va = info[2].As<Napi::Array>();
-  if (wa.Length() != 4 + 12 * L || ka.Length() != L || va.Length() != L)
-    throw_range(a.env(), "gptForwardCached: expected 4 + 12·nLayer weights and nLayer key and value caches");
-  muse::GptWeights w;
-  w.wte = array_f32(a, wa, 0, V * C, "weight");
-  w.wpe = array_f32(a, wa, 1, nPos * C, "weight");
-  w.lnfW = array_f32(a, wa, 2, C, "weight");
-  w.lnfB = array_f32(a, wa, 3, C, "weight");
-  const i64 sizes[12] = {C, C, C * 3 * C, 3 * C, C * C, C, C, C, C * 4 * C, 4 * C, 4 * C * C, C};
+  if (ka.Length() != L || va.Length() != L)
+    throw_range(a.env(), "gptForwardCached: expected nLayer key and value caches");
+  const muse::GptWeights w = gpt_weights(gpt_tensors(a, wa, L, C, V, nPos, "weight"));
   std::vector<float*> kc(L), vc(L);
   const i64 cacheNeed = B * C / s.nHead * s.nHead * s.capacity;
   for (i64 l = 0; l < L; l++) {
-    float* p[12];
-    for (int j = 0; j < 12; j++) p[j] = array_f32(a, wa, (uint32_t)(4 + 12 * l + j), sizes[j], "weight");
-    w.layers.push_back({p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9], p[10], p[11]});
     kc[l] = array_f32(a, ka, (uint32_t)l, cacheNeed, "key cache");
     vc[l] = array_f32(a, va, (uint32_t)l, cacheNeed, "value cache");
   }
@@ -642,18 +666,7 @@ TrainArgs train_args(const Args& a, size_t wsAt, size_t weightsAt, size_t idsAt,
   const muse::GptTrainShape& s = t.ws->shape;
   const i64 C = s.nEmbd, L = s.nLayer, V = s.vocab, N = (i64)s.batch * s.t;
   if (!info[weightsAt].IsArray()) throw_type(a.env(), a.where(weightsAt) + " must be an array of Float32Array");
-  Napi::Array wa = info[weightsAt].As<Napi::Array>();
-  if (wa.Length() != 4 + 12 * L) throw_range(a.env(), std::string(a.fn) + ": expected 4 + 12·nLayer weights");
-  t.w.wte = array_f32(a, wa, 0, V * C, "weight");
-  t.w.wpe = array_f32(a, wa, 1, (i64)s.nPositions * C, "weight");
-  t.w.lnfW = array_f32(a, wa, 2, C, "weight");
-  t.w.lnfB = array_f32(a, wa, 3, C, "weight");
-  const i64 sizes[12] = {C, C, C * 3 * C, 3 * C, C * C, C, C, C, C * 4 * C, 4 * C, 4 * C * C, C};
-  for (i64 l = 0; l < L; l++) {
-    float* p[12];
-    for (int j = 0; j < 12; j++) p[j] = array_f32(a, wa, (uint32_t)(4 + 12 * l + j), sizes[j], "weight");
-    t.w.layers.push_back({p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9], p[10], p[11]});
-  }
+  t.w = gpt_weights(gpt_tensors(a, info[weightsAt].As<Napi::Array>(), L, C, V, s.nPositions, "weight"));
   t.ids = a.i32(idsAt, N);
   t.targets = a.i32(idsAt + 1, N);
   for (i64 i = 0; i < N; i++) {
@@ -698,16 +711,7 @@ Napi::Value GptTrainBackward(const Napi::CallbackInfo& info) {
   const muse::GptTrainShape& s = t.ws->shape;
   const i64 C = s.nEmbd, L = s.nLayer, V = s.vocab, N = (i64)s.batch * s.t;
   if (!info[2].IsArray()) throw_type(a.env(), a.where(2) + " must be an array of Float32Array");
-  Napi::Array ga = info[2].As<Napi::Array>();
-  if (ga.Length() != 4 + 12 * L) throw_range(a.env(), "gptTrainBackward: expected 4 + 12·nLayer gradients");
-  std::vector<float*> g;
-  g.push_back(array_f32(a, ga, 0, V * C, "gradient"));
-  g.push_back(array_f32(a, ga, 1, (i64)s.nPositions * C, "gradient"));
-  g.push_back(array_f32(a, ga, 2, C, "gradient"));
-  g.push_back(array_f32(a, ga, 3, C, "gradient"));
-  const i64 sizes[12] = {C, C, C * 3 * C, 3 * C, C * C, C, C, C, C * 4 * C, 4 * C, 4 * C * C, C};
-  for (i64 l = 0; l < L; l++)
-    for (int j = 0; j < 12; j++) g.push_back(array_f32(a, ga, (uint32_t)(4 + 12 * l + j), sizes[j], "gradient"));
+  std::vector<float*> g = gpt_tensors(a, info[2].As<Napi::Array>(), L, C, V, s.nPositions, "gradient");
   const float* logits = a.f32(8, N * V);
   const float gScale = (float)a.num(9);
   const bool accumulate = a.flag(10);
