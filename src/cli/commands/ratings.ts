@@ -1,7 +1,7 @@
 import { createWriteStream } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { writeFileAtomic } from '../../io/atomic.js';
-import { exportRatings, RatingsStore } from '../../serve/ratings-store.js';
+import type { RatingsStore } from '../../serve/ratings-store.js';
 
 function format(v: string): 'csv' | 'jsonl' {
   if (v !== 'csv' && v !== 'jsonl') throw new InvalidArgumentError(`--format must be csv or jsonl, got "${v}"`);
@@ -22,7 +22,8 @@ export function register(program: Command): void {
     .option('--format <fmt>', 'csv or jsonl', format, 'jsonl' as const)
     .option('--out <file>', 'output file (default: stdout)')
     .action(async (flags: { db: string; format: 'csv' | 'jsonl'; out?: string }) => {
-      const store = new RatingsStore(flags.db);
+      const { exportRatings } = await import('../../serve/ratings-store.js');
+      const store = await openStore(flags.db);
       try {
         if (flags.out) {
           writeFileAtomic(flags.out, [...exportRatings(store.iterate(), flags.format)].join(''));
@@ -43,8 +44,8 @@ export function register(program: Command): void {
     .description('mean rating with count and 95% confidence interval per model and settings')
     .option('--db <file>', 'ratings database', 'muse-ratings.db')
     .option('--json', 'print JSON')
-    .action((flags: { db: string; json?: boolean }) => {
-      const store = new RatingsStore(flags.db);
+    .action(async (flags: { db: string; json?: boolean }) => {
+      const store = await openStore(flags.db);
       try {
         const groups = store.summary();
         if (flags.json) {
@@ -64,4 +65,10 @@ export function register(program: Command): void {
         store.close();
       }
     });
+}
+
+/** The ratings database; better-sqlite3 loads only for `muse ratings` (other commands start faster). */
+async function openStore(db: string): Promise<RatingsStore> {
+  const { RatingsStore: Store } = await import('../../serve/ratings-store.js');
+  return new Store(db);
 }

@@ -1,5 +1,4 @@
 import { Command, InvalidArgumentError } from 'commander';
-import { createServer } from '../../serve/server.js';
 import { bundledModelDirs } from '../../serve/model-registry.js';
 
 function int(name: string) {
@@ -45,6 +44,8 @@ export function register(program: Command): void {
     .option('--threads <n>', 'OpenMP threads of the native kernels (1 suits interleaved generations on a shared machine)', int('--threads'), 1)
     .option('--log', 'log every request (JSON lines on stdout)')
     .action(async (flags: ServeFlags) => {
+      // fastify and SQLite load only for this command: every other `muse` call starts faster.
+      const { createServer } = await import('../../serve/server.js');
       const server = await createServer({
         models: flags.model ?? bundledModelDirs(),
         db: flags.db,
