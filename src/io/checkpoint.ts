@@ -233,11 +233,7 @@ export function saveCheckpoint(dir: string, ck: CheckpointToSave, options: SaveC
   const model = encodeSafetensors(ck.tensors, { format: 'pt' });
   const optimizer = ck.optimizerTensors ? encodeSafetensors(ck.optimizerTensors) : undefined;
 
-  mkdirSync(dirname(target), { recursive: true });
-  recoverCheckpoint(target);
-  const { staging, ready, previous } = siblings(target);
-  mkdirSync(staging);
-  try {
+  replaceDirectory(target, (staging) => {
     const write = (name: string, data: string | Uint8Array): void => writeFileAtomic(join(staging, name), data, { fsync: true });
     write(CHECKPOINT_FILES.config, sortedJson(ck.config));
     write(CHECKPOINT_FILES.model, model);
@@ -253,6 +249,40 @@ export function saveCheckpoint(dir: string, ck: CheckpointToSave, options: SaveC
         linkTree(join(target, name), join(staging, name));
       }
     }
+  });
+}
+
+/**
+ * Replace `dir` by a copy of the checkpoint directory `src` whose files are
+ * hard links to `src`'s (copies where the file system refuses links), with
+ * the same crash safety as {@link saveCheckpoint}. Used when one step's
+ * checkpoint is both `best/` and `last/`: the second costs no encoding, no
+ * file data written and no file fsyncs. Sharing inodes is safe because a
+ * checkpoint's files are never modified in place — every save builds a new
+ * directory and renames it over the old one.
+ *
+ * @throws FileFormatError when `src` is not a directory; fs errors, after
+ *   which `dir` still holds its previous version
+ */
+export function copyCheckpoint(src: string, dir: string): void {
+  const from = resolve(src);
+  if (!isDir(from)) throw new FileFormatError(`copyCheckpoint: ${from} is not a checkpoint directory`);
+  replaceDirectory(resolve(dir), (staging) => {
+    for (const name of readdirSync(from)) linkTree(join(from, name), join(staging, name));
+  });
+}
+
+/**
+ * Steps 1–4 of {@link saveCheckpoint} around `fill`, which writes the new
+ * version's files into the (empty, existing) staging directory it is given.
+ */
+function replaceDirectory(target: string, fill: (staging: string) => void): void {
+  mkdirSync(dirname(target), { recursive: true });
+  recoverCheckpoint(target);
+  const { staging, ready, previous } = siblings(target);
+  mkdirSync(staging);
+  try {
+    fill(staging);
     fsyncDirectory(staging);
     renameSync(staging, ready);
   } catch (err) {

@@ -11,6 +11,7 @@ export {
 } from './safetensors.js';
 export {
   saveCheckpoint,
+  copyCheckpoint,
   loadCheckpoint,
   recoverCheckpoint,
   CHECKPOINT_FILES,

@@ -1,8 +1,10 @@
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Backend } from '../backend/backend.js';
 import { getBackend } from '../backend/index.js';
 import { ConfigError, MuseError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
+import { copyCheckpoint } from '../io/checkpoint.js';
 import type { StTensor } from '../io/safetensors.js';
 import type { Module } from '../nn/module.js';
 import { noGrad } from '../tensor/index.js';
@@ -99,7 +101,9 @@ export interface TrainerOptions<B> {
    * tokenizer (e.g. with `saveCheckpoint` from `src/io/checkpoint.ts`) and must
    * store `extra` with them (`trainerState` → `trainer_state.json`,
    * `optimizerTensors` → `optimizer.safetensors`, `extraFiles` as files).
-   * The directory must be replaced atomically as a whole.
+   * The directory must be replaced atomically as a whole, and its content
+   * must not depend on the directory's name: when an evaluation improves,
+   * `last/` is made as a hard-linked copy of the `best/` just saved.
    */
   save: (dir: string, extra: CheckpointExtra) => void | Promise<void>;
   /**
@@ -491,8 +495,15 @@ export class Trainer<B> {
           this.record({ event: 'eval', step: this.step, trainLoss: windowMean, valLoss, lr, gradNorm: null, tokensPerSec: this.trainTimeMs > 0 && o.tokensPerBatch !== undefined ? (this.tokensSeen * 1000) / this.trainTimeMs : null, elapsedMs: this.elapsedMs }, say);
           if (!Number.isFinite(valLoss)) this.warn(`step ${this.step}: validation loss is ${valLoss}`, say);
           if (improved) this.hasBest = true;
-          if (improved) await this.saveTo(this.bestDir);
-          await this.saveTo(this.lastDir);
+          if (improved) {
+            await this.saveTo(this.bestDir);
+            // The same step's checkpoint: last/ as hard links to best/'s files
+            // (unless the save callback wrote no directory there).
+            if (existsSync(this.bestDir)) copyCheckpoint(this.bestDir, this.lastDir);
+            else await this.saveTo(this.lastDir);
+          } else {
+            await this.saveTo(this.lastDir);
+          }
           if (!o.json) {
             const best = this.early.bestValLoss;
             say(

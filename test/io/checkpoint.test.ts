@@ -16,7 +16,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, FileFormatError } from '../../src/errors.js';
-import { loadCheckpoint, readJsonFile, recoverCheckpoint, saveCheckpoint, type CheckpointToSave } from '../../src/io/checkpoint.js';
+import { copyCheckpoint, loadCheckpoint, readJsonFile, recoverCheckpoint, saveCheckpoint, type CheckpointToSave } from '../../src/io/checkpoint.js';
 import { readSafetensors, writeSafetensors, type StTensor } from '../../src/io/safetensors.js';
 
 const HF = '/work/shared/hf-checkpoints';
@@ -295,6 +295,31 @@ test('a model file with NaN/Inf weights is refused by name (a diverged run)', ()
     (bad.data as Float32Array)[5] = Number.POSITIVE_INFINITY;
     writeSafetensors(join(dir, 'model.safetensors'), new Map([['transformer.ln_f.bias', f32([2], 0)], ['transformer.wte.weight', bad]]));
     assert.throws(() => loadCheckpoint(dir), (err: unknown) => err instanceof FileFormatError && /tensor transformer\.wte\.weight holds 2 non-finite values/.test(err.message) && /earlier checkpoint/.test(err.message));
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('copyCheckpoint: last/ as hard links to best/, replaced whole, and later saves of either leave the other intact', () => {
+  const root = tmp();
+  try {
+    const best = join(root, 'best');
+    const last = join(root, 'last');
+    saveCheckpoint(last, version(1));
+    saveCheckpoint(best, { ...version(2), extraFiles: { 'logs/m.jsonl': 'x\n' } });
+    copyCheckpoint(best, last);
+    assert.deepEqual(readdirSync(last).sort(), readdirSync(best).sort());
+    assert.equal(loadCheckpoint(last).config.version, 2);
+    assert.equal(readFileSync(join(last, 'logs', 'm.jsonl'), 'utf8'), 'x\n');
+    assert.equal(statSync(join(last, 'model.safetensors')).ino, statSync(join(best, 'model.safetensors')).ino, 'hard link');
+    assert.deepEqual(readdirSync(root).sort(), ['best', 'last'], 'no temp siblings left');
+    // A later save of last/ must not change best/ (files are replaced, never written in place).
+    saveCheckpoint(last, version(3));
+    assert.equal(loadCheckpoint(best).config.version, 2);
+    assert.equal(readSafetensors(join(best, 'model.safetensors')).tensors.get('transformer.wte.weight')!.data[0], 2);
+    assert.equal(loadCheckpoint(last).config.version, 3);
+    assert.throws(() => copyCheckpoint(join(root, 'nope'), last), FileFormatError);
+    assert.equal(loadCheckpoint(last).config.version, 3, 'a failed copy keeps the old version');
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
