@@ -195,7 +195,8 @@ const float* mask_at(const GptTrainMasks& m, const GptTrainShape& s, int which /
 
 /** Gradient buffers of one part, laid out in the order of the `grads` argument. */
 std::vector<std::vector<float>>& part_grads() {
-  static std::vector<std::vector<float>> g;
+  // Per calling thread: Node worker threads may train models at the same time.
+  static thread_local std::vector<std::vector<float>> g;
   return g;
 }
 
