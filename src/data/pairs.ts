@@ -35,7 +35,7 @@ export function readPairs(path: string, opts: ReadPairsOptions = {}): StoryPair[
     const get = (f: string): string => {
       if (!(f in rec)) {
         const present = Object.keys(rec).map((k) => `"${k}"`).join(', ') || 'no fields';
-        throw new FileFormatError(`${path} line ${line}: no field "${f}"; this line has ${present} (set beginningField / endingField)`);
+        throw new FileFormatError(`${path} line ${line}: no field "${f}"; this line has ${present} (name the fields with --beginning-field / --ending-field, or beginningField / endingField in the library)`);
       }
       const v = rec[f];
       if (typeof v !== 'string') throw new FileFormatError(`${path} line ${line}: field "${f}" is ${v === null ? 'null' : `a ${typeof v}`}, expected text`);

@@ -144,7 +144,7 @@ export interface FinetuneSeq2SeqReport {
  * @throws ConfigError for fewer than 2 pairs or a tokenizer without an end-of-text token
  */
 export async function finetuneSeq2Seq(opts: FinetuneSeq2SeqOptions): Promise<FinetuneSeq2SeqReport> {
-  assertFreshRunDir(opts.outDir, opts);
+  assertFreshRunDir(opts.outDir, opts, false);
   const tok = opts.tokenizer;
   if (opts.pairs.length < 2) throw new ConfigError(`fine-tuning needs at least 2 pairs (one held out), got ${opts.pairs.length}`);
   const eos = tok.eosTokenId;

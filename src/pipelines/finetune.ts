@@ -88,7 +88,7 @@ export function scoreEndings(loaded: LoadedModel, model: GPT, pairs: readonly St
  */
 export async function finetune(opts: FinetuneOptions): Promise<FinetuneReport> {
   const { base, outDir } = opts;
-  assertFreshRunDir(outDir, opts);
+  assertFreshRunDir(outDir, opts, false);
   const model = base.model;
   const tok = base.tokenizer;
   if (opts.pairs.length < 2) throw new ConfigError(`fine-tuning needs at least 2 pairs (one held out), got ${opts.pairs.length}`);

@@ -88,6 +88,12 @@ export function applyOverride(recipe: TrainRecipe, key: string, raw: string): vo
     /* a bare string */
   }
   const path = key.includes('.') ? key.split('.') : [sectionOf(recipe, key), key];
+  if (path.length === 2 && path[0] === 'training' && !TRAINING_FIELDS.includes(path[1]!)) {
+    const near = closestTrainingField(path[1]!);
+    throw new ConfigError(
+      `override ${key}: training has no field "${path[1]}"${near ? `; did you mean training.${near}?` : ''} (fields: ${TRAINING_FIELDS.join(', ')})`,
+    );
+  }
   let obj = recipe as unknown as Record<string, unknown>;
   for (const part of path.slice(0, -1)) {
     if (typeof obj[part] !== 'object' || obj[part] === null) throw new ConfigError(`override ${key}: the recipe has no section "${part}"`);
@@ -96,11 +102,42 @@ export function applyOverride(recipe: TrainRecipe, key: string, raw: string): vo
   obj[path[path.length - 1]!] = value;
 }
 
+/**
+ * Every field a `training` section may hold (GPT and BERT pretraining read
+ * them): an override naming another one is a typo, not a new setting.
+ */
+export const TRAINING_FIELDS: readonly string[] = [
+  'batchSize', 'blockSize', 'maxIters', 'learningRate', 'minLr', 'warmupIters', 'lrDecayIters', 'beta1', 'beta2',
+  'weightDecay', 'noDecay', 'gradClip', 'gradientAccumulationSteps', 'evalInterval', 'evalIters',
+  'earlyStoppingPatience', 'seed', 'logInterval', 'mlmProbability', 'groupByLength',
+];
+
 function sectionOf(recipe: TrainRecipe, key: string): string {
   for (const section of ['training', 'model', 'data', 'tokenizer'] as const) {
     if (key in (recipe[section] as object)) return section;
   }
+  // A training field the file leaves at its default (e.g. lrDecayIters).
+  if (TRAINING_FIELDS.includes(key)) return 'training';
   throw new ConfigError(`override ${key}: not a known field; use a dotted path such as training.${key} or model.${key}`);
+}
+
+/** The known training field closest to `key` (edit distance ≤ 2), for the error message. */
+function closestTrainingField(key: string): string | null {
+  const dist = (a: string, b: string): number => {
+    const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+    for (let j = 1; j <= b.length; j++) d[0]![j] = j;
+    for (let i = 1; i <= a.length; i++)
+      for (let j = 1; j <= b.length; j++)
+        d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1]!.toLowerCase() === b[j - 1]!.toLowerCase() ? 0 : 1));
+    return d[a.length]![b.length]!;
+  };
+  let best: string | null = null;
+  let bestD = 3;
+  for (const f of TRAINING_FIELDS) {
+    const x = dist(key, f);
+    if (x < bestD) [best, bestD] = [f, x];
+  }
+  return best;
 }
 
 function validateRecipe(r: TrainRecipe, path: string): void {
@@ -164,12 +201,15 @@ export function resumeState(dir: string): ResumeState {
  * Refuse to start a run afresh in a directory that already holds one
  * (`best/` or `last/`): a finished model is never replaced by re-running a
  * command. `resume` continues the run instead; `overwrite` replaces it on purpose.
- * @throws ConfigError naming the directory and the three ways on
+ * @param resumable whether the command offers `--resume` (fine-tuning does not), for the message
+ * @throws ConfigError naming the directory and the ways on
  */
-export function assertFreshRunDir(outDir: string, opts: { resume?: boolean; overwrite?: boolean } = {}): void {
+export function assertFreshRunDir(outDir: string, opts: { resume?: boolean; overwrite?: boolean } = {}, resumable = true): void {
   if (opts.resume || opts.overwrite) return;
   const earlier = ['best', 'last'].map((d) => join(outDir, d)).filter((d) => existsSync(d));
   if (earlier.length) {
-    throw new ConfigError(`${outDir} already holds a run (${earlier.join(', ')}); continue it with --resume, pick another --out, or pass --overwrite to replace it`);
+    throw new ConfigError(
+      `${outDir} already holds a run (${earlier.join(', ')}); ${resumable ? 'continue it with --resume, pick' : 'pick'} another --out, or pass --overwrite to replace it`,
+    );
   }
 }

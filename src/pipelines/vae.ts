@@ -63,6 +63,8 @@ export interface SentenceVAERecipe {
     learningRate: number;
     minLr?: number;
     warmupIters?: number;
+    /** End of the cosine decay (default maxIters). */
+    lrDecayIters?: number;
     weightDecay?: number;
     gradClip?: number;
     evalInterval: number;
@@ -77,6 +79,9 @@ export interface SentenceVAERecipe {
     wordDropout?: number;
   };
 }
+
+/** Training fields a VAE recipe may leave out (defaults apply) that bare overrides may still name. */
+const VAE_SCHEDULE_FIELDS: readonly string[] = ['maxIters', 'learningRate', 'minLr', 'warmupIters', 'lrDecayIters', 'evalInterval', 'evalIters', 'batchSize', 'seed', 'gradClip', 'weightDecay'];
 
 /**
  * Read a recipe file (`configs/vae-*.json`) and apply `overrides`
@@ -96,9 +101,15 @@ export function loadVAERecipe(path: string, overrides: Record<string, string> = 
     // A bare key (--maxIters 100) names the field of whichever section has it.
     let parts = key.split('.');
     if (parts.length === 1) {
-      const section = (['training', 'model', 'data', 'vae'] as const).find((sec) => typeof r[sec] === 'object' && r[sec] !== null && key in (r[sec] as object));
+      // A schedule field the file leaves at its default (lrDecayIters, minLr…) is a training field too.
+      const section =
+        (['training', 'model', 'data', 'vae'] as const).find((sec) => typeof r[sec] === 'object' && r[sec] !== null && key in (r[sec] as object)) ??
+        (VAE_SCHEDULE_FIELDS.includes(key) ? 'training' : undefined);
       if (!section) throw new ConfigError(`override --${key}: not a field of ${path}; use a dotted path such as --training.${key}=VALUE`);
       parts = [section, key];
+    }
+    if (parts.length === 2 && parts[0] === 'training' && !VAE_SCHEDULE_FIELDS.includes(parts[1]!)) {
+      throw new ConfigError(`override --${key}: a VAE recipe's training has no field "${parts[1]}" (fields: ${VAE_SCHEDULE_FIELDS.join(', ')})`);
     }
     let o = r;
     for (const p of parts.slice(0, -1)) {
@@ -406,6 +417,7 @@ export async function trainSentenceVAE(opts: TrainSentenceVAEOptions): Promise<T
     learningRate: tr.learningRate,
     minLr: tr.minLr,
     warmupIters: tr.warmupIters,
+    lrDecayIters: tr.lrDecayIters,
     weightDecay: tr.weightDecay ?? 0,
     beta2: 0.999,
     gradClip: tr.gradClip ?? 5,

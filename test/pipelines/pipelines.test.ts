@@ -105,6 +105,11 @@ test('recipes: presets parse, overrides apply, bad overrides are named', () => {
   assert.equal(r.training.maxIters, 7);
   assert.equal(r.model.n_layer, 2);
   assert.throws(() => loadRecipe(join(root, 'configs/shakespeare-char-baby.json'), { nonsense: '1' }), /nonsense: not a known field/);
+  // A dotted typo in training is an error naming the field meant, not a silently stored setting.
+  assert.throws(() => loadRecipe(join(root, 'configs/shakespeare-char-baby.json'), { 'training.maxIter': '2' }), /no field "maxIter"; did you mean training\.maxIters\?/);
+  // A training field the file leaves out may still be set bare.
+  const noDecayFile = loadRecipe(join(root, 'configs/tang-poems-char.json'), { earlyStoppingPatience: '3' });
+  assert.equal(noDecayFile.training.earlyStoppingPatience, 3);
   assert.throws(() => loadRecipe(join(root, 'configs/nope.json')), /does not exist/);
 });
 

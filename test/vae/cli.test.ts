@@ -61,3 +61,12 @@ test('muse ae train → neighbors --json on a tiny corpus', () => {
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('VAE recipe overrides: a schedule field the file leaves out may be set bare; a typo is named', async () => {
+  const { loadVAERecipe } = await import('../../src/pipelines/vae.js');
+  const cfg = new URL('../../configs/vae-poem-zh.json', import.meta.url).pathname;
+  const r = loadVAERecipe(cfg, { maxIters: '40', warmupIters: '5', lrDecayIters: '40' });
+  assert.equal(r.training.maxIters, 40);
+  assert.equal(r.training.lrDecayIters, 40);
+  assert.throws(() => loadVAERecipe(cfg, { 'training.maxIter': '40' }), /has no field "maxIter"/);
+});
