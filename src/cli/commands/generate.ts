@@ -4,6 +4,7 @@ import { defaultModelFor, loadModelDir, modelTypeOf, normalizePrompt } from '../
 import { unknownPromptWarning } from '../../pipelines/prompt-check.js';
 import { loadSeq2SeqDir, seq2seqTarget, SEQ2SEQ_MODEL_TYPE } from '../../pipelines/load-seq2seq.js';
 import { inferPoemForm } from '../../pipelines/poem-form.js';
+import { ConfigError } from '../../errors.js';
 
 function num(name: string) {
   return (v: string): number => {
@@ -100,6 +101,9 @@ export function register(program: Command): void {
       // An acrostic alone gets a 5-character quatrain (or 8-line poem) when its length fits one.
       const acrosticLines = flags.acrostic === undefined ? 0 : [...flags.acrostic].length;
       const acrosticForm: PoemForm | undefined = acrosticLines === 4 ? '5x4' : acrosticLines === 8 ? '5x8' : undefined;
+      if (flags.form !== undefined && !['5x4', '7x4', '5x8', '7x8', 'free'].includes(flags.form)) {
+        throw new ConfigError(`--form must be one of 5x4, 7x4, 5x8, 7x8 or free, got "${flags.form}"`);
+      }
       const form = flags.form === 'free' ? undefined : ((flags.form as PoemForm | undefined) ?? inferPoemForm(prompt) ?? acrosticForm);
       set('form', form);
       // Greedy (or plain beam search, as HF does by default) ignores the model's sampling defaults.
