@@ -162,9 +162,12 @@ function validateRecipe(r: TrainRecipe, path: string): void {
 /**
  * The Trainer options a recipe's `training` section sets (schedule, AdamW,
  * clipping, accumulation, evaluation, early stopping, logging), shared by
- * every pipeline that trains from a recipe (GPT and BERT pretraining).
+ * every pipeline that trains from a recipe (GPT and BERT pretraining, the
+ * sentence VAE); fields a recipe leaves out keep the Trainer's defaults.
  */
-export function recipeTrainerOptions(tr: TrainRecipe['training']): Pick<
+export function recipeTrainerOptions(
+  tr: Pick<TrainRecipe['training'], 'maxIters' | 'evalInterval' | 'evalIters' | 'learningRate'> & Partial<TrainRecipe['training']>,
+): Pick<
   TrainerOptions<unknown>,
   | 'maxIters' | 'evalInterval' | 'evalIters' | 'learningRate' | 'minLr' | 'warmupIters' | 'lrDecayIters' | 'weightDecay'
   | 'noDecay' | 'beta1' | 'beta2' | 'gradClip' | 'gradientAccumulationSteps' | 'earlyStoppingPatience' | 'logInterval'

@@ -18,6 +18,7 @@ import { toSimplified, toTraditional } from '../data/index.js';
 import { CharTokenizer, loadTokenizer, type Tokenizer } from '../tokenizers/index.js';
 import { ConfigError, FileFormatError } from '../errors.js';
 import { bundledModelsDir } from './load-model.js';
+import { recipeTrainerOptions } from './train-config.js';
 
 /** Han ideographs (CJK Unified, Extension A, compatibility, supplementary planes). */
 const HAN = '[\\u3400-\\u4dbf\\u4e00-\\u9fff\\uf900-\\ufaff\\u{20000}-\\u{2ffff}]';
@@ -67,6 +68,10 @@ export interface SentenceVAERecipe {
     lrDecayIters?: number;
     weightDecay?: number;
     gradClip?: number;
+    beta1?: number;
+    gradientAccumulationSteps?: number;
+    earlyStoppingPatience?: number;
+    logInterval?: number;
     evalInterval: number;
     evalIters: number;
     seed?: number;
@@ -80,8 +85,11 @@ export interface SentenceVAERecipe {
   };
 }
 
-/** Training fields a VAE recipe may leave out (defaults apply) that bare overrides may still name. */
-const VAE_SCHEDULE_FIELDS: readonly string[] = ['maxIters', 'learningRate', 'minLr', 'warmupIters', 'lrDecayIters', 'evalInterval', 'evalIters', 'batchSize', 'seed', 'gradClip', 'weightDecay'];
+/** The training fields a VAE recipe honours (bare overrides may name them even when the file leaves them out). */
+const VAE_TRAINING_FIELDS: readonly string[] = [
+  'maxIters', 'learningRate', 'minLr', 'warmupIters', 'lrDecayIters', 'evalInterval', 'evalIters', 'batchSize', 'seed',
+  'gradClip', 'weightDecay', 'beta1', 'gradientAccumulationSteps', 'earlyStoppingPatience', 'logInterval',
+];
 
 /**
  * Read a recipe file (`configs/vae-*.json`) and apply `overrides`
@@ -104,12 +112,12 @@ export function loadVAERecipe(path: string, overrides: Record<string, string> = 
       // A schedule field the file leaves at its default (lrDecayIters, minLr…) is a training field too.
       const section =
         (['training', 'model', 'data', 'vae'] as const).find((sec) => typeof r[sec] === 'object' && r[sec] !== null && key in (r[sec] as object)) ??
-        (VAE_SCHEDULE_FIELDS.includes(key) ? 'training' : undefined);
+        (VAE_TRAINING_FIELDS.includes(key) ? 'training' : undefined);
       if (!section) throw new ConfigError(`override --${key}: not a field of ${path}; use a dotted path such as --training.${key}=VALUE`);
       parts = [section, key];
     }
-    if (parts.length === 2 && parts[0] === 'training' && !VAE_SCHEDULE_FIELDS.includes(parts[1]!)) {
-      throw new ConfigError(`override --${key}: a VAE recipe's training has no field "${parts[1]}" (fields: ${VAE_SCHEDULE_FIELDS.join(', ')})`);
+    if (parts.length === 2 && parts[0] === 'training' && !VAE_TRAINING_FIELDS.includes(parts[1]!)) {
+      throw new ConfigError(`override --${key}: a VAE recipe's training has no field "${parts[1]}" (fields: ${VAE_TRAINING_FIELDS.join(', ')})`);
     }
     let o = r;
     for (const p of parts.slice(0, -1)) {
@@ -411,13 +419,8 @@ export async function trainSentenceVAE(opts: TrainSentenceVAEOptions): Promise<T
     nextTrainBatch,
     evalBatches: () => valBatches,
     tokensPerBatch: B * (charsPerLine + 2),
-    maxIters: tr.maxIters,
-    evalInterval: tr.evalInterval,
-    evalIters: tr.evalIters,
-    learningRate: tr.learningRate,
-    minLr: tr.minLr,
-    warmupIters: tr.warmupIters,
-    lrDecayIters: tr.lrDecayIters,
+    ...recipeTrainerOptions(tr),
+    // The sentence VAE's own defaults: no weight decay, β2 0.999, clip 5.
     weightDecay: tr.weightDecay ?? 0,
     beta2: 0.999,
     gradClip: tr.gradClip ?? 5,
