@@ -8,6 +8,7 @@
       "sources": [
         "src/addon.cc",
         "src/attention.cc",
+        "src/bert_train_step.cc",
         "src/common.cc",
         "src/decode.cc",
         "src/elementwise.cc",

@@ -14,6 +14,7 @@
 #include "kernels.h"
 #include "peak.h"
 #include "train_step.h"
+#include "bert_train_step.h"
 #include "simd.h"
 
 namespace {
@@ -719,6 +720,137 @@ Napi::Value GptTrainBackward(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// --- BERT masked-LM training fast path --------------------------------------
+
+/**
+ * The 10 + 16·nLayer tensors of a BertForMaskedLM with a tied decoder, in the
+ * kernel order of muse::BertWeights, each checked to hold its size.
+ */
+std::vector<float*> bert_tensors(const Args& a, const Napi::Value& v, const muse::BertTrainShape& s, const char* what) {
+  if (!v.IsArray()) throw_type(a.env(), std::string(a.fn) + ": " + what + "s must be an array of Float32Array");
+  const Napi::Array arr = v.As<Napi::Array>();
+  const i64 C = s.hidden, I = s.intermediate, L = s.nLayer;
+  if ((i64)arr.Length() != 10 + 16 * L)
+    throw_range(a.env(), std::string(a.fn) + ": expected 10 + 16·nLayer " + what + "s, got " + std::to_string(arr.Length()));
+  std::vector<i64> size = {(i64)s.vocab * C, (i64)s.nPositions * C, (i64)s.typeVocab * C, C, C};
+  const i64 layer[16] = {C * C, C, C * C, C, C * C, C, C * C, C, C, C, I * C, I, C * I, C, C, C};
+  for (i64 l = 0; l < L; l++)
+    for (int j = 0; j < 16; j++) size.push_back(layer[j]);
+  for (i64 n : {C * C, C, C, C, (i64)s.vocab}) size.push_back(n);
+  std::vector<float*> out;
+  for (uint32_t i = 0; i < size.size(); i++) out.push_back(array_f32(a, arr, i, size[i], what));
+  return out;
+}
+
+muse::BertWeights bert_weights(const std::vector<float*>& p) {
+  muse::BertWeights w;
+  w.wordEmb = p[0];
+  w.posEmb = p[1];
+  w.typeEmb = p[2];
+  w.embLnW = p[3];
+  w.embLnB = p[4];
+  size_t i = 5;
+  for (; i + 16 <= p.size() - 5; i += 16)
+    w.layers.push_back({p[i], p[i + 1], p[i + 2], p[i + 3], p[i + 4], p[i + 5], p[i + 6], p[i + 7], p[i + 8], p[i + 9],
+                        p[i + 10], p[i + 11], p[i + 12], p[i + 13], p[i + 14], p[i + 15]});
+  w.tW = p[i];
+  w.tB = p[i + 1];
+  w.tLnW = p[i + 2];
+  w.tLnB = p[i + 3];
+  w.decBias = p[i + 4];
+  return w;
+}
+
+// bertTrainWorkspace(batch, t, nLayer, nHead, hidden, intermediate, vocab, nPositions, typeVocab, eps, act) → External
+Napi::Value BertTrainWorkspaceNew(const Napi::CallbackInfo& info) {
+  Args a{info, "bertTrainWorkspace"};
+  muse::BertTrainShape s{};
+  s.batch = (int)a.count(0);
+  s.t = (int)a.count(1);
+  s.nLayer = (int)a.count(2);
+  s.nHead = (int)a.count(3);
+  s.hidden = (int)a.count(4);
+  s.intermediate = (int)a.count(5);
+  s.vocab = (int)a.count(6);
+  s.nPositions = (int)a.count(7);
+  s.typeVocab = (int)a.count(8);
+  s.eps = (float)a.num(9);
+  s.act = a.op(10, muse::U_COUNT);
+  if (s.batch < 1 || s.t < 1 || s.nLayer < 1 || s.nHead < 1 || s.hidden % s.nHead != 0 || s.intermediate < 1 ||
+      s.vocab < 1 || s.typeVocab < 1 || s.t > s.nPositions)
+    throw_range(a.env(), "bertTrainWorkspace: invalid model or batch shape");
+  if (s.act != muse::U_GELU_ERF && s.act != muse::U_GELU_TANH && s.act != muse::U_RELU)
+    throw_range(a.env(), "bertTrainWorkspace: act must be gelu_erf, gelu_tanh or relu");
+  auto* ws = new muse::BertTrainWorkspace(s);
+  const size_t bytes = ws->buf.size() * sizeof(float);
+  Napi::External<muse::BertTrainWorkspace> ext = Napi::External<muse::BertTrainWorkspace>::New(
+      info.Env(), ws, [bytes](Napi::Env env, muse::BertTrainWorkspace* p) {
+        delete p;
+        Napi::MemoryManagement::AdjustExternalMemory(env, -(int64_t)bytes);
+      });
+  Napi::MemoryManagement::AdjustExternalMemory(info.Env(), (int64_t)bytes);
+  return ext;
+}
+
+muse::BertTrainWorkspace* bert_workspace(const Args& a, size_t i) {
+  if (!a.info[i].IsExternal()) throw_type(a.env(), a.where(i) + " must be a workspace from bertTrainWorkspace");
+  return a.info[i].As<Napi::External<muse::BertTrainWorkspace>>().Data();
+}
+
+/** ids, tokenTypes|null, attentionMask|null, labels, masks|null from argument `at` on, checked against `s`. */
+muse::BertTrainInputs bert_inputs(const Args& a, size_t at, const muse::BertTrainShape& s) {
+  const i64 N = (i64)s.batch * s.t;
+  muse::BertTrainInputs in{};
+  in.ids = a.i32(at, N);
+  in.tokenTypes = a.isNull(at + 1) ? nullptr : a.i32(at + 1, N);
+  in.attentionMask = a.isNull(at + 2) ? nullptr : a.i32(at + 2, N);
+  in.labels = a.i32(at + 3, N);
+  in.masks = a.isNull(at + 4) ? nullptr : a.f32(at + 4, (1 + 2 * (i64)s.nLayer) * N * s.hidden);
+  for (i64 i = 0; i < N; i++) {
+    if (in.ids[i] < 0 || in.ids[i] >= s.vocab)
+      throw_range(a.env(), std::string(a.fn) + ": token id " + std::to_string(in.ids[i]) + " outside the vocabulary");
+    if (in.labels[i] != -100 && (in.labels[i] < 0 || in.labels[i] >= s.vocab))
+      throw_range(a.env(), std::string(a.fn) + ": label " + std::to_string(in.labels[i]) + " outside the vocabulary");
+    if (in.tokenTypes && (in.tokenTypes[i] < 0 || in.tokenTypes[i] >= s.typeVocab))
+      throw_range(a.env(), std::string(a.fn) + ": token type " + std::to_string(in.tokenTypes[i]) + " outside type_vocab_size");
+  }
+  return in;
+}
+
+// bertTrainForward(ws, weights, ids, tokenTypes|null, attentionMask|null, labels, masks|null, logits, losses, batch, t) → count
+Napi::Value BertTrainForward(const Napi::CallbackInfo& info) {
+  Args a{info, "bertTrainForward"};
+  muse::BertTrainWorkspace* ws = bert_workspace(a, 0);
+  muse::BertTrainShape want = ws->capacity;
+  want.batch = (int)a.count(9);
+  want.t = (int)a.count(10);
+  if (want.batch < 1 || want.t < 1 || !ws->fits(want))
+    throw_range(a.env(), "bertTrainForward: batch " + std::to_string(want.batch) + " × t " + std::to_string(want.t) +
+                             " does not fit this workspace (make a larger one)");
+  const muse::BertTrainInputs in = bert_inputs(a, 2, want);
+  const i64 N = (i64)want.batch * want.t;
+  i64 count = 0;
+  for (i64 i = 0; i < N; i++) count += in.labels[i] != -100;
+  float* logits = a.f32(7, count * want.vocab);
+  float* losses = a.f32(8, count);
+  ws->shape = want;
+  const muse::BertWeights w = bert_weights(bert_tensors(a, info[1], want, "weight"));
+  return Napi::Number::New(info.Env(), (double)muse::bert_train_forward(w, *ws, in, logits, losses));
+}
+
+// bertTrainBackward(ws, weights, grads, ids, tokenTypes|null, attentionMask|null, labels, masks|null, logits, gScale, accumulate)
+Napi::Value BertTrainBackward(const Napi::CallbackInfo& info) {
+  Args a{info, "bertTrainBackward"};
+  muse::BertTrainWorkspace* ws = bert_workspace(a, 0);
+  const muse::BertTrainShape& s = ws->shape;
+  const muse::BertWeights w = bert_weights(bert_tensors(a, info[1], s, "weight"));
+  std::vector<float*> g = bert_tensors(a, info[2], s, "gradient");
+  const muse::BertTrainInputs in = bert_inputs(a, 3, s);
+  const float* logits = a.f32(8, ws->count * s.vocab);
+  muse::bert_train_backward(w, *ws, in, logits, (float)a.num(9), g.data(), a.flag(10));
+  return info.Env().Undefined();
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("gemm", Napi::Function::New(env, Gemm));
   exports.Set("unary", Napi::Function::New(env, Unary));
@@ -751,6 +883,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("gptTrainWorkspace", Napi::Function::New(env, GptTrainWorkspaceNew));
   exports.Set("gptTrainForward", Napi::Function::New(env, GptTrainForward));
   exports.Set("gptTrainBackward", Napi::Function::New(env, GptTrainBackward));
+  exports.Set("bertTrainWorkspace", Napi::Function::New(env, BertTrainWorkspaceNew));
+  exports.Set("bertTrainForward", Napi::Function::New(env, BertTrainForward));
+  exports.Set("bertTrainBackward", Napi::Function::New(env, BertTrainBackward));
   return exports;
 }
 

@@ -20,9 +20,12 @@
 
 #include "gemm.h"
 #include "kernels.h"
+#include "train_common.h"
 
 namespace muse {
 namespace {
+
+using namespace train;
 
 /** Offsets (in floats) of every buffer inside GptTrainWorkspace::buf. */
 struct Layout {
@@ -77,127 +80,12 @@ struct Bufs {
   float* g(i64 off) const { return base + lo.perLayer * lo.L + off; }
 };
 
-/** Threads for a product of `work` multiply-adds: one inside a parallel region. */
-int gemm_threads(double work) { return in_parallel() ? 1 : threads_for(work, 500000.0); }
-
-/** C[M, n] = A[M, K] · B, with B given as a view (row-major C). */
-void mm(int M, int n, int K, MatView A, MatView B, float beta, float* c) {
-  gemm_view(M, n, K, 1.0f, A, B, beta, c, n, 1, gemm_threads((double)M * n * K));
-}
-
-/** out[M, n] = x[M, K] · W[K, n] + bias (HF Conv1D). */
-void linear(const float* x, const float* W, const float* bias, float* out, int M, int K, int n) {
-  for (int r = 0; r < M; r++) std::memcpy(out + (i64)r * n, bias, sizeof(float) * n);
-  mm(M, n, K, MatView{x, K, 1}, MatView{W, n, 1}, 1.0f, out);
-}
-
-/** dW[K, n] = xᵀ·dy, db[n] = Σ_rows dy, dx[M, K] = dy·Wᵀ (all overwritten). */
-void linear_backward(const float* x, const float* W, const float* dy, float* dW, float* db, float* dx, int M, int K,
-                     int n) {
-  mm(K, n, M, MatView{x, 1, K}, MatView{dy, n, 1}, 0.0f, dW);
-  std::fill(db, db + n, 0.0f);
-  for (int r = 0; r < M; r++) {
-    const float* d = dy + (i64)r * n;
-#pragma omp simd
-    for (int j = 0; j < n; j++) db[j] += d[j];
-  }
-  mm(M, K, n, MatView{dy, n, 1}, MatView{W, 1, n}, 0.0f, dx);
-}
-
-/** out = a + b (· mask when given), n elements. */
-void add_masked(const float* a, const float* b, const float* mask, float* out, i64 n) {
-  if (mask) {
-#pragma omp simd
-    for (i64 i = 0; i < n; i++) out[i] = a[i] + b[i] * mask[i];
-  } else {
-#pragma omp simd
-    for (i64 i = 0; i < n; i++) out[i] = a[i] + b[i];
-  }
-}
-
-/** out = a · mask, n elements; returns out. */
-float* mul_into(const float* a, const float* mask, float* out, i64 n) {
-#pragma omp simd
-  for (i64 i = 0; i < n; i++) out[i] = a[i] * mask[i];
-  return out;
-}
-
-/** dst[0:n] = src[0:n] for one head's row (n = headDim, a few dozen floats: no library call). */
-inline void copy_row(float* __restrict dst, const float* __restrict src, int n) {
-#pragma omp simd
-  for (int i = 0; i < n; i++) dst[i] = src[i];
-}
-
-/** Merges one batch element's heads: out[t, h·D + d] = yh[h, t, d] (yh `[H, T, D]`, out `[T, H·D]`). */
-void merge_heads(const float* yh, float* out, int H, int T, int D) {
-  for (int h = 0; h < H; h++)
-    for (int t = 0; t < T; t++) copy_row(out + ((i64)t * H + h) * D, yh + ((i64)h * T + t) * D, D);
-}
-
-/** The inverse: yh[h, t, d] = x[t, h·D + d]. */
-void split_heads(const float* x, float* yh, int H, int T, int D) {
-  for (int h = 0; h < H; h++)
-    for (int t = 0; t < T; t++) copy_row(yh + ((i64)h * T + t) * D, x + ((i64)t * H + h) * D, D);
-}
-
-/** Rows [r0, r1) of the batch: whole sequences b0…b1−1. */
-struct Part {
-  int b0, b1;
-  i64 r0, M;
-};
-
-Part part_of(const GptTrainShape& s, int p, int P) {
-  Part q;
-  q.b0 = (int)((i64)s.batch * p / P);
-  q.b1 = (int)((i64)s.batch * (p + 1) / P);
-  q.r0 = (i64)q.b0 * s.t;
-  q.M = (i64)(q.b1 - q.b0) * s.t;
-  return q;
-}
-
-/** Parts the batch is split into: one per thread, at most one per sequence. */
-int parts_for(const GptTrainShape& s) { return std::max(1, std::min(s.batch, max_threads())); }
-
-/**
- * Runs body(p) for p < P on P threads (one after the other when P = 1; the
- * kernels inside may then use every thread themselves).
- *
- * Not through parallel_run: its contention back-off reads a partner that
- * finishes more than 2× later than the caller as oversubscription and turns
- * threading off for up to a second. A part is milliseconds long, so one
- * scheduler tick lost by a virtual CPU already trips it, and the step then
- * runs at single-thread speed (measured on the 2-vCPU machine: the baby step
- * alternated between 17 and 25–28 ms). Equal parts of whole sequences gain
- * nothing from that heuristic; a late partner costs at most its delay.
- */
-template <class F>
-void run_parts(int P, F&& body) {
-#ifdef _OPENMP
-  if (P > 1) {
-#pragma omp parallel num_threads(P)
-    {
-      const int t = omp_get_thread_num(), nt = omp_get_num_threads();
-      for (int p = t; p < P; p += nt) body(p);
-    }
-    return;
-  }
-#endif
-  for (int p = 0; p < P; p++) body(p);
-}
-
 const float* mask_at(const GptTrainMasks& m, const GptTrainShape& s, int which /* -1 embd, 2l attn, 2l+1 mlp */) {
   if (!m.data) return nullptr;
   const i64 NC = (i64)s.batch * s.t * s.nEmbd;
   if (which < 0) return m.embd ? m.data : nullptr;
   if (!m.resid) return nullptr;
   return m.data + (m.embd ? NC : 0) + (i64)which * NC;
-}
-
-/** Gradient buffers of one part, laid out in the order of the `grads` argument. */
-std::vector<std::vector<float>>& part_grads() {
-  // Per calling thread: Node worker threads may train models at the same time.
-  static thread_local std::vector<std::vector<float>> g;
-  return g;
 }
 
 }  // namespace
@@ -219,10 +107,10 @@ i64 gpt_train_forward(const GptWeights& w, GptTrainWorkspace& ws, const int32_t*
   const Bufs bf(ws);
   const int C = s.nEmbd, H = s.nHead, D = C / H, T = s.t, V = s.vocab;
   const float scale = 1.0f / std::sqrt((float)D);
-  const int P = parts_for(s);
+  const int P = parts_for(s.batch);
   std::vector<i64> counts(P, 0);
   run_parts(P, [&](int p) {
-    const Part q = part_of(s, p, P);
+    const Part q = part_of(s.batch, s.t, p, P);
     const int M = (int)q.M;
     const i64 r0 = q.r0;
     // x0 = wte[ids] + wpe[t] (· dropout mask)
@@ -300,21 +188,14 @@ void gpt_train_backward(const GptWeights& w, GptTrainWorkspace& ws, const int32_
   for (size_t i = 0; i < size.size(); i++) off[i + 1] = off[i] + size[i];
   const i64 total = off.back();
 
-  const int P = parts_for(s);
+  const int P = parts_for(s.batch);
   // Part 0 writes straight into `grads` (unless adding to them); the others
   // into buffers of their own.
   const int first = accumulate ? 0 : 1;
-  auto& pg = part_grads();
-  if ((int)pg.size() < P) pg.resize(P);
-  for (int p = first; p < P; p++)
-    if ((i64)pg[p].size() != total) {
-      pg[p].assign(0, 0.0f);
-      pg[p].shrink_to_fit();
-      pg[p].resize(total);
-    }
+  auto& pg = part_buffers(first, P, total);
 
   run_parts(P, [&](int p) {
-    const Part q = part_of(s, p, P);
+    const Part q = part_of(s.batch, s.t, p, P);
     const int M = (int)q.M;
     const i64 r0 = q.r0;
     float* G = p >= first ? pg[p].data() : nullptr;
@@ -411,22 +292,7 @@ void gpt_train_backward(const GptWeights& w, GptTrainWorkspace& ws, const int32_
   });
 
   // grads += Σ_{p ≥ first} part p's gradients, in part order.
-  if (first >= P) return;
-  parallel_ranges(total, 65536, [&](i64 i0, i64 i1) {
-    size_t k = std::upper_bound(off.begin(), off.end(), i0) - off.begin() - 1;
-    for (i64 i = i0; i < i1;) {
-      while (off[k + 1] <= i) k++;
-      const i64 end = std::min(i1, off[k + 1]);
-      float* dst = grads[k] + (i - off[k]);
-      const i64 n = end - i;
-      for (int p = first; p < P; p++) {
-        const float* src = pg[p].data() + i;
-#pragma omp simd
-        for (i64 j = 0; j < n; j++) dst[j] += src[j];
-      }
-      i = end;
-    }
-  });
+  sum_part_grads(grads, off, pg, first, P);
 }
 
 }  // namespace muse

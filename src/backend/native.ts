@@ -14,6 +14,11 @@ import type {
   AttentionBackwardParams,
   AttentionParams,
   Backend,
+  BertTrainBackwardParams,
+  BertTrainForwardParams,
+  BertTrainKernels,
+  BertTrainShape,
+  BertTrainWorkspace,
   BinaryOp,
   F32,
   GemmParams,
@@ -109,6 +114,18 @@ export interface NativeAddon {
   gptTrainBackward(
     ws: object, weights: F32[], grads: F32[], ids: I32, targets: I32, masks: F32 | null, maskEmbd: boolean,
     maskResid: boolean, logits: F32, gScale: number, accumulate: boolean,
+  ): void;
+  bertTrainWorkspace(
+    batch: number, t: number, nLayer: number, nHead: number, hidden: number, intermediate: number, vocab: number,
+    nPositions: number, typeVocab: number, eps: number, act: number,
+  ): object;
+  bertTrainForward(
+    ws: object, weights: F32[], ids: I32, tokenTypes: I32 | null, attentionMask: I32 | null, labels: I32,
+    masks: F32 | null, logits: F32, losses: F32, batch: number, t: number,
+  ): number;
+  bertTrainBackward(
+    ws: object, weights: F32[], grads: F32[], ids: I32, tokenTypes: I32 | null, attentionMask: I32 | null, labels: I32,
+    masks: F32 | null, logits: F32, gScale: number, accumulate: boolean,
   ): void;
   /**
    * Register-only FMA throughput of all threads together, in GFLOP/s: the
@@ -296,6 +313,35 @@ export function createNativeBackend(addon: NativeAddon): Backend {
             )
         : undefined,
     gptTrain: typeof addon.gptTrainForward === 'function' ? nativeGptTrain(addon) : undefined,
+    bertTrain: typeof addon.bertTrainForward === 'function' ? nativeBertTrain(addon) : undefined,
+  };
+}
+
+interface NativeBertTrainWorkspace extends BertTrainWorkspace {
+  readonly handle: object;
+}
+
+function nativeBertTrain(addon: NativeAddon): BertTrainKernels {
+  const handle = (ws: BertTrainWorkspace): object => (ws as NativeBertTrainWorkspace).handle;
+  return {
+    workspace(s: BertTrainShape): BertTrainWorkspace {
+      const h = addon.bertTrainWorkspace(
+        s.batch, s.t, s.nLayer, s.nHead, s.hidden, s.intermediate, s.vocab, s.nPositions, s.typeVocab, s.eps, UNARY_CODE[s.act],
+      );
+      const ws: NativeBertTrainWorkspace = { shape: { ...s }, handle: h };
+      return ws;
+    },
+    forward(p: BertTrainForwardParams): number {
+      return addon.bertTrainForward(
+        handle(p.workspace), p.weights, p.ids, p.tokenTypes, p.attentionMask, p.labels, p.masks, p.logits, p.losses, p.batch, p.t,
+      );
+    },
+    backward(p: BertTrainBackwardParams): void {
+      addon.bertTrainBackward(
+        handle(p.workspace), p.weights, p.grads, p.ids, p.tokenTypes, p.attentionMask, p.labels, p.masks, p.logits, p.gScale,
+        p.accumulate,
+      );
+    },
   };
 }
 

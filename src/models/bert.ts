@@ -1,4 +1,7 @@
 import { Tensor, Generator, fromArray, noGrad, crossEntropy, gelu, relu, scaledDotProductAttention, matmul } from '../tensor/index.js';
+import { isGradEnabled } from '../tensor/autograd.js';
+import { getBackend } from '../backend/index.js';
+import { kernelMLMLoss, type FusedBertParams } from './bert-fused-train.js';
 import { Module } from '../nn/module.js';
 import { Dropout, Embedding, LayerNorm, Linear, normalInit } from '../nn/layers.js';
 import { ShapeError } from '../errors.js';
@@ -234,6 +237,15 @@ export class BertForMaskedLM extends Module {
   readonly bert: BertEncoderModel;
   readonly cls: Module;
   readonly predictions: BertLMPredictionHead;
+  /**
+   * Compute the training loss (`logitsFor: 'labelled'` with labels and
+   * default positions) and its gradients with the backend's whole-step
+   * kernel when it has one (native; `bert-fused-train.ts`) and the decoder is
+   * tied. false forces the op-by-op autograd path (tests compare the two).
+   */
+  fusedTrain = true;
+  /** The generator of initialisation and of every Dropout module (the fused path draws its masks from it too). */
+  private readonly generator: Generator;
 
   /**
    * @param config HF BERT config fields (completed with `BertConfig` defaults and validated)
@@ -245,6 +257,7 @@ export class BertForMaskedLM extends Module {
     super();
     this.config = bertConfig(config);
     const gen = opts.generator ?? new Generator(opts.seed ?? 1337);
+    this.generator = gen;
     const init = opts.init ?? true;
     this.bert = this.registerModule('bert', new BertEncoderModel(this.config, gen, init));
     this.cls = this.registerModule('cls', new Module());
@@ -255,13 +268,8 @@ export class BertForMaskedLM extends Module {
     return this.config.vocab_size;
   }
 
-  /**
-   * The encoder's last hidden state (HF `BertModel(...).last_hidden_state`).
-   * @param inputIds int32 `[batch, seqLen]`, seqLen ≤ max_position_embeddings
-   * @returns `[batch, seqLen, hidden_size]`
-   * @throws ShapeError for a sequence longer than max_position_embeddings or mismatched shapes
-   */
-  encode(inputIds: Tensor, opts: Pick<BertForwardOptions, 'attentionMask' | 'tokenTypeIds' | 'positionIds'> = {}): Tensor {
+  /** @throws ShapeError unless every given `[batch, seqLen]` input matches inputIds and seqLen ≤ max_position_embeddings */
+  private checkInputs(inputIds: Tensor, opts: BertForwardOptions): void {
     if (inputIds.shape.length !== 2) throw new ShapeError(`BertForMaskedLM: inputIds must be [batch, seqLen], got [${inputIds.shape.join(', ')}]`);
     const [B, T] = inputIds.shape as [number, number];
     if (T > this.config.max_position_embeddings) {
@@ -275,6 +283,36 @@ export class BertForMaskedLM extends Module {
     check('attentionMask', opts.attentionMask);
     check('tokenTypeIds', opts.tokenTypeIds);
     check('positionIds', opts.positionIds);
+    check('labels', opts.labels);
+  }
+
+  /** The trainable tensors in the whole-step kernel's order, and the active hidden dropout. */
+  private fusedParams(): FusedBertParams {
+    const e = this.bert.embeddings;
+    const tensors: Tensor[] = [e.word_embeddings.weight, e.position_embeddings.weight, e.token_type_embeddings.weight, e.LayerNorm.weight, e.LayerNorm.bias];
+    for (const l of this.bert.layer) {
+      const sa = l.attention.self;
+      const lin = (x: Linear): Tensor[] => [x.weight, x.bias!];
+      tensors.push(
+        ...lin(sa.query), ...lin(sa.key), ...lin(sa.value), ...lin(l.attention.output.dense), l.attention.output.LayerNorm.weight, l.attention.output.LayerNorm.bias,
+        ...lin(l.intermediate.dense), ...lin(l.output.dense), l.output.LayerNorm.weight, l.output.LayerNorm.bias,
+      );
+    }
+    const t = this.predictions.transform;
+    tensors.push(t.dense.weight, t.dense.bias!, t.LayerNorm.weight, t.LayerNorm.bias, this.predictions.bias);
+    const p = this.config.hidden_dropout_prob;
+    return { tensors, dropout: this.training && p > 0 ? { p, gen: this.generator } : null };
+  }
+
+  /**
+   * The encoder's last hidden state (HF `BertModel(...).last_hidden_state`).
+   * @param inputIds int32 `[batch, seqLen]`, seqLen ≤ max_position_embeddings
+   * @returns `[batch, seqLen, hidden_size]`
+   * @throws ShapeError for a sequence longer than max_position_embeddings or mismatched shapes
+   */
+  encode(inputIds: Tensor, opts: Pick<BertForwardOptions, 'attentionMask' | 'tokenTypeIds' | 'positionIds'> = {}): Tensor {
+    this.checkInputs(inputIds, opts);
+    const [B, T] = inputIds.shape as [number, number];
     let pos = opts.positionIds ?? null;
     if (!pos) {
       const p = new Int32Array(B * T);
@@ -295,6 +333,15 @@ export class BertForMaskedLM extends Module {
    * @throws ShapeError when shapes disagree or the sequence is too long
    */
   forward(inputIds: Tensor, opts: BertForwardOptions = {}): BertMaskedLMOutput {
+    const kernels = getBackend().bertTrain;
+    if (
+      kernels && this.fusedTrain && opts.logitsFor === 'labelled' && opts.labels && !opts.positionIds && this.config.tie_word_embeddings &&
+      inputIds.dtype === 'int32' && opts.labels.dtype === 'int32' && (!opts.attentionMask || opts.attentionMask.dtype === 'int32') &&
+      (!opts.tokenTypeIds || opts.tokenTypeIds.dtype === 'int32') && (!isGradEnabled() || this.parameters().every((p) => p.requiresGrad))
+    ) {
+      this.checkInputs(inputIds, opts);
+      return kernelMLMLoss(kernels, this, this.config, this.fusedParams(), inputIds, opts.tokenTypeIds ?? null, opts.attentionMask ?? null, opts.labels);
+    }
     const hidden = this.encode(inputIds, opts);
     const [B, T, C] = hidden.shape as [number, number, number];
     const labels = opts.labels ?? null;
