@@ -29,6 +29,8 @@ export interface FusedBertParams {
 interface KernelWorkspace {
   ws: BertTrainWorkspace;
   masks: F32 | null;
+  /** The labelled rows' logits `[count, vocab]` of the latest forward (the backward reads them), reused. */
+  logits: F32;
   /** Forwards run on this workspace: a backward must belong to the latest. */
   forwards: number;
 }
@@ -50,12 +52,13 @@ function kernelAct(act: BertConfig['hidden_act']): 'gelu_erf' | 'gelu_tanh' | 'r
  * @param tokenTypeIds int32 `[batch, seqLen]` or null (zeros)
  * @param attentionMask int32 `[batch, seqLen]` (1 = real token) or null
  * @param labels int32 `[batch, seqLen]`, −100 = not predicted
+ * @param returnLogits false: `logits` is an empty `[0, vocab]` tensor (no copy)
  * @throws RangeError (from the kernel) for an id, label or token type outside its range
  * @throws MuseError `STALE_ACTIVATIONS` when backward() follows another forward of the same model
  */
 export function kernelMLMLoss(
   kernels: BertTrainKernels, key: object, cfg: BertConfig, params: FusedBertParams,
-  inputIds: Tensor, tokenTypeIds: Tensor | null, attentionMask: Tensor | null, labels: Tensor,
+  inputIds: Tensor, tokenTypeIds: Tensor | null, attentionMask: Tensor | null, labels: Tensor, returnLogits = true,
 ): { loss: Tensor; logits: Tensor } {
   const [B, T] = inputIds.shape as [number, number];
   const N = B * T;
@@ -74,7 +77,7 @@ export function kernelMLMLoss(
       s.intermediate !== shape.intermediate || s.nPositions !== shape.nPositions || s.typeVocab !== shape.typeVocab ||
       s.eps !== shape.eps || s.act !== shape.act) {
     const cap = s && s.batch * s.t > N ? { batch: s.batch, t: s.t } : { batch: B, t: T };
-    kw = { ws: kernels.workspace({ ...shape, batch: Math.max(cap.batch, B), t: Math.max(cap.t, T) }), masks: null, forwards: 0 };
+    kw = { ws: kernels.workspace({ ...shape, batch: Math.max(cap.batch, B), t: Math.max(cap.t, T) }), masks: null, logits: new Float32Array(0), forwards: 0 };
     workspaces.set(key, kw);
   }
   const drop = params.dropout;
@@ -93,7 +96,10 @@ export function kernelMLMLoss(
   let count = 0;
   for (let i = 0; i < N; i++) if (lab[i] !== -100) count++;
   const weights = params.tensors.map((t) => t.data as F32);
-  const logits = new Float32Array(count * V);
+  // Kept between steps: a fresh [count, vocab] array per step (30 MB for the
+  // bundled recipe) costs page faults and garbage collection.
+  if (kw.logits.length < count * V) kw.logits = new Float32Array(count * V);
+  const logits = kw.logits.subarray(0, count * V);
   const losses = new Float32Array(count);
   const ws = kw.ws;
   kernels.forward({ workspace: ws, batch: B, t: T, weights, ids, tokenTypes: types, attentionMask: mask, labels: lab, masks, logits, losses });
@@ -103,11 +109,11 @@ export function kernelMLMLoss(
   for (let i = 0; i < count; i++) total += losses[i]!;
   // No labelled position: PyTorch's mean over zero rows is NaN.
   const loss = fromArray(new Float32Array([count > 0 ? total / count : NaN]), []);
-  const logitsT = fromArray(logits, [count, V]);
+  const logitsT = returnLogits ? fromArray(logits.slice(), [count, V]) : fromArray(new Float32Array(0), [0, V]);
   if (isGradEnabled()) {
     const parents = params.tensors;
     record(loss, parents, (gLoss) => {
-      if (owner.forwards !== forwardNo || workspaces.get(key) !== owner) {
+      if (owner.forwards !== forwardNo || workspaces.get(key) !== owner || owner.logits.buffer !== logits.buffer) {
         throw new MuseError(
           'STALE_ACTIVATIONS',
           'BertForMaskedLM: backward() of a training loss after another forward of the same model in training mode: its saved activations were overwritten. Call backward() before the next forward (or set model.fusedTrain = false).',

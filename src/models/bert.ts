@@ -209,14 +209,16 @@ export interface BertForwardOptions {
    * `'all'` (default): logits for every position, `[batch, seqLen, vocab]` (HF).
    * `'labelled'`: logits only for the positions whose label is not −100,
    * `[count, vocab]` in row-major order — the same loss for a sixth of the
-   * head's cost when 15% of positions are masked (training uses it).
+   * head's cost when 15% of positions are masked.
+   * `'none'`: the loss of `'labelled'` only; `logits` is an empty
+   * `[0, vocab]` tensor (training: no copy of a `[count, vocab]` array per step).
    */
-  logitsFor?: 'all' | 'labelled';
+  logitsFor?: 'all' | 'labelled' | 'none';
 }
 
 /** Output of {@link BertForMaskedLM.forward}. */
 export interface BertMaskedLMOutput {
-  /** `[batch, seqLen, vocab_size]`, or `[count, vocab_size]` with `logitsFor: 'labelled'`. */
+  /** `[batch, seqLen, vocab_size]`, `[count, vocab_size]` with `logitsFor: 'labelled'`, `[0, vocab_size]` with `'none'`. */
   logits: Tensor;
   /** Mean cross-entropy over labelled positions (scalar), when labels were given. */
   loss?: Tensor;
@@ -335,12 +337,12 @@ export class BertForMaskedLM extends Module {
   forward(inputIds: Tensor, opts: BertForwardOptions = {}): BertMaskedLMOutput {
     const kernels = getBackend().bertTrain;
     if (
-      kernels && this.fusedTrain && opts.logitsFor === 'labelled' && opts.labels && !opts.positionIds && this.config.tie_word_embeddings &&
+      kernels && this.fusedTrain && (opts.logitsFor === 'labelled' || opts.logitsFor === 'none') && opts.labels && !opts.positionIds && this.config.tie_word_embeddings &&
       inputIds.dtype === 'int32' && opts.labels.dtype === 'int32' && (!opts.attentionMask || opts.attentionMask.dtype === 'int32') &&
       (!opts.tokenTypeIds || opts.tokenTypeIds.dtype === 'int32') && (!isGradEnabled() || this.parameters().every((p) => p.requiresGrad))
     ) {
       this.checkInputs(inputIds, opts);
-      return kernelMLMLoss(kernels, this, this.config, this.fusedParams(), inputIds, opts.tokenTypeIds ?? null, opts.attentionMask ?? null, opts.labels);
+      return kernelMLMLoss(kernels, this, this.config, this.fusedParams(), inputIds, opts.tokenTypeIds ?? null, opts.attentionMask ?? null, opts.labels, opts.logitsFor === 'labelled');
     }
     const hidden = this.encode(inputIds, opts);
     const [B, T, C] = hidden.shape as [number, number, number];
@@ -349,8 +351,8 @@ export class BertForMaskedLM extends Module {
       throw new ShapeError(`BertForMaskedLM: labels must be [${B}, ${T}] like inputIds, got [${labels.shape.join(', ')}]`);
     }
     const V = this.config.vocab_size;
-    if (opts.logitsFor === 'labelled') {
-      if (!labels) throw new ShapeError("BertForMaskedLM: logitsFor 'labelled' needs labels");
+    if (opts.logitsFor === 'labelled' || opts.logitsFor === 'none') {
+      if (!labels) throw new ShapeError(`BertForMaskedLM: logitsFor '${opts.logitsFor}' needs labels`);
       const ld = labels.data as Int32Array;
       const rows: number[] = [];
       const targets: number[] = [];
@@ -361,7 +363,7 @@ export class BertForMaskedLM extends Module {
       const picked = hidden.reshape([B * T, C]).indexSelect(0, fromArray(Int32Array.from(rows), [rows.length], 'int32'));
       const logits = this.predictions.forward(picked);
       const loss = crossEntropy(logits, fromArray(Int32Array.from(targets), [targets.length], 'int32'), { ignoreIndex: -100 });
-      return { logits, loss };
+      return { logits: opts.logitsFor === 'none' ? fromArray(new Float32Array(0), [0, V]) : logits, loss };
     }
     const logits = this.predictions.forward(hidden);
     if (!labels) return { logits };

@@ -182,7 +182,7 @@ export async function pretrainMLM(opts: PretrainOptions): Promise<TrainSummary &
   const grouped = tr.groupByLength ? new LengthGroupedSampler(trainEx.map((e) => e.ids.length), 8 * B) : null;
   const trainer = new Trainer<TensorBatch>({
     model,
-    lossFn: (b) => model.forward(b.inputIds, { attentionMask: b.attentionMask, labels: b.labels, logitsFor: 'labelled' }).loss!,
+    lossFn: (b) => model.forward(b.inputIds, { attentionMask: b.attentionMask, labels: b.labels, logitsFor: 'none' }).loss!,
     nextTrainBatch: () => {
       const rows: MlmExample[] = [];
       if (grouped) for (const i of grouped.sample(B, batchGen)) rows.push(trainEx[i]!);

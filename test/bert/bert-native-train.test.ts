@@ -163,6 +163,12 @@ test('BERT kernel under noGrad gives the evaluation loss; bad ids are refused', 
     m.fusedTrain = false;
     const slow = noGrad(() => m.forward(b.ids, { attentionMask: b.mask, labels: b.labels, logitsFor: 'labelled' }).loss!.item());
     assert.ok(Math.abs(fast - slow) < 1e-5, `${fast} vs ${slow}`);
+    for (const fused of [true, false]) {
+      m.fusedTrain = fused;
+      const none = noGrad(() => m.forward(b.ids, { attentionMask: b.mask, labels: b.labels, logitsFor: 'none' }));
+      assert.ok(Math.abs(none.loss!.item() - slow) < 1e-5, `logitsFor none (fused ${fused})`);
+      assert.deepEqual(none.logits.shape, [0, cfg.vocab_size]);
+    }
     m.fusedTrain = true;
     const bad = fromArray(Int32Array.from([1, 2, 41, 3]), [1, 4], 'int32');
     assert.throws(() => m.forward(bad, { labels: fromArray(Int32Array.from([-100, 2, -100, -100]), [1, 4], 'int32'), logitsFor: 'labelled' }), /outside the vocabulary/);
