@@ -3,6 +3,11 @@
  *
  *   npx tsx scripts/bundle-model.ts RUN_DIR models/NAME --title "…" --data "…" --prompt "…" [--prompt …] [--acrostic 春夏秋冬] [--dtype float16]
  *
+ * For a BERT run (`model_type: "bert"`) the prompts are fill-mask texts
+ * (`--prompt "床前明月[MASK]，疑是地上霜。"`) and the card shows their top-5
+ * candidates; `--figures FILE` adds a Markdown file of measured figures (the
+ * `npm run bench -- fill-mask` table) to the card.
+ *
  * Copies the inference files of RUN_DIR/best (config, weights, tokenizer,
  * generation config, recipe, loss curve; not the optimizer state) into
  * models/NAME and writes models/NAME/README.md: data, recipe and the exact
@@ -18,6 +23,8 @@ import { generate } from '../src/generate/index.js';
 import { gptParameterCount } from '../src/models/gpt-config.js';
 import { getBackend } from '../src/backend/index.js';
 import { inferPoemForm } from '../src/pipelines/poem-form.js';
+import { loadMaskedLMDir, fillMask } from '../src/pipelines/fill-mask.js';
+import { bertParameterCount } from '../src/models/bert-config.js';
 
 const [runDir, outDir, ...rest] = process.argv.slice(2);
 if (!runDir || !outDir) {
@@ -56,6 +63,68 @@ const lastEval = evals[evals.length - 1]!;
 const trainRecords = metrics.filter((m) => m.event === 'train');
 const tps = trainRecords.map((m) => Number(m.tokensPerSec)).filter(Number.isFinite);
 const meanTps = tps.reduce((a, b) => a + b, 0) / Math.max(1, tps.length);
+
+const modelType = (JSON.parse(readFileSync(join(outDir, 'config.json'), 'utf8')) as { model_type?: string }).model_type;
+if (modelType === 'bert') {
+  writeBertCard();
+  process.exit(0);
+}
+
+/** The model card of a BERT masked LM: facts of the run, fill-mask samples, the figures file. */
+function writeBertCard(): void {
+  const lm = loadMaskedLMDir(outDir);
+  const c = lm.model.config;
+  const figures = flag('figures')[0];
+  const samples = prompts.map((p) => {
+    const cands = fillMask(lm, p, { topK: 5 });
+    return `${p}  ${cands.map((list) => list.map((x) => `${x.token_str} ${x.score.toFixed(3)}`).join(' · ')).join('  |  ')}`;
+  });
+  const bytes = statSync(join(outDir, 'model.safetensors')).size;
+  const bertCard = `# ${outDir.split('/').pop()}
+
+${title}
+
+Trained by muse itself (\`muse train\` with a \`model_type: "bert"\` recipe) on ${getBackend().name === 'native' ? 'the native backend' : 'the js backend'} of a 2-core x86-64 machine.
+
+| | |
+| --- | --- |
+| architecture | BERT (\`BertForMaskedLM\`, HF names): ${c.num_hidden_layers} post-LayerNorm layers, ${c.num_attention_heads} heads, width ${c.hidden_size}, FFN ${c.intermediate_size}, ${c.hidden_act}, ${c.max_position_embeddings} positions, decoder ${c.tie_word_embeddings ? 'tied to the word embeddings' : 'untied'} |
+| parameters | ${bertParameterCount(c).toLocaleString('en')} (${(bytes / 1048576).toFixed(1)} MiB of ${half ? 'float16' : 'float32'} safetensors${half ? ', trained in float32' : ''}) |
+| tokenizer | WordPiece, ${lm.tokenizer.vocabSize.toLocaleString('en')} entries |
+| data | ${dataNote} |
+| training | ${state.global_step.toLocaleString('en')} iterations in ${(state.elapsed_ms / 60000).toFixed(1)} min (mean ${Math.round(meanTps).toLocaleString('en')} tokens/s) |
+| validation loss | best ${state.best_metric.toFixed(4)} nats per masked token (last evaluation at step ${lastEval.step}: ${Number(lastEval.valLoss).toFixed(4)}) |
+
+![loss curve](loss.svg)
+
+## Recipe
+
+The exact command was
+
+\`\`\`bash
+${recipeNote.command}
+\`\`\`
+
+\`muse_recipe.json\` holds the recipe it ran; \`metrics.jsonl\` is the full training log.
+${figures ? '\n' + readFileSync(figures, 'utf8').trim() + '\n' : ''}
+## Samples (unedited, \`muse fill-mask TEXT --top-k 5\`)
+
+\`\`\`
+${samples.join('\n')}
+\`\`\`
+
+## Use
+
+\`\`\`bash
+npm run muse -- fill-mask --model ${outDir} "${prompts[0] ?? '[MASK]'}"
+\`\`\`
+
+It is a Hugging Face BERT directory: \`BertForMaskedLM.from_pretrained("${outDir}")\` and
+\`PreTrainedTokenizerFast(tokenizer_file="${outDir}/tokenizer.json")\` load it in transformers.
+`;
+  writeFileAtomic(join(outDir, 'README.md'), bertCard);
+  console.log(bertCard);
+}
 
 const loaded = loadModelDir(outDir);
 const cfg = loaded.model.config;
