@@ -1,5 +1,6 @@
 import { getBackend } from '../backend/index.js';
 import { gptConfig, gptParameterCount, type GPTConfig } from '../models/gpt-config.js';
+import { bertConfig, bertParameterCount } from '../models/bert-config.js';
 import type { TrainRecipe } from './train-config.js';
 
 /** What {@link estimateTraining} reports. */
@@ -7,7 +8,12 @@ export interface TrainingEstimate {
   parameters: number;
   /** Parameters excluding position embeddings (the "N" of 6N; Kaplan et al. 2020 count them out too). */
   nonEmbeddingParameters: number;
-  /** Training FLOPs per token: 6N + 12·n_layer·n_embd·T (forward + backward incl. attention; PaLM appendix B). */
+  /**
+   * Training FLOPs per token: 6N + 12·n_layer·n_embd·T (forward + backward
+   * incl. attention; PaLM appendix B). For a BERT recipe N counts the encoder's
+   * matrices, the head's transform and the decoder on the masked share of
+   * positions only (the head runs on labelled rows).
+   */
   flopsPerToken: number;
   /** Training FLOPs per iteration (tokens per iteration × flopsPerToken). */
   flopsPerIter: number;
@@ -29,6 +35,7 @@ export interface TrainingEstimate {
  */
 export function estimateTraining(recipe: TrainRecipe, vocabSize: number): TrainingEstimate {
   const t = recipe.training;
+  if ((recipe.model as Record<string, unknown>).model_type === 'bert') return estimateBert(recipe, vocabSize);
   const cfg: GPTConfig = gptConfig({ ...recipe.model, vocab_size: (recipe.model.vocab_size as number | undefined) ?? vocabSize, n_positions: recipe.model.n_positions ?? t.blockSize });
   const parameters = gptParameterCount(cfg);
   const nonEmbeddingParameters = parameters - cfg.n_positions * cfg.n_embd;
@@ -37,6 +44,36 @@ export function estimateTraining(recipe: TrainRecipe, vocabSize: number): Traini
   const tokensPerIter = t.batchSize * T * (t.gradientAccumulationSteps ?? 1);
   const flopsPerIter = flopsPerToken * tokensPerIter;
   const measuredGflops = measureGemm(t.batchSize * T, cfg.n_embd, 4 * cfg.n_embd);
+  const bytes = 4 * parameters;
+  return {
+    parameters,
+    nonEmbeddingParameters,
+    flopsPerToken,
+    flopsPerIter,
+    tokensPerIter,
+    memory: { weights: bytes, gradients: bytes, adamw: 2 * bytes, total: 4 * bytes },
+    measuredGflops,
+    msPerIter: (flopsPerIter / (measuredGflops * 1e9)) * 1e3,
+    backend: getBackend().name,
+  };
+}
+
+/** {@link estimateTraining} for a `model_type: "bert"` recipe (masked-LM pretraining). */
+function estimateBert(recipe: TrainRecipe, vocabSize: number): TrainingEstimate {
+  const t = recipe.training;
+  const m = recipe.model as Record<string, unknown>;
+  const cfg = bertConfig({ ...m, vocab_size: (m.vocab_size as number | undefined) ?? vocabSize });
+  const parameters = bertParameterCount(cfg);
+  const C = cfg.hidden_size;
+  const L = cfg.num_hidden_layers;
+  const T = t.blockSize;
+  const p = (t as { mlmProbability?: number }).mlmProbability ?? 0.15;
+  const nonEmbeddingParameters = parameters - (cfg.max_position_embeddings + cfg.type_vocab_size) * C;
+  const matmulPerToken = L * (4 * C * C + 2 * C * cfg.intermediate_size) + p * (C * C + cfg.vocab_size * C);
+  const flopsPerToken = 6 * matmulPerToken + 12 * L * C * T;
+  const tokensPerIter = t.batchSize * T * (t.gradientAccumulationSteps ?? 1);
+  const flopsPerIter = flopsPerToken * tokensPerIter;
+  const measuredGflops = measureGemm(t.batchSize * T, C, cfg.intermediate_size);
   const bytes = 4 * parameters;
   return {
     parameters,

@@ -90,14 +90,15 @@ export function register(program: Command): void {
       const vocab = Number(opts.vocabSize);
       if (!Number.isInteger(vocab) || vocab <= 0) throw new ConfigError(`--vocab-size must be a positive integer, got ${opts.vocabSize}`);
       const e = estimateTraining(recipe, vocab);
+      const bert = (recipe.model as Record<string, unknown>).model_type === 'bert';
       if (opts.json) {
         process.stdout.write(JSON.stringify(e) + '\n');
         return;
       }
       process.stdout.write(
         [
-          `parameters:        ${e.parameters.toLocaleString('en')} (${e.nonEmbeddingParameters.toLocaleString('en')} without position embeddings)${recipe.model.vocab_size === undefined ? `, assuming a vocabulary of ${vocab} (pass --vocab-size; a char tokenizer has one entry per distinct character + 2)` : ''}`,
-          `FLOPs per token:   ${(e.flopsPerToken / 1e6).toFixed(2)} M (6N + 12·L·C·T)`,
+          `parameters:        ${e.parameters.toLocaleString('en')} (${e.nonEmbeddingParameters.toLocaleString('en')} without position${bert ? ' and token-type' : ''} embeddings)${recipe.model.vocab_size === undefined ? `, assuming a vocabulary of ${vocab} (pass --vocab-size; a char tokenizer has one entry per distinct character + ${bert ? '5' : '2'})` : ''}`,
+          `FLOPs per token:   ${(e.flopsPerToken / 1e6).toFixed(2)} M (${bert ? '6·(encoder + head on the masked share) + 12·L·C·T' : '6N + 12·L·C·T'})`,
           `tokens per iter:   ${e.tokensPerIter}`,
           `FLOPs per iter:    ${(e.flopsPerIter / 1e9).toFixed(2)} G`,
           `memory:            weights ${humanBytes(e.memory.weights)}, gradients ${humanBytes(e.memory.gradients)}, AdamW ${humanBytes(e.memory.adamw)}, total ${humanBytes(e.memory.total)} (+ activations)`,
