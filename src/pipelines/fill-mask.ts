@@ -60,10 +60,17 @@ export interface FillMaskOptions {
 
 const CJK = '\\u3000-\\u303f\\u3400-\\u4dbf\\u4e00-\\u9fff\\uf900-\\ufaff\\uff00-\\uffef';
 const SPACE_NEAR_CJK = new RegExp(`(?<=[${CJK}]) +| +(?=[${CJK}])`, 'gu');
+// A space between two special tokens where one of them touches a CJK
+// character ("[CLS] [MASK]前"), so that Chinese sequences join the same way
+// whatever a mask's neighbours are; English keeps its spaces.
+const SPACE_BETWEEN_SPECIALS_NEAR_CJK = new RegExp(`(?<=\\]) +(?=\\[[A-Z]+\\][${CJK}])|(?<=[${CJK}]\\[[A-Z]+\\]) +(?=\\[)`, 'gu');
 
-/** WordPiece decoding puts a space between every CJK character (HF: "床 前 明 月"); drop those spaces. */
+/**
+ * WordPiece decoding puts a space between every CJK character (HF: "床 前 明
+ * 月"); drop those spaces, and those between special tokens next to CJK text.
+ */
 export function joinCjk(text: string): string {
-  return text.replace(SPACE_NEAR_CJK, '');
+  return text.replace(SPACE_NEAR_CJK, '').replace(SPACE_BETWEEN_SPECIALS_NEAR_CJK, '');
 }
 
 /**

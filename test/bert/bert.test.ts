@@ -115,6 +115,11 @@ test('fill-mask on the tiny checkpoint: scores are the softmax of the reference 
   assert.match(two[0]![0]!.sequence, /^\[CLS\]床.+明\[MASK\] ?\[SEP\]$/u, 'several masks: specials kept, as HF');
   assert.throws(() => fillMask(lm, '床前明月光'), (e: unknown) => e instanceof ConfigError && /\[MASK\]/.test(e.message));
   assert.equal(joinCjk('床 前 明 月 光 ， 疑'), '床前明月光，疑');
+  // Several masks: the same joining whatever a mask's neighbours are; English keeps its spaces.
+  assert.equal(joinCjk('[CLS] [MASK] 前 明 月 光 ， 疑 是 地 上 霜 。 [SEP]'), '[CLS][MASK]前明月光，疑是地上霜。[SEP]');
+  assert.equal(joinCjk('[CLS] 一 前 明 月 光 ， 疑 是 地 上 [MASK] 。 [SEP]'), '[CLS]一前明月光，疑是地上[MASK]。[SEP]');
+  assert.equal(joinCjk('[CLS] 床 前 [MASK] [MASK] 光 [SEP]'), '[CLS]床前[MASK][MASK]光[SEP]');
+  assert.equal(joinCjk('[CLS] [MASK] is the capital of france . [SEP]'), '[CLS] [MASK] is the capital of france . [SEP]');
 });
 
 test('hasLineLengths keeps regulated 5/7-character verse only', () => {
