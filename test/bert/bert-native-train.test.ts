@@ -106,6 +106,7 @@ test('BERT kernel = autograd path: padding, token types, 30% labelled', { skip }
 test('BERT kernel = autograd path: batch of 5 (uneven parts), a row without labels, relu and tanh GELU', { skip }, () => {
   withNative(() => {
     compare(cfg, batch(5, 7, { noLabelRow: 0 }));
+    compare(cfg, batch(2, 8, { noLabelRow: 0 })); // with 2 threads, a part without labelled rows
     compare({ ...cfg, hidden_act: 'relu' } as typeof cfg, batch(2, 9, { pad: true }));
     compare({ ...cfg, hidden_act: 'gelu_new' } as typeof cfg, batch(1, 12));
   });
