@@ -39,11 +39,18 @@ export function estimateTraining(recipe: TrainRecipe, vocabSize: number): Traini
   const cfg: GPTConfig = gptConfig({ ...recipe.model, vocab_size: (recipe.model.vocab_size as number | undefined) ?? vocabSize, n_positions: recipe.model.n_positions ?? t.blockSize });
   const parameters = gptParameterCount(cfg);
   const nonEmbeddingParameters = parameters - cfg.n_positions * cfg.n_embd;
-  const T = t.blockSize;
-  const flopsPerToken = 6 * nonEmbeddingParameters + 12 * cfg.n_layer * cfg.n_embd * T;
-  const tokensPerIter = t.batchSize * T * (t.gradientAccumulationSteps ?? 1);
+  const flopsPerToken = 6 * nonEmbeddingParameters + 12 * cfg.n_layer * cfg.n_embd * t.blockSize;
+  return withThroughput(recipe, parameters, nonEmbeddingParameters, flopsPerToken, cfg.n_embd, 4 * cfg.n_embd);
+}
+
+/** The estimate's per-iteration, memory and speed fields, with the GEMM measured at `[batch·T, width]·[width, inner]`. */
+function withThroughput(
+  recipe: TrainRecipe, parameters: number, nonEmbeddingParameters: number, flopsPerToken: number, width: number, inner: number,
+): TrainingEstimate {
+  const t = recipe.training;
+  const tokensPerIter = t.batchSize * t.blockSize * (t.gradientAccumulationSteps ?? 1);
   const flopsPerIter = flopsPerToken * tokensPerIter;
-  const measuredGflops = measureGemm(t.batchSize * T, cfg.n_embd, 4 * cfg.n_embd);
+  const measuredGflops = measureGemm(t.batchSize * t.blockSize, width, inner);
   const bytes = 4 * parameters;
   return {
     parameters,
@@ -71,21 +78,7 @@ function estimateBert(recipe: TrainRecipe, vocabSize: number): TrainingEstimate 
   const nonEmbeddingParameters = parameters - (cfg.max_position_embeddings + cfg.type_vocab_size) * C;
   const matmulPerToken = L * (4 * C * C + 2 * C * cfg.intermediate_size) + p * (C * C + cfg.vocab_size * C);
   const flopsPerToken = 6 * matmulPerToken + 12 * L * C * T;
-  const tokensPerIter = t.batchSize * T * (t.gradientAccumulationSteps ?? 1);
-  const flopsPerIter = flopsPerToken * tokensPerIter;
-  const measuredGflops = measureGemm(t.batchSize * T, C, cfg.intermediate_size);
-  const bytes = 4 * parameters;
-  return {
-    parameters,
-    nonEmbeddingParameters,
-    flopsPerToken,
-    flopsPerIter,
-    tokensPerIter,
-    memory: { weights: bytes, gradients: bytes, adamw: 2 * bytes, total: 4 * bytes },
-    measuredGflops,
-    msPerIter: (flopsPerIter / (measuredGflops * 1e9)) * 1e3,
-    backend: getBackend().name,
-  };
+  return withThroughput(recipe, parameters, nonEmbeddingParameters, flopsPerToken, C, cfg.intermediate_size);
 }
 
 /** GFLOP/s of `[m, k]·[k, n]` on the active backend (best of a few repetitions, ~0.2 s). */
