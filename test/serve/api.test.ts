@@ -87,13 +87,18 @@ test('temperature 0 decodes greedily (as OpenAI): the same text without a seed',
 test('unseeded requests are decoded in one batch, each as if alone (greedy: the library\'s own answer)', async () => {
   const prompts = ['The fox', 'A lion and a mouse', 'Once', 'The crow said'];
   const before = server.context.batcher!.stats.largestBatch;
-  const answers = await Promise.all(prompts.map((prompt) => post(`${url}/v1/completions`, { prompt, max_tokens: 8, temperature: 0 }).then((r) => r.json())));
-  for (const [k, prompt] of prompts.entries()) {
-    const ids = generate(story.model, [story.tokenizer.encode(prompt, { addSpecialTokens: false }).ids], { maxNewTokens: 8, doSample: false }, { tokenizer: story.tokenizer });
-    assert.equal(answers[k].choices[0].text, story.tokenizer.decode(ids.sequences[0]!, { skipSpecialTokens: true }), prompt);
-    assert.equal(answers[k].usage.completion_tokens, 8);
+  // Requests batch when they reach the server in the same tick; on a loaded
+  // machine the four may not, so a few rounds are allowed to show it.
+  let h: { batching: { largestBatch: number } } = { batching: { largestBatch: 0 } };
+  for (let round = 0; round < 4 && h.batching.largestBatch < 2; round++) {
+    const answers = await Promise.all(prompts.map((prompt) => post(`${url}/v1/completions`, { prompt, max_tokens: 8, temperature: 0 }).then((r) => r.json())));
+    for (const [k, prompt] of prompts.entries()) {
+      const ids = generate(story.model, [story.tokenizer.encode(prompt, { addSpecialTokens: false }).ids], { maxNewTokens: 8, doSample: false }, { tokenizer: story.tokenizer });
+      assert.equal(answers[k].choices[0].text, story.tokenizer.decode(ids.sequences[0]!, { skipSpecialTokens: true }), prompt);
+      assert.equal(answers[k].usage.completion_tokens, 8);
+    }
+    h = await (await fetch(`${url}/healthz`)).json();
   }
-  const h = await (await fetch(`${url}/healthz`)).json();
   assert.ok(h.batching.largestBatch >= 2 && h.batching.largestBatch > before - 1, `largest batch ${h.batching.largestBatch}`);
   // n choices of one unseeded request share a wave too.
   const n3 = await (await post(`${url}/v1/completions`, { prompt: 'The', max_tokens: 4, n: 3 })).json();
