@@ -9,7 +9,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Generator, fromArray, type Tensor } from '../tensor/index.js';
-import { loadCheckpoint, readJsonFile } from '../io/checkpoint.js';
+import { loadCheckpoint, missingConfigError, readJsonFile } from '../io/checkpoint.js';
 import type { StTensor } from '../io/safetensors.js';
 import { FileFormatError } from '../errors.js';
 import { BertForMaskedLM } from './bert.js';
@@ -67,9 +67,7 @@ export interface LoadedBert {
  * @throws ShapeError when a tensor's shape does not match the config (named, with both shapes)
  */
 export function loadBert(dir: string, opts: { generator?: Generator; requireHead?: boolean } = {}): LoadedBert {
-  if (!existsSync(join(dir, 'config.json'))) {
-    throw new FileFormatError(`${dir}: no config.json; a model directory needs config.json and model.safetensors (Hugging Face layout)`);
-  }
+  if (!existsSync(join(dir, 'config.json'))) throw missingConfigError(dir);
   const ck = loadCheckpoint(dir);
   const config = ck.config as Partial<BertConfig> & Record<string, unknown>;
   if (config.model_type !== 'bert') {
@@ -106,9 +104,7 @@ export type LoadedHFModel =
  * @throws ShapeError for a tensor whose shape does not match the config
  */
 export function loadHFModel(dir: string, opts: { generator?: Generator } = {}): LoadedHFModel {
-  if (!existsSync(join(dir, 'config.json'))) {
-    throw new FileFormatError(`${dir}: no config.json; a model directory needs config.json and model.safetensors (Hugging Face layout)`);
-  }
+  if (!existsSync(join(dir, 'config.json'))) throw missingConfigError(dir);
   const type = modelTypeOf(dir);
   if (type === 'gpt2') {
     const { model, report, generationConfig } = loadGPT(dir, opts);

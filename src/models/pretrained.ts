@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Tensor, Generator, fromArray } from '../tensor/index.js';
 import type { Module } from '../nn/module.js';
-import { loadCheckpoint, saveCheckpoint, type CheckpointToSave } from '../io/checkpoint.js';
+import { loadCheckpoint, missingConfigError, saveCheckpoint, type CheckpointToSave } from '../io/checkpoint.js';
 import type { StTensor } from '../io/safetensors.js';
 import { FileFormatError } from '../errors.js';
 import { GPT } from './gpt.js';
@@ -88,9 +88,7 @@ export function gpt2StateDict(tensors: Map<string, StTensor>): Map<string, Tenso
  * @throws ShapeError when a tensor's shape does not match the config (named)
  */
 export function loadGPT(dir: string, opts: { generator?: Generator } = {}): { model: GPT; report: LoadReport; generationConfig?: Record<string, unknown> } {
-  if (!existsSync(join(dir, 'config.json'))) {
-    throw new FileFormatError(`${dir}: no config.json; a model directory needs config.json and model.safetensors (Hugging Face layout)`);
-  }
+  if (!existsSync(join(dir, 'config.json'))) throw missingConfigError(dir);
   const ck = loadCheckpoint(dir);
   const config = ck.config as Partial<GPTConfig> & { model_type?: string };
   if (config.model_type !== 'gpt2') {

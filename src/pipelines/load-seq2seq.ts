@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Seq2SeqTransformer, type Seq2SeqDecoderLM } from '../models/seq2seq.js';
 import type { Seq2SeqConfig } from '../models/seq2seq-config.js';
 import type { LoadReport } from '../models/pretrained.js';
-import { loadCheckpoint } from '../io/checkpoint.js';
+import { loadCheckpoint, missingConfigError } from '../io/checkpoint.js';
 import { fromArray, type Tensor } from '../tensor/index.js';
 import { loadTokenizer, type Tokenizer } from '../tokenizers/index.js';
 import { generate, generationConfigFromHF, type GenerationConfig, type GenerateOptions } from '../generate/index.js';
@@ -34,7 +34,7 @@ export interface LoadedSeq2Seq {
  */
 export function loadSeq2SeqDir(dir: string): LoadedSeq2Seq {
   if (!existsSync(join(dir, 'config.json'))) {
-    throw new FileFormatError(`${dir}: no config.json; a seq2seq model directory comes from \`muse finetune --arch seq2seq\` (its best/ or last/)`);
+    throw missingConfigError(dir, "a seq2seq model directory comes from `muse finetune --arch seq2seq` (its best/ or last/)");
   }
   const ck = loadCheckpoint(dir);
   const config = ck.config as Partial<Seq2SeqConfig> & { model_type?: string };

@@ -57,14 +57,16 @@ export function readMlmCorpus(recipe: TrainRecipe, files: string[]): MlmCorpus {
   const d = recipe.data as TrainRecipe['data'] & MlmRecipeFields['data'];
   let docs: string[] = [];
   for (const f of files) docs.push(...readCorpus(f, { field: d.field, join: d.join, script: d.script ?? 'keep', separator: d.txtDocuments === 'paragraphs' ? BLANK_LINE : undefined }));
+  const read = docs.length;
   if (d.lineLengths) docs = docs.filter((doc) => hasLineLengths(doc, d.lineLengths!));
+  const filterNote = d.lineLengths ? ` (data.lineLengths ${JSON.stringify(d.lineLengths)} kept ${docs.length} of ${read} documents: only those whose every line has one of these lengths; --data.lineLengths=null keeps them all)` : '';
   const gen = new Generator(recipe.training.seed ?? 1337);
   for (let i = docs.length - 1; i > 0; i--) {
     const j = gen.randint(0, i + 1);
     [docs[i], docs[j]] = [docs[j]!, docs[i]!];
   }
   const nVal = Math.floor(docs.length * (d.valFraction ?? 0.1));
-  if (nVal < 1 || docs.length - nVal < 1) throw new ConfigError(`the corpus gives ${docs.length - nVal} training and ${nVal} validation documents; use a larger corpus or another valFraction`);
+  if (nVal < 1 || docs.length - nVal < 1) throw new ConfigError(`the corpus gives ${docs.length - nVal} training and ${nVal} validation documents${filterNote}; use a larger corpus or another valFraction`);
   return { train: docs.slice(0, docs.length - nVal), val: docs.slice(docs.length - nVal) };
 }
 

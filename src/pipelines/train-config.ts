@@ -216,3 +216,42 @@ export function assertFreshRunDir(outDir: string, opts: { resume?: boolean; over
     );
   }
 }
+
+/**
+ * What a `--resume` changes relative to the run it continues, read from the
+ * run's `last/muse_recipe.json` (`{recipe, command}`, written by `muse
+ * train`): every `training` and `data` field whose value differs (an
+ * override given at the start and not repeated is the usual cause: the
+ * schedule then changes silently), and a different `--corpus` (validation
+ * losses stop being comparable with the best so far). Empty when the note is
+ * absent or unreadable.
+ * @returns one human-readable line per difference, e.g. `training.maxIters 20000 → 2000`
+ */
+export function resumeChanges(lastDir: string, recipe: TrainRecipe, corpus: readonly string[]): string[] {
+  const path = join(lastDir, 'muse_recipe.json');
+  if (!existsSync(path)) return [];
+  let saved: { recipe?: Partial<TrainRecipe>; command?: string };
+  try {
+    saved = JSON.parse(readFileSync(path, 'utf8')) as typeof saved;
+  } catch {
+    return [];
+  }
+  const out: string[] = [];
+  for (const section of ['training', 'data'] as const) {
+    const was = (saved.recipe?.[section] ?? {}) as Record<string, unknown>;
+    const now = recipe[section] as unknown as Record<string, unknown>;
+    for (const key of [...new Set([...Object.keys(was), ...Object.keys(now)])].sort()) {
+      const a = JSON.stringify(was[key]);
+      const b = JSON.stringify(now[key]);
+      if (a !== b) out.push(`${section}.${key} ${a ?? 'unset'} → ${b ?? 'unset'}`);
+    }
+  }
+  const words = (saved.command ?? '').split(' ');
+  const at = words.indexOf('--corpus');
+  if (at >= 0) {
+    const before: string[] = [];
+    for (let i = at + 1; i < words.length && !words[i]!.startsWith('--'); i++) before.push(words[i]!);
+    if (before.join(' ') !== corpus.join(' ')) out.push(`--corpus ${before.join(' ')} → ${corpus.join(' ')}`);
+  }
+  return out;
+}

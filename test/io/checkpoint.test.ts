@@ -16,7 +16,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, FileFormatError } from '../../src/errors.js';
-import { copyCheckpoint, loadCheckpoint, readJsonFile, recoverCheckpoint, saveCheckpoint, type CheckpointToSave } from '../../src/io/checkpoint.js';
+import { copyCheckpoint, loadCheckpoint, missingConfigError, readJsonFile, recoverCheckpoint, saveCheckpoint, type CheckpointToSave } from '../../src/io/checkpoint.js';
 import { readSafetensors, writeSafetensors, type StTensor } from '../../src/io/safetensors.js';
 
 const HF = '/work/shared/hf-checkpoints';
@@ -322,5 +322,19 @@ test('copyCheckpoint: last/ as hard links to best/, replaced whole, and later sa
     assert.equal(loadCheckpoint(last).config.version, 3, 'a failed copy keeps the old version');
   } finally {
     rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('a run folder passed as a model directory: the error names its best/', () => {
+  const run = mkdtempSync(join(tmpdir(), 'muse-run-'));
+  try {
+    assert.match(missingConfigError(run).message, /no config\.json; a model directory needs config\.json/);
+    mkdirSync(join(run, 'best'));
+    writeFileSync(join(run, 'best', 'config.json'), '{}');
+    const e = missingConfigError(run);
+    assert.ok(e instanceof FileFormatError);
+    assert.match(e.message, new RegExp(`it is a training run.*pass ${join(run, 'best').replace(/[/\\]/g, '.')}`));
+  } finally {
+    rmSync(run, { recursive: true, force: true });
   }
 });

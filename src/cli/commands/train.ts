@@ -1,5 +1,6 @@
 import { Command } from 'commander';
-import { loadRecipe } from '../../pipelines/train-config.js';
+import { join } from 'node:path';
+import { loadRecipe, resumeChanges } from '../../pipelines/train-config.js';
 import { pretrain } from '../../pipelines/pretrain.js';
 import { estimateTraining } from '../../pipelines/estimate.js';
 import { ConfigError } from '../../errors.js';
@@ -40,6 +41,15 @@ export function register(program: Command): void {
       if (opts.field) overrides['data.field'] = JSON.stringify(opts.field);
       const recipe = loadRecipe(opts.config, overrides);
       const command = ['muse', 'train', ...process.argv.slice(3)].join(' ');
+      if (opts.resume) {
+        const changes = resumeChanges(join(opts.out, 'last'), recipe, opts.corpus);
+        if (changes.length) {
+          process.stderr.write(
+            `muse: --resume continues ${opts.out} with settings that differ from the ones it ran with (${join(opts.out, 'last', 'muse_recipe.json')}): ${changes.join('; ')}. ` +
+              'The run goes on with the new ones; repeat the first command\'s overrides to keep its schedule and data.\n',
+          );
+        }
+      }
       const controller = new AbortController();
       const onSigint = () => {
         process.stderr.write('\nmuse: interrupted; saving last/ and stopping after this step (Ctrl-C again to quit now)\n');
