@@ -344,12 +344,9 @@ export class BertForMaskedLM extends Module {
       this.checkInputs(inputIds, opts);
       return kernelMLMLoss(kernels, this, this.config, this.fusedParams(), inputIds, opts.tokenTypeIds ?? null, opts.attentionMask ?? null, opts.labels, opts.logitsFor === 'labelled');
     }
-    const hidden = this.encode(inputIds, opts);
+    const hidden = this.encode(inputIds, opts); // checks every input's shape, labels included
     const [B, T, C] = hidden.shape as [number, number, number];
     const labels = opts.labels ?? null;
-    if (labels && (labels.shape.length !== 2 || labels.shape[0] !== B || labels.shape[1] !== T)) {
-      throw new ShapeError(`BertForMaskedLM: labels must be [${B}, ${T}] like inputIds, got [${labels.shape.join(', ')}]`);
-    }
     const V = this.config.vocab_size;
     if (opts.logitsFor === 'labelled' || opts.logitsFor === 'none') {
       if (!labels) throw new ShapeError(`BertForMaskedLM: logitsFor '${opts.logitsFor}' needs labels`);
