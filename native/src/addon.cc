@@ -729,14 +729,9 @@ Napi::Value GptTrainBackward(const Napi::CallbackInfo& info) {
 std::vector<float*> bert_tensors(const Args& a, const Napi::Value& v, const muse::BertTrainShape& s, const char* what) {
   if (!v.IsArray()) throw_type(a.env(), std::string(a.fn) + ": " + what + "s must be an array of Float32Array");
   const Napi::Array arr = v.As<Napi::Array>();
-  const i64 C = s.hidden, I = s.intermediate, L = s.nLayer;
-  if ((i64)arr.Length() != 10 + 16 * L)
+  const std::vector<i64> size = muse::bert_tensor_sizes(s);
+  if (arr.Length() != size.size())
     throw_range(a.env(), std::string(a.fn) + ": expected 10 + 16·nLayer " + what + "s, got " + std::to_string(arr.Length()));
-  std::vector<i64> size = {(i64)s.vocab * C, (i64)s.nPositions * C, (i64)s.typeVocab * C, C, C};
-  const i64 layer[16] = {C * C, C, C * C, C, C * C, C, C * C, C, C, C, I * C, I, C * I, C, C, C};
-  for (i64 l = 0; l < L; l++)
-    for (int j = 0; j < 16; j++) size.push_back(layer[j]);
-  for (i64 n : {C * C, C, C, C, (i64)s.vocab}) size.push_back(n);
   std::vector<float*> out;
   for (uint32_t i = 0; i < size.size(); i++) out.push_back(array_f32(a, arr, i, size[i], what));
   return out;

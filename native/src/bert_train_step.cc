@@ -84,17 +84,6 @@ const float* mask_at(const BertTrainInputs& in, const BertTrainShape& s, int whi
   return in.masks + (i64)which * s.batch * s.t * s.hidden;
 }
 
-/** Gradient sizes in the kernel order of BertWeights. */
-std::vector<i64> grad_sizes(const BertTrainShape& s) {
-  const i64 C = s.hidden, I = s.intermediate;
-  std::vector<i64> size = {(i64)s.vocab * C, (i64)s.nPositions * C, (i64)s.typeVocab * C, C, C};
-  const i64 layer[16] = {C * C, C, C * C, C, C * C, C, C * C, C, C, C, I * C, I, C * I, C, C, C};
-  for (int l = 0; l < s.nLayer; l++)
-    for (int j = 0; j < 16; j++) size.push_back(layer[j]);
-  for (i64 n : {C * C, C, C, C, (i64)s.vocab}) size.push_back(n);
-  return size;
-}
-
 /** [T, 3, H, D] rows (q | k | v blocks) ↔ [3, H, T, D] of one batch element. */
 void rows_to_heads(const float* rows, float* dst, int T, int H, int D) {
   const i64 C3 = 3 * (i64)H * D;
@@ -108,6 +97,16 @@ void heads_to_rows(const float* src, float* rows, int T, int H, int D) {
 }
 
 }  // namespace
+
+std::vector<i64> bert_tensor_sizes(const BertTrainShape& s) {
+  const i64 C = s.hidden, I = s.intermediate;
+  std::vector<i64> size = {(i64)s.vocab * C, (i64)s.nPositions * C, (i64)s.typeVocab * C, C, C};
+  const i64 layer[16] = {C * C, C, C * C, C, C * C, C, C * C, C, C, C, I * C, I, C * I, C, C, C};
+  for (int l = 0; l < s.nLayer; l++)
+    for (int j = 0; j < 16; j++) size.push_back(layer[j]);
+  for (i64 n : {C * C, C, C, C, (i64)s.vocab}) size.push_back(n);
+  return size;
+}
 
 BertTrainWorkspace::BertTrainWorkspace(const BertTrainShape& s)
     : capacity(s), shape(s), buf((size_t)Layout(s).total()), sel((size_t)s.batch * s.t),
@@ -212,7 +211,7 @@ void bert_train_backward(const BertWeights& w, BertTrainWorkspace& ws, const Ber
   const Bufs bf(ws);
   const int C = s.hidden, H = s.nHead, D = C / H, T = s.t, V = s.vocab, I = s.intermediate, L = s.nLayer;
   const float scale = 1.0f / std::sqrt((float)D);
-  const std::vector<i64> size = grad_sizes(s);
+  const std::vector<i64> size = bert_tensor_sizes(s);
   std::vector<i64> off(size.size() + 1, 0);
   for (size_t i = 0; i < size.size(); i++) off[i + 1] = off[i] + size[i];
   const size_t head = 5 + 16 * (size_t)L;  // index of transform.dense.weight

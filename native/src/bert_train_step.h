@@ -41,6 +41,9 @@ struct BertWeights {
   const float* decBias;                // cls.predictions.bias [vocab]
 };
 
+/** Element counts of the weights (and gradients) in the kernel order of BertWeights. */
+std::vector<i64> bert_tensor_sizes(const BertTrainShape& s);
+
 /** Activations saved between the forward and the backward call (see GptTrainWorkspace). */
 struct BertTrainWorkspace {
   BertTrainShape capacity;

@@ -14,7 +14,7 @@
  */
 import { Tensor, fromArray, type Generator } from '../tensor/index.js';
 import { record, isGradEnabled } from '../tensor/autograd.js';
-import { MuseError } from '../errors.js';
+import { kernelGradBuffers, staleActivationsError } from './kernel-grads.js';
 import type { BertTrainKernels, BertTrainWorkspace, F32, I32 } from '../backend/backend.js';
 import type { BertConfig } from './bert-config.js';
 
@@ -113,17 +113,8 @@ export function kernelMLMLoss(
   if (isGradEnabled()) {
     const parents = params.tensors;
     record(loss, parents, (gLoss) => {
-      if (owner.forwards !== forwardNo || workspaces.get(key) !== owner || owner.logits.buffer !== logits.buffer) {
-        throw new MuseError(
-          'STALE_ACTIVATIONS',
-          'BertForMaskedLM: backward() of a training loss after another forward of the same model in training mode: its saved activations were overwritten. Call backward() before the next forward (or set model.fusedTrain = false).',
-        );
-      }
-      // Kept gradient buffers (a Trainer zeroes them in place) receive this
-      // batch's gradients added in place; otherwise fresh buffers.
-      const existing = parents.map((p) => (p.grad && p.grad.data instanceof Float32Array && p.grad.data.length === p.size ? p.grad.data : null));
-      const accumulate = existing.every((g) => g !== null);
-      const grads = accumulate ? (existing as Float32Array[]) : parents.map((p) => new Float32Array(p.size));
+      if (owner.forwards !== forwardNo || workspaces.get(key) !== owner) throw staleActivationsError('BertForMaskedLM');
+      const { grads, accumulate } = kernelGradBuffers(parents);
       const gScale = count > 0 ? gLoss[0]! / count : 0;
       kernels.backward({ workspace: ws, weights, grads, ids, tokenTypes: types, attentionMask: mask, labels: lab, masks, logits, gScale, accumulate });
       return accumulate ? parents.map(() => null) : grads;

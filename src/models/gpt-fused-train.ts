@@ -21,7 +21,7 @@
 import { Tensor, fromArray, type Generator } from '../tensor/index.js';
 import { record, isGradEnabled } from '../tensor/autograd.js';
 import { getBackend } from '../backend/index.js';
-import { MuseError } from '../errors.js';
+import { kernelGradBuffers, staleActivationsError } from './kernel-grads.js';
 import type { Backend, F32, GptTrainKernels, GptTrainWorkspace, I32 } from '../backend/backend.js';
 import type { GPTConfig } from './gpt-config.js';
 
@@ -316,18 +316,8 @@ function kernelLMLoss(
   if (isGradEnabled()) {
     const parents = parentsOf(params);
     record(loss, parents, (gLoss) => {
-      if (owner.forwards !== forwardNo || kernelWorkspaces.get(key) !== owner) {
-        throw new MuseError(
-          'STALE_ACTIVATIONS',
-          'GPT: backward() of a training loss after another forward of the same model in training mode: its saved activations were overwritten. Call backward() before the next forward (or set model.fusedTrain = false).',
-        );
-      }
-      // Parameters that already hold gradient buffers (a Trainer zeroes them
-      // in place) get this batch's gradients added in place, and the node
-      // returns none: nothing is allocated. Otherwise fresh buffers.
-      const existing = parents.map((p) => (p.grad && p.grad.data instanceof Float32Array && p.grad.data.length === p.size ? p.grad.data : null));
-      const accumulate = existing.every((g) => g !== null);
-      const grads = accumulate ? (existing as Float32Array[]) : parents.map((p) => new Float32Array(p.size));
+      if (owner.forwards !== forwardNo || kernelWorkspaces.get(key) !== owner) throw staleActivationsError('GPT');
+      const { grads, accumulate } = kernelGradBuffers(parents);
       // The kernel lists ln_f right after the embeddings; the node lists it last.
       const kernelOrder = [grads[0]!, grads[1]!, grads[grads.length - 2]!, grads[grads.length - 1]!, ...grads.slice(2, -2)];
       const gScale = count > 0 ? gLoss[0]! / count : 0;
