@@ -5,6 +5,7 @@
  */
 import { Command } from 'commander';
 import { MuseError } from '../errors.js';
+import { recoverInterruptedSaves } from '../io/recover.js';
 // Command registrations (one module per command group, each exports `register`).
 // — add one import and one call per command module below —
 import { register as registerTrain } from './commands/train.js';
@@ -25,6 +26,25 @@ program
   .version('0.1.0');
 
 program.showHelpAfterError('(add --help for usage)');
+
+// Output into a closed pipe (`muse generate … | head -c 5`) ends the command quietly, as Unix tools do.
+for (const s of [process.stdout, process.stderr]) {
+  s.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
+}
+
+// Every directory a command is given (--model, --out, --runs, --tokenizer…) is first repaired if a
+// kill interrupted a checkpoint save in it (or in its best/ and last/), so the command finds it whole.
+program.hook('preAction', (_program, action) => {
+  const opts = action.opts() as Record<string, unknown>;
+  const paths = Object.values(opts).flatMap((v) => (typeof v === 'string' ? [v] : Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []));
+  for (const path of paths) {
+    if (path === '' || path.includes('\n')) continue;
+    for (const line of recoverInterruptedSaves(path)) process.stderr.write(`muse: ${line}\n`);
+  }
+});
 registerTrain(program);
 registerGenerate(program);
 registerFinetune(program);

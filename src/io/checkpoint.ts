@@ -142,6 +142,7 @@ export function recoverCheckpoint(dir: string): string[] {
     if (existsSync(target)) {
       rmSync(previous, { recursive: true, force: true });
       renameSync(target, previous);
+      fsyncDirectory(dirname(target));
     }
     renameSync(ready, target);
     fsyncDirectory(dirname(target));
@@ -153,6 +154,7 @@ export function recoverCheckpoint(dir: string): string[] {
       done.push(`removed previous version ${previous}`);
     } else {
       renameSync(previous, target);
+      fsyncDirectory(dirname(target));
       done.push(`restored previous version into ${target}`);
     }
   }
@@ -300,7 +302,11 @@ function replaceDirectory(target: string, fill: (staging: string) => void): void
     throw err;
   }
   fsyncDirectory(dirname(target));
-  if (existsSync(target)) renameSync(target, previous);
+  if (existsSync(target)) {
+    renameSync(target, previous);
+    // The old version's move is on disk before the new one takes its name.
+    fsyncDirectory(dirname(target));
+  }
   renameSync(ready, target);
   fsyncDirectory(dirname(target));
   rmSync(previous, { recursive: true, force: true });

@@ -20,3 +20,4 @@ export {
   type LoadCheckpointOptions,
   type SaveCheckpointOptions,
 } from './checkpoint.js';
+export { recoverInterruptedSaves } from './recover.js';

@@ -1,3 +1,4 @@
+import { countTargetTokens } from '../train/target-tokens.js';
 import { join } from 'node:path';
 import { Generator, fromArray, type Tensor } from '../tensor/index.js';
 import { Seq2SeqTransformer } from '../models/seq2seq.js';
@@ -181,6 +182,7 @@ export async function finetuneSeq2Seq(opts: FinetuneSeq2SeqOptions): Promise<Fin
     model,
     // Label smoothing while training (§5.4); the plain NLL for validation.
     lossFn: (b: Seq2SeqBatch) => model.forward({ ...b, labelSmoothing: model.training ? cfg.label_smoothing : 0 }).loss!,
+    tokensInBatch: (b) => countTargetTokens(b.labels),
     nextTrainBatch: () => collateSeq2Seq(Array.from({ length: batchSize }, () => trainEx[gen.randint(0, trainEx.length)]!), pad),
     evalBatches: function* () {
       for (let i = 0; ; i = (i + batchSize) % valEx.length) yield collateSeq2Seq(valEx.slice(i, i + batchSize), pad);

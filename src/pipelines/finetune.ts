@@ -1,3 +1,4 @@
+import { countTargetTokens } from '../train/target-tokens.js';
 import { join } from 'node:path';
 import { Generator, fromArray, type Tensor } from '../tensor/index.js';
 import type { GPT } from '../models/gpt.js';
@@ -120,6 +121,7 @@ export async function finetune(opts: FinetuneOptions): Promise<FinetuneReport> {
   const trainer = new Trainer({
     model,
     lossFn: (b: { x: Tensor; y: Tensor }) => model.forward(b.x, { targets: b.y }).loss!,
+    tokensInBatch: (b) => countTargetTokens(b.y),
     nextTrainBatch: () => toBatch(Array.from({ length: batchSize }, () => trainEx[gen.randint(0, trainEx.length)]!)),
     evalBatches: function* () {
       for (let i = 0; ; i = (i + batchSize) % valEx.length) yield toBatch(valEx.slice(i, i + batchSize));

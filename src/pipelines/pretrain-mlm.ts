@@ -1,3 +1,4 @@
+import { countTargetTokens } from '../train/target-tokens.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Generator, fromArray, type Tensor } from '../tensor/index.js';
@@ -185,6 +186,7 @@ export async function pretrainMLM(opts: PretrainOptions): Promise<TrainSummary &
   const trainer = new Trainer<TensorBatch>({
     model,
     lossFn: (b) => model.forward(b.inputIds, { attentionMask: b.attentionMask, labels: b.labels, logitsFor: 'none' }).loss!,
+    tokensInBatch: (b) => countTargetTokens(b.labels),
     nextTrainBatch: () => {
       const rows: MlmExample[] = [];
       if (grouped) for (const i of grouped.sample(B, batchGen)) rows.push(trainEx[i]!);

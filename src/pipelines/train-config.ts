@@ -4,6 +4,7 @@ import { ConfigError, FileFormatError } from '../errors.js';
 import type { GPTConfig } from '../models/gpt-config.js';
 import { nanoGptNoDecay, type ResumeState, type TrainerOptions } from '../train/index.js';
 import { loadCheckpoint } from '../io/checkpoint.js';
+import { recoverInterruptedSaves } from '../io/recover.js';
 
 /**
  * A training recipe as a plain JSON file (`configs/*.json`), nanoGPT-style
@@ -208,6 +209,8 @@ export function resumeState(dir: string): ResumeState {
  * @throws ConfigError naming the directory and the ways on
  */
 export function assertFreshRunDir(outDir: string, opts: { resume?: boolean; overwrite?: boolean } = {}, resumable = true): void {
+  // A save interrupted by a kill is finished (or undone) first, so --resume finds last/ and a fresh start sees the run.
+  recoverInterruptedSaves(outDir);
   if (opts.resume || opts.overwrite) return;
   const earlier = ['best', 'last'].map((d) => join(outDir, d)).filter((d) => existsSync(d));
   if (earlier.length) {

@@ -23,3 +23,4 @@ export {
   type TrainerOptions,
 } from './trainer.js';
 export { parseTrainerState, type TrainerState } from './trainer-state.js';
+export { countTargetTokens } from './target-tokens.js';

@@ -7,7 +7,7 @@ import { writeFileAtomic } from '../io/atomic.js';
 import { copyCheckpoint } from '../io/checkpoint.js';
 import type { StTensor } from '../io/safetensors.js';
 import type { Module } from '../nn/module.js';
-import { noGrad } from '../tensor/index.js';
+import { fromArray, noGrad } from '../tensor/index.js';
 import type { Tensor } from '../tensor/index.js';
 import { AdamW, type NoDecayRule } from './adamw.js';
 import { clipGradNorm } from './clip.js';
@@ -58,6 +58,18 @@ export interface TrainerOptions<B> {
   lossFn: (batch: B) => Tensor;
   /** The next training micro-batch (called `gradientAccumulationSteps` times per step). */
   nextTrainBatch: () => B;
+  /**
+   * The number of target tokens that carry loss in a micro-batch (labels other
+   * than −100, masked positions…), transformers' `num_items_in_batch`. With
+   * gradient accumulation, each micro-batch's mean loss is then weighted by
+   * its share of the step's tokens, so an accumulated step equals one batch of
+   * all its micro-batches (the token mean), as transformers does since its
+   * 2024 fix; without it, micro-batches are weighted equally (right when every
+   * micro-batch holds the same number of target tokens, as pretraining's
+   * fixed windows do). The step's micro-batches are drawn before the first
+   * forward pass when it is given.
+   */
+  tokensInBatch?: (batch: B) => number;
   /** Validation batches; the first `evalIters` are used at every evaluation. */
   evalBatches: () => Iterable<B>;
   /** Tokens in one micro-batch (batch × blockSize), for tokens/s; omit when not meaningful. */
@@ -88,7 +100,7 @@ export interface TrainerOptions<B> {
   eps?: number;
   /** Clip the global gradient norm to this value; 0 disables (default 1.0). */
   gradClip?: number;
-  /** Micro-batches per step; their gradients are averaged (default 1). */
+  /** Micro-batches per step; their gradients are averaged, weighted by tokens when `tokensInBatch` is given (default 1). */
   gradientAccumulationSteps?: number;
   /** Stop after this many evaluations in a row without a new best validation loss (default: never). */
   earlyStoppingPatience?: number;
@@ -158,7 +170,8 @@ function checkInt(name: string, v: number, min: number): void {
  * nanoGPT's `train.py` plus what a product needs around it.
  *
  * Each step: `gradientAccumulationSteps` micro-batches (forward, `backward`;
- * gradients accumulate and are averaged through the optimizer's `gradScale`,
+ * gradients accumulate and are averaged through the optimizer's `gradScale`
+ * — weighted by each micro-batch's target tokens when `tokensInBatch` is given —
  * which equals dividing each loss by the step count, as nanoGPT does), global
  * norm clipping, one AdamW step at the schedule's learning rate. Every
  * `evalInterval` steps and after the last: mean validation loss over
@@ -423,16 +436,28 @@ export class Trainer<B> {
         const t0 = performance.now();
         let lossSum = 0;
         let lossFinite = true;
+        // Token-weighted accumulation: micro-batch i's mean loss counts n_i / Σn (its gradient is seeded
+        // with accum · n_i / Σn, since the clip below divides by accum); equal weights otherwise.
+        const weighted = o.tokensInBatch !== undefined && this.accum > 1;
+        const batches = weighted ? Array.from({ length: this.accum }, () => o.nextTrainBatch()) : undefined;
+        const counts = batches?.map((b) => Math.max(0, o.tokensInBatch!(b)));
+        const total = counts?.reduce((a, b) => a + b, 0) ?? 0;
         for (let micro = 0; micro < this.accum; micro++) {
-          const loss = o.lossFn(o.nextTrainBatch());
+          const loss = o.lossFn(batches ? batches[micro]! : o.nextTrainBatch());
           const v = loss.item();
           if (!Number.isFinite(v)) {
             lossFinite = false;
             lossSum = v;
             break;
           }
-          lossSum += v;
-          loss.backward();
+          if (counts && total > 0) {
+            const share = counts[micro]! / total;
+            lossSum += v * share * this.accum;
+            loss.backward(fromArray([share * this.accum], []));
+          } else {
+            lossSum += v;
+            loss.backward();
+          }
         }
         const trainLoss = lossFinite ? lossSum / this.accum : lossSum;
         const clip = lossFinite ? clipGradNorm(params, this.gradClip, 1 / this.accum, this.backend) : { norm: Number.NaN, scale: Number.NaN, finite: false };

@@ -5,6 +5,7 @@ import { pretrain } from '../../pipelines/pretrain.js';
 import { estimateTraining } from '../../pipelines/estimate.js';
 import { ConfigError } from '../../errors.js';
 import { overridesFrom } from '../overrides.js';
+import { onInterrupt } from '../interrupt.js';
 
 /** A loss for the summary line; "n/a" before the first evaluation (e.g. after Ctrl-C). */
 function fmt(x: number | null | undefined): string {
@@ -50,13 +51,7 @@ export function register(program: Command): void {
           );
         }
       }
-      const controller = new AbortController();
-      const onSigint = () => {
-        process.stderr.write('\nmuse: interrupted; saving last/ and stopping after this step (Ctrl-C again to quit now)\n');
-        controller.abort();
-        process.once('SIGINT', () => process.exit(130));
-      };
-      process.once('SIGINT', onSigint);
+      const interrupt = onInterrupt();
       const summary = await pretrain({
         recipe,
         corpus: opts.corpus,
@@ -65,11 +60,11 @@ export function register(program: Command): void {
         overwrite: opts.overwrite,
         json: opts.json,
         progress: opts.progress,
-        signal: controller.signal,
+        signal: interrupt.signal,
         log: opts.json ? (line) => process.stdout.write(line + '\n') : undefined,
         extraFiles: { 'muse_recipe.json': JSON.stringify({ recipe, command }, null, 2) + '\n' },
       });
-      process.off('SIGINT', onSigint);
+      const interrupted = interrupt.finish();
       const line = {
         step: summary.step,
         trainLoss: summary.trainLoss,
@@ -78,10 +73,10 @@ export function register(program: Command): void {
         tokensPerSec: summary.tokensPerSec,
         checkpoint: summary.checkpoint,
       };
-      if (opts.json) process.stdout.write(JSON.stringify(line) + '\n');
+      if (opts.json) process.stdout.write(JSON.stringify(interrupted ? { ...line, interrupted: interrupt.received } : line) + '\n');
       else {
         process.stdout.write(
-          `done: step ${line.step}, train loss ${fmt(line.trainLoss)}, val loss ${fmt(line.valLoss)} (best ${fmt(line.bestValLoss)}), ` +
+          `${interrupted ? `interrupted (${interrupt.received}) at` : 'done:'} step ${line.step}, train loss ${fmt(line.trainLoss)}, val loss ${fmt(line.valLoss)} (best ${fmt(line.bestValLoss)}), ` +
             `${Math.round(line.tokensPerSec ?? 0)} tokens/s\nmodel: ${line.checkpoint}\n`,
         );
       }

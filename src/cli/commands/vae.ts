@@ -11,6 +11,7 @@ import {
 } from '../../pipelines/vae.js';
 import { ConfigError } from '../../errors.js';
 import { overridesFrom } from '../overrides.js';
+import { onInterrupt } from '../interrupt.js';
 
 interface DecodeFlags {
   model?: string;
@@ -56,24 +57,24 @@ export function register(program: Command): void {
     .action(async (opts: { config: string; corpus: string[]; out: string; json?: boolean; progress: boolean }, cmd: Command) => {
       const recipe = loadVAERecipe(opts.config, overridesFrom(cmd.args));
       const command = ['muse', 'vae', ...process.argv.slice(3)].join(' ');
-      const controller = new AbortController();
-      process.once('SIGINT', () => controller.abort());
+      const interrupt = onInterrupt();
       const summary = await trainSentenceVAE({
         recipe,
         corpus: opts.corpus,
         outDir: opts.out,
         json: opts.json,
         progress: opts.progress,
-        signal: controller.signal,
+        signal: interrupt.signal,
         log: opts.json ? (line) => process.stdout.write(line + '\n') : undefined,
         extraFiles: { 'muse_recipe.json': JSON.stringify({ recipe, command }, null, 2) + '\n' },
       });
+      const interrupted = interrupt.finish();
       const f = summary.final;
       if (opts.json) {
-        process.stdout.write(JSON.stringify({ step: summary.step, valLoss: summary.valLoss, bestValLoss: summary.bestValLoss, checkpoint: summary.checkpoint, ...(f ?? {}) }) + '\n');
+        process.stdout.write(JSON.stringify({ step: summary.step, valLoss: summary.valLoss, bestValLoss: summary.bestValLoss, checkpoint: summary.checkpoint, ...(f ?? {}), ...(interrupted ? { interrupted: interrupt.received } : {}) }) + '\n');
       } else {
         process.stdout.write(
-          `done: step ${summary.step}${f ? `, -ELBO ${f.negElbo.toFixed(3)} = recon ${f.recon.toFixed(3)} + KL ${f.kl.toFixed(3)} nats/line, active units ${f.activeUnits}/${f.latentSize}` : ''}\nmodel: ${summary.checkpoint}\n`,
+          `${interrupted ? `interrupted (${interrupt.received}) at` : 'done:'} step ${summary.step}${f ? `, -ELBO ${f.negElbo.toFixed(3)} = recon ${f.recon.toFixed(3)} + KL ${f.kl.toFixed(3)} nats/line, active units ${f.activeUnits}/${f.latentSize}` : ''}\nmodel: ${summary.checkpoint}\n`,
         );
       }
     });
