@@ -5,7 +5,8 @@
  * byte-level BPE and BERT WordPiece (bert-base-uncased for English,
  * bert-base-chinese for the poems), with muse and, in the same run, with the
  * oracles: Hugging Face tokenizers (Rust, npm `tokenizers`; batches of 1,000
- * lines and line by line), transformers.js (line by line) and gpt-tokenizer
+ * lines and line by line), transformers.js (line by line, when installed
+ * with `npm install --no-save @huggingface/transformers`) and gpt-tokenizer
  * (r50k_base = GPT-2, line by line). Prints one JSON line per measurement:
  * `{"bench":"tokenize","impl","tokenizer","corpus","mode","mbPerSec",…}` with
  * MB = 10^6 bytes of UTF-8 input; `mbPerSec` is the best of `repeats` passes
@@ -86,14 +87,21 @@ export default async function main(args: string[]): Promise<void> {
   } catch {
     emit({ note: 'npm tokenizers (Rust oracle) not available' });
   }
-  let transformers: typeof import('@huggingface/transformers') | null = null;
+  // transformers.js is not a dependency (it pulls ~450 MB of onnxruntime):
+  // `npm install --no-save @huggingface/transformers` to include it.
+  interface TransformersJs {
+    env: { allowRemoteModels: boolean; allowLocalModels: boolean; localModelPath: string };
+    AutoTokenizer: { from_pretrained(name: string): Promise<{ encode(s: string): number[] }> };
+  }
+  let transformers: TransformersJs | null = null;
   try {
-    transformers = await import('@huggingface/transformers');
+    const moduleName = '@huggingface/transformers';
+    transformers = (await import(moduleName)) as TransformersJs;
     transformers.env.allowRemoteModels = false;
     transformers.env.allowLocalModels = true;
     transformers.env.localModelPath = vocabDir + '/';
   } catch {
-    emit({ note: '@huggingface/transformers not available' });
+    emit({ note: '@huggingface/transformers not installed (npm install --no-save @huggingface/transformers)' });
   }
   let gptTokenizer: ((s: string) => number[]) | null = null;
   try {

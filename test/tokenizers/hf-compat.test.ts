@@ -2,7 +2,8 @@
  * The real GPT-2, bert-base-uncased and bert-base-chinese tokenizers against
  * Hugging Face tokenizers (Rust): the committed `hf-expected.json` for the
  * issue's 70 test strings, the live library on random awkward strings, and
- * cross-checks against gpt-tokenizer (r50k_base) and transformers.js.
+ * cross-checks against gpt-tokenizer (r50k_base) and transformers.js (its
+ * outputs committed in test/fixtures/transformersjs/, generate.ts beside it).
  */
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -100,30 +101,34 @@ test('gpt2: same ids as gpt-tokenizer r50k_base (GPT-2 encoding) on text without
   }
 });
 
-// transformers.js is slow to import (onnxruntime), so all its checks share this one test.
-test('transformers.js (local files only) gives the same ids for gpt2, both BERTs and a saved char tokenizer', { skip: skipNoVocab }, async () => {
-  const { AutoTokenizer, env } = await import('@huggingface/transformers');
-  env.allowRemoteModels = false;
-  env.allowLocalModels = true;
+interface TransformersJsFixture {
+  generator: string;
+  strings: string[];
+  char: { ids: number[]; decoded: string | null }[];
+  [name: string]: unknown;
+}
+const tjs = JSON.parse(readFileSync(join(FIXTURES, '..', 'transformersjs', 'tokenizers.json'), 'utf8')) as TransformersJsFixture;
+
+test('transformers.js gives the same ids for a saved char tokenizer (committed fixture)', () => {
+  assert.deepEqual(tjs.strings, [...TEST_STRINGS], 'the fixture was generated from strings.ts');
   const char = CharTokenizer.train(TEST_STRINGS, { specialTokens: ['<|endoftext|>'] });
-  const root = tempDir();
-  char.save(join(root, 'char'));
-  env.localModelPath = root + '/';
-  const tjChar = await AutoTokenizer.from_pretrained('char');
-  for (const s of TEST_STRINGS) {
-    if (/[\ud800-\udfff]/.test(s.replace(/[\ud800-\udbff][\udc00-\udfff]/g, ''))) continue;
-    assert.deepEqual(tjChar.encode(s), char.encode(s).ids, `char on ${JSON.stringify(s)}`);
-    if (s !== '') assert.equal(tjChar.decode(char.encode(s).ids), s, `char decode of ${JSON.stringify(s)}`);
-  }
-  env.localModelPath = SHARED_VOCAB + '/';
+  TEST_STRINGS.forEach((s, i) => {
+    if (/[\ud800-\udfff]/.test(s.replace(/[\ud800-\udbff][\udc00-\udfff]/g, ''))) return;
+    const row = tjs.char[i];
+    assert.deepEqual(char.encode(s).ids, row.ids, `char on ${JSON.stringify(s)} (${tjs.generator})`);
+    if (s !== '') assert.equal(row.decoded, s, `transformers.js decode of muse's char ids for ${JSON.stringify(s)}`);
+  });
+});
+
+test('transformers.js gives the same ids for gpt2 and both BERTs (committed fixture)', { skip: skipNoVocab }, () => {
   for (const name of NAMES) {
-    const tj = await AutoTokenizer.from_pretrained(name);
+    const rows = tjs[name] as number[][];
     const t = tok(name);
-    for (const s of TEST_STRINGS) {
+    TEST_STRINGS.forEach((s, i) => {
       // transformers.js does not put spaces around CJK ideographs above U+FFFF (the Rust library and muse do).
-      if (name !== 'gpt2' && /[\u{20000}-\u{2FA1F}]/u.test(s)) continue;
-      assert.deepEqual(t.encode(s).ids, tj.encode(s), `${name} on ${JSON.stringify(s)}`);
-    }
+      if (name !== 'gpt2' && /[\u{20000}-\u{2FA1F}]/u.test(s)) return;
+      assert.deepEqual(t.encode(s).ids, rows[i], `${name} on ${JSON.stringify(s)} (${tjs.generator})`);
+    });
   }
 });
 
