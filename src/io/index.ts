@@ -21,3 +21,21 @@ export {
   type SaveCheckpointOptions,
 } from './checkpoint.js';
 export { recoverInterruptedSaves } from './recover.js';
+export {
+  GgufFile,
+  readGgufHeader,
+  metaNumber,
+  requireMetaNumber,
+  metaString,
+  metaBool,
+  metaStrings,
+  metaNumbers,
+  metaPlain,
+  ggufValue,
+  type GgufHeader,
+  type GgufTensorInfo,
+  type GgufMetadata,
+  type GgufValue,
+  type GgufScalarType,
+} from './gguf.js';
+export { writeGguf, encodeGguf, type GgufToWrite, type GgufTensorToWrite } from './gguf-write.js';
