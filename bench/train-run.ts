@@ -83,7 +83,7 @@ function fullSplitLoss(dir: string, text: string): number {
   const { model, tokenizer } = loadModelDir(dir);
   model.eval();
   const ids = Int32Array.from(tokenizer.encode(splitText(text, 0.9).val, { addSpecialTokens: false }).ids);
-  const T = model.config.n_positions;
+  const T = model.maxPositions;
   const windows = Math.floor((ids.length - 1) / T);
   let total = 0;
   noGrad(() => {

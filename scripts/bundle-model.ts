@@ -18,7 +18,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync } from 'nod
 import { join } from 'node:path';
 import { writeFileAtomic } from '../src/io/atomic.js';
 import { readSafetensors, writeSafetensors } from '../src/io/safetensors.js';
-import { loadModelDir, normalizePrompt } from '../src/pipelines/load-model.js';
+import { loadModelDir, normalizePrompt, requireGPT } from '../src/pipelines/load-model.js';
 import { generate } from '../src/generate/index.js';
 import { gptParameterCount } from '../src/models/gpt-config.js';
 import { getBackend } from '../src/backend/index.js';
@@ -127,7 +127,7 @@ It is a Hugging Face BERT directory: \`BertForMaskedLM.from_pretrained("${outDir
 }
 
 const loaded = loadModelDir(outDir);
-const cfg = loaded.model.config;
+const cfg = requireGPT(loaded, 'bundle-model').config;
 const sampleLines: string[] = [];
 const sample = (prompt: string, extra: Record<string, unknown>, seed: number) => {
   const p = normalizePrompt(prompt, loaded.script);

@@ -8,7 +8,7 @@ import { collateExamples, pairsToFinetuneExamples, splitDocuments, type Finetune
 import { generate, toHF, type GenerationConfig } from '../generate/index.js';
 import { corpusBleu, corpusRouge, hasCjk } from '../eval/index.js';
 import { ConfigError } from '../errors.js';
-import { loadModelDir, type LoadedModel } from './load-model.js';
+import { loadModelDir, requireGPT, type LoadedModel } from './load-model.js';
 import { assertFreshRunDir } from './train-config.js';
 
 /** Options of {@link finetune}. */
@@ -90,10 +90,10 @@ export function scoreEndings(loaded: LoadedModel, model: GPT, pairs: readonly St
 export async function finetune(opts: FinetuneOptions): Promise<FinetuneReport> {
   const { base, outDir } = opts;
   assertFreshRunDir(outDir, opts, false);
-  const model = base.model;
+  const model = requireGPT(base, 'fine-tuning');
   const tok = base.tokenizer;
   if (opts.pairs.length < 2) throw new ConfigError(`fine-tuning needs at least 2 pairs (one held out), got ${opts.pairs.length}`);
-  const eos = tok.eosTokenId ?? base.model.config.eos_token_id ?? undefined;
+  const eos = tok.eosTokenId ?? model.config.eos_token_id ?? undefined;
   if (eos === undefined || eos === null) throw new ConfigError('the model\'s tokenizer has no end-of-text token, which fine-tuning appends to each ending');
   const seed = opts.seed ?? 1337;
   let { train, val } = splitDocuments(opts.pairs, { valFraction: opts.valFraction ?? 0.1, seed });
@@ -157,6 +157,6 @@ export async function finetune(opts: FinetuneOptions): Promise<FinetuneReport> {
 
   // Score the best checkpoint's weights (the trainer leaves the last step's in memory).
   const best = loadModelDir(summary.checkpoint);
-  const after = scoreEndings(best, best.model, val, genConfig);
+  const after = scoreEndings(best, requireGPT(best, 'fine-tuning'), val, genConfig);
   return { train: summary, heldOut: val.length, trainPairs: train.length, before, after, checkpoint: join(outDir, 'best') };
 }

@@ -2,16 +2,20 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadGPT, type LoadReport } from '../models/pretrained.js';
-import type { GPT } from '../models/gpt.js';
+import { GPT } from '../models/gpt.js';
+import { loadLlama } from '../models/llama/load.js';
+import { LLAMA_MODEL_TYPES } from '../models/llama/config.js';
+import type { LlamaForCausalLM } from '../models/llama/model.js';
 import { loadTokenizer, type Tokenizer } from '../tokenizers/index.js';
 import { generationConfigFromHF, type GenerationConfig } from '../generate/index.js';
 import { toSimplified, toTraditional } from '../data/index.js';
-import { FileFormatError } from '../errors.js';
+import { ConfigError, FileFormatError } from '../errors.js';
 
 /** A model directory loaded for generation. */
 export interface LoadedModel {
   dir: string;
-  model: GPT;
+  /** A GPT-2 (`model_type` gpt2) or Llama-family (llama, mistral, qwen2, qwen3) causal LM. */
+  model: GPT | LlamaForCausalLM;
   tokenizer: Tokenizer;
   /** Defaults from `generation_config.json` (HF names in camelCase). */
   generationConfig: GenerationConfig;
@@ -39,15 +43,16 @@ export function defaultModelFor(prompt: string): string {
 }
 
 /**
- * Load a GPT-2 model directory (HF layout) with its tokenizer and generation
- * defaults, from disk only.
+ * Load a causal LM directory (HF layout: GPT-2, or the llama family by its
+ * config.json `model_type`) with its tokenizer and generation defaults, from disk only.
  * @throws FileFormatError naming the directory/file when something is missing or corrupt
  */
 export function loadModelDir(dir: string): LoadedModel {
   if (!existsSync(dir)) {
     throw new FileFormatError(`model directory ${dir} does not exist; pass --model DIR with a directory from \`muse train\` (its best/ or last/) or a Hugging Face GPT-2 directory`);
   }
-  const { model, report, generationConfig: genJson } = loadGPT(dir);
+  const type = modelTypeOf(dir);
+  const { model, report, generationConfig: genJson } = LLAMA_MODEL_TYPES.includes(type as (typeof LLAMA_MODEL_TYPES)[number]) ? loadLlama(dir) : loadGPT(dir);
   // loadTokenizer also reads tokenizer_config.json / special_tokens_map.json for the special-token roles.
   const tokenizer = loadTokenizer(dir);
   const generationConfig = genJson ? generationConfigFromHF(genJson) : {};
@@ -89,4 +94,21 @@ export function modelTypeOf(dir: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The GPT-2 model of a loaded directory, for the features that are GPT-2 only
+ * so far (fine-tuning, attention maps, bundling).
+ * @param what the feature, for the error message
+ * @throws ConfigError naming the feature and the directory's model_type when it is not GPT-2
+ */
+export function requireGPT(loaded: LoadedModel, what: string): GPT {
+  if (loaded.model instanceof GPT) return loaded.model;
+  throw new ConfigError(`${what} supports GPT-2 models only; ${loaded.dir} is a ${loaded.model.config.model_type} model (generation, streaming, beam search, serve and eval work with it)`);
+}
+
+/** Shape facts about a loaded causal LM (for listings): context length, layers, attention heads, vocabulary size. */
+export function causalLMInfo(model: GPT | LlamaForCausalLM): { contextLength: number; nLayer: number; nHead: number; vocabSize: number } {
+  if (model instanceof GPT) return { contextLength: model.maxPositions, nLayer: model.config.n_layer, nHead: model.config.n_head, vocabSize: model.vocabSize };
+  return { contextLength: model.maxPositions, nLayer: model.config.num_hidden_layers, nHead: model.config.num_attention_heads, vocabSize: model.vocabSize };
 }

@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { ConfigError, FileFormatError, MuseError } from '../errors.js';
 import { fillMask, loadMaskedLMDir } from '../pipelines/fill-mask.js';
-import { bundledModelsDir, isChinese, loadModelDir, type LoadedModel } from '../pipelines/load-model.js';
+import { bundledModelsDir, causalLMInfo, isChinese, loadModelDir, type LoadedModel } from '../pipelines/load-model.js';
 
 /** Thrown when a request names a model the server does not hold (HTTP 404). */
 export class ModelNotFoundError extends MuseError {
@@ -126,15 +126,15 @@ export class ModelRegistry {
   info(): ModelInfo[] {
     const out: ModelInfo[] = [];
     for (const [name, m] of this.causal) {
-      const c = m.model.config;
+      const c = causalLMInfo(m.model);
       out.push({
         name,
         dir: m.dir,
         kind: 'causal-lm',
-        contextLength: c.n_positions,
-        nLayer: c.n_layer,
-        nHead: c.n_head,
-        vocabSize: c.vocab_size,
+        contextLength: c.contextLength,
+        nLayer: c.nLayer,
+        nHead: c.nHead,
+        vocabSize: c.vocabSize,
         script: m.script,
         generationConfig: { ...m.generationConfig } as Record<string, unknown>,
       });

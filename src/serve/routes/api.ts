@@ -6,7 +6,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { attentionProbe } from '../../models/attention-probe.js';
-import { normalizePrompt } from '../../pipelines/load-model.js';
+import { normalizePrompt, requireGPT } from '../../pipelines/load-model.js';
 import type { ServeContext } from '../context.js';
 import { errorBody, withGenerationSlot } from '../http.js';
 import { exportRatings, type NewRating } from '../ratings-store.js';
@@ -58,10 +58,11 @@ export function registerApi(app: FastifyInstance, ctx: ServeContext): void {
     return withGenerationSlot(ctx.queue, ctx, request, reply, async () => {
       const text = normalizePrompt(body.text, loaded.script);
       let ids = loaded.tokenizer.encode(text, { addSpecialTokens: false }).ids;
-      const max = loaded.model.config.n_positions;
+      const gpt = requireGPT(loaded, 'POST /api/attention');
+      const max = gpt.config.n_positions;
       const dropped = Math.max(0, ids.length - max);
       ids = ids.slice(dropped);
-      const maps = attentionProbe(loaded.model, ids);
+      const maps = attentionProbe(gpt, ids);
       const T = maps.seqLen;
       // Four decimals are plenty for a heatmap and keep the answer small.
       const weights = maps.weights.map((layer) =>
