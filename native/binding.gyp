@@ -15,6 +15,7 @@
         "src/gemm.cc",
         "src/nn.cc",
         "src/peak.cc",
+        "src/signatures.cc",
         "src/train_step.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

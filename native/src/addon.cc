@@ -2,10 +2,14 @@
 // typed arrays zero-copy plus plain numbers, checks types and that every
 // index the kernel will touch lies inside its array (a wrong size must throw a
 // RangeError, never read or write out of bounds), then runs the kernel
-// synchronously. The argument order is the one src/backend/native.ts uses.
+// synchronously. Each function's arguments (order, kinds, lengths) are its row
+// of the signature table in signatures.cc, which every accessor below checks
+// and which src/backend/native.ts compares with its own copy at load.
 #include <napi.h>
 
 #include <cmath>
+#include <stdexcept>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -15,6 +19,7 @@
 #include "peak.h"
 #include "train_step.h"
 #include "bert_train_step.h"
+#include "signatures.h"
 #include "simd.h"
 
 namespace {
@@ -28,35 +33,80 @@ using muse::i64;
   throw Napi::RangeError::New(env, "muse native: " + msg);
 }
 
+/**
+ * The arguments of one call, read through the kernel's row of the signature
+ * table (signatures.cc), which node-addon-api hands each function as its data.
+ * The constructor checks the argument count; every accessor checks that the
+ * table declares the kind it reads (an addon bug otherwise, reported as a
+ * TypeError naming kernel and argument), then the value's type and size.
+ */
 struct Args {
   const Napi::CallbackInfo& info;
+  const muse::KernelSig& sig;
   const char* fn;
+
+  explicit Args(const Napi::CallbackInfo& callInfo)
+      : info(callInfo), sig(*static_cast<const muse::KernelSig*>(callInfo.Data())), fn(sig.name) {
+    const size_t n = info.Length();
+    if (n < sig.required || n > sig.args.size()) {
+      std::string names;
+      for (const muse::ArgSig& arg : sig.args) names += (names.empty() ? "" : ", ") + std::string(arg.name);
+      throw_type(env(), std::string(fn) + " takes " + std::to_string(sig.args.size()) + " arguments (" + names +
+                            "), got " + std::to_string(n));
+    }
+  }
   Napi::Env env() const { return info.Env(); }
 
-  std::string where(size_t i) const { return std::string(fn) + " argument " + std::to_string(i); }
+  std::string where(size_t i) const {
+    return std::string(fn) + " argument " + std::to_string(i) + (i < sig.args.size() ? std::string(" (") + sig.args[i].name + ")" : "");
+  }
 
-  double num(size_t i) const {
+  /** Throws unless the table declares argument i as `k` (or `alt`). */
+  void expect(size_t i, muse::ArgKind k, muse::ArgKind alt) const {
+    if (i < sig.kinds.size() && (sig.kinds[i] == k || sig.kinds[i] == alt)) return;
+    throw_type(env(), std::string("addon bug: ") + where(i) + " is read as " + muse::kind_name(k) +
+                          " but native/src/signatures.cc declares " +
+                          (i < sig.kinds.size() ? std::string(muse::kind_name(sig.kinds[i])) : std::string("no such argument")));
+  }
+  void expect(size_t i, muse::ArgKind k) const { expect(i, k, k); }
+
+  double rawNum(size_t i) const {
     if (i >= info.Length() || !info[i].IsNumber()) throw_type(env(), where(i) + " must be a number");
     return info[i].As<Napi::Number>().DoubleValue();
   }
-  /** A non-negative integer that fits comfortably in 2^53. */
-  i64 count(size_t i) const {
-    double x = num(i);
+  /** A non-negative integer that fits comfortably in 2^53 (no kind check). */
+  i64 rawCount(size_t i) const {
+    double x = rawNum(i);
     if (!(x >= 0) || x != std::floor(x) || x > 9007199254740991.0)
       throw_range(env(), where(i) + " must be a non-negative integer, got " + std::to_string(x));
     return (i64)x;
   }
+  double num(size_t i) const {
+    expect(i, muse::ArgKind::NUM, muse::ArgKind::NUM_OPTIONAL);
+    return rawNum(i);
+  }
+  /** A "count": a non-negative integer that fits comfortably in 2^53. */
+  i64 count(size_t i) const {
+    expect(i, muse::ArgKind::COUNT);
+    return rawCount(i);
+  }
   i64 integer(size_t i) const {
-    double x = num(i);
+    expect(i, muse::ArgKind::INT);
+    double x = rawNum(i);
     if (x != std::floor(x) || std::fabs(x) > 9007199254740991.0)
       throw_range(env(), where(i) + " must be an integer");
     return (i64)x;
   }
   bool flag(size_t i) const {
+    expect(i, muse::ArgKind::BOOL);
     if (i >= info.Length() || !info[i].IsBoolean()) throw_type(env(), where(i) + " must be a boolean");
     return info[i].As<Napi::Boolean>().Value();
   }
-  bool isNull(size_t i) const { return i >= info.Length() || info[i].IsNull() || info[i].IsUndefined(); }
+  /** Whether a nullable array argument is null (or undefined). */
+  bool isNull(size_t i) const {
+    expect(i, muse::ArgKind::F32_OR_NULL, muse::ArgKind::I32_OR_NULL);
+    return i >= info.Length() || info[i].IsNull() || info[i].IsUndefined();
+  }
 
   template <class T>
   T* typed(size_t i, napi_typedarray_type want, const char* wantName, i64 need, i64* lengthOut) const {
@@ -65,30 +115,61 @@ struct Args {
     if (ta.TypedArrayType() != want) throw_type(env(), where(i) + " must be a " + wantName);
     i64 len = (i64)ta.ElementLength();
     if (need > len)
-      throw_range(env(), where(i) + " has " + std::to_string(len) + " elements, the kernel needs " + std::to_string(need));
+      throw_range(env(), where(i) + " has " + std::to_string(len) + " elements, the kernel needs " + std::to_string(need) +
+                             " (" + sig.args[i].length + ")");
     if (lengthOut) *lengthOut = len;
     Napi::ArrayBuffer buf = ta.ArrayBuffer();
     return reinterpret_cast<T*>(static_cast<uint8_t*>(buf.Data()) + ta.ByteOffset());
   }
-  float* f32(size_t i, i64 need) const { return typed<float>(i, napi_float32_array, "Float32Array", need, nullptr); }
+  /** A Float32Array ("f32", or a non-null "f32?") with at least `need` elements; its length in *lengthOut. */
+  float* f32(size_t i, i64 need, i64* lengthOut = nullptr) const {
+    expect(i, muse::ArgKind::F32, muse::ArgKind::F32_OR_NULL);
+    return typed<float>(i, napi_float32_array, "Float32Array", need, lengthOut);
+  }
   float* f32orNull(size_t i, i64 need) const { return isNull(i) ? nullptr : f32(i, need); }
-  int32_t* i32(size_t i, i64 need) const { return typed<int32_t>(i, napi_int32_array, "Int32Array", need, nullptr); }
-  const double* f64(size_t i, i64 need) const {
-    return typed<double>(i, napi_float64_array, "Float64Array", need, nullptr);
+  int32_t* i32(size_t i, i64 need) const {
+    expect(i, muse::ArgKind::I32, muse::ArgKind::I32_OR_NULL);
+    return typed<int32_t>(i, napi_int32_array, "Int32Array", need, nullptr);
+  }
+  uint32_t* u32(size_t i, i64 need) const {
+    expect(i, muse::ArgKind::U32);
+    return typed<uint32_t>(i, napi_uint32_array, "Uint32Array", need, nullptr);
+  }
+  const double* f64(size_t i, i64 need, i64* lengthOut = nullptr) const {
+    expect(i, muse::ArgKind::F64);
+    return typed<double>(i, napi_float64_array, "Float64Array", need, lengthOut);
   }
   /** A Float32Array or an Int32Array (4-byte elements), for copyStrided. */
   uint32_t* word(size_t i, i64 need) const {
-    if (i < info.Length() && info[i].IsTypedArray() &&
-        info[i].As<Napi::TypedArray>().TypedArrayType() == napi_int32_array)
-      return typed<uint32_t>(i, napi_int32_array, "Int32Array", need, nullptr);
+    expect(i, muse::ArgKind::F32_OR_I32);
+    if (isInt32(i)) return typed<uint32_t>(i, napi_int32_array, "Int32Array", need, nullptr);
     return typed<uint32_t>(i, napi_float32_array, "Float32Array or Int32Array", need, nullptr);
   }
+  bool isInt32(size_t i) const {
+    return i < info.Length() && info[i].IsTypedArray() &&
+           info[i].As<Napi::TypedArray>().TypedArrayType() == napi_int32_array;
+  }
   int op(size_t i, int count) const {
-    i64 v = count_or(i);
+    expect(i, muse::ArgKind::OP);
+    i64 v = rawCount(i);
     if (v >= count) throw_range(env(), where(i) + ": unknown op code " + std::to_string(v));
     return (int)v;
   }
-  i64 count_or(size_t i) const { return count(i); }
+  /** An "f32[]" or "num[]" argument: a JS array. */
+  Napi::Array array(size_t i) const {
+    expect(i, muse::ArgKind::F32_LIST, muse::ArgKind::NUM_LIST);
+    if (i >= info.Length() || !info[i].IsArray())
+      throw_type(env(), where(i) + " must be an array of " +
+                            (sig.kinds[i] == muse::ArgKind::F32_LIST ? "Float32Array" : "numbers"));
+    return info[i].As<Napi::Array>();
+  }
+  /** A "handle" argument: a workspace made by `maker`. */
+  template <class T>
+  T* handle(size_t i, const char* maker) const {
+    expect(i, muse::ArgKind::HANDLE);
+    if (i >= info.Length() || !info[i].IsExternal()) throw_type(env(), where(i) + " must be a workspace from " + maker);
+    return info[i].As<Napi::External<T>>().Data();
+  }
 };
 
 /** Highest element index + 1 touched by a batched strided operand, or 0 if empty. */
@@ -98,7 +179,7 @@ i64 extent(i64 offset, i64 batch, i64 stride, i64 size) {
 }
 
 Napi::Value Gemm(const Napi::CallbackInfo& info) {
-  Args a{info, "gemm"};
+  Args a{info};
   const i64 batch = a.count(3), m = a.count(4), n = a.count(5), k = a.count(6);
   const bool ta = a.flag(7), tb = a.flag(8);
   const double alpha = a.num(9), beta = a.num(10);
@@ -114,7 +195,7 @@ Napi::Value Gemm(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value Unary(const Napi::CallbackInfo& info) {
-  Args a{info, "unary"};
+  Args a{info};
   const int op = a.op(0, muse::U_COUNT);
   const i64 n = a.count(3);
   float* x = a.f32(1, n);
@@ -124,7 +205,7 @@ Napi::Value Unary(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value UnaryBackward(const Napi::CallbackInfo& info) {
-  Args a{info, "unaryBackward"};
+  Args a{info};
   const int op = a.op(0, muse::U_COUNT);
   const i64 n = a.count(5);
   float* x = a.f32(1, n);
@@ -138,7 +219,7 @@ Napi::Value UnaryBackward(const Napi::CallbackInfo& info) {
 /** Reads `rank` then shape[rank] then `lists` stride arrays from a Float64Array. */
 int read_meta(Args& a, size_t idx, int lists, i64* shape, i64 (*strides)[16]) {
   i64 len = 0;
-  const double* meta = a.typed<double>(idx, napi_float64_array, "Float64Array", 1, &len);
+  const double* meta = a.f64(idx, 1, &len);
   const double r = meta[0];
   if (!(r >= 0 && r <= 16) || r != std::floor(r)) throw_range(a.env(), a.where(idx) + ": rank must be 0..16");
   const int rank = (int)r;
@@ -174,7 +255,7 @@ void span(const i64* shape, const i64* strides, int rank, i64 offset, i64* lo, i
 }
 
 Napi::Value Binary(const Napi::CallbackInfo& info) {
-  Args a{info, "binary"};
+  Args a{info};
   const int op = a.op(0, muse::B_COUNT);
   i64 shape[16], st[2][16];
   const int rank = read_meta(a, 4, 2, shape, st);
@@ -193,7 +274,7 @@ Napi::Value Binary(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value Reduce(const Napi::CallbackInfo& info) {
-  Args a{info, "reduce"};
+  Args a{info};
   const int op = a.op(0, muse::R_COUNT);
   const i64 outer = a.count(3), dim = a.count(4), inner = a.count(5);
   float* x = a.f32(1, outer * dim * inner);
@@ -203,7 +284,7 @@ Napi::Value Reduce(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value Argmax(const Napi::CallbackInfo& info) {
-  Args a{info, "argmax"};
+  Args a{info};
   const i64 outer = a.count(2), dim = a.count(3), inner = a.count(4);
   float* x = a.f32(0, outer * dim * inner);
   int32_t* out = a.i32(1, outer * inner);
@@ -212,7 +293,7 @@ Napi::Value Argmax(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value CopyStrided(const Napi::CallbackInfo& info) {
-  Args a{info, "copyStrided"};
+  Args a{info};
   const i64 offset = a.count(1);
   i64 shape[16], st[1][16];
   const int rank = read_meta(a, 3, 1, shape, st);
@@ -223,8 +304,8 @@ Napi::Value CopyStrided(const Napi::CallbackInfo& info) {
   if (lo < 0) throw_range(a.env(), "copyStrided: the view reaches before the start of src");
   uint32_t* src = a.word(0, hi);
   uint32_t* dst = a.word(2, total);
-  const bool srcInt = info[0].As<Napi::TypedArray>().TypedArrayType() == napi_int32_array;
-  const bool dstInt = info[2].As<Napi::TypedArray>().TypedArrayType() == napi_int32_array;
+  const bool srcInt = a.isInt32(0);
+  const bool dstInt = a.isInt32(2);
   if (srcInt != dstInt) throw_type(a.env(), "copyStrided: src and dst must have the same element type");
   muse::copy_strided(src, offset, st[0], shape, rank, dst);
   return info.Env().Undefined();
@@ -232,7 +313,7 @@ Napi::Value CopyStrided(const Napi::CallbackInfo& info) {
 
 template <void (*K)(const float*, float*, i64, i64)>
 Napi::Value RowsUnary(const Napi::CallbackInfo& info) {
-  Args a{info, "softmax/logSoftmax"};
+  Args a{info};
   const i64 rows = a.count(2), cols = a.count(3);
   float* x = a.f32(0, rows * cols);
   float* out = a.f32(1, rows * cols);
@@ -242,7 +323,7 @@ Napi::Value RowsUnary(const Napi::CallbackInfo& info) {
 
 template <void (*K)(const float*, const float*, float*, i64, i64)>
 Napi::Value RowsBackward(const Napi::CallbackInfo& info) {
-  Args a{info, "softmaxBackward/logSoftmaxBackward"};
+  Args a{info};
   const i64 rows = a.count(3), cols = a.count(4);
   float* y = a.f32(0, rows * cols);
   float* dy = a.f32(1, rows * cols);
@@ -252,7 +333,7 @@ Napi::Value RowsBackward(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value LayerNorm(const Napi::CallbackInfo& info) {
-  Args a{info, "layerNorm"};
+  Args a{info};
   const i64 rows = a.count(6), cols = a.count(7);
   const double eps = a.num(8);
   float* x = a.f32(0, rows * cols);
@@ -266,7 +347,7 @@ Napi::Value LayerNorm(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value LayerNormBackward(const Napi::CallbackInfo& info) {
-  Args a{info, "layerNormBackward"};
+  Args a{info};
   const i64 rows = a.count(8), cols = a.count(9);
   float* dy = a.f32(0, rows * cols);
   float* x = a.f32(1, rows * cols);
@@ -288,10 +369,10 @@ void check_ids(Args& a, const int32_t* ids, i64 n, i64 limit, const char* what) 
 }
 
 Napi::Value Embedding(const Napi::CallbackInfo& info) {
-  Args a{info, "embedding"};
+  Args a{info};
   const i64 n = a.count(3), dim = a.count(4);
   i64 wlen = 0;
-  float* w = a.typed<float>(0, napi_float32_array, "Float32Array", 0, &wlen);
+  float* w = a.f32(0, 0, &wlen);
   int32_t* ids = a.i32(1, n);
   float* out = a.f32(2, n * dim);
   check_ids(a, ids, n, dim > 0 ? wlen / dim : 0, "embedding: id");
@@ -300,12 +381,12 @@ Napi::Value Embedding(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value EmbeddingBackward(const Napi::CallbackInfo& info) {
-  Args a{info, "embeddingBackward"};
+  Args a{info};
   const i64 n = a.count(3), dim = a.count(4);
   float* dOut = a.f32(0, n * dim);
   int32_t* ids = a.i32(1, n);
   i64 wlen = 0;
-  float* dW = a.typed<float>(2, napi_float32_array, "Float32Array", 0, &wlen);
+  float* dW = a.f32(2, 0, &wlen);
   check_ids(a, ids, n, dim > 0 ? wlen / dim : 0, "embeddingBackward: id");
   muse::embedding_backward(dOut, ids, dW, n, dim);
   return info.Env().Undefined();
@@ -319,7 +400,7 @@ void check_targets(Args& a, const int32_t* t, i64 rows, i64 classes, i64 ignoreI
 }
 
 Napi::Value CrossEntropy(const Napi::CallbackInfo& info) {
-  Args a{info, "crossEntropy"};
+  Args a{info};
   const i64 rows = a.count(4), classes = a.count(5), ignoreIndex = a.integer(6);
   const double ls = a.num(7);
   float* logits = a.f32(0, rows * classes);
@@ -332,7 +413,7 @@ Napi::Value CrossEntropy(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value CrossEntropyBackward(const Napi::CallbackInfo& info) {
-  Args a{info, "crossEntropyBackward"};
+  Args a{info};
   const i64 rows = a.count(5), classes = a.count(6), ignoreIndex = a.integer(7);
   const double ls = a.num(8);
   float* logits = a.f32(0, rows * classes);
@@ -364,7 +445,7 @@ muse::AttnShape attn_shape(Args& a, size_t first, const int32_t* mask) {
 
 // attention(q, k, v, out, lse, mask|null, batch, heads, tq, tk, headDim, scale, causal)
 Napi::Value Attention(const Napi::CallbackInfo& info) {
-  Args a{info, "attention"};
+  Args a{info};
   muse::AttnShape s = attn_shape(a, 6, nullptr);
   const i64 BH = (i64)s.batch * s.heads;
   float* q = a.f32(0, BH * s.tq * s.headDim);
@@ -379,7 +460,7 @@ Napi::Value Attention(const Napi::CallbackInfo& info) {
 
 // attentionBackward(q, k, v, out, lse, mask|null, dOut, dq, dk, dv, batch, heads, tq, tk, headDim, scale, causal)
 Napi::Value AttentionBackward(const Napi::CallbackInfo& info) {
-  Args a{info, "attentionBackward"};
+  Args a{info};
   muse::AttnShape s = attn_shape(a, 10, nullptr);
   const i64 BH = (i64)s.batch * s.heads;
   const i64 nq = BH * s.tq * s.headDim, nk = BH * s.tk * s.headDim;
@@ -399,7 +480,7 @@ Napi::Value AttentionBackward(const Napi::CallbackInfo& info) {
 
 // adamw(param, grad, expAvg, expAvgSq, n, lr, beta1, beta2, eps, weightDecay, step, gradScale)
 Napi::Value AdamW(const Napi::CallbackInfo& info) {
-  Args a{info, "adamw"};
+  Args a{info};
   const i64 n = a.count(4);
   float* p = a.f32(0, n);
   float* g = a.f32(1, n);
@@ -412,21 +493,21 @@ Napi::Value AdamW(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value SumSquares(const Napi::CallbackInfo& info) {
-  Args a{info, "sumSquares"};
+  Args a{info};
   const i64 n = a.count(1);
   float* x = a.f32(0, n);
   return Napi::Number::New(info.Env(), muse::sum_squares(x, n));
 }
 
 Napi::Value FmaPeak(const Napi::CallbackInfo& info) {
-  Args a{info, "fmaPeak"};
+  Args a{info};
   double seconds = info.Length() > 0 && info[0].IsNumber() ? a.num(0) : 0.5;
   if (!(seconds > 0) || seconds > 60) throw_range(a.env(), "fmaPeak: seconds must be in (0, 60]");
   return Napi::Number::New(info.Env(), muse::fma_peak(seconds));
 }
 
 Napi::Value SetThreads(const Napi::CallbackInfo& info) {
-  Args a{info, "setThreads"};
+  Args a{info};
   const i64 n = a.count(0);
   if (n < 1) throw_range(a.env(), "setThreads: need at least 1 thread");
 #ifdef _OPENMP
@@ -436,7 +517,8 @@ Napi::Value SetThreads(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value Info(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
+  Args a{info};
+  Napi::Env env = a.env();
   Napi::Object o = Napi::Object::New(env);
   o.Set("isa", MUSE_ISA);
   o.Set("gemmKernel", muse::gemm_kernel_name());
@@ -452,12 +534,8 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
 
 // dropoutMask(state Uint32Array[4] = [hi, lo, incHi, incLo], mask, n, p): PCG32 draws, state advanced.
 Napi::Value DropoutMask(const Napi::CallbackInfo& info) {
-  Args a{info, "dropoutMask"};
-  if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_uint32_array ||
-      info[0].As<Napi::TypedArray>().ElementLength() < 4)
-    throw_type(a.env(), "dropoutMask argument 0 must be a Uint32Array of 4 state words");
-  Napi::TypedArray st = info[0].As<Napi::TypedArray>();
-  uint32_t* state = reinterpret_cast<uint32_t*>(static_cast<uint8_t*>(st.ArrayBuffer().Data()) + st.ByteOffset());
+  Args a{info};
+  uint32_t* state = a.u32(0, 4);
   const i64 n = a.count(2);
   float* mask = a.f32(1, n);
   const double p = a.num(3);
@@ -525,7 +603,7 @@ muse::GptWeights gpt_weights(const std::vector<float*>& p) {
 // gptForwardCached(weights[4 + 12·nLayer], kCaches[nLayer], vCaches[nLayer], ids, pos, mask|null, logits,
 //                  batch, t, past, capacity, nLayer, nHead, nEmbd, vocab, nPositions, eps, lastOnly)
 Napi::Value GptForwardCached(const Napi::CallbackInfo& info) {
-  Args a{info, "gptForwardCached"};
+  Args a{info};
   muse::GptDecodeShape s{};
   s.batch = (int)a.count(7);
   s.t = (int)a.count(8);
@@ -542,9 +620,7 @@ Napi::Value GptForwardCached(const Napi::CallbackInfo& info) {
   if (B < 1 || T < 1 || s.nHead < 1 || C % s.nHead != 0 || L < 1 || V < 1)
     throw_range(a.env(), "gptForwardCached: invalid model or batch shape");
   if (s.past + T > s.capacity) throw_range(a.env(), "gptForwardCached: past + t exceeds the cache capacity");
-  for (size_t i = 0; i < 3; i++)
-    if (!info[i].IsArray()) throw_type(a.env(), a.where(i) + " must be an array of Float32Array");
-  Napi::Array wa = info[0].As<Napi::Array>(), ka = info[1].As<Napi::Array>(), va = info[2].As<Napi::Array>();
+  Napi::Array wa = a.array(0), ka = a.array(1), va = a.array(2);
   if (ka.Length() != L || va.Length() != L)
     throw_range(a.env(), "gptForwardCached: expected nLayer key and value caches");
   const muse::GptWeights w = gpt_weights(gpt_tensors(a, wa, L, C, V, nPos, "weight"));
@@ -583,11 +659,8 @@ i64 array_len(const Args& a, const Napi::Array& arr, uint32_t i, const char* wha
 
 // adamwMany(params[], grads[], expAvgs[], expAvgSqs[], weightDecays number[], steps number[], lr, beta1, beta2, eps, gradScale)
 Napi::Value AdamWMany(const Napi::CallbackInfo& info) {
-  Args a{info, "adamwMany"};
-  for (size_t i = 0; i < 6; i++)
-    if (!info[i].IsArray()) throw_type(a.env(), a.where(i) + " must be an array");
-  Napi::Array P = info[0].As<Napi::Array>(), G = info[1].As<Napi::Array>(), M = info[2].As<Napi::Array>(),
-              V = info[3].As<Napi::Array>(), WD = info[4].As<Napi::Array>(), S = info[5].As<Napi::Array>();
+  Args a{info};
+  Napi::Array P = a.array(0), G = a.array(1), M = a.array(2), V = a.array(3), WD = a.array(4), S = a.array(5);
   const uint32_t count = P.Length();
   if (G.Length() != count || M.Length() != count || V.Length() != count || WD.Length() != count || S.Length() != count)
     throw_range(a.env(), "adamwMany: the six arrays must have the same length");
@@ -609,9 +682,8 @@ Napi::Value AdamWMany(const Napi::CallbackInfo& info) {
 
 // sumSquaresMany(arrays[]) → Σ_t Σ_i x_t[i]² (float64)
 Napi::Value SumSquaresMany(const Napi::CallbackInfo& info) {
-  Args a{info, "sumSquaresMany"};
-  if (!info[0].IsArray()) throw_type(a.env(), a.where(0) + " must be an array of Float32Array");
-  Napi::Array X = info[0].As<Napi::Array>();
+  Args a{info};
+  Napi::Array X = a.array(0);
   std::vector<const float*> xs(X.Length());
   std::vector<i64> ns(X.Length());
   for (uint32_t t = 0; t < X.Length(); t++) {
@@ -625,7 +697,7 @@ Napi::Value SumSquaresMany(const Napi::CallbackInfo& info) {
 
 // gptTrainWorkspace(batch, t, nLayer, nHead, nEmbd, vocab, nPositions, eps) → External
 Napi::Value GptTrainWorkspaceNew(const Napi::CallbackInfo& info) {
-  Args a{info, "gptTrainWorkspace"};
+  Args a{info};
   muse::GptTrainShape s{};
   s.batch = (int)a.count(0);
   s.t = (int)a.count(1);
@@ -660,14 +732,11 @@ struct TrainArgs {
 };
 
 TrainArgs train_args(const Args& a, size_t wsAt, size_t weightsAt, size_t idsAt, size_t masksAt) {
-  const Napi::CallbackInfo& info = a.info;
-  if (!info[wsAt].IsExternal()) throw_type(a.env(), a.where(wsAt) + " must be a workspace from gptTrainWorkspace");
   TrainArgs t{};
-  t.ws = info[wsAt].As<Napi::External<muse::GptTrainWorkspace>>().Data();
+  t.ws = a.handle<muse::GptTrainWorkspace>(wsAt, "gptTrainWorkspace");
   const muse::GptTrainShape& s = t.ws->shape;
   const i64 C = s.nEmbd, L = s.nLayer, V = s.vocab, N = (i64)s.batch * s.t;
-  if (!info[weightsAt].IsArray()) throw_type(a.env(), a.where(weightsAt) + " must be an array of Float32Array");
-  t.w = gpt_weights(gpt_tensors(a, info[weightsAt].As<Napi::Array>(), L, C, V, s.nPositions, "weight"));
+  t.w = gpt_weights(gpt_tensors(a, a.array(weightsAt), L, C, V, s.nPositions, "weight"));
   t.ids = a.i32(idsAt, N);
   t.targets = a.i32(idsAt + 1, N);
   for (i64 i = 0; i < N; i++) {
@@ -686,9 +755,8 @@ TrainArgs train_args(const Args& a, size_t wsAt, size_t weightsAt, size_t idsAt,
 
 // gptTrainForward(ws, weights, ids, targets, masks|null, maskEmbd, maskResid, logits, losses, batch, t) → count
 Napi::Value GptTrainForward(const Napi::CallbackInfo& info) {
-  Args a{info, "gptTrainForward"};
-  if (!info[0].IsExternal()) throw_type(a.env(), a.where(0) + " must be a workspace from gptTrainWorkspace");
-  muse::GptTrainWorkspace* ws = info[0].As<Napi::External<muse::GptTrainWorkspace>>().Data();
+  Args a{info};
+  muse::GptTrainWorkspace* ws = a.handle<muse::GptTrainWorkspace>(0, "gptTrainWorkspace");
   muse::GptTrainShape want = ws->capacity;
   want.batch = (int)a.count(9);
   want.t = (int)a.count(10);
@@ -707,12 +775,11 @@ Napi::Value GptTrainForward(const Napi::CallbackInfo& info) {
 
 // gptTrainBackward(ws, weights, grads, ids, targets, masks|null, maskEmbd, maskResid, logits, gScale, accumulate)
 Napi::Value GptTrainBackward(const Napi::CallbackInfo& info) {
-  Args a{info, "gptTrainBackward"};
+  Args a{info};
   TrainArgs t = train_args(a, 0, 1, 3, 5);
   const muse::GptTrainShape& s = t.ws->shape;
   const i64 C = s.nEmbd, L = s.nLayer, V = s.vocab, N = (i64)s.batch * s.t;
-  if (!info[2].IsArray()) throw_type(a.env(), a.where(2) + " must be an array of Float32Array");
-  std::vector<float*> g = gpt_tensors(a, info[2].As<Napi::Array>(), L, C, V, s.nPositions, "gradient");
+  std::vector<float*> g = gpt_tensors(a, a.array(2), L, C, V, s.nPositions, "gradient");
   const float* logits = a.f32(8, N * V);
   const float gScale = (float)a.num(9);
   const bool accumulate = a.flag(10);
@@ -726,9 +793,8 @@ Napi::Value GptTrainBackward(const Napi::CallbackInfo& info) {
  * The 10 + 16·nLayer tensors of a BertForMaskedLM with a tied decoder, in the
  * kernel order of muse::BertWeights, each checked to hold its size.
  */
-std::vector<float*> bert_tensors(const Args& a, const Napi::Value& v, const muse::BertTrainShape& s, const char* what) {
-  if (!v.IsArray()) throw_type(a.env(), std::string(a.fn) + ": " + what + "s must be an array of Float32Array");
-  const Napi::Array arr = v.As<Napi::Array>();
+std::vector<float*> bert_tensors(const Args& a, size_t at, const muse::BertTrainShape& s, const char* what) {
+  const Napi::Array arr = a.array(at);
   const std::vector<i64> size = muse::bert_tensor_sizes(s);
   if (arr.Length() != size.size())
     throw_range(a.env(), std::string(a.fn) + ": expected 10 + 16·nLayer " + what + "s, got " + std::to_string(arr.Length()));
@@ -758,7 +824,7 @@ muse::BertWeights bert_weights(const std::vector<float*>& p) {
 
 // bertTrainWorkspace(batch, t, nLayer, nHead, hidden, intermediate, vocab, nPositions, typeVocab, eps, act) → External
 Napi::Value BertTrainWorkspaceNew(const Napi::CallbackInfo& info) {
-  Args a{info, "bertTrainWorkspace"};
+  Args a{info};
   muse::BertTrainShape s{};
   s.batch = (int)a.count(0);
   s.t = (int)a.count(1);
@@ -788,8 +854,7 @@ Napi::Value BertTrainWorkspaceNew(const Napi::CallbackInfo& info) {
 }
 
 muse::BertTrainWorkspace* bert_workspace(const Args& a, size_t i) {
-  if (!a.info[i].IsExternal()) throw_type(a.env(), a.where(i) + " must be a workspace from bertTrainWorkspace");
-  return a.info[i].As<Napi::External<muse::BertTrainWorkspace>>().Data();
+  return a.handle<muse::BertTrainWorkspace>(i, "bertTrainWorkspace");
 }
 
 /** ids, tokenTypes|null, attentionMask|null, labels, masks|null from argument `at` on, checked against `s`. */
@@ -814,7 +879,7 @@ muse::BertTrainInputs bert_inputs(const Args& a, size_t at, const muse::BertTrai
 
 // bertTrainForward(ws, weights, ids, tokenTypes|null, attentionMask|null, labels, masks|null, logits, losses, batch, t) → count
 Napi::Value BertTrainForward(const Napi::CallbackInfo& info) {
-  Args a{info, "bertTrainForward"};
+  Args a{info};
   muse::BertTrainWorkspace* ws = bert_workspace(a, 0);
   muse::BertTrainShape want = ws->capacity;
   want.batch = (int)a.count(9);
@@ -829,58 +894,96 @@ Napi::Value BertTrainForward(const Napi::CallbackInfo& info) {
   float* logits = a.f32(7, count * want.vocab);
   float* losses = a.f32(8, count);
   ws->shape = want;
-  const muse::BertWeights w = bert_weights(bert_tensors(a, info[1], want, "weight"));
+  const muse::BertWeights w = bert_weights(bert_tensors(a, 1, want, "weight"));
   return Napi::Number::New(info.Env(), (double)muse::bert_train_forward(w, *ws, in, logits, losses));
 }
 
 // bertTrainBackward(ws, weights, grads, ids, tokenTypes|null, attentionMask|null, labels, masks|null, logits, gScale, accumulate)
 Napi::Value BertTrainBackward(const Napi::CallbackInfo& info) {
-  Args a{info, "bertTrainBackward"};
+  Args a{info};
   muse::BertTrainWorkspace* ws = bert_workspace(a, 0);
   const muse::BertTrainShape& s = ws->shape;
-  const muse::BertWeights w = bert_weights(bert_tensors(a, info[1], s, "weight"));
-  std::vector<float*> g = bert_tensors(a, info[2], s, "gradient");
+  const muse::BertWeights w = bert_weights(bert_tensors(a, 1, s, "weight"));
+  std::vector<float*> g = bert_tensors(a, 2, s, "gradient");
   const muse::BertTrainInputs in = bert_inputs(a, 3, s);
   const float* logits = a.f32(8, ws->count * s.vocab);
   muse::bert_train_backward(w, *ws, in, logits, (float)a.num(9), g.data(), a.flag(10));
   return info.Env().Undefined();
 }
 
+// signatures() → the table of signatures.cc as plain objects, which
+// src/backend/native.ts compares with its own table when it loads the addon.
+Napi::Value Signatures(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object table = Napi::Object::New(env);
+  for (const muse::KernelSig& k : muse::kernel_signatures()) {
+    Napi::Array args = Napi::Array::New(env, k.args.size());
+    for (uint32_t i = 0; i < k.args.size(); i++) {
+      const muse::ArgSig& arg = k.args[i];
+      Napi::Object o = Napi::Object::New(env);
+      o.Set("name", arg.name);
+      o.Set("kind", arg.kind);
+      if (*arg.role) o.Set("role", arg.role);
+      if (*arg.length) o.Set("length", arg.length);
+      args.Set(i, o);
+    }
+    Napi::Object row = Napi::Object::New(env);
+    row.Set("args", args);
+    row.Set("returns", k.returns);
+    table.Set(k.name, row);
+  }
+  return table;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  exports.Set("gemm", Napi::Function::New(env, Gemm));
-  exports.Set("unary", Napi::Function::New(env, Unary));
-  exports.Set("unaryBackward", Napi::Function::New(env, UnaryBackward));
-  exports.Set("binary", Napi::Function::New(env, Binary));
-  exports.Set("reduce", Napi::Function::New(env, Reduce));
-  exports.Set("argmax", Napi::Function::New(env, Argmax));
-  exports.Set("copyStrided", Napi::Function::New(env, CopyStrided));
-  exports.Set("softmax", Napi::Function::New(env, RowsUnary<muse::softmax>));
-  exports.Set("softmaxBackward", Napi::Function::New(env, RowsBackward<muse::softmax_backward>));
-  exports.Set("logSoftmax", Napi::Function::New(env, RowsUnary<muse::log_softmax>));
-  exports.Set("logSoftmaxBackward", Napi::Function::New(env, RowsBackward<muse::log_softmax_backward>));
-  exports.Set("layerNorm", Napi::Function::New(env, LayerNorm));
-  exports.Set("layerNormBackward", Napi::Function::New(env, LayerNormBackward));
-  exports.Set("embedding", Napi::Function::New(env, Embedding));
-  exports.Set("embeddingBackward", Napi::Function::New(env, EmbeddingBackward));
-  exports.Set("crossEntropy", Napi::Function::New(env, CrossEntropy));
-  exports.Set("crossEntropyBackward", Napi::Function::New(env, CrossEntropyBackward));
-  exports.Set("attention", Napi::Function::New(env, Attention));
-  exports.Set("attentionBackward", Napi::Function::New(env, AttentionBackward));
-  exports.Set("adamw", Napi::Function::New(env, AdamW));
-  exports.Set("sumSquares", Napi::Function::New(env, SumSquares));
-  exports.Set("fmaPeak", Napi::Function::New(env, FmaPeak));
-  exports.Set("setThreads", Napi::Function::New(env, SetThreads));
-  exports.Set("info", Napi::Function::New(env, Info));
-  exports.Set("dropoutMask", Napi::Function::New(env, DropoutMask));
-  exports.Set("gptForwardCached", Napi::Function::New(env, GptForwardCached));
-  exports.Set("adamwMany", Napi::Function::New(env, AdamWMany));
-  exports.Set("sumSquaresMany", Napi::Function::New(env, SumSquaresMany));
-  exports.Set("gptTrainWorkspace", Napi::Function::New(env, GptTrainWorkspaceNew));
-  exports.Set("gptTrainForward", Napi::Function::New(env, GptTrainForward));
-  exports.Set("gptTrainBackward", Napi::Function::New(env, GptTrainBackward));
-  exports.Set("bertTrainWorkspace", Napi::Function::New(env, BertTrainWorkspaceNew));
-  exports.Set("bertTrainForward", Napi::Function::New(env, BertTrainForward));
-  exports.Set("bertTrainBackward", Napi::Function::New(env, BertTrainBackward));
+  // Every export has a row in the signature table (its data pointer), and every row an export.
+  const std::pair<const char*, Napi::Value (*)(const Napi::CallbackInfo&)> kernels[] = {
+      {"gemm", Gemm},
+      {"unary", Unary},
+      {"unaryBackward", UnaryBackward},
+      {"binary", Binary},
+      {"reduce", Reduce},
+      {"argmax", Argmax},
+      {"copyStrided", CopyStrided},
+      {"softmax", RowsUnary<muse::softmax>},
+      {"softmaxBackward", RowsBackward<muse::softmax_backward>},
+      {"logSoftmax", RowsUnary<muse::log_softmax>},
+      {"logSoftmaxBackward", RowsBackward<muse::log_softmax_backward>},
+      {"layerNorm", LayerNorm},
+      {"layerNormBackward", LayerNormBackward},
+      {"embedding", Embedding},
+      {"embeddingBackward", EmbeddingBackward},
+      {"crossEntropy", CrossEntropy},
+      {"crossEntropyBackward", CrossEntropyBackward},
+      {"attention", Attention},
+      {"attentionBackward", AttentionBackward},
+      {"adamw", AdamW},
+      {"sumSquares", SumSquares},
+      {"fmaPeak", FmaPeak},
+      {"setThreads", SetThreads},
+      {"info", Info},
+      {"dropoutMask", DropoutMask},
+      {"gptForwardCached", GptForwardCached},
+      {"adamwMany", AdamWMany},
+      {"sumSquaresMany", SumSquaresMany},
+      {"gptTrainWorkspace", GptTrainWorkspaceNew},
+      {"gptTrainForward", GptTrainForward},
+      {"gptTrainBackward", GptTrainBackward},
+      {"bertTrainWorkspace", BertTrainWorkspaceNew},
+      {"bertTrainForward", BertTrainForward},
+      {"bertTrainBackward", BertTrainBackward},
+  };
+  try {
+    for (const auto& [name, fn] : kernels) {
+      const muse::KernelSig& sig = muse::kernel_signature(name);
+      exports.Set(name, Napi::Function::New(env, fn, name, const_cast<muse::KernelSig*>(&sig)));
+    }
+    if (muse::kernel_signatures().size() != sizeof(kernels) / sizeof(kernels[0]))
+      throw std::logic_error("muse native: native/src/signatures.cc lists a kernel that addon.cc does not export");
+  } catch (const std::logic_error& e) {
+    throw Napi::Error::New(env, e.what());
+  }
+  exports.Set("signatures", Napi::Function::New(env, Signatures, "signatures"));
   return exports;
 }
 

@@ -4,7 +4,9 @@
  * `native/build/Release/muse_native.node` and loaded here with `createRequire`.
  * Typed arrays cross into C++ zero-copy; the addon checks every size against
  * the arrays it was given and throws a `RangeError` instead of touching memory
- * out of bounds. See docs/native.md.
+ * out of bounds. The argument lists are those of the signature table
+ * (`native-signatures.ts`), checked against the addon's own when it loads.
+ * See docs/native.md.
  */
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -32,110 +34,22 @@ import type {
   ReduceOp,
   UnaryOp,
 } from './backend.js';
+import { checkNativeSignatures, type NativeHandle, type NativeKernels } from './native-signatures.js';
 
-/** What the addon reports about its build. */
-export interface NativeInfo {
-  /** Instruction set the kernels were compiled for: `avx512`, `avx2` or `portable`. */
-  isa: string;
-  /** The GEMM microkernel, e.g. `avx512 8x32` (MR × NR). */
-  gemmKernel: string;
-  /** OpenMP threads a kernel may use. */
-  threads: number;
-  openmp: boolean;
-}
+export type { NativeInfo, NativeHandle } from './native-signatures.js';
+export { NativeSignatureError, NATIVE_SIGNATURES, checkNativeSignatures } from './native-signatures.js';
 
 /**
- * The raw addon surface (argument order as in `native/src/addon.cc`). Prefer
- * the {@link Backend} from {@link loadNativeBackend}; benches use the extras
- * (`fmaPeak`, `info`, `setThreads`).
+ * The raw addon surface: the kernels of {@link NATIVE_SIGNATURES} (argument
+ * order, kinds and lengths as in its table, shared with
+ * `native/src/signatures.cc`) plus `signatures()`, the addon's own copy of the
+ * table. Prefer the {@link Backend} from {@link loadNativeBackend}; benches use
+ * the extras (`fmaPeak`, `info`, `setThreads`).
  */
-export interface NativeAddon {
-  gemm(
-    a: F32, b: F32, c: F32, batch: number, m: number, n: number, k: number, transA: boolean, transB: boolean,
-    alpha: number, beta: number, aOffset: number, bOffset: number, cOffset: number,
-    aBatchStride: number, bBatchStride: number, cBatchStride: number,
-  ): void;
-  unary(op: number, x: F32, out: F32, n: number): void;
-  unaryBackward(op: number, x: F32, y: F32, dy: F32, dx: F32, n: number): void;
-  /** `meta` = [rank, ...shape, ...aStrides, ...bStrides]. */
-  binary(op: number, a: F32, b: F32, out: F32, meta: Float64Array): void;
-  reduce(op: number, x: F32, out: F32, outer: number, dim: number, inner: number): void;
-  argmax(x: F32, out: I32, outer: number, dim: number, inner: number): void;
-  /** `meta` = [rank, ...shape, ...srcStrides]. */
-  copyStrided(src: F32 | I32, srcOffset: number, dst: F32 | I32, meta: Float64Array): void;
-  softmax(x: F32, out: F32, rows: number, cols: number): void;
-  softmaxBackward(y: F32, dy: F32, dx: F32, rows: number, cols: number): void;
-  logSoftmax(x: F32, out: F32, rows: number, cols: number): void;
-  logSoftmaxBackward(y: F32, dy: F32, dx: F32, rows: number, cols: number): void;
-  layerNorm(x: F32, w: F32 | null, b: F32 | null, out: F32, mean: F32, rstd: F32, rows: number, cols: number, eps: number): void;
-  layerNormBackward(
-    dy: F32, x: F32, w: F32 | null, mean: F32, rstd: F32, dx: F32, dw: F32 | null, db: F32 | null, rows: number, cols: number,
-  ): void;
-  embedding(weight: F32, ids: I32, out: F32, n: number, dim: number): void;
-  embeddingBackward(dOut: F32, ids: I32, dWeight: F32, n: number, dim: number): void;
-  crossEntropy(
-    logits: F32, targets: I32, losses: F32, lse: F32, rows: number, classes: number, ignoreIndex: number, labelSmoothing: number,
-  ): number;
-  crossEntropyBackward(
-    logits: F32, targets: I32, lse: F32, rowScale: F32, dLogits: F32, rows: number, classes: number,
-    ignoreIndex: number, labelSmoothing: number,
-  ): void;
-  attention(
-    q: F32, k: F32, v: F32, out: F32, lse: F32, mask: I32 | null, batch: number, heads: number, tq: number, tk: number,
-    headDim: number, scale: number, causal: boolean,
-  ): void;
-  attentionBackward(
-    q: F32, k: F32, v: F32, out: F32, lse: F32, mask: I32 | null, dOut: F32, dq: F32, dk: F32, dv: F32,
-    batch: number, heads: number, tq: number, tk: number, headDim: number, scale: number, causal: boolean,
-  ): void;
-  adamw(
-    param: F32, grad: F32, expAvg: F32, expAvgSq: F32, n: number, lr: number, beta1: number, beta2: number,
-    eps: number, weightDecay: number, step: number, gradScale: number,
-  ): void;
-  sumSquares(x: F32, n: number): number;
-  adamwMany(
-    params: F32[], grads: F32[], expAvgs: F32[], expAvgSqs: F32[], weightDecays: number[], steps: number[], lr: number,
-    beta1: number, beta2: number, eps: number, gradScale: number,
-  ): void;
-  sumSquaresMany(xs: F32[]): number;
-  dropoutMask(state: Uint32Array, mask: F32, n: number, p: number): void;
-  gptForwardCached(
-    weights: F32[], kCaches: F32[], vCaches: F32[], ids: I32, pos: I32, mask: I32 | null, logits: F32, batch: number,
-    t: number, past: number, capacity: number, nLayer: number, nHead: number, nEmbd: number, vocab: number,
-    nPositions: number, eps: number, lastOnly: boolean,
-  ): void;
-  gptTrainWorkspace(
-    batch: number, t: number, nLayer: number, nHead: number, nEmbd: number, vocab: number, nPositions: number, eps: number,
-  ): object;
-  gptTrainForward(
-    ws: object, weights: F32[], ids: I32, targets: I32, masks: F32 | null, maskEmbd: boolean, maskResid: boolean,
-    logits: F32, losses: F32, batch: number, t: number,
-  ): number;
-  gptTrainBackward(
-    ws: object, weights: F32[], grads: F32[], ids: I32, targets: I32, masks: F32 | null, maskEmbd: boolean,
-    maskResid: boolean, logits: F32, gScale: number, accumulate: boolean,
-  ): void;
-  bertTrainWorkspace(
-    batch: number, t: number, nLayer: number, nHead: number, hidden: number, intermediate: number, vocab: number,
-    nPositions: number, typeVocab: number, eps: number, act: number,
-  ): object;
-  bertTrainForward(
-    ws: object, weights: F32[], ids: I32, tokenTypes: I32 | null, attentionMask: I32 | null, labels: I32,
-    masks: F32 | null, logits: F32, losses: F32, batch: number, t: number,
-  ): number;
-  bertTrainBackward(
-    ws: object, weights: F32[], grads: F32[], ids: I32, tokenTypes: I32 | null, attentionMask: I32 | null, labels: I32,
-    masks: F32 | null, logits: F32, gScale: number, accumulate: boolean,
-  ): void;
-  /**
-   * Register-only FMA throughput of all threads together, in GFLOP/s: the
-   * fastest of ~0.5 ms bursts run between barriers for about `seconds`.
-   */
-  fmaPeak(seconds: number): number;
-  info(): NativeInfo;
-  /** Sets the OpenMP thread count for later kernels; returns the new count. */
-  setThreads(n: number): number;
-}
+export type NativeAddon = NativeKernels & {
+  /** The addon's kernel table, checked against {@link NATIVE_SIGNATURES} when it loads. */
+  signatures(): unknown;
+};
 
 // Op codes: the order of the C++ enums in native/src/kernels.h.
 const UNARY_CODE: Record<UnaryOp, number> = {
@@ -157,28 +71,34 @@ let cachedAddon: NativeAddon | null | undefined;
 let loadError: string | null = null;
 
 /**
- * Loads the addon at `path` (uncached; `require` itself caches per path).
- * @returns the addon, or null with the reason in {@link nativeLoadError} (never throws)
+ * Loads the addon at `path` (uncached; `require` itself caches per path) and
+ * checks its kernel table against {@link NATIVE_SIGNATURES}.
+ * @returns the addon, or null with the reason in {@link nativeLoadError} when it cannot be loaded
+ * @throws NativeSignatureError when it loads but its kernel table differs from this build's (naming the kernel and argument)
  */
 export function tryLoadNativeAddon(path: string): NativeAddon | null {
+  let addon: Partial<NativeAddon> | null;
   try {
     const require = createRequire(import.meta.url);
-    const addon = require(path) as Partial<NativeAddon> | null;
-    if (addon && typeof addon.gemm === 'function' && typeof addon.attention === 'function') {
-      loadError = null;
-      return addon as NativeAddon;
-    }
-    loadError = `${path} is not the muse native addon`;
+    addon = require(path) as Partial<NativeAddon> | null;
   } catch (err) {
     loadError = err instanceof Error ? err.message : String(err);
+    return null;
   }
-  return null;
+  if (!addon || typeof addon.gemm !== 'function') {
+    loadError = `${path} is not the muse native addon`;
+    return null;
+  }
+  checkNativeSignatures(typeof addon.signatures === 'function' ? addon.signatures() : undefined, undefined, path);
+  loadError = null;
+  return addon as NativeAddon;
 }
 
 /**
  * Loads the addon once, from {@link nativeAddonPath} (overridable with
  * `MUSE_NATIVE_ADDON`).
- * @returns the addon, or null when it is not built or cannot be loaded (never throws)
+ * @returns the addon, or null when it is not built or cannot be loaded
+ * @throws NativeSignatureError when the addon's kernel table differs from this build's
  */
 export function loadNativeAddon(): NativeAddon | null {
   if (cachedAddon === undefined) cachedAddon = tryLoadNativeAddon(nativeAddonPath());
@@ -285,44 +205,42 @@ export function createNativeBackend(addon: NativeAddon): Backend {
     sumSquares(x, n) {
       return addon.sumSquares(x, n);
     },
-    adamwMany:
-      typeof addon.adamwMany === 'function'
-        ? (ps: AdamWParams[]): void => {
-            if (ps.length === 0) return;
-            const h = ps[0]!;
-            for (const p of ps) {
-              if (p.lr !== h.lr || p.beta1 !== h.beta1 || p.beta2 !== h.beta2 || p.eps !== h.eps || p.gradScale !== h.gradScale) {
-                throw new RangeError('adamwMany: every tensor must share lr, beta1, beta2, eps and gradScale');
-              }
-            }
-            addon.adamwMany(
-              ps.map((p) => p.param), ps.map((p) => p.grad), ps.map((p) => p.expAvg), ps.map((p) => p.expAvgSq),
-              ps.map((p) => p.weightDecay), ps.map((p) => p.step), h.lr, h.beta1, h.beta2, h.eps, h.gradScale,
-            );
-          }
-        : undefined,
-    sumSquaresMany: typeof addon.sumSquaresMany === 'function' ? (xs: F32[]): number => addon.sumSquaresMany(xs) : undefined,
-    dropoutMask: typeof addon.dropoutMask === 'function' ? (state, mask, n, p) => addon.dropoutMask(state, mask, n, p) : undefined,
-    // An addon built before the decode fast path existed simply lacks it.
-    gptForwardCached:
-      typeof addon.gptForwardCached === 'function'
-        ? (p: GptDecodeParams): void =>
-            addon.gptForwardCached(
-              p.weights, p.kCaches, p.vCaches, p.ids, p.positionIds, p.attentionMask, p.logits, p.batch, p.t, p.past,
-              p.capacity, p.nLayer, p.nHead, p.nEmbd, p.vocab, p.nPositions, p.eps, p.lastOnly,
-            )
-        : undefined,
-    gptTrain: typeof addon.gptTrainForward === 'function' ? nativeGptTrain(addon) : undefined,
-    bertTrain: typeof addon.bertTrainForward === 'function' ? nativeBertTrain(addon) : undefined,
+    adamwMany(ps: AdamWParams[]): void {
+      if (ps.length === 0) return;
+      const h = ps[0]!;
+      for (const p of ps) {
+        if (p.lr !== h.lr || p.beta1 !== h.beta1 || p.beta2 !== h.beta2 || p.eps !== h.eps || p.gradScale !== h.gradScale) {
+          throw new RangeError('adamwMany: every tensor must share lr, beta1, beta2, eps and gradScale');
+        }
+      }
+      addon.adamwMany(
+        ps.map((p) => p.param), ps.map((p) => p.grad), ps.map((p) => p.expAvg), ps.map((p) => p.expAvgSq),
+        ps.map((p) => p.weightDecay), ps.map((p) => p.step), h.lr, h.beta1, h.beta2, h.eps, h.gradScale,
+      );
+    },
+    sumSquaresMany(xs: F32[]): number {
+      return addon.sumSquaresMany(xs);
+    },
+    dropoutMask(state, mask, n, p) {
+      addon.dropoutMask(state, mask, n, p);
+    },
+    gptForwardCached(p: GptDecodeParams): void {
+      addon.gptForwardCached(
+        p.weights, p.kCaches, p.vCaches, p.ids, p.positionIds, p.attentionMask, p.logits, p.batch, p.t, p.past,
+        p.capacity, p.nLayer, p.nHead, p.nEmbd, p.vocab, p.nPositions, p.eps, p.lastOnly,
+      );
+    },
+    gptTrain: nativeGptTrain(addon),
+    bertTrain: nativeBertTrain(addon),
   };
 }
 
 interface NativeBertTrainWorkspace extends BertTrainWorkspace {
-  readonly handle: object;
+  readonly handle: NativeHandle;
 }
 
 function nativeBertTrain(addon: NativeAddon): BertTrainKernels {
-  const handle = (ws: BertTrainWorkspace): object => (ws as NativeBertTrainWorkspace).handle;
+  const handle = (ws: BertTrainWorkspace): NativeHandle => (ws as NativeBertTrainWorkspace).handle;
   return {
     workspace(s: BertTrainShape): BertTrainWorkspace {
       const h = addon.bertTrainWorkspace(
@@ -347,11 +265,11 @@ function nativeBertTrain(addon: NativeAddon): BertTrainKernels {
 
 /** A workspace of the native training path: the addon's handle and its shape. */
 interface NativeGptTrainWorkspace extends GptTrainWorkspace {
-  readonly handle: object;
+  readonly handle: NativeHandle;
 }
 
 function nativeGptTrain(addon: NativeAddon): GptTrainKernels {
-  const handle = (ws: GptTrainWorkspace): object => (ws as NativeGptTrainWorkspace).handle;
+  const handle = (ws: GptTrainWorkspace): NativeHandle => (ws as NativeGptTrainWorkspace).handle;
   return {
     workspace(s: GptTrainShape): GptTrainWorkspace {
       const h = addon.gptTrainWorkspace(s.batch, s.t, s.nLayer, s.nHead, s.nEmbd, s.vocab, s.nPositions, s.eps);
@@ -376,6 +294,7 @@ function nativeGptTrain(addon: NativeAddon): GptTrainKernels {
  * Load the native (C++ N-API) backend built from `native/` by `npm install`.
  * @returns the backend, or null when the addon is not built or fails to load
  *   (the caller then warns once, with {@link nativeLoadError}, and uses the js backend)
+ * @throws NativeSignatureError when the addon's kernel table differs from this build's
  */
 export function loadNativeBackend(): Backend | null {
   const addon = loadNativeAddon();
