@@ -14,12 +14,12 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';
 import { Generator, fromArray } from '../src/tensor/index.js';
-import { BertForMaskedLM } from '../src/models/bert.js';
+import { BertForMaskedLM } from '../src/models/bert/model.js';
 import { AdamW, clipGradNorm } from '../src/train/index.js';
 import { getBackend, setBackend } from '../src/backend/index.js';
-import { loadRecipe } from '../src/pipelines/train-config.js';
-import { readMlmCorpus, charWordPieceTokenizer, mlmExamples, collatorFor } from '../src/pipelines/pretrain-mlm.js';
-import { LengthGroupedSampler, type MlmExample } from '../src/data/mlm.js';
+import { loadRecipe } from '../src/pipelines/recipe.js';
+import { readMlmCorpus, charWordPieceTokenizer, mlmExamples, collatorFor } from '../src/models/bert/pretrain.js';
+import { LengthGroupedSampler, type MlmExample } from '../src/models/bert/mlm-data.js';
 import { fmaPeakGflops } from './_peak.js';
 
 const here = dirname(fileURLToPath(import.meta.url));

@@ -12,10 +12,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadMaskedLMDir } from '../src/pipelines/fill-mask.js';
-import { readMlmCorpus, mlmExamples } from '../src/pipelines/pretrain-mlm.js';
-import { maskedTokenAccuracy } from '../src/pipelines/mlm-eval.js';
-import type { TrainRecipe } from '../src/pipelines/train-config.js';
+import { loadMaskedLMDir } from '../src/models/bert/fill-mask.js';
+import { readMlmCorpus, mlmExamples } from '../src/models/bert/pretrain.js';
+import { maskedTokenAccuracy } from '../src/models/bert/mlm-eval.js';
+import type { TrainRecipe } from '../src/pipelines/recipe.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 

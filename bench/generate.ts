@@ -21,9 +21,9 @@ import { fileURLToPath } from 'node:url';
 import { spawnSync } from 'node:child_process';
 import { getBackend, setBackend } from '../src/backend/index.js';
 import { generate } from '../src/generate/index.js';
-import { GPT } from '../src/models/gpt.js';
+import { GPT } from '../src/models/gpt2/model.js';
 import { loadGPT } from '../src/models/pretrained.js';
-import { loadRecipe } from '../src/pipelines/train-config.js';
+import { loadRecipe } from '../src/pipelines/recipe.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const VOCAB = 65; // tinyshakespeare's characters

@@ -13,10 +13,10 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawnSync } from 'node:child_process';
 import { Generator, fromArray } from '../src/tensor/index.js';
-import { GPT } from '../src/models/gpt.js';
+import { GPT } from '../src/models/gpt2/model.js';
 import { AdamW, clipGradNorm } from '../src/train/index.js';
 import { getBackend, setBackend } from '../src/backend/index.js';
-import { loadRecipe } from '../src/pipelines/train-config.js';
+import { loadRecipe } from '../src/pipelines/recipe.js';
 import { estimateTraining } from '../src/pipelines/estimate.js';
 import { fmaPeakGflops } from './_peak.js';
 

@@ -20,11 +20,11 @@ import { writeFileAtomic } from '../src/io/atomic.js';
 import { readSafetensors, writeSafetensors } from '../src/io/safetensors.js';
 import { loadModelDir, normalizePrompt, requireGPT } from '../src/pipelines/load-model.js';
 import { generate } from '../src/generate/index.js';
-import { gptParameterCount } from '../src/models/gpt-config.js';
+import { gptParameterCount } from '../src/models/gpt2/config.js';
 import { getBackend } from '../src/backend/index.js';
 import { inferPoemForm } from '../src/pipelines/poem-form.js';
-import { loadMaskedLMDir, fillMask } from '../src/pipelines/fill-mask.js';
-import { bertParameterCount } from '../src/models/bert-config.js';
+import { loadMaskedLMDir, fillMask } from '../src/models/bert/fill-mask.js';
+import { bertParameterCount } from '../src/models/bert/config.js';
 
 const [runDir, outDir, ...rest] = process.argv.slice(2);
 if (!runDir || !outDir) {

@@ -5,8 +5,8 @@ import type { Module } from '../nn/module.js';
 import { loadCheckpoint, missingConfigError, saveCheckpoint, type CheckpointToSave } from '../io/checkpoint.js';
 import type { StTensor } from '../io/safetensors.js';
 import { FileFormatError } from '../errors.js';
-import { GPT } from './gpt.js';
-import type { GPTConfig } from './gpt-config.js';
+import { GPT } from './gpt2/model.js';
+import type { GPTConfig } from './gpt2/config.js';
 
 /**
  * A model's parameters as safetensors entries (HF names; a tied tensor once,

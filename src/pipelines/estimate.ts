@@ -1,7 +1,7 @@
 import { getBackend } from '../backend/index.js';
-import { gptConfig, gptParameterCount, type GPTConfig } from '../models/gpt-config.js';
-import { bertConfig, bertParameterCount } from '../models/bert-config.js';
-import type { TrainRecipe } from './train-config.js';
+import { gptConfig, gptParameterCount, type GPTConfig } from '../models/gpt2/config.js';
+import { bertConfig, bertParameterCount } from '../models/bert/config.js';
+import type { TrainRecipe } from './recipe.js';
 
 /** What {@link estimateTraining} reports. */
 export interface TrainingEstimate {

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadGPT, type LoadReport } from '../models/pretrained.js';
-import { GPT } from '../models/gpt.js';
+import { GPT } from '../models/gpt2/model.js';
 import { loadLlama } from '../models/llama/load.js';
 import { LLAMA_MODEL_TYPES } from '../models/llama/config.js';
 import type { LlamaForCausalLM } from '../models/llama/model.js';

@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { ConfigError, FileFormatError, MuseError } from '../errors.js';
-import { fillMask, loadMaskedLMDir } from '../pipelines/fill-mask.js';
+import { fillMask, loadMaskedLMDir } from '../models/bert/fill-mask.js';
 import { bundledModelsDir, causalLMInfo, isChinese, loadModelDir, type LoadedModel } from '../pipelines/load-model.js';
 
 /** Thrown when a request names a model the server does not hold (HTTP 404). */

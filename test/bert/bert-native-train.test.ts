@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BertForMaskedLM } from '../../src/models/bert.js';
+import { BertForMaskedLM } from '../../src/models/bert/model.js';
 import { fromArray, noGrad, type Tensor } from '../../src/tensor/index.js';
 import { getBackend, setBackend } from '../../src/backend/index.js';
 import { MuseError } from '../../src/errors.js';

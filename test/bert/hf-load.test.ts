@@ -5,7 +5,7 @@ import { join, dirname } from 'node:path';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { fromArray, noGrad } from '../../src/tensor/index.js';
-import { loadHFModel, loadBert } from '../../src/models/hf-load.js';
+import { loadHFModel, loadBert } from '../../src/models/bert/weights.js';
 import { loadGPT } from '../../src/models/pretrained.js';
 import { readSafetensors, writeSafetensors, type StTensor } from '../../src/io/safetensors.js';
 import { loadTokenizer } from '../../src/tokenizers/index.js';

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Generator } from '../../src/tensor/index.js';
-import { LengthGroupedSampler, MlmCollator, chunkAtBoundaries, chineseWordIds, type MlmExample } from '../../src/data/mlm.js';
+import { LengthGroupedSampler, MlmCollator, chunkAtBoundaries, chineseWordIds, type MlmExample } from '../../src/models/bert/mlm-data.js';
 
 // Special ids 0..4 as in BERT vocabularies: [PAD] [UNK] [CLS] [SEP] [MASK].
 const PAD = 0, CLS = 2, SEP = 3, MASK = 4;

@@ -5,7 +5,7 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fromArray } from '../../src/tensor/index.js';
 import { getBackend, setBackend } from '../../src/backend/index.js';
-import { loadBert } from '../../src/models/hf-load.js';
+import { loadBert } from '../../src/models/bert/weights.js';
 import { AdamW, clipGradNorm } from '../../src/train/index.js';
 
 const here = dirname(fileURLToPath(import.meta.url));

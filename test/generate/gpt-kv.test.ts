@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { getBackend, setBackend } from '../../src/backend/index.js';
 import { generate } from '../../src/generate/index.js';
 import type { CausalLM, LMCache } from '../../src/models/causal-lm.js';
-import { GPT } from '../../src/models/gpt.js';
+import { GPT } from '../../src/models/gpt2/model.js';
 import { fromArray } from '../../src/tensor/index.js';
 
 const V = 37;

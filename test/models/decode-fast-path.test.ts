@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { GPT } from '../../src/models/gpt.js';
+import { GPT } from '../../src/models/gpt2/model.js';
 import { getBackend } from '../../src/backend/index.js';
 
 // The native one-call decode kernel must reproduce the op-by-op cached path

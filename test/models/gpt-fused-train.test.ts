@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { GPT } from '../../src/models/gpt.js';
+import { GPT } from '../../src/models/gpt2/model.js';
 import { fromArray } from '../../src/tensor/index.js';
 import { getBackend, setBackend } from '../../src/backend/index.js';
 

@@ -5,7 +5,7 @@ import { join, dirname } from 'node:path';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { fromArray } from '../../src/tensor/index.js';
-import { GPT } from '../../src/models/gpt.js';
+import { GPT } from '../../src/models/gpt2/model.js';
 import { loadGPT, saveModel } from '../../src/models/pretrained.js';
 import { getBackend, setBackend } from '../../src/backend/index.js';
 

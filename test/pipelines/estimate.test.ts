@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { estimateTraining } from '../../src/pipelines/estimate.js';
-import { loadRecipe } from '../../src/pipelines/train-config.js';
-import { GPT } from '../../src/models/gpt.js';
-import { BertForMaskedLM } from '../../src/models/bert.js';
+import { loadRecipe } from '../../src/pipelines/recipe.js';
+import { GPT } from '../../src/models/gpt2/model.js';
+import { BertForMaskedLM } from '../../src/models/bert/model.js';
 
 const configs = join(dirname(fileURLToPath(import.meta.url)), '../../configs');
 const count = (m: { parameters(): { size: number }[] }): number => m.parameters().reduce((s, p) => s + p.size, 0);

@@ -4,10 +4,10 @@ import { mkdtempSync, rmSync, writeFileSync, existsSync, readFileSync } from 'no
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { spawnSync } from 'node:child_process';
-import { pretrain } from '../../src/pipelines/pretrain.js';
-import { finetune } from '../../src/pipelines/finetune.js';
+import { pretrain } from '../../src/models/gpt2/pretrain.js';
+import { finetune } from '../../src/models/gpt2/finetune.js';
 import { loadModelDir, defaultModelFor, isChinese, normalizePrompt } from '../../src/pipelines/load-model.js';
-import { loadRecipe, type TrainRecipe } from '../../src/pipelines/train-config.js';
+import { loadRecipe, type TrainRecipe } from '../../src/pipelines/recipe.js';
 import { generate } from '../../src/generate/index.js';
 
 const root = join(import.meta.dirname, '../..');

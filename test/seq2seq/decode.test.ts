@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fromArray, noGrad } from '../../src/tensor/index.js';
-import { Seq2SeqTransformer } from '../../src/models/seq2seq.js';
+import { Seq2SeqTransformer } from '../../src/models/seq2seq/model.js';
 import { generate } from '../../src/generate/index.js';
 
 const V = 5;

@@ -4,8 +4,8 @@ import { readFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Tensor, fromArray, noGrad } from '../../src/tensor/index.js';
-import { Seq2SeqTransformer, shiftTokensRight, sinusoidalPositionalEncoding } from '../../src/models/seq2seq.js';
-import { seq2seqConfig, seq2seqParameterCount, type Seq2SeqConfig } from '../../src/models/seq2seq-config.js';
+import { Seq2SeqTransformer, shiftTokensRight, sinusoidalPositionalEncoding } from '../../src/models/seq2seq/model.js';
+import { seq2seqConfig, seq2seqParameterCount, type Seq2SeqConfig } from '../../src/models/seq2seq/config.js';
 import { getBackend, setBackend } from '../../src/backend/index.js';
 import { ConfigError } from '../../src/errors.js';
 

@@ -7,10 +7,10 @@ import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { noGrad } from '../../src/tensor/index.js';
 import { CharTokenizer } from '../../src/tokenizers/index.js';
-import { Seq2SeqTransformer } from '../../src/models/seq2seq.js';
+import { Seq2SeqTransformer } from '../../src/models/seq2seq/model.js';
 import { saveModel } from '../../src/models/pretrained.js';
-import { collateSeq2Seq, copyBaseline, finetuneSeq2Seq, pairsToSeq2SeqExamples } from '../../src/pipelines/finetune-seq2seq.js';
-import { generateEndings, loadSeq2SeqDir } from '../../src/pipelines/load-seq2seq.js';
+import { collateSeq2Seq, copyBaseline, finetuneSeq2Seq, pairsToSeq2SeqExamples } from '../../src/models/seq2seq/finetune.js';
+import { generateEndings, loadSeq2SeqDir } from '../../src/models/seq2seq/load.js';
 import { Generator } from '../../src/tensor/index.js';
 
 /** A toy task with a learnable rule: the ending is the beginning reversed. */

@@ -10,7 +10,7 @@ import { cpSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generate, stream } from '../../src/generate/index.js';
 import { openAIConfig } from '../../src/serve/routes/completions.js';
-import { fillMask, loadMaskedLMDir } from '../../src/pipelines/fill-mask.js';
+import { fillMask, loadMaskedLMDir } from '../../src/models/bert/fill-mask.js';
 import { loadRegistry } from '../../src/serve/model-registry.js';
 import { createServer } from '../../src/serve/server.js';
 import { post, registry, sseEvents, startServer } from './helpers.js';

@@ -5,8 +5,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { GPT } from '../../src/models/gpt.js';
-import { attentionProbe } from '../../src/models/attention-probe.js';
+import { GPT } from '../../src/models/gpt2/model.js';
+import { attentionProbe } from '../../src/models/gpt2/attention-probe.js';
 import { ShapeError } from '../../src/errors.js';
 
 const cfg = { vocab_size: 23, n_positions: 16, n_embd: 12, n_layer: 3, n_head: 3, resid_pdrop: 0, embd_pdrop: 0, attn_pdrop: 0 };

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GPT } from '../../src/models/gpt.js';
+import { GPT } from '../../src/models/gpt2/model.js';
 import { gpt2StateDict, loadGPT, saveModel } from '../../src/models/pretrained.js';
 import { loadCheckpoint } from '../../src/io/checkpoint.js';
 import { Generator, fromArray, type Tensor } from '../../src/tensor/index.js';

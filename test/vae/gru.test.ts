@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import * as T from '../../src/tensor/index.js';
-import { GRU } from '../../src/models/gru.js';
+import { GRU } from '../../src/models/vae/gru.js';
 import { assertClose } from '../tensor/gradcheck.js';
 
 const fx = JSON.parse(readFileSync(new URL('../fixtures/vae/gru.json', import.meta.url), 'utf8')) as {

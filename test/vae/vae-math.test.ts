@@ -8,7 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as T from '../../src/tensor/index.js';
-import { activeUnits, gaussianKL, klObjective, klWeight, reparameterize } from '../../src/models/vae.js';
+import { activeUnits, gaussianKL, klObjective, klWeight, reparameterize } from '../../src/models/vae/vae.js';
 import { gradcheck, rnd } from '../tensor/gradcheck.js';
 
 test('reparameterised sample z = mu + exp(logVar/2)·eps: gradients w.r.t. mu and logVar match finite differences', () => {

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { fillMask, loadMaskedLMDir } from '../../pipelines/fill-mask.js';
+import { fillMask, loadMaskedLMDir } from '../../models/bert/fill-mask.js';
 import { ConfigError } from '../../errors.js';
 
 /** Registers `muse fill-mask`. */

@@ -1,10 +1,10 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { writeFileAtomic } from '../../io/atomic.js';
 import { fablesToPairs, readCorpus, readPairs } from '../../data/index.js';
-import { finetune } from '../../pipelines/finetune.js';
+import { finetune } from '../../models/gpt2/finetune.js';
 import { defaultModelFor, loadModelDir, modelTypeOf } from '../../pipelines/load-model.js';
-import { finetuneSeq2Seq } from '../../pipelines/finetune-seq2seq.js';
-import { loadSeq2SeqDir, SEQ2SEQ_MODEL_TYPE } from '../../pipelines/load-seq2seq.js';
+import { finetuneSeq2Seq } from '../../models/seq2seq/finetune.js';
+import { loadSeq2SeqDir, SEQ2SEQ_MODEL_TYPE } from '../../models/seq2seq/load.js';
 import { loadTokenizer } from '../../tokenizers/index.js';
 
 function int(name: string) {

@@ -2,7 +2,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { generate, stream, type GenerationConfig, type PoemForm } from '../../generate/index.js';
 import { defaultModelFor, loadModelDir, modelTypeOf, normalizePrompt } from '../../pipelines/load-model.js';
 import { unknownPromptWarning } from '../../pipelines/prompt-check.js';
-import { loadSeq2SeqDir, seq2seqTarget, SEQ2SEQ_MODEL_TYPE } from '../../pipelines/load-seq2seq.js';
+import { loadSeq2SeqDir, seq2seqTarget, SEQ2SEQ_MODEL_TYPE } from '../../models/seq2seq/load.js';
 import { inferPoemForm } from '../../pipelines/poem-form.js';
 import { ConfigError } from '../../errors.js';
 

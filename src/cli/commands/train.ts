@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { join } from 'node:path';
-import { loadRecipe, resumeChanges } from '../../pipelines/train-config.js';
-import { pretrain } from '../../pipelines/pretrain.js';
+import { loadRecipe, resumeChanges } from '../../pipelines/recipe.js';
+import { pretrain } from '../../models/gpt2/pretrain.js';
 import { estimateTraining } from '../../pipelines/estimate.js';
 import { ConfigError } from '../../errors.js';
 import { overridesFrom } from '../overrides.js';

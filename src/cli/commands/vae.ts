@@ -8,7 +8,7 @@ import {
   sampleLines,
   trainSentenceVAE,
   type VAEDecodeOptions,
-} from '../../pipelines/vae.js';
+} from '../../models/vae/sentence-vae-train.js';
 import { ConfigError } from '../../errors.js';
 import { overridesFrom } from '../overrides.js';
 import { onInterrupt } from '../interrupt.js';

@@ -5,7 +5,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { attentionProbe } from '../../models/attention-probe.js';
+import { attentionProbe } from '../../models/gpt2/attention-probe.js';
 import { normalizePrompt, requireGPT } from '../../pipelines/load-model.js';
 import type { ServeContext } from '../context.js';
 import { errorBody, withGenerationSlot } from '../http.js';

@@ -8,10 +8,10 @@
  * collapse: KL annealing (linear or cyclical, `vae.ts`), word dropout
  * (Bowman §3.2: decoder inputs replaced by `<unk>`) and free bits.
  */
-import { Generator, Tensor, concat, crossEntropy, embedding, fromArray, linear, noGrad, reshape, tanh } from '../tensor/index.js';
-import { Module } from '../nn/module.js';
-import { Embedding, Linear } from '../nn/layers.js';
-import { ConfigError, ShapeError } from '../errors.js';
+import { Generator, Tensor, concat, crossEntropy, embedding, fromArray, linear, noGrad, reshape, tanh } from '../../tensor/index.js';
+import { Module } from '../../nn/module.js';
+import { Embedding, Linear } from '../../nn/layers.js';
+import { ConfigError, ShapeError } from '../../errors.js';
 import { GRU } from './gru.js';
 import { gaussianKL, klObjective, reparameterize } from './vae.js';
 

@@ -1,6 +1,6 @@
-import { Generator, Tensor, linear, narrow, rand, sigmoid, split, stack, tanh, zeros } from '../tensor/index.js';
-import { Module } from '../nn/module.js';
-import { ShapeError } from '../errors.js';
+import { Generator, Tensor, linear, narrow, rand, sigmoid, split, stack, tanh, zeros } from '../../tensor/index.js';
+import { Module } from '../../nn/module.js';
+import { ShapeError } from '../../errors.js';
 
 /**
  * PyTorch's uniform initialiser `U(−k, k)` with `k = 1/√hiddenSize`, as

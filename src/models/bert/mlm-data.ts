@@ -7,8 +7,8 @@
  * `DataCollatorForLanguageModeling` and `DataCollatorForWholeWordMask`.
  * No tensor code: batches are flat `Int32Array`s.
  */
-import { ConfigError } from '../errors.js';
-import type { RandomSource } from './lm-batches.js';
+import { ConfigError } from '../../errors.js';
+import type { RandomSource } from '../../data/lm-batches.js';
 
 /** Random numbers the collator needs (the engine's `Generator` fits). */
 export interface MlmRandom extends RandomSource {

@@ -1,4 +1,4 @@
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../../errors.js';
 
 /**
  * Configuration of the encoder–decoder Transformer (Vaswani et al. 2017),

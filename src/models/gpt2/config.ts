@@ -1,4 +1,4 @@
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../../errors.js';
 
 /**
  * GPT-2 configuration with Hugging Face `GPT2Config` field names, so that

@@ -1,15 +1,15 @@
 import { countTargetTokens } from '../train/target-tokens.js';
 import { join } from 'node:path';
-import { Generator, fromArray, type Tensor } from '../tensor/index.js';
-import type { GPT } from '../models/gpt.js';
-import { saveModel } from '../models/pretrained.js';
-import { Trainer, type TrainSummary } from '../train/index.js';
-import { collateExamples, pairsToFinetuneExamples, splitDocuments, type FinetuneExample, type StoryPair } from '../data/index.js';
-import { generate, toHF, type GenerationConfig } from '../generate/index.js';
-import { corpusBleu, corpusRouge, hasCjk } from '../eval/index.js';
-import { ConfigError } from '../errors.js';
-import { loadModelDir, requireGPT, type LoadedModel } from './load-model.js';
-import { assertFreshRunDir } from './train-config.js';
+import { Generator, fromArray, type Tensor } from '../../tensor/index.js';
+import type { GPT } from './model.js';
+import { saveModel } from '../pretrained.js';
+import { Trainer, type TrainSummary } from '../../train/index.js';
+import { collateExamples, pairsToFinetuneExamples, splitDocuments, type FinetuneExample, type StoryPair } from '../../data/index.js';
+import { generate, toHF, type GenerationConfig } from '../../generate/index.js';
+import { corpusBleu, corpusRouge, hasCjk } from '../../eval/index.js';
+import { ConfigError } from '../../errors.js';
+import { loadModelDir, requireGPT, type LoadedModel } from '../../pipelines/load-model.js';
+import { assertFreshRunDir } from '../../pipelines/recipe.js';
 
 /** Options of {@link finetune}. */
 export interface FinetuneOptions {

@@ -7,15 +7,15 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Generator, Tensor, fromArray, noGrad } from '../tensor/index.js';
-import { Autoencoder, type AutoencoderConfig } from '../models/autoencoder.js';
-import { VAE, type VAEConfig } from '../models/vae.js';
-import { saveModel } from '../models/pretrained.js';
-import { loadCheckpoint } from '../io/checkpoint.js';
-import { Trainer, type TrainSummary } from '../train/index.js';
-import { readCorpus, toSimplified, toTraditional } from '../data/corpus.js';
-import { CountVectorizer, TfidfVectorizer, normalize, vectorizerFromJSON, type CountVectorizerJSON, type CsrMatrix, type Norm, type AnalyzerKind, type DocumentFrequency } from '../features/index.js';
-import { ConfigError, FileFormatError } from '../errors.js';
+import { Generator, Tensor, fromArray, noGrad } from '../../tensor/index.js';
+import { Autoencoder, type AutoencoderConfig } from './autoencoder.js';
+import { VAE, type VAEConfig } from './vae.js';
+import { saveModel } from '../pretrained.js';
+import { loadCheckpoint } from '../../io/checkpoint.js';
+import { Trainer, type TrainSummary } from '../../train/index.js';
+import { readCorpus, toSimplified, toTraditional } from '../../data/corpus.js';
+import { CountVectorizer, TfidfVectorizer, normalize, vectorizerFromJSON, type CountVectorizerJSON, type CsrMatrix, type Norm, type AnalyzerKind, type DocumentFrequency } from '../../features/index.js';
+import { ConfigError, FileFormatError } from '../../errors.js';
 
 /** How documents become vectors. */
 export interface VectorizerSpec {

@@ -1,18 +1,18 @@
 import { countTargetTokens } from '../train/target-tokens.js';
 import { join } from 'node:path';
-import { Generator, fromArray, type Tensor } from '../tensor/index.js';
-import { Seq2SeqTransformer } from '../models/seq2seq.js';
-import type { Seq2SeqConfig } from '../models/seq2seq-config.js';
-import { saveModel } from '../models/pretrained.js';
-import { Trainer, type TrainSummary } from '../train/index.js';
-import { splitDocuments, type StoryPair } from '../data/index.js';
-import { toHF, type GenerationConfig } from '../generate/index.js';
-import { corpusBleu, corpusRouge, hasCjk } from '../eval/index.js';
-import type { Tokenizer } from '../tokenizers/index.js';
-import { ConfigError } from '../errors.js';
-import type { EndingScores } from './finetune.js';
-import { encodeSource, generateEndings, loadSeq2SeqDir, SEQ2SEQ_MODEL_TYPE } from './load-seq2seq.js';
-import { assertFreshRunDir } from './train-config.js';
+import { Generator, fromArray, type Tensor } from '../../tensor/index.js';
+import { Seq2SeqTransformer } from './model.js';
+import type { Seq2SeqConfig } from './config.js';
+import { saveModel } from '../pretrained.js';
+import { Trainer, type TrainSummary } from '../../train/index.js';
+import { splitDocuments, type StoryPair } from '../../data/index.js';
+import { toHF, type GenerationConfig } from '../../generate/index.js';
+import { corpusBleu, corpusRouge, hasCjk } from '../../eval/index.js';
+import type { Tokenizer } from '../../tokenizers/index.js';
+import { ConfigError } from '../../errors.js';
+import type { EndingScores } from '../gpt2/finetune.js';
+import { encodeSource, generateEndings, loadSeq2SeqDir, SEQ2SEQ_MODEL_TYPE } from './load.js';
+import { assertFreshRunDir } from '../../pipelines/recipe.js';
 
 /** One training example of the encoder–decoder: source ids and target labels. */
 export interface Seq2SeqExample {

@@ -8,16 +8,16 @@ import {
   gelu,
   scaledDotProductAttention,
   matmul,
-} from '../tensor/index.js';
-import { Module } from '../nn/module.js';
-import { Conv1D, Dropout, Embedding, LayerNorm } from '../nn/layers.js';
-import { KVCache, cachedAttention } from './kv-cache.js';
-import { ShapeError } from '../errors.js';
-import { getBackend } from '../backend/index.js';
-import { fusedLMLoss, fusedTrainSupported, type FusedGPTParams } from './gpt-fused-train.js';
-import type { Backend } from '../backend/backend.js';
-import type { CausalLM, LMCache } from './causal-lm.js';
-import { gptConfig, type GPTConfig } from './gpt-config.js';
+} from '../../tensor/index.js';
+import { Module } from '../../nn/module.js';
+import { Conv1D, Dropout, Embedding, LayerNorm } from '../../nn/layers.js';
+import { KVCache, cachedAttention } from '../kv-cache.js';
+import { ShapeError } from '../../errors.js';
+import { getBackend } from '../../backend/index.js';
+import { fusedLMLoss, fusedTrainSupported, type FusedGPTParams } from './train-step.js';
+import type { Backend } from '../../backend/backend.js';
+import type { CausalLM, LMCache } from '../causal-lm.js';
+import { gptConfig, type GPTConfig } from './config.js';
 
 /**
  * Causal multi-head self-attention of GPT-2 (Radford et al. 2019), HF names:

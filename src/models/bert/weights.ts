@@ -8,14 +8,14 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { Generator, fromArray, type Tensor } from '../tensor/index.js';
-import { loadCheckpoint, missingConfigError, readJsonFile } from '../io/checkpoint.js';
-import type { StTensor } from '../io/safetensors.js';
-import { FileFormatError } from '../errors.js';
-import { BertForMaskedLM } from './bert.js';
-import type { BertConfig } from './bert-config.js';
-import { loadGPT, type LoadReport } from './pretrained.js';
-import type { GPT } from './gpt.js';
+import { Generator, fromArray, type Tensor } from '../../tensor/index.js';
+import { loadCheckpoint, missingConfigError, readJsonFile } from '../../io/checkpoint.js';
+import type { StTensor } from '../../io/safetensors.js';
+import { FileFormatError } from '../../errors.js';
+import { BertForMaskedLM } from './model.js';
+import type { BertConfig } from './config.js';
+import { loadGPT, type LoadReport } from '../pretrained.js';
+import type { GPT } from '../gpt2/model.js';
 
 // TF-converted BERT checkpoints name LayerNorm parameters gamma/beta (transformers renames them on load too).
 const TF_LAYERNORM = /\.(gamma|beta)$/;

@@ -1,8 +1,8 @@
-import { Generator } from '../tensor/index.js';
-import type { BertForMaskedLM } from '../models/bert.js';
-import type { Tokenizer } from '../tokenizers/index.js';
-import type { MlmExample } from '../data/mlm.js';
-import { ConfigError } from '../errors.js';
+import { Generator } from '../../tensor/index.js';
+import type { BertForMaskedLM } from './model.js';
+import type { Tokenizer } from '../../tokenizers/index.js';
+import type { MlmExample } from './mlm-data.js';
+import { ConfigError } from '../../errors.js';
 
 /** Options of {@link maskedTokenAccuracy}. */
 export interface MaskedAccuracyOptions {

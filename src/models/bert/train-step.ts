@@ -12,11 +12,11 @@
  * rounding of the weight-gradient sums; checked in
  * test/bert/bert-native-train.test.ts.
  */
-import { Tensor, fromArray, type Generator } from '../tensor/index.js';
-import { record, isGradEnabled } from '../tensor/autograd.js';
-import { kernelGradBuffers, staleActivationsError } from './kernel-grads.js';
-import type { BertTrainKernels, BertTrainWorkspace, F32, I32 } from '../backend/backend.js';
-import type { BertConfig } from './bert-config.js';
+import { Tensor, fromArray, type Generator } from '../../tensor/index.js';
+import { record, isGradEnabled } from '../../tensor/autograd.js';
+import { kernelGradBuffers, staleActivationsError } from '../kernel-grads.js';
+import type { BertTrainKernels, BertTrainWorkspace, F32, I32 } from '../../backend/backend.js';
+import type { BertConfig } from './config.js';
 
 /** Every trainable tensor of a tied BertForMaskedLM in the kernel order (see {@link BertTrainShape}). */
 export interface FusedBertParams {

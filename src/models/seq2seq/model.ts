@@ -1,11 +1,11 @@
-import { Tensor, Generator, fromArray, noGrad, crossEntropy, gelu, relu, matmul, embedding, stack, scaledDotProductAttention } from '../tensor/index.js';
-import { getBackend } from '../backend/index.js';
-import { Module } from '../nn/module.js';
-import { Dropout, Embedding, LayerNorm, Linear } from '../nn/layers.js';
-import { KVCache, cachedAttention } from './kv-cache.js';
-import { ShapeError } from '../errors.js';
-import type { CausalLM, LMCache } from './causal-lm.js';
-import { seq2seqConfig, type Seq2SeqConfig } from './seq2seq-config.js';
+import { Tensor, Generator, fromArray, noGrad, crossEntropy, gelu, relu, matmul, embedding, stack, scaledDotProductAttention } from '../../tensor/index.js';
+import { getBackend } from '../../backend/index.js';
+import { Module } from '../../nn/module.js';
+import { Dropout, Embedding, LayerNorm, Linear } from '../../nn/layers.js';
+import { KVCache, cachedAttention } from '../kv-cache.js';
+import { ShapeError } from '../../errors.js';
+import type { CausalLM, LMCache } from '../causal-lm.js';
+import { seq2seqConfig, type Seq2SeqConfig } from './config.js';
 
 /**
  * Sinusoidal positional encoding of Vaswani et al. 2017, §3.5:

@@ -18,12 +18,12 @@
  * composition below; same node, same masks, same results within float
  * rounding of the weight-gradient sums.
  */
-import { Tensor, fromArray, type Generator } from '../tensor/index.js';
-import { record, isGradEnabled } from '../tensor/autograd.js';
-import { getBackend } from '../backend/index.js';
-import { kernelGradBuffers, staleActivationsError } from './kernel-grads.js';
-import type { Backend, F32, GptTrainKernels, GptTrainWorkspace, I32 } from '../backend/backend.js';
-import type { GPTConfig } from './gpt-config.js';
+import { Tensor, fromArray, type Generator } from '../../tensor/index.js';
+import { record, isGradEnabled } from '../../tensor/autograd.js';
+import { getBackend } from '../../backend/index.js';
+import { kernelGradBuffers, staleActivationsError } from '../kernel-grads.js';
+import type { Backend, F32, GptTrainKernels, GptTrainWorkspace, I32 } from '../../backend/backend.js';
+import type { GPTConfig } from './config.js';
 
 /** The parameters of one block, in the order the fused path lists them. */
 export interface FusedBlockParams {

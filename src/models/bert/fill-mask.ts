@@ -1,11 +1,11 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadBert } from '../models/hf-load.js';
-import type { BertForMaskedLM } from '../models/bert.js';
-import type { LoadReport } from '../models/pretrained.js';
-import { loadTokenizer, type Tokenizer } from '../tokenizers/index.js';
-import { bundledModelsDir, normalizePrompt, recipeScript } from './load-model.js';
-import { ConfigError, FileFormatError } from '../errors.js';
+import { loadBert } from './weights.js';
+import type { BertForMaskedLM } from './model.js';
+import type { LoadReport } from '../pretrained.js';
+import { loadTokenizer, type Tokenizer } from '../../tokenizers/index.js';
+import { bundledModelsDir, normalizePrompt, recipeScript } from '../../pipelines/load-model.js';
+import { ConfigError, FileFormatError } from '../../errors.js';
 
 /** A masked-LM directory loaded for fill-mask. */
 export interface LoadedMaskedLM {

@@ -1,7 +1,7 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, FileFormatError } from '../errors.js';
-import type { GPTConfig } from '../models/gpt-config.js';
+import type { GPTConfig } from '../models/gpt2/config.js';
 import { nanoGptNoDecay, type ResumeState, type TrainerOptions } from '../train/index.js';
 import { loadCheckpoint } from '../io/checkpoint.js';
 import { recoverInterruptedSaves } from '../io/recover.js';

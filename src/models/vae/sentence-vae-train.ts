@@ -6,19 +6,19 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Generator, Tensor, fromArray, noGrad, randn } from '../tensor/index.js';
-import { SentenceVAE, makeSentenceBatch, type SentenceBatch, type SentenceVAEConfig } from '../models/sentence-vae.js';
-import { activeUnits, klWeight, type KLSchedule } from '../models/vae.js';
-import { loadCheckpoint } from '../io/checkpoint.js';
-import { saveModel } from '../models/pretrained.js';
-import { writeFileAtomic } from '../io/atomic.js';
-import { Trainer, type TrainSummary } from '../train/index.js';
-import { readCorpus } from '../data/corpus.js';
-import { toSimplified, toTraditional } from '../data/index.js';
-import { CharTokenizer, loadTokenizer, type Tokenizer } from '../tokenizers/index.js';
-import { ConfigError, FileFormatError } from '../errors.js';
-import { bundledModelsDir } from './load-model.js';
-import { recipeTrainerOptions } from './train-config.js';
+import { Generator, Tensor, fromArray, noGrad, randn } from '../../tensor/index.js';
+import { SentenceVAE, makeSentenceBatch, type SentenceBatch, type SentenceVAEConfig } from './sentence-vae.js';
+import { activeUnits, klWeight, type KLSchedule } from './vae.js';
+import { loadCheckpoint } from '../../io/checkpoint.js';
+import { saveModel } from '../pretrained.js';
+import { writeFileAtomic } from '../../io/atomic.js';
+import { Trainer, type TrainSummary } from '../../train/index.js';
+import { readCorpus } from '../../data/corpus.js';
+import { toSimplified, toTraditional } from '../../data/index.js';
+import { CharTokenizer, loadTokenizer, type Tokenizer } from '../../tokenizers/index.js';
+import { ConfigError, FileFormatError } from '../../errors.js';
+import { bundledModelsDir } from '../../pipelines/load-model.js';
+import { recipeTrainerOptions } from '../../pipelines/recipe.js';
 
 /** Han ideographs (CJK Unified, Extension A, compatibility, supplementary planes). */
 const HAN = '[\\u3400-\\u4dbf\\u4e00-\\u9fff\\uf900-\\ufaff\\u{20000}-\\u{2ffff}]';

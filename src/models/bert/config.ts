@@ -1,4 +1,4 @@
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../../errors.js';
 
 /**
  * BERT configuration with Hugging Face `BertConfig` field names, so that a

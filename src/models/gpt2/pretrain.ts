@@ -1,16 +1,16 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { Generator, fromArray, type Tensor } from '../tensor/index.js';
-import { GPT } from '../models/gpt.js';
-import { gptParameterCount } from '../models/gpt-config.js';
-import { loadGPT, saveModel } from '../models/pretrained.js';
-import { Trainer, type TrainSummary } from '../train/index.js';
-import { readCorpus, BLANK_LINE } from '../data/corpus.js';
-import { getBatch } from '../data/lm-batches.js';
-import { CharTokenizer, ByteLevelBPETokenizer, loadTokenizer, type Tokenizer } from '../tokenizers/index.js';
-import { ConfigError } from '../errors.js';
-import { assertFreshRunDir, recipeTrainerOptions, resumeState, type TrainRecipe } from './train-config.js';
-import { pretrainMLM } from './pretrain-mlm.js';
+import { Generator, fromArray, type Tensor } from '../../tensor/index.js';
+import { GPT } from './model.js';
+import { gptParameterCount } from './config.js';
+import { loadGPT, saveModel } from '../pretrained.js';
+import { Trainer, type TrainSummary } from '../../train/index.js';
+import { readCorpus, BLANK_LINE } from '../../data/corpus.js';
+import { getBatch } from '../../data/lm-batches.js';
+import { CharTokenizer, ByteLevelBPETokenizer, loadTokenizer, type Tokenizer } from '../../tokenizers/index.js';
+import { ConfigError } from '../../errors.js';
+import { assertFreshRunDir, recipeTrainerOptions, resumeState, type TrainRecipe } from '../../pipelines/recipe.js';
+import { pretrainMLM } from '../bert/pretrain.js';
 
 /** Options of {@link pretrain}. */
 export interface PretrainOptions {

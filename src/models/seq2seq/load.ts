@@ -1,16 +1,16 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { Seq2SeqTransformer, type Seq2SeqDecoderLM } from '../models/seq2seq.js';
-import type { Seq2SeqConfig } from '../models/seq2seq-config.js';
-import type { LoadReport } from '../models/pretrained.js';
-import { loadCheckpoint, missingConfigError } from '../io/checkpoint.js';
-import { fromArray, type Tensor } from '../tensor/index.js';
-import { loadTokenizer, type Tokenizer } from '../tokenizers/index.js';
-import { generate, generationConfigFromHF, type GenerationConfig, type GenerateOptions } from '../generate/index.js';
-import { FileFormatError } from '../errors.js';
-import { hasCjk } from '../eval/index.js';
-import type { CausalLM } from '../models/causal-lm.js';
-import { recipeScript } from './load-model.js';
+import { Seq2SeqTransformer, type Seq2SeqDecoderLM } from './model.js';
+import type { Seq2SeqConfig } from './config.js';
+import type { LoadReport } from '../pretrained.js';
+import { loadCheckpoint, missingConfigError } from '../../io/checkpoint.js';
+import { fromArray, type Tensor } from '../../tensor/index.js';
+import { loadTokenizer, type Tokenizer } from '../../tokenizers/index.js';
+import { generate, generationConfigFromHF, type GenerationConfig, type GenerateOptions } from '../../generate/index.js';
+import { FileFormatError } from '../../errors.js';
+import { hasCjk } from '../../eval/index.js';
+import type { CausalLM } from '../causal-lm.js';
+import { recipeScript } from '../../pipelines/load-model.js';
 
 /** The `model_type` of a muse encoder–decoder checkpoint. */
 export const SEQ2SEQ_MODEL_TYPE = 'muse-seq2seq';

@@ -1,19 +1,19 @@
 import { countTargetTokens } from '../train/target-tokens.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { Generator, fromArray, type Tensor } from '../tensor/index.js';
-import { BertForMaskedLM } from '../models/bert.js';
-import { bertParameterCount } from '../models/bert-config.js';
-import { loadBert } from '../models/hf-load.js';
-import { saveModel } from '../models/pretrained.js';
-import { Trainer, type TrainSummary } from '../train/index.js';
-import { readCorpus, BLANK_LINE } from '../data/corpus.js';
-import { LengthGroupedSampler, MlmCollator, chunkAtBoundaries, chineseWordIds, type MlmBatch, type MlmExample } from '../data/mlm.js';
-import { WordPieceTokenizer, BERT_SPECIAL_TOKENS, loadTokenizer, type Tokenizer } from '../tokenizers/index.js';
-import { specialToken } from '../tokenizers/added-tokens.js';
-import { ConfigError } from '../errors.js';
-import { recipeTrainerOptions, resumeState, type TrainRecipe } from './train-config.js';
-import type { PretrainOptions } from './pretrain.js';
+import { Generator, fromArray, type Tensor } from '../../tensor/index.js';
+import { BertForMaskedLM } from './model.js';
+import { bertParameterCount } from './config.js';
+import { loadBert } from './weights.js';
+import { saveModel } from '../pretrained.js';
+import { Trainer, type TrainSummary } from '../../train/index.js';
+import { readCorpus, BLANK_LINE } from '../../data/corpus.js';
+import { LengthGroupedSampler, MlmCollator, chunkAtBoundaries, chineseWordIds, type MlmBatch, type MlmExample } from './mlm-data.js';
+import { WordPieceTokenizer, BERT_SPECIAL_TOKENS, loadTokenizer, type Tokenizer } from '../../tokenizers/index.js';
+import { specialToken } from '../../tokenizers/added-tokens.js';
+import { ConfigError } from '../../errors.js';
+import { recipeTrainerOptions, resumeState, type TrainRecipe } from '../../pipelines/recipe.js';
+import type { PretrainOptions } from '../gpt2/pretrain.js';
 
 /** The MLM-specific recipe fields (`data.*` and `training.*` of a `model_type: "bert"` recipe). */
 export interface MlmRecipeFields {

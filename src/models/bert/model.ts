@@ -1,11 +1,11 @@
-import { Tensor, Generator, fromArray, noGrad, crossEntropy, gelu, relu, scaledDotProductAttention, matmul } from '../tensor/index.js';
-import { isGradEnabled } from '../tensor/autograd.js';
-import { getBackend } from '../backend/index.js';
-import { kernelMLMLoss, type FusedBertParams } from './bert-fused-train.js';
-import { Module } from '../nn/module.js';
-import { Dropout, Embedding, LayerNorm, Linear, normalInit } from '../nn/layers.js';
-import { ShapeError } from '../errors.js';
-import { bertConfig, type BertConfig } from './bert-config.js';
+import { Tensor, Generator, fromArray, noGrad, crossEntropy, gelu, relu, scaledDotProductAttention, matmul } from '../../tensor/index.js';
+import { isGradEnabled } from '../../tensor/autograd.js';
+import { getBackend } from '../../backend/index.js';
+import { kernelMLMLoss, type FusedBertParams } from './train-step.js';
+import { Module } from '../../nn/module.js';
+import { Dropout, Embedding, LayerNorm, Linear, normalInit } from '../../nn/layers.js';
+import { ShapeError } from '../../errors.js';
+import { bertConfig, type BertConfig } from './config.js';
 
 /** The activation named by `hidden_act` (HF `ACT2FN`): `gelu` is the exact erf form. */
 function activation(x: Tensor, act: BertConfig['hidden_act']): Tensor {

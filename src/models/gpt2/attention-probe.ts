@@ -5,9 +5,9 @@
  * normal forward path (fused attention, KV cache) stays untouched and pays
  * nothing for it.
  */
-import { fromArray, matmul, noGrad, type Tensor } from '../tensor/index.js';
-import { ShapeError } from '../errors.js';
-import type { GPT } from './gpt.js';
+import { fromArray, matmul, noGrad, type Tensor } from '../../tensor/index.js';
+import { ShapeError } from '../../errors.js';
+import type { GPT } from './model.js';
 
 /** Attention probabilities of every layer and head for one sequence. */
 export interface AttentionMaps {

@@ -4,10 +4,10 @@
  * encoder `input → hidden… → z`, decoder `z → hidden… → input`, trained to
  * minimise the mean squared reconstruction error.
  */
-import { Generator, Tensor, mseLoss, relu, tanh } from '../tensor/index.js';
-import { Module } from '../nn/module.js';
-import { Linear } from '../nn/layers.js';
-import { ConfigError } from '../errors.js';
+import { Generator, Tensor, mseLoss, relu, tanh } from '../../tensor/index.js';
+import { Module } from '../../nn/module.js';
+import { Linear } from '../../nn/layers.js';
+import { ConfigError } from '../../errors.js';
 
 /** Config of {@link Autoencoder} (written to `config.json`). */
 export interface AutoencoderConfig {

@@ -4,10 +4,10 @@
  * Gaussian KL term, KL-weight schedules and free bits — and an MLP VAE over
  * vectors. The sentence VAE (`sentence-vae.ts`) builds on the same pieces.
  */
-import { Generator, Tensor, exp, maximum, mseLoss, randn, sum, tanh } from '../tensor/index.js';
-import { Module } from '../nn/module.js';
-import { Linear } from '../nn/layers.js';
-import { ConfigError, ShapeError } from '../errors.js';
+import { Generator, Tensor, exp, maximum, mseLoss, randn, sum, tanh } from '../../tensor/index.js';
+import { Module } from '../../nn/module.js';
+import { Linear } from '../../nn/layers.js';
+import { ConfigError, ShapeError } from '../../errors.js';
 
 /**
  * The reparameterisation trick (Kingma & Welling 2014, §2.4):
