@@ -12,7 +12,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadMaskedLMDir } from '../src/models/bert/fill-mask.js';
+import { loadMaskedLMDir } from '../src/models/bert/family.js';
 import { readMlmCorpus, mlmExamples } from '../src/models/bert/pretrain.js';
 import { maskedTokenAccuracy } from '../src/models/bert/mlm-eval.js';
 import type { TrainRecipe } from '../src/pipelines/recipe.js';

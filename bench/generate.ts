@@ -22,7 +22,7 @@ import { spawnSync } from 'node:child_process';
 import { getBackend, setBackend } from '../src/backend/index.js';
 import { generate } from '../src/generate/index.js';
 import { GPT } from '../src/models/gpt2/model.js';
-import { loadGPT } from '../src/models/pretrained.js';
+import { loadGPT } from '../src/models/gpt2/weights.js';
 import { loadRecipe } from '../src/pipelines/recipe.js';
 
 const here = dirname(fileURLToPath(import.meta.url));

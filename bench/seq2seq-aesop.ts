@@ -25,7 +25,7 @@ import { ByteLevelBPETokenizer } from '../src/tokenizers/index.js';
 import { copyBaseline, finetuneSeq2Seq, scoreHypotheses } from '../src/models/seq2seq/finetune.js';
 import { generateEndings, loadSeq2SeqDir } from '../src/models/seq2seq/load.js';
 import { finetune } from '../src/models/gpt2/finetune.js';
-import { loadModelDir } from '../src/pipelines/load-model.js';
+import { loadGPT2Dir } from '../src/models/gpt2/family.js';
 import { rougeScores } from '../src/eval/index.js';
 import { Generator } from '../src/tensor/index.js';
 
@@ -159,7 +159,7 @@ export default async function main(args: string[]): Promise<void> {
   if (arch === 'gpt') {
     const baseDir = arg(args, 'model', join(here, '../models/muse-story-en'));
     const report = await finetune({
-      base: loadModelDir(baseDir),
+      base: loadGPT2Dir(baseDir),
       pairs,
       outDir: out,
       overwrite: true, // a benchmark rerun replaces its own earlier run

@@ -23,7 +23,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stream } from '../src/generate/index.js';
-import { loadModelDir } from '../src/pipelines/load-model.js';
+import { loadGPT2Dir } from '../src/models/gpt2/family.js';
 import { openAIConfig } from '../src/serve/routes/completions.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -121,7 +121,7 @@ export default async function main(args: string[]): Promise<void> {
   }
 
   // Reference: the library alone, one stream at a time.
-  const loaded = loadModelDir(modelDir);
+  const loaded = loadGPT2Dir(modelDir);
   let refTokens = 0;
   const r0 = performance.now();
   for (let i = 0; i < 3; i++) {

@@ -10,7 +10,7 @@
 import { existsSync } from 'node:fs';
 import { Generator } from '../src/tensor/index.js';
 import { readCorpus } from '../src/data/corpus.js';
-import { evaluateSentenceVAE, extractPoemLines, interpolateLines, isWellFormedLine, loadSentenceVAE, reconstructLine, sampleLines } from '../src/models/vae/sentence-vae-train.js';
+import { evaluateSentenceVAE, extractPoemLines, interpolateLines, isWellFormedLine, loadSentenceVAE, reconstructLine, sampleLines } from '../src/models/vae/index.js';
 
 const TANG = '/work/shared/data/tang-poems.jsonl';
 

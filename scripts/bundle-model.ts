@@ -18,12 +18,14 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync } from 'nod
 import { join } from 'node:path';
 import { writeFileAtomic } from '../src/io/atomic.js';
 import { readSafetensors, writeSafetensors } from '../src/io/safetensors.js';
-import { loadModelDir, normalizePrompt, requireGPT } from '../src/pipelines/load-model.js';
+import { loadGPT2Dir } from '../src/models/gpt2/family.js';
+import { toScript } from '../src/data/script.js';
 import { generate } from '../src/generate/index.js';
 import { gptParameterCount } from '../src/models/gpt2/config.js';
 import { getBackend } from '../src/backend/index.js';
 import { inferPoemForm } from '../src/pipelines/poem-form.js';
-import { loadMaskedLMDir, fillMask } from '../src/models/bert/fill-mask.js';
+import { loadMaskedLMDir } from '../src/models/bert/family.js';
+import { fillMask } from '../src/models/bert/fill-mask.js';
 import { bertParameterCount } from '../src/models/bert/config.js';
 
 const [runDir, outDir, ...rest] = process.argv.slice(2);
@@ -126,11 +128,11 @@ It is a Hugging Face BERT directory: \`BertForMaskedLM.from_pretrained("${outDir
   console.log(bertCard);
 }
 
-const loaded = loadModelDir(outDir);
-const cfg = requireGPT(loaded, 'bundle-model').config;
+const loaded = loadGPT2Dir(outDir);
+const cfg = loaded.model.config;
 const sampleLines: string[] = [];
 const sample = (prompt: string, extra: Record<string, unknown>, seed: number) => {
-  const p = normalizePrompt(prompt, loaded.script);
+  const p = toScript(prompt, loaded.script);
   const ids = loaded.tokenizer.encode(p, { addSpecialTokens: false }).ids;
   const t0 = performance.now();
   const out = generate(loaded.model, [ids], { ...loaded.generationConfig, seed, ...extra }, { tokenizer: loaded.tokenizer, onWarning: () => {} });
@@ -149,7 +151,7 @@ const sample = (prompt: string, extra: Record<string, unknown>, seed: number) =>
 let seed = 1;
 for (const p of prompts) {
   // As `muse generate` does: a prompt that opens a 5/7-character quatrain is finished in that form.
-  const form = inferPoemForm(normalizePrompt(p, loaded.script));
+  const form = inferPoemForm(toScript(p, loaded.script));
   for (let k = 0; k < 2; k++) sample(p, form ? { form } : {}, seed++);
 }
 for (const a of acrostics) sample('', { acrostic: a, form: '5x4' }, seed++);

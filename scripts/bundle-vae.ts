@@ -24,7 +24,7 @@ import {
   sampleLines,
   type SentenceVAERecipe,
   type VAEMetricsRecord,
-} from '../src/models/vae/sentence-vae-train.js';
+} from '../src/models/vae/index.js';
 
 const [runDir, outDir, ...rest] = process.argv.slice(2);
 if (!runDir || !outDir) {

@@ -1,6 +1,6 @@
 // The data layer: corpora, script normalisation, splits, LM batches, story pairs, PII redaction.
 export { readCorpus, BLANK_LINE, type ReadCorpusOptions } from './corpus.js';
-export { toSimplified, toTraditional, type TraditionalVariant } from './script.js';
+export { toSimplified, toTraditional, toScript, isChinese, HAN_RANGES, type TraditionalVariant, type ScriptChoice } from './script.js';
 export { readTextFile, readTextPrefix, parseJsonLines, warnOnStderr, type WarningSink } from './text-file.js';
 export { splitDocuments, splitText, splitTokens, type SplitDocumentsOptions } from './split.js';
 export { getBatch, sequentialBatches, countSequentialBatches, type LMBatch, type RandomSource } from './lm-batches.js';

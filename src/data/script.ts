@@ -50,3 +50,27 @@ export function toSimplified(text: string): string {
 export function toTraditional(text: string, variant: TraditionalVariant = 't'): string {
   return converter('cn', variant)(text);
 }
+
+/**
+ * The Han ideographs as the body of a regular-expression character class
+ * (use with the `u` flag): CJK Unified Ideographs, Extension A, the
+ * compatibility block and the supplementary planes (Extensions B–G).
+ */
+export const HAN_RANGES = '\\u3400-\\u4dbf\\u4e00-\\u9fff\\uf900-\\ufaff\\u{20000}-\\u{2ffff}';
+
+const HAN_TEST = new RegExp(`[${HAN_RANGES}]`, 'u');
+
+/** True when `text` contains a Han ideograph (see {@link HAN_RANGES}). */
+export function isChinese(text: string): boolean {
+  return HAN_TEST.test(text);
+}
+
+/** A Chinese script to convert to: `keep` leaves text unchanged. */
+export type ScriptChoice = 'simplified' | 'traditional' | 'keep';
+
+/** Convert text to `script` (OpenCC; a traditional prompt works with a simplified model). */
+export function toScript(text: string, script: ScriptChoice): string {
+  if (script === 'simplified') return toSimplified(text);
+  if (script === 'traditional') return toTraditional(text);
+  return text;
+}

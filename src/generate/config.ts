@@ -4,9 +4,9 @@
  * name before any work starts) and the mapping to and from
  * `generation_config.json` (snake_case, as transformers writes it).
  */
-import { readFileSync } from 'node:fs';
-import { ConfigError, FileFormatError } from '../errors.js';
+import { ConfigError, FileFormatError, closestName } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
+import { readJsonFile } from '../io/json.js';
 
 /** HF's `early_stopping`: `true`, `false` (heuristic) or `'never'` (canonical beam search). */
 export type EarlyStopping = boolean | 'never';
@@ -162,35 +162,9 @@ function bad(option: string, value: unknown, want: string): ConfigError {
   return new ConfigError(`generation option ${option} must be ${want}, got ${describe(value)}`);
 }
 
-/** The closest known option name (edit distance ≤ 3, case-insensitive), to suggest on a typo. */
+/** The closest known option name (edit distance ≤ 3, case-insensitive, `_` ignored), to suggest on a typo. */
 function suggest(name: string): string | undefined {
-  const lower = name.toLowerCase().replace(/_/g, '');
-  let best: string | undefined;
-  let bestD = 4;
-  for (const k of KNOWN_OPTIONS) {
-    const a = k.toLowerCase();
-    const d = editDistance(a, lower);
-    if (d < bestD) {
-      bestD = d;
-      best = k;
-    }
-  }
-  return best;
-}
-
-function editDistance(a: string, b: string): number {
-  const prev = new Array<number>(b.length + 1);
-  for (let j = 0; j <= b.length; j++) prev[j] = j;
-  for (let i = 1; i <= a.length; i++) {
-    let diag = prev[0];
-    prev[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const up = prev[j];
-      prev[j] = Math.min(prev[j] + 1, prev[j - 1] + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diag = up;
-    }
-  }
-  return prev[b.length];
+  return closestName(name.replace(/_/g, ''), KNOWN_OPTIONS, 3);
 }
 
 /**
@@ -409,18 +383,8 @@ export function toHF(cfg: GenerationConfig): Record<string, unknown> {
  * @throws FileFormatError when the file is missing or not JSON; ConfigError on bad values
  */
 export function readGenerationConfig(path: string): GenerationConfig {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new FileFormatError(`cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    throw new FileFormatError(`${path} is not valid JSON (${(err as Error).message}); fix or delete it`);
-  }
+  const json = readJsonFile(path);
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) throw new FileFormatError(`${path}: expected a JSON object; fix or delete it`);
   return generationConfigFromHF(json as Record<string, unknown>);
 }
 

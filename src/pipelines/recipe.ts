@@ -1,10 +1,11 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigError, FileFormatError } from '../errors.js';
+import { ConfigError, FileFormatError, closestName } from '../errors.js';
 import type { GPTConfig } from '../models/gpt2/config.js';
 import { nanoGptNoDecay, type ResumeState, type TrainerOptions } from '../train/index.js';
 import { loadCheckpoint } from '../io/checkpoint.js';
 import { recoverInterruptedSaves } from '../io/recover.js';
+import { readJsonFile } from '../io/json.js';
 
 /**
  * A training recipe as a plain JSON file (`configs/*.json`), nanoGPT-style
@@ -69,38 +70,63 @@ export interface TrainRecipe {
  */
 export function loadRecipe(path: string, overrides: Record<string, string> = {}): TrainRecipe {
   if (!existsSync(path)) throw new FileFormatError(`config file ${path} does not exist; pass a JSON recipe such as configs/shakespeare-char-baby.json`);
-  let recipe: TrainRecipe;
-  try {
-    recipe = JSON.parse(readFileSync(path, 'utf8')) as TrainRecipe;
-  } catch (err) {
-    throw new FileFormatError(`config file ${path} is not valid JSON: ${(err as Error).message}`);
-  }
-  for (const [key, raw] of Object.entries(overrides)) applyOverride(recipe, key, raw);
+  const recipe = readJsonFile(path) as TrainRecipe;
+  applyRecipeOverrides(recipe as unknown as Record<string, unknown>, overrides, { sections: ['training', 'model', 'data', 'tokenizer'], trainingFields: TRAINING_FIELDS });
   validateRecipe(recipe, path);
   return recipe;
 }
 
-/** Apply one `key=value` override in place (value parsed as JSON when it parses, else kept as a string). */
-export function applyOverride(recipe: TrainRecipe, key: string, raw: string): void {
-  let value: unknown = raw;
-  try {
-    value = JSON.parse(raw);
-  } catch {
-    /* a bare string */
+/** Where overrides may land in a recipe, for {@link applyRecipeOverrides}. */
+export interface OverrideSpec {
+  /** Sections a bare key is looked up in, in order (`training`, `model`, …). */
+  sections: readonly string[];
+  /** Every field `training` may hold: a bare key naming one lands there even when the file leaves it out; another name is a typo. */
+  trainingFields: readonly string[];
+  /** What kind of recipe it is, for messages (`a VAE recipe`). */
+  what?: string;
+}
+
+/**
+ * Apply `key=value` overrides in place, the one parser of every recipe kind:
+ * a dotted key (`training.maxIters`, `model.n_layer`) names its path, a bare
+ * key (`maxIters`) the section holding it (or `training` for a training field
+ * the file leaves at its default). Values are parsed as JSON when they parse,
+ * else kept as strings.
+ * @throws ConfigError for a key that names no known field (with the nearest
+ *   training field when one is close) or a section the recipe lacks
+ */
+export function applyRecipeOverrides(recipe: Record<string, unknown>, overrides: Record<string, string>, spec: OverrideSpec): void {
+  for (const [key, raw] of Object.entries(overrides)) {
+    let value: unknown = raw;
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      /* a bare string */
+    }
+    const path = key.includes('.') ? key.split('.') : [sectionOf(recipe, key, spec), key];
+    if (path.length === 2 && path[0] === 'training' && !spec.trainingFields.includes(path[1]!)) {
+      const near = closestName(path[1]!, spec.trainingFields, 2);
+      throw new ConfigError(
+        `override ${key}: ${spec.what ? `${spec.what}'s ` : ''}training has no field "${path[1]}"${near ? `; did you mean training.${near}?` : ''} (fields: ${spec.trainingFields.join(', ')})`,
+      );
+    }
+    let obj = recipe;
+    for (const part of path.slice(0, -1)) {
+      if (typeof obj[part] !== 'object' || obj[part] === null) throw new ConfigError(`override ${key}: the recipe has no section "${part}"`);
+      obj = obj[part] as Record<string, unknown>;
+    }
+    obj[path[path.length - 1]!] = value;
   }
-  const path = key.includes('.') ? key.split('.') : [sectionOf(recipe, key), key];
-  if (path.length === 2 && path[0] === 'training' && !TRAINING_FIELDS.includes(path[1]!)) {
-    const near = closestTrainingField(path[1]!);
-    throw new ConfigError(
-      `override ${key}: training has no field "${path[1]}"${near ? `; did you mean training.${near}?` : ''} (fields: ${TRAINING_FIELDS.join(', ')})`,
-    );
+}
+
+function sectionOf(recipe: Record<string, unknown>, key: string, spec: OverrideSpec): string {
+  for (const section of spec.sections) {
+    const sec = recipe[section];
+    if (typeof sec === 'object' && sec !== null && key in sec) return section;
   }
-  let obj = recipe as unknown as Record<string, unknown>;
-  for (const part of path.slice(0, -1)) {
-    if (typeof obj[part] !== 'object' || obj[part] === null) throw new ConfigError(`override ${key}: the recipe has no section "${part}"`);
-    obj = obj[part] as Record<string, unknown>;
-  }
-  obj[path[path.length - 1]!] = value;
+  // A training field the file leaves at its default (e.g. lrDecayIters).
+  if (spec.trainingFields.includes(key)) return 'training';
+  throw new ConfigError(`override ${key}: not a known field; use a dotted path such as training.${key} or model.${key}`);
 }
 
 /**
@@ -113,33 +139,6 @@ export const TRAINING_FIELDS: readonly string[] = [
   'earlyStoppingPatience', 'seed', 'logInterval', 'mlmProbability', 'groupByLength',
 ];
 
-function sectionOf(recipe: TrainRecipe, key: string): string {
-  for (const section of ['training', 'model', 'data', 'tokenizer'] as const) {
-    if (key in (recipe[section] as object)) return section;
-  }
-  // A training field the file leaves at its default (e.g. lrDecayIters).
-  if (TRAINING_FIELDS.includes(key)) return 'training';
-  throw new ConfigError(`override ${key}: not a known field; use a dotted path such as training.${key} or model.${key}`);
-}
-
-/** The known training field closest to `key` (edit distance ≤ 2), for the error message. */
-function closestTrainingField(key: string): string | null {
-  const dist = (a: string, b: string): number => {
-    const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
-    for (let j = 1; j <= b.length; j++) d[0]![j] = j;
-    for (let i = 1; i <= a.length; i++)
-      for (let j = 1; j <= b.length; j++)
-        d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1]!.toLowerCase() === b[j - 1]!.toLowerCase() ? 0 : 1));
-    return d[a.length]![b.length]!;
-  };
-  let best: string | null = null;
-  let bestD = 3;
-  for (const f of TRAINING_FIELDS) {
-    const x = dist(key, f);
-    if (x < bestD) [best, bestD] = [f, x];
-  }
-  return best;
-}
 
 function validateRecipe(r: TrainRecipe, path: string): void {
   for (const section of ['model', 'tokenizer', 'data', 'training'] as const) {
@@ -257,4 +256,28 @@ export function resumeChanges(lastDir: string, recipe: TrainRecipe, corpus: read
     if (before.join(' ') !== corpus.join(' ')) out.push(`--corpus ${before.join(' ')} → ${corpus.join(' ')}`);
   }
   return out;
+}
+
+/**
+ * The Chinese script a model was trained on, from the recipe note
+ * (`muse_recipe.json`) its training wrote into the directory; `'keep'` when
+ * there is none or it is damaged (a damaged note never stops a model from loading).
+ */
+export function recipeScript(dir: string): 'simplified' | 'traditional' | 'keep' {
+  const recipePath = join(dir, 'muse_recipe.json');
+  if (!existsSync(recipePath)) return 'keep';
+  try {
+    const r = readJsonFile(recipePath) as { recipe?: { data?: { script?: 'simplified' | 'traditional' | 'keep' } } };
+    return r.recipe?.data?.script ?? 'keep';
+  } catch {
+    return 'keep';
+  }
+}
+
+/**
+ * The recipe note that makes {@link recipeScript} return `script` when a model
+ * is saved outside a training run (nothing for `keep`), as `extraFiles` for `saveModel`.
+ */
+export function scriptNoteFiles(script: 'simplified' | 'traditional' | 'keep'): Record<string, string> | undefined {
+  return script === 'keep' ? undefined : { 'muse_recipe.json': JSON.stringify({ recipe: { data: { script } } }, null, 2) + '\n' };
 }

@@ -15,7 +15,8 @@ import { StreamDecoder } from '../tokenizers/index.js';
 import type { GenerationConfig } from '../generate/index.js';
 import { planGeneration } from '../generate/plan.js';
 import { SamplingDecoder } from '../generate/sample-decoder.js';
-import { normalizePrompt, type LoadedModel } from '../pipelines/load-model.js';
+import { toScript } from '../data/script.js';
+import type { LoadedCausalLM } from '../models/loaded.js';
 import type { GenerationSummary, ServedFinishReason, StartOptions, TextGeneration } from './generation.js';
 import { QueueFullError, type GenerationQueue } from './queue.js';
 import { canonicalJSON } from './ratings-store.js';
@@ -84,7 +85,7 @@ interface Entry {
 }
 
 interface Group {
-  loaded: LoadedModel;
+  loaded: LoadedCausalLM;
   config: GenerationConfig;
   entries: Entry[];
   /** Waves scheduled that have not yet taken their entries. */
@@ -123,8 +124,8 @@ export class Batcher {
    * any model work, as in `startGeneration()`.
    * @throws ConfigError naming a bad option; QueueFullError when too many requests wait
    */
-  submit(loaded: LoadedModel, prompt: string, config: GenerationConfig, opts: StartOptions = {}): TextGeneration {
-    const text = normalizePrompt(prompt, loaded.script);
+  submit(loaded: LoadedCausalLM, prompt: string, config: GenerationConfig, opts: StartOptions = {}): TextGeneration {
+    const text = toScript(prompt, loaded.script);
     const ids = text.length > 0 ? loaded.tokenizer.encode(text, { addSpecialTokens: false }).ids : [];
     // A dry plan checks every option and id against the model (cheap: no model call).
     const dry = planGeneration(loaded.model, [ids], config, { tokenizer: loaded.tokenizer, onWarning: () => {} });
@@ -192,7 +193,7 @@ export class Batcher {
     }
   }
 
-  private async decode(loaded: LoadedModel, config: GenerationConfig, entries: Entry[]): Promise<void> {
+  private async decode(loaded: LoadedCausalLM, config: GenerationConfig, entries: Entry[]): Promise<void> {
     this.stats.waves++;
     this.stats.rows += entries.length;
     this.stats.largestBatch = Math.max(this.stats.largestBatch, entries.length);

@@ -5,7 +5,8 @@
  * stop sequences, cancellation by an AbortSignal, token counts for `usage`.
  */
 import { generate, stream, type GenerationConfig } from '../generate/index.js';
-import { normalizePrompt, type LoadedModel } from '../pipelines/load-model.js';
+import { toScript } from '../data/script.js';
+import type { LoadedCausalLM } from '../models/loaded.js';
 import { StopTrimmer } from './stop-trimmer.js';
 
 /** Why a served generation ended, in OpenAI's words plus `abort` (the client left or the server stopped). */
@@ -50,11 +51,11 @@ function mapReason(r: string | undefined): ServedFinishReason {
  * @param config HF generation options (camelCase), already merged with the model's defaults
  * @throws ConfigError naming the bad option
  */
-export function startGeneration(loaded: LoadedModel, prompt: string, config: GenerationConfig, opts: StartOptions = {}): TextGeneration {
+export function startGeneration(loaded: LoadedCausalLM, prompt: string, config: GenerationConfig, opts: StartOptions = {}): TextGeneration {
   const inner = new AbortController();
   const forward = (): void => inner.abort();
   if (opts.signal?.aborted) inner.abort();
-  const text = normalizePrompt(prompt, loaded.script);
+  const text = toScript(prompt, loaded.script);
   const s = stream(loaded.model, loaded.tokenizer, text, config, { signal: inner.signal, onWarning: opts.onWarning ?? (() => {}) });
   const promptIds = text.length > 0 ? loaded.tokenizer.encode(text, { addSpecialTokens: false }).ids.length : 1;
   const stops = new StopTrimmer(opts.stop ?? []);
@@ -105,8 +106,8 @@ export async function collect(gen: TextGeneration): Promise<GenerationSummary> {
  * the server caps its token budget.
  * @throws ConfigError naming the bad option
  */
-export function generateAll(loaded: LoadedModel, prompt: string, config: GenerationConfig, signal?: AbortSignal): GenerationSummary[] {
-  const text = normalizePrompt(prompt, loaded.script);
+export function generateAll(loaded: LoadedCausalLM, prompt: string, config: GenerationConfig, signal?: AbortSignal): GenerationSummary[] {
+  const text = toScript(prompt, loaded.script);
   const ids = text.length ? loaded.tokenizer.encode(text, { addSpecialTokens: false }).ids : [];
   const out = generate(loaded.model, [ids], config, { tokenizer: loaded.tokenizer, signal, onWarning: () => {} });
   return out.sequences.map((seq, i) => ({

@@ -3,11 +3,12 @@
  * and addressed by its folder name (`muse-poet-zh`), as OpenAI clients
  * address models by id.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
-import { ConfigError, FileFormatError, MuseError } from '../errors.js';
-import { fillMask, loadMaskedLMDir } from '../models/bert/fill-mask.js';
-import { bundledModelsDir, causalLMInfo, isChinese, loadModelDir, type LoadedModel } from '../pipelines/load-model.js';
+import { basename, dirname, resolve } from 'node:path';
+import { ConfigError, MuseError } from '../errors.js';
+import { fillMask } from '../models/bert/fill-mask.js';
+import { preferredGenerationModel } from '../models/bundled.js';
+import { loadModel, registeredFamilies } from '../models/registry.js';
+import type { LoadedCausalLM } from '../models/loaded.js';
 
 /** Thrown when a request names a model the server does not hold (HTTP 404). */
 export class ModelNotFoundError extends MuseError {
@@ -17,7 +18,7 @@ export class ModelNotFoundError extends MuseError {
   }
 }
 
-/** A masked LM the server can fill masks with (BERT, through `src/pipelines/fill-mask.ts`). */
+/** A masked LM the server can fill masks with (BERT, through `src/models/bert/fill-mask.ts`). */
 export interface FillMaskModel {
   name: string;
   dir: string;
@@ -36,7 +37,7 @@ export interface ModelInfo {
   nHead?: number;
   vocabSize?: number;
   /** Script prompts are converted to (OpenCC) before generation. */
-  script?: LoadedModel['script'];
+  script?: LoadedCausalLM['script'];
   /** Defaults from `generation_config.json`. */
   generationConfig?: Record<string, unknown>;
 }
@@ -54,11 +55,11 @@ export function defaultModelName(dir: string): string {
 
 /** The causal LMs (and masked LMs) a server holds, by name. */
 export class ModelRegistry {
-  private readonly causal = new Map<string, LoadedModel>();
+  private readonly causal = new Map<string, LoadedCausalLM>();
   private readonly masked = new Map<string, FillMaskModel>();
 
   /** Add a loaded causal LM under `name` (default: {@link defaultModelName}; a clash gets `-2`, `-3`…). */
-  addCausalLM(loaded: LoadedModel, name = defaultModelName(loaded.dir)): string {
+  addCausalLM(loaded: LoadedCausalLM, name = defaultModelName(loaded.dir)): string {
     let unique = name;
     for (let i = 2; this.causal.has(unique) || this.masked.has(unique); i++) unique = `${name}-${i}`;
     this.causal.set(unique, loaded);
@@ -86,7 +87,7 @@ export class ModelRegistry {
    * otherwise), else the first model.
    * @throws ModelNotFoundError naming the available models
    */
-  causalLM(name: string | undefined, prompt = ''): { name: string; loaded: LoadedModel } {
+  causalLM(name: string | undefined, prompt = ''): { name: string; loaded: LoadedCausalLM } {
     if (name !== undefined) {
       const loaded = this.causal.get(name);
       if (!loaded) {
@@ -95,7 +96,7 @@ export class ModelRegistry {
       }
       return { name, loaded };
     }
-    const preferred = isChinese(prompt) ? 'muse-poet-zh' : 'muse-story-en';
+    const preferred = preferredGenerationModel(prompt);
     const hit = this.causal.get(preferred);
     if (hit) return { name: preferred, loaded: hit };
     const first = this.causal.entries().next();
@@ -126,7 +127,7 @@ export class ModelRegistry {
   info(): ModelInfo[] {
     const out: ModelInfo[] = [];
     for (const [name, m] of this.causal) {
-      const c = causalLMInfo(m.model);
+      const c = m.info;
       out.push({
         name,
         dir: m.dir,
@@ -144,46 +145,23 @@ export class ModelRegistry {
   }
 }
 
-/** The bundled models that exist on disk (`models/muse-poet-zh`, `models/muse-story-en`, and `models/muse-bert-zh` for fill-mask). */
-export function bundledModelDirs(): string[] {
-  return ['muse-poet-zh', 'muse-story-en', 'muse-bert-zh'].map((n) => join(bundledModelsDir(), n)).filter((d) => existsSync(join(d, 'config.json')));
-}
-
-/** `model_type` from a directory's config.json. */
-function modelType(dir: string): string | undefined {
-  const path = join(dir, 'config.json');
-  if (!existsSync(path)) {
-    throw new FileFormatError(`${dir}: no config.json; pass --model a model directory (Hugging Face layout) such as models/muse-story-en`);
-  }
-  try {
-    return (JSON.parse(readFileSync(path, 'utf8')) as { model_type?: string }).model_type;
-  } catch (err) {
-    throw new FileFormatError(`${path} is not valid JSON (${(err as Error).message})`);
-  }
-}
-
 /**
- * Load model directories into a registry: GPT-2 directories as causal LMs,
- * BERT directories as masked LMs (`src/pipelines/fill-mask.ts`).
- * @throws FileFormatError / ConfigError naming the directory that cannot be served
+ * Load model directories into a registry through the model registry
+ * (`src/models/registry.ts`): causal LMs (GPT-2, the Llama family) for
+ * generation, masked LMs (BERT) for fill-mask.
+ * @throws FileFormatError naming a missing directory or config.json; UnknownModelTypeError listing the known types;
+ *   ConfigError naming a directory whose model cannot be served
  */
 export async function loadRegistry(dirs: readonly string[]): Promise<ModelRegistry> {
   const reg = new ModelRegistry();
   for (const dir of dirs) {
-    const type = modelType(dir);
-    if (type === 'gpt2') {
-      reg.addCausalLM(loadModelDir(dir));
-    } else if (type === 'bert') {
-      reg.addMaskedLM(loadFillMask(dir));
-    } else {
-      throw new ConfigError(`${dir}: model_type "${String(type)}" cannot be served; muse serve serves gpt2 (generation) and bert (fill-mask) directories`);
+    const loaded = loadModel(dir);
+    if (loaded.kind === 'causal-lm') reg.addCausalLM(loaded);
+    else if (loaded.kind === 'masked-lm') reg.addMaskedLM({ name: defaultModelName(dir), dir, fill: (text, topK) => fillMask(loaded, text, { topK }) });
+    else {
+      const servable = registeredFamilies().filter((f) => f.kind === 'causal-lm' || f.kind === 'masked-lm').flatMap((f) => f.modelTypes);
+      throw new ConfigError(`${dir}: a ${loaded.modelType} model (${loaded.kind}) cannot be served; muse serve serves causal LMs (generation) and masked LMs (fill-mask): model_type ${servable.join(', ')}`);
     }
   }
   return reg;
-}
-
-/** Load a BERT directory through the fill-mask pipeline. */
-function loadFillMask(dir: string): FillMaskModel {
-  const lm = loadMaskedLMDir(dir);
-  return { name: defaultModelName(dir), dir, fill: (text, topK) => fillMask(lm, text, { topK }) };
 }

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { fromArray, noGrad } from '../../src/tensor/index.js';
 import { loadHFModel, loadBert } from '../../src/models/bert/weights.js';
-import { loadGPT } from '../../src/models/pretrained.js';
+import { loadGPT } from '../../src/models/gpt2/weights.js';
 import { readSafetensors, writeSafetensors, type StTensor } from '../../src/io/safetensors.js';
 import { loadTokenizer } from '../../src/tokenizers/index.js';
 import { FileFormatError, ShapeError } from '../../src/errors.js';

@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { fromArray } from '../../src/tensor/index.js';
 import { GPT } from '../../src/models/gpt2/model.js';
-import { loadGPT, saveModel } from '../../src/models/pretrained.js';
+import { saveModel } from '../../src/models/pretrained.js';
+import { loadGPT } from '../../src/models/gpt2/weights.js';
 import { getBackend, setBackend } from '../../src/backend/index.js';
 
 const here = dirname(fileURLToPath(import.meta.url));

@@ -12,7 +12,8 @@ import { llamaConfig, llamaParameterCount } from '../../src/models/llama/config.
 import { ropeInvFreq } from '../../src/models/llama/rope.js';
 import { generate, stream } from '../../src/generate/index.js';
 import { CharTokenizer } from '../../src/tokenizers/index.js';
-import { loadModelDir, requireGPT } from '../../src/pipelines/load-model.js';
+import { loadCausalLM } from '../../src/models/registry.js';
+import { requireGPT } from '../../src/models/gpt2/family.js';
 import { ConfigError, FileFormatError } from '../../src/errors.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -189,14 +190,14 @@ test('rope inverse frequencies: linear divides, llama3 keeps high, smooths mediu
   assert.ok(ropeInvFreq(dyn, 12)[1]! < f0[1]!);
 });
 
-test('loadModelDir serves a llama directory with its tokenizer: stream and poem-free generation end to end', async () => {
+test('loadCausalLM serves a llama directory with its tokenizer: stream and poem-free generation end to end', async () => {
   const tmp = mkdtempSync(join(tmpdir(), 'muse-llama-'));
   try {
     const tok = CharTokenizer.train(['to be or not to be'], { specialTokens: ['<|endoftext|>'], unkToken: '<unk>' });
     const model = new LlamaForCausalLM({ model_type: 'qwen2', vocab_size: tok.vocabSize, hidden_size: 16, intermediate_size: 24, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, max_position_embeddings: 32, tie_word_embeddings: true, eos_token_id: tok.eosTokenId ?? null, bos_token_id: null }, { seed: 9 });
     const dir = join(tmp, 'qwen-char');
     saveLlama(dir, model, { tokenizerJson: tok.toJSON() });
-    const loaded = loadModelDir(dir);
+    const loaded = loadCausalLM(dir);
     assert.ok(loaded.model instanceof LlamaForCausalLM);
     assert.throws(() => requireGPT(loaded, 'fine-tuning'), /fine-tuning supports GPT-2 models only; .* is a qwen2 model/);
     const s = stream(loaded.model, loaded.tokenizer, 'to be', { maxNewTokens: 8, doSample: false });

@@ -6,7 +6,9 @@ import { tmpdir } from 'node:os';
 import { spawnSync } from 'node:child_process';
 import { pretrain } from '../../src/models/gpt2/pretrain.js';
 import { finetune } from '../../src/models/gpt2/finetune.js';
-import { loadModelDir, defaultModelFor, isChinese, normalizePrompt } from '../../src/pipelines/load-model.js';
+import { loadGPT2Dir } from '../../src/models/gpt2/family.js';
+import { defaultModelFor } from '../../src/models/bundled.js';
+import { isChinese, toScript } from '../../src/data/script.js';
 import { loadRecipe, type TrainRecipe } from '../../src/pipelines/recipe.js';
 import { generate } from '../../src/generate/index.js';
 
@@ -41,7 +43,7 @@ test('pretrain on a tiny JSONL corpus: loss falls, best/ is a loadable HF direct
     for (const f of ['config.json', 'model.safetensors', 'tokenizer.json', 'generation_config.json', 'muse_recipe.json'].slice(0, 4)) {
       assert.ok(existsSync(join(out, 'best', f)), f);
     }
-    const loaded = loadModelDir(join(out, 'best'));
+    const loaded = loadGPT2Dir(join(out, 'best'));
     // Traditional 舉/頭/鄉 were normalised to simplified before the vocabulary was built.
     assert.ok(loaded.tokenizer.tokenToId('举') !== undefined);
     assert.equal(loaded.tokenizer.tokenToId('舉'), undefined);
@@ -74,7 +76,7 @@ test('finetune puts the loss on endings only and reports BLEU/ROUGE-L before and
     const corpus = join(dir, 'poems.jsonl');
     writeFileSync(corpus, Array.from({ length: 20 }, (_, i) => JSON.stringify({ text: poems[i % poems.length] })).join('\n') + '\n');
     await pretrain({ recipe: tinyRecipe(), corpus: [corpus], outDir: join(dir, 'base'), progress: false, log: () => {} });
-    const base = loadModelDir(join(dir, 'base', 'best'));
+    const base = loadGPT2Dir(join(dir, 'base', 'best'));
     const pairs = Array.from({ length: 10 }, (_, i) => ({ beginning: poems[i % 4]!.slice(0, 6), ending: poems[i % 4]!.slice(6, 12) }));
     const report = await finetune({ base, pairs, outDir: join(dir, 'ft'), maxIters: 60, batchSize: 4, learningRate: 0.01, valFraction: 0.2, progress: false, log: () => {} });
     assert.equal(report.heldOut, 2);
@@ -92,8 +94,8 @@ test('the default model follows the prompt language; traditional prompts are con
   assert.ok(!isChinese('ROMEO: hello'));
   assert.match(defaultModelFor('床前明月光，'), /muse-poet-zh$/);
   assert.match(defaultModelFor('Once upon a time'), /muse-story-en$/);
-  assert.equal(normalizePrompt('舉頭望明月', 'simplified'), '举头望明月');
-  assert.equal(normalizePrompt('舉頭望明月', 'keep'), '舉頭望明月');
+  assert.equal(toScript('舉頭望明月', 'simplified'), '举头望明月');
+  assert.equal(toScript('舉頭望明月', 'keep'), '舉頭望明月');
 });
 
 test('recipes: presets parse, overrides apply, bad overrides are named', () => {

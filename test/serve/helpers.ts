@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer, type MuseServer, type ServeOptions } from '../../src/serve/server.js';
 import { ModelRegistry } from '../../src/serve/model-registry.js';
-import { loadModelDir } from '../../src/pipelines/load-model.js';
+import { loadGPT2Dir } from '../../src/models/gpt2/family.js';
 
 let shared: ModelRegistry | null = null;
 let withPoet = false;
@@ -13,10 +13,10 @@ let withPoet = false;
 export function registry(poet = false): ModelRegistry {
   if (!shared) {
     shared = new ModelRegistry();
-    shared.addCausalLM(loadModelDir('models/muse-story-en'));
+    shared.addCausalLM(loadGPT2Dir('models/muse-story-en'));
   }
   if (poet && !withPoet) {
-    shared.addCausalLM(loadModelDir('models/muse-poet-zh'));
+    shared.addCausalLM(loadGPT2Dir('models/muse-poet-zh'));
     withPoet = true;
   }
   return shared;

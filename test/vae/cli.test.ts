@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { isWellFormedLine } from '../../src/models/vae/sentence-vae-train.js';
+import { isWellFormedLine } from '../../src/models/vae/index.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -63,7 +63,7 @@ test('muse ae train → neighbors --json on a tiny corpus', () => {
 });
 
 test('VAE recipe overrides: a schedule field the file leaves out may be set bare; a typo is named', async () => {
-  const { loadVAERecipe } = await import('../../src/models/vae/sentence-vae-train.js');
+  const { loadVAERecipe } = await import('../../src/models/vae/index.js');
   const cfg = new URL('../../configs/vae-poem-zh.json', import.meta.url).pathname;
   const r = loadVAERecipe(cfg, { maxIters: '40', warmupIters: '5', lrDecayIters: '40' });
   assert.equal(r.training.maxIters, 40);

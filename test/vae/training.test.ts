@@ -14,7 +14,7 @@ import { Autoencoder } from '../../src/models/vae/autoencoder.js';
 import { VAE } from '../../src/models/vae/vae.js';
 import { SentenceVAE, makeSentenceBatch, type SentenceVAEConfig } from '../../src/models/vae/sentence-vae.js';
 import { AdamW } from '../../src/train/index.js';
-import { encodeTexts, loadVectorAutoencoder, nearestNeighbors, trainVectorAutoencoder } from '../../src/models/vae/autoencode.js';
+import { encodeTexts, loadVectorAutoencoder, nearestNeighbors, trainVectorAutoencoder } from '../../src/models/vae/index.js';
 
 /** Plain AdamW steps; returns the loss before and after. */
 function fit(model: { namedParameters(): [string, T.Tensor][]; zeroGrad(): void }, loss: () => T.Tensor, steps: number, lr: number): { first: number; last: number } {
@@ -99,7 +99,7 @@ test('vectorize → normalize → autoencode pipeline: trains, saves, reloads, e
 });
 
 test('trainSentenceVAE: extracts 5-character lines, trains, writes vae_metrics.jsonl, and the directory loads and samples', async () => {
-  const { trainSentenceVAE, loadSentenceVAE, sampleLines, extractPoemLines } = await import('../../src/models/vae/sentence-vae-train.js');
+  const { trainSentenceVAE, loadSentenceVAE, sampleLines, extractPoemLines } = await import('../../src/models/vae/index.js');
   const { writeFileSync, readFileSync, existsSync } = await import('node:fs');
   const dir = mkdtempSync(join(tmpdir(), 'muse-svae-'));
   try {

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { encodeTexts, loadVectorAutoencoder, nearestNeighbors, readDocuments, trainVectorAutoencoder } from '../../models/vae/autoencode.js';
+import { encodeTexts, loadVectorAutoencoder, nearestNeighbors, readDocuments, trainVectorAutoencoder } from '../../models/vae/index.js';
 import { writeFileAtomic } from '../../io/atomic.js';
 import { ConfigError } from '../../errors.js';
 import type { AnalyzerKind, Norm } from '../../features/index.js';

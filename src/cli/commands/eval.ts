@@ -101,7 +101,7 @@ function rougeRows(r: RougeResult): string[] {
 async function runPerplexity(flags: EvalFlags): Promise<void> {
   if (!flags.model || !flags.text) throw new ConfigError('perplexity needs both --model DIR and --text FILE');
   // Loaded lazily: scoring text files needs no tensor code.
-  const { loadModelDir } = await import('../../pipelines/load-model.js');
+  const { loadGPT2Dir: loadModelDir } = await import('../../models/gpt2/family.js');
   const { fromArray } = await import('../../tensor/index.js');
   const { noGrad } = await import('../../tensor/autograd.js');
   const loaded = loadModelDir(flags.model);

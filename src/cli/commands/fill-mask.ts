@@ -1,5 +1,6 @@
 import { Command } from 'commander';
-import { fillMask, loadMaskedLMDir } from '../../models/bert/fill-mask.js';
+import { fillMask } from '../../models/bert/fill-mask.js';
+import { loadMaskedLMDir } from '../../models/bert/family.js';
 import { ConfigError } from '../../errors.js';
 
 /** Registers `muse fill-mask`. */

@@ -2,7 +2,9 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { writeFileAtomic } from '../../io/atomic.js';
 import { fablesToPairs, readCorpus, readPairs } from '../../data/index.js';
 import { finetune } from '../../models/gpt2/finetune.js';
-import { defaultModelFor, loadModelDir, modelTypeOf } from '../../pipelines/load-model.js';
+import { defaultModelFor } from '../../models/bundled.js';
+import { loadGPT2Dir } from '../../models/gpt2/family.js';
+import { modelTypeOf } from '../../models/registry.js';
 import { finetuneSeq2Seq } from '../../models/seq2seq/finetune.js';
 import { loadSeq2SeqDir, SEQ2SEQ_MODEL_TYPE } from '../../models/seq2seq/load.js';
 import { loadTokenizer } from '../../tokenizers/index.js';
@@ -154,7 +156,7 @@ export function register(program: Command): void {
     .action(async (o: FinetuneFlags) => {
       const pairs = readPairs(o.pairs, { beginningField: o.beginningField, endingField: o.endingField });
       if (o.arch === 'seq2seq') return finetuneSeq2SeqCommand(o, pairs);
-      const base = loadModelDir(o.model ?? defaultModelFor(pairs[0]?.beginning ?? ''));
+      const base = loadGPT2Dir(o.model ?? defaultModelFor(pairs[0]?.beginning ?? ''));
       const report = await finetune({
         base,
         pairs,

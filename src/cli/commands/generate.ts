@@ -1,6 +1,9 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { generate, stream, type GenerationConfig, type PoemForm } from '../../generate/index.js';
-import { defaultModelFor, loadModelDir, modelTypeOf, normalizePrompt } from '../../pipelines/load-model.js';
+import { defaultModelFor } from '../../models/bundled.js';
+import { loadGPT2Dir } from '../../models/gpt2/family.js';
+import { modelTypeOf } from '../../models/registry.js';
+import { toScript } from '../../data/script.js';
 import { unknownPromptWarning } from '../../pipelines/prompt-check.js';
 import { loadSeq2SeqDir, seq2seqTarget, SEQ2SEQ_MODEL_TYPE } from '../../models/seq2seq/load.js';
 import { inferPoemForm } from '../../pipelines/poem-form.js';
@@ -70,9 +73,9 @@ export function register(program: Command): void {
       // An acrostic of Chinese characters needs the poetry model even without a prompt.
       const dir = flags.model ?? defaultModelFor(promptArg + (flags.acrostic ?? ''));
       const seq2seq = modelTypeOf(dir) === SEQ2SEQ_MODEL_TYPE ? loadSeq2SeqDir(dir) : null;
-      const gpt = seq2seq ? null : loadModelDir(dir);
+      const gpt = seq2seq ? null : loadGPT2Dir(dir);
       const loaded = seq2seq ?? gpt!;
-      const prompt = normalizePrompt(promptArg, loaded.script);
+      const prompt = toScript(promptArg, loaded.script);
       const unknown = unknownPromptWarning(loaded.tokenizer, prompt, dir);
       if (unknown) process.stderr.write(`muse: ${unknown}\n`);
       // An encoder–decoder reads the prompt as its source; its decoder starts from the decoder start token.
@@ -96,7 +99,7 @@ export function register(program: Command): void {
       set('lengthPenalty', flags.lengthPenalty);
       set('seed', flags.seed);
       set('stopStrings', flags.stop);
-      set('acrostic', flags.acrostic === undefined ? undefined : normalizePrompt(flags.acrostic, loaded.script));
+      set('acrostic', flags.acrostic === undefined ? undefined : toScript(flags.acrostic, loaded.script));
       // A prompt that opens a 5- or 7-character quatrain is finished in the same form, unless --form free.
       // An acrostic alone gets a 5-character quatrain (or 8-line poem) when its length fits one.
       const acrosticLines = flags.acrostic === undefined ? 0 : [...flags.acrostic].length;

@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError } from 'commander';
-import { bundledModelDirs } from '../../serve/model-registry.js';
+import { bundledModelDirs } from '../../models/bundled.js';
 
 function int(name: string) {
   return (v: string): number => {

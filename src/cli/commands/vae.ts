@@ -8,7 +8,7 @@ import {
   sampleLines,
   trainSentenceVAE,
   type VAEDecodeOptions,
-} from '../../models/vae/sentence-vae-train.js';
+} from '../../models/vae/index.js';
 import { ConfigError } from '../../errors.js';
 import { overridesFrom } from '../overrides.js';
 import { onInterrupt } from '../interrupt.js';

@@ -1,44 +1,6 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { loadBert } from './weights.js';
-import type { BertForMaskedLM } from './model.js';
-import type { LoadReport } from '../pretrained.js';
-import { loadTokenizer, type Tokenizer } from '../../tokenizers/index.js';
-import { bundledModelsDir, normalizePrompt, recipeScript } from '../../pipelines/load-model.js';
-import { ConfigError, FileFormatError } from '../../errors.js';
-
-/** A masked-LM directory loaded for fill-mask. */
-export interface LoadedMaskedLM {
-  dir: string;
-  model: BertForMaskedLM;
-  tokenizer: Tokenizer;
-  /** Script the model was trained on (`muse_recipe.json` → `data.script`); inputs are converted to it. */
-  script: 'simplified' | 'traditional' | 'keep';
-  report: LoadReport;
-}
-
-/** The bundled fill-mask model, `models/muse-bert-zh`. */
-export function defaultMaskedLMDir(): string {
-  return join(bundledModelsDir(), 'muse-bert-zh');
-}
-
-/**
- * Load a BERT masked-LM directory (HF layout: `config.json`, `model.safetensors`,
- * `tokenizer.json` or `vocab.txt`) from disk only.
- * @param tokenizerDir where the tokenizer files are when `dir` has none (e.g. a checkpoint saved without its tokenizer)
- * @throws FileFormatError naming the directory/file when something is missing or is not a BERT masked LM
- */
-export function loadMaskedLMDir(dir: string = defaultMaskedLMDir(), tokenizerDir: string = dir): LoadedMaskedLM {
-  if (!existsSync(dir)) throw new FileFormatError(`model directory ${dir} does not exist; pass --model DIR with a BERT directory (from \`muse train\` with a model_type "bert" recipe, or a Hugging Face BertForMaskedLM)`);
-  const { model, report } = loadBert(dir);
-  const tokenizer = loadTokenizer(tokenizerDir);
-  if (tokenizer.maskTokenId === undefined) throw new FileFormatError(`${dir}: the tokenizer has no mask token ([MASK]); fill-mask needs a BERT tokenizer`);
-  if (tokenizer.vocabSize > model.config.vocab_size) {
-    throw new FileFormatError(`${dir}: the tokenizer has ${tokenizer.vocabSize} ids but the model only ${model.config.vocab_size}; they do not belong together`);
-  }
-  const script = recipeScript(dir);
-  return { dir, model, tokenizer, script, report };
-}
+import { HAN_RANGES, toScript } from '../../data/script.js';
+import { ConfigError } from '../../errors.js';
+import type { LoadedMaskedLM } from '../loaded.js';
 
 /** One candidate for one mask, in Hugging Face's fill-mask pipeline fields. */
 export interface FillMaskCandidate {
@@ -58,7 +20,8 @@ export interface FillMaskOptions {
   topK?: number;
 }
 
-const CJK = '\\u3000-\\u303f\\u3400-\\u4dbf\\u4e00-\\u9fff\\uf900-\\ufaff\\uff00-\\uffef';
+// Han ideographs plus CJK punctuation (U+3000–303F) and full-width forms (U+FF00–FFEF).
+const CJK = `\\u3000-\\u303f${HAN_RANGES}\\uff00-\\uffef`;
 const SPACE_NEAR_CJK = new RegExp(`(?<=[${CJK}]) +| +(?=[${CJK}])`, 'gu');
 // A space between two special tokens where one of them touches a CJK
 // character ("[CLS] [MASK]前"), so that Chinese sequences join the same way
@@ -90,7 +53,7 @@ export function fillMask(lm: LoadedMaskedLM, text: string, opts: FillMaskOptions
   const tok = lm.tokenizer;
   const maskId = tok.maskTokenId!;
   const maskToken = tok.idToToken(maskId) ?? '[MASK]';
-  const ids = tok.encode(normalizePrompt(text, lm.script)).ids;
+  const ids = tok.encode(toScript(text, lm.script)).ids;
   const positions = ids.flatMap((id, i) => (id === maskId ? [i] : []));
   if (positions.length === 0) throw new ConfigError(`the text holds no ${maskToken}; write ${maskToken} where a token is missing, e.g. "床前明月${maskToken}，疑是地上霜。"`);
   const V = lm.model.config.vocab_size;

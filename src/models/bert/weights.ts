@@ -14,7 +14,8 @@ import type { StTensor } from '../../io/safetensors.js';
 import { FileFormatError } from '../../errors.js';
 import { BertForMaskedLM } from './model.js';
 import type { BertConfig } from './config.js';
-import { loadGPT, type LoadReport } from '../pretrained.js';
+import { type LoadReport } from '../pretrained.js';
+import { loadGPT } from '../gpt2/weights.js';
 import type { GPT } from '../gpt2/model.js';
 
 // TF-converted BERT checkpoints name LayerNorm parameters gamma/beta (transformers renames them on load too).

@@ -8,13 +8,14 @@ import { collateExamples, pairsToFinetuneExamples, splitDocuments, type Finetune
 import { generate, toHF, type GenerationConfig } from '../../generate/index.js';
 import { corpusBleu, corpusRouge, hasCjk } from '../../eval/index.js';
 import { ConfigError } from '../../errors.js';
-import { loadModelDir, requireGPT, type LoadedModel } from '../../pipelines/load-model.js';
+import { loadGPT2Dir, requireGPT } from './family.js';
+import type { LoadedCausalLM } from '../loaded.js';
 import { assertFreshRunDir } from '../../pipelines/recipe.js';
 
 /** Options of {@link finetune}. */
 export interface FinetuneOptions {
   /** The base model (it is trained in place). */
-  base: LoadedModel;
+  base: LoadedCausalLM;
   pairs: StoryPair[];
   outDir: string;
   /** Replace a run already in `outDir` (without it such an `outDir` is an error: a finished model is never lost silently). */
@@ -61,7 +62,7 @@ export interface FinetuneReport {
  * BLEU (sacreBLEU; `zh` tokenizer for Chinese) and mean ROUGE-L F1
  * (rouge-score; CJK-aware tokenizer chosen automatically).
  */
-export function scoreEndings(loaded: LoadedModel, model: GPT, pairs: readonly StoryPair[], config: GenerationConfig): EndingScores {
+export function scoreEndings(loaded: LoadedCausalLM, model: GPT, pairs: readonly StoryPair[], config: GenerationConfig): EndingScores {
   const tok = loaded.tokenizer;
   const refs = pairs.map((p) => p.ending);
   const zh = refs.some((r) => hasCjk(r));
@@ -156,7 +157,7 @@ export async function finetune(opts: FinetuneOptions): Promise<FinetuneReport> {
   const summary = await trainer.train();
 
   // Score the best checkpoint's weights (the trainer leaves the last step's in memory).
-  const best = loadModelDir(summary.checkpoint);
-  const after = scoreEndings(best, requireGPT(best, 'fine-tuning'), val, genConfig);
+  const best = loadGPT2Dir(summary.checkpoint);
+  const after = scoreEndings(best, best.model, val, genConfig);
   return { train: summary, heldOut: val.length, trainPairs: train.length, before, after, checkpoint: join(outDir, 'best') };
 }

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Seq2SeqTransformer, type Seq2SeqDecoderLM } from './model.js';
 import type { Seq2SeqConfig } from './config.js';
-import type { LoadReport } from '../pretrained.js';
+import type { LoadedSeq2Seq } from '../loaded.js';
 import { loadCheckpoint, missingConfigError } from '../../io/checkpoint.js';
 import { fromArray, type Tensor } from '../../tensor/index.js';
 import { loadTokenizer, type Tokenizer } from '../../tokenizers/index.js';
@@ -10,21 +10,10 @@ import { generate, generationConfigFromHF, type GenerationConfig, type GenerateO
 import { FileFormatError } from '../../errors.js';
 import { hasCjk } from '../../eval/index.js';
 import type { CausalLM } from '../causal-lm.js';
-import { recipeScript } from '../../pipelines/load-model.js';
+import { recipeScript } from '../../pipelines/recipe.js';
 
 /** The `model_type` of a muse encoder–decoder checkpoint. */
 export const SEQ2SEQ_MODEL_TYPE = 'muse-seq2seq';
-
-/** A seq2seq model directory loaded for generation (the counterpart of `LoadedModel`). */
-export interface LoadedSeq2Seq {
-  dir: string;
-  model: Seq2SeqTransformer;
-  tokenizer: Tokenizer;
-  /** Defaults from `generation_config.json`; `bosTokenId` is the decoder start token. */
-  generationConfig: GenerationConfig;
-  script: 'simplified' | 'traditional' | 'keep';
-  report: LoadReport;
-}
 
 /**
  * Load a `muse-seq2seq` model directory (`config.json`, `model.safetensors`,
@@ -32,7 +21,7 @@ export interface LoadedSeq2Seq {
  * @throws FileFormatError for a missing directory/file, another model_type, or missing tensors (named)
  * @throws ShapeError when a tensor's shape does not match the config (named)
  */
-export function loadSeq2SeqDir(dir: string): LoadedSeq2Seq {
+export function loadSeq2SeqDir(dir: string, tokenizerDir: string = dir): LoadedSeq2Seq {
   if (!existsSync(join(dir, 'config.json'))) {
     throw missingConfigError(dir, "a seq2seq model directory comes from `muse finetune --arch seq2seq` (its best/ or last/)");
   }
@@ -49,11 +38,11 @@ export function loadSeq2SeqDir(dir: string): LoadedSeq2Seq {
     throw new FileFormatError(`${join(dir, 'model.safetensors')}: missing tensors ${missing.join(', ')}; the file does not hold a complete muse-seq2seq model for this config`);
   }
   model.eval();
-  const tokenizer = loadTokenizer(dir);
+  const tokenizer = loadTokenizer(tokenizerDir);
   const generationConfig: GenerationConfig = ck.generationConfig ? generationConfigFromHF(ck.generationConfig) : {};
   generationConfig.bosTokenId = model.config.decoder_start_token_id;
   const script = recipeScript(dir);
-  return { dir, model, tokenizer, generationConfig, script, report: { missing, unexpected } };
+  return { kind: 'seq2seq', family: 'seq2seq', modelType: SEQ2SEQ_MODEL_TYPE, dir, model, tokenizer, generationConfig, script, report: { missing, unexpected } };
 }
 
 /**

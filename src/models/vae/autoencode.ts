@@ -13,9 +13,11 @@ import { VAE, type VAEConfig } from './vae.js';
 import { saveModel } from '../pretrained.js';
 import { loadCheckpoint } from '../../io/checkpoint.js';
 import { Trainer, type TrainSummary } from '../../train/index.js';
-import { readCorpus, toSimplified, toTraditional } from '../../data/corpus.js';
+import { readCorpus } from '../../data/corpus.js';
+import { toScript } from '../../data/script.js';
 import { CountVectorizer, TfidfVectorizer, normalize, vectorizerFromJSON, type CountVectorizerJSON, type CsrMatrix, type Norm, type AnalyzerKind, type DocumentFrequency } from '../../features/index.js';
 import { ConfigError, FileFormatError } from '../../errors.js';
+import type { LoadedVectorAutoencoder } from '../loaded.js';
 
 /** How documents become vectors. */
 export interface VectorizerSpec {
@@ -49,16 +51,6 @@ export interface TrainVectorAutoencoderOptions {
   progress?: boolean;
   log?: (line: string) => void;
   extraFiles?: Record<string, string>;
-}
-
-/** A loaded autoencoder directory. */
-export interface LoadedVectorAutoencoder {
-  dir: string;
-  model: Autoencoder | VAE;
-  vectorizer: CountVectorizer;
-  norm: Norm | null;
-  /** Script of the training documents; texts are converted to it before vectorizing. */
-  script: 'simplified' | 'traditional' | 'keep';
 }
 
 /**
@@ -168,30 +160,6 @@ export async function trainVectorAutoencoder(opts: TrainVectorAutoencoderOptions
 }
 
 /**
- * Load a directory written by {@link trainVectorAutoencoder}.
- * @throws FileFormatError when files are missing or the model type is unknown
- */
-export function loadVectorAutoencoder(dir: string): LoadedVectorAutoencoder {
-  const vpath = join(dir, 'vectorizer.json');
-  if (!existsSync(vpath)) throw new FileFormatError(`${dir} has no vectorizer.json; pass the best/ or last/ directory of \`muse ae train\``);
-  const ck = loadCheckpoint(dir);
-  const type = ck.config['model_type'];
-  const gen = new Generator(0);
-  let model: Autoencoder | VAE;
-  if (type === 'muse-autoencoder') model = new Autoencoder(ck.config as unknown as AutoencoderConfig, { gen, init: false });
-  else if (type === 'muse-vae') model = new VAE(ck.config as unknown as VAEConfig, { gen, init: false });
-  else throw new FileFormatError(`${dir}/config.json: model_type ${JSON.stringify(type)} is not muse-autoencoder or muse-vae`);
-  const sd = new Map<string, Tensor>();
-  for (const [name, t] of ck.tensors) sd.set(name, fromArray(t.data, t.shape));
-  model.loadStateDict(sd);
-  model.eval();
-  const vectorizer = vectorizerFromJSON(JSON.parse(readFileSync(vpath, 'utf8')) as CountVectorizerJSON);
-  const norm = (ck.config['muse_norm'] as Norm | null | undefined) ?? null;
-  const script = (ck.config['muse_script'] as LoadedVectorAutoencoder['script'] | undefined) ?? 'keep';
-  return { dir, model, vectorizer, norm, script };
-}
-
-/**
  * Latent codes of texts: vectorize, normalise, encode (a VAE gives its
  * posterior mean μ). Texts with no known feature encode the zero vector.
  * @returns `[texts, latent]` rows
@@ -200,7 +168,7 @@ export function encodeTexts(ae: LoadedVectorAutoencoder, texts: readonly string[
   const out: number[][] = [];
   // Chunks of 1,024 documents keep the dense input small for large corpora.
   for (let start = 0; start < texts.length; start += 1024) {
-    const chunk = texts.slice(start, start + 1024).map((t) => (ae.script === 'simplified' ? toSimplified(t) : ae.script === 'traditional' ? toTraditional(t) : t));
+    const chunk = texts.slice(start, start + 1024).map((t) => (toScript(t, ae.script)));
     let x = ae.vectorizer.transform(chunk);
     if (ae.norm) x = normalize(x, ae.norm);
     const z = noGrad(() => (ae.model instanceof VAE ? ae.model.encode(toTensor(x)).mu : ae.model.encode(toTensor(x))));

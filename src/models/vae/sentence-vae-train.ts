@@ -1,153 +1,22 @@
 /**
- * Sentence VAE pipelines (what a library user calls): extract lines from a
- * corpus, train a {@link SentenceVAE} with the muse Trainer, load a model
- * directory, sample new lines from the prior, interpolate between two lines,
- * reconstruct a line, and measure ELBO / KL / active units.
+ * Training a sentence VAE (what `muse vae train` runs): extract lines from a
+ * corpus, build the character tokenizer, train a {@link SentenceVAE} with the
+ * muse Trainer under a KL schedule, and measure ELBO / KL / active units.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Generator, Tensor, fromArray, noGrad, randn } from '../../tensor/index.js';
+import { Generator, noGrad } from '../../tensor/index.js';
 import { SentenceVAE, makeSentenceBatch, type SentenceBatch, type SentenceVAEConfig } from './sentence-vae.js';
 import { activeUnits, klWeight, type KLSchedule } from './vae.js';
-import { loadCheckpoint } from '../../io/checkpoint.js';
 import { saveModel } from '../pretrained.js';
 import { writeFileAtomic } from '../../io/atomic.js';
 import { Trainer, type TrainSummary } from '../../train/index.js';
 import { readCorpus } from '../../data/corpus.js';
-import { toSimplified, toTraditional } from '../../data/index.js';
-import { CharTokenizer, loadTokenizer, type Tokenizer } from '../../tokenizers/index.js';
-import { ConfigError, FileFormatError } from '../../errors.js';
-import { bundledModelsDir } from '../../pipelines/load-model.js';
+import { CharTokenizer } from '../../tokenizers/index.js';
+import { ConfigError } from '../../errors.js';
 import { recipeTrainerOptions } from '../../pipelines/recipe.js';
-
-/** Han ideographs (CJK Unified, Extension A, compatibility, supplementary planes). */
-const HAN = '[\\u3400-\\u4dbf\\u4e00-\\u9fff\\uf900-\\ufaff\\u{20000}-\\u{2ffff}]';
-/** Punctuation that ends a line of classical verse. */
-export const LINE_END_PUNCTUATION = '，。？！';
-
-/**
- * The lines of classical verse in `docs`: runs of exactly `charsPerLine` Han
- * characters followed by their closing punctuation (，。？！), starting at the
- * beginning of a document or after punctuation/whitespace. Unique, in order
- * of first appearance.
- */
-export function extractPoemLines(docs: Iterable<string>, charsPerLine = 5): string[] {
-  const re = new RegExp(`(?<=^|[，。？！；：、\\s])(${HAN}{${charsPerLine}}[${LINE_END_PUNCTUATION}])`, 'gu');
-  const seen = new Set<string>();
-  for (const d of docs) for (const m of d.matchAll(re)) seen.add(m[1]!);
-  return [...seen];
-}
-
-/** True when `line` is exactly `charsPerLine` Han characters followed by one line-ending mark (，。？！). */
-export function isWellFormedLine(line: string, charsPerLine = 5): boolean {
-  return new RegExp(`^${HAN}{${charsPerLine}}[${LINE_END_PUNCTUATION}]$`, 'u').test(line);
-}
-
-/** A sentence VAE training recipe (`configs/vae-*.json`). */
-export interface SentenceVAERecipe {
-  description?: string;
-  model: { n_embd: number; hidden_size: number; latent_size: number };
-  data: {
-    /** JSON Lines field holding the text (default `text`). */
-    field?: string;
-    script?: 'simplified' | 'traditional' | 'keep';
-    /** Han characters per line (default 5). */
-    charsPerLine?: number;
-    /** Characters seen fewer times (in the unique lines) are left out; lines holding them are dropped. */
-    minFrequency?: number;
-    /** Lines held out for validation (default 2000). */
-    valLines?: number;
-  };
-  training: {
-    batchSize: number;
-    maxIters: number;
-    learningRate: number;
-    minLr?: number;
-    warmupIters?: number;
-    /** End of the cosine decay (default maxIters). */
-    lrDecayIters?: number;
-    weightDecay?: number;
-    gradClip?: number;
-    beta1?: number;
-    gradientAccumulationSteps?: number;
-    earlyStoppingPatience?: number;
-    logInterval?: number;
-    evalInterval: number;
-    evalIters: number;
-    seed?: number;
-  };
-  vae: {
-    klSchedule: KLSchedule;
-    /** λ nats per latent dimension (default 0). */
-    freeBits?: number;
-    /** Decoder input word dropout (default 0). */
-    wordDropout?: number;
-  };
-}
-
-/** The training fields a VAE recipe honours (bare overrides may name them even when the file leaves them out). */
-const VAE_TRAINING_FIELDS: readonly string[] = [
-  'maxIters', 'learningRate', 'minLr', 'warmupIters', 'lrDecayIters', 'evalInterval', 'evalIters', 'batchSize', 'seed',
-  'gradClip', 'weightDecay', 'beta1', 'gradientAccumulationSteps', 'earlyStoppingPatience', 'logInterval',
-];
-
-/**
- * Read a recipe file (`configs/vae-*.json`) and apply `overrides`
- * (dotted paths → JSON values, e.g. `{"training.maxIters": "200"}`).
- * @throws FileFormatError when the file is missing or not JSON
- * @throws ConfigError when a required section or field is missing
- */
-export function loadVAERecipe(path: string, overrides: Record<string, string> = {}): SentenceVAERecipe {
-  if (!existsSync(path)) throw new FileFormatError(`recipe ${path} does not exist; see configs/vae-poem-zh.json`);
-  let r: Record<string, unknown>;
-  try {
-    r = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
-  } catch (e) {
-    throw new FileFormatError(`recipe ${path} is not valid JSON: ${(e as Error).message}`);
-  }
-  for (const [key, raw] of Object.entries(overrides)) {
-    // A bare key (--maxIters 100) names the field of whichever section has it.
-    let parts = key.split('.');
-    if (parts.length === 1) {
-      // A schedule field the file leaves at its default (lrDecayIters, minLr…) is a training field too.
-      const section =
-        (['training', 'model', 'data', 'vae'] as const).find((sec) => typeof r[sec] === 'object' && r[sec] !== null && key in (r[sec] as object)) ??
-        (VAE_TRAINING_FIELDS.includes(key) ? 'training' : undefined);
-      if (!section) throw new ConfigError(`override --${key}: not a field of ${path}; use a dotted path such as --training.${key}=VALUE`);
-      parts = [section, key];
-    }
-    if (parts.length === 2 && parts[0] === 'training' && !VAE_TRAINING_FIELDS.includes(parts[1]!)) {
-      throw new ConfigError(`override --${key}: a VAE recipe's training has no field "${parts[1]}" (fields: ${VAE_TRAINING_FIELDS.join(', ')})`);
-    }
-    let o = r;
-    for (const p of parts.slice(0, -1)) {
-      if (typeof o[p] !== 'object' || o[p] === null) o[p] = {};
-      o = o[p] as Record<string, unknown>;
-    }
-    let v: unknown = raw;
-    try {
-      v = JSON.parse(raw);
-    } catch {
-      /* a bare string */
-    }
-    o[parts[parts.length - 1]!] = v;
-  }
-  for (const sec of ['model', 'data', 'training', 'vae'] as const) {
-    if (typeof r[sec] !== 'object' || r[sec] === null) throw new ConfigError(`recipe ${path}: missing section "${sec}" (see configs/vae-poem-zh.json)`);
-  }
-  const m = r['model'] as Record<string, unknown>;
-  for (const k of ['n_embd', 'hidden_size', 'latent_size']) {
-    if (!Number.isInteger(m[k]) || (m[k] as number) <= 0) throw new ConfigError(`recipe ${path}: model.${k} must be a positive integer, got ${JSON.stringify(m[k])}`);
-  }
-  const t = r['training'] as Record<string, unknown>;
-  for (const k of ['batchSize', 'maxIters', 'evalInterval', 'evalIters']) {
-    if (!Number.isInteger(t[k]) || (t[k] as number) <= 0) throw new ConfigError(`recipe ${path}: training.${k} must be a positive integer, got ${JSON.stringify(t[k])}`);
-  }
-  if (!(typeof t['learningRate'] === 'number' && t['learningRate'] > 0)) throw new ConfigError(`recipe ${path}: training.learningRate must be a positive number`);
-  const v = r['vae'] as Record<string, unknown>;
-  if (typeof v['klSchedule'] !== 'object' || v['klSchedule'] === null) throw new ConfigError(`recipe ${path}: vae.klSchedule is required, e.g. {"type": "cyclical", "cycles": 4}`);
-  return r as unknown as SentenceVAERecipe;
-}
+import type { SentenceVAERecipe } from './sentence-vae-recipe.js';
+import { extractPoemLines } from './poem-lines.js';
 
 /** ELBO statistics of a model on a set of lines. */
 export interface SentenceVAEStats {
@@ -159,115 +28,6 @@ export interface SentenceVAEStats {
   activeUnits: number;
   latentSize: number;
   lines: number;
-}
-
-/** A loaded sentence VAE directory. */
-export interface LoadedSentenceVAE {
-  dir: string;
-  model: SentenceVAE;
-  tokenizer: Tokenizer;
-  /** Script of the training data; inputs are converted to it. */
-  script: 'simplified' | 'traditional' | 'keep';
-  /** Han characters per line of the training data (for well-formedness checks). */
-  charsPerLine: number;
-}
-
-/** `models/muse-vae-zh`, the bundled sentence VAE (resolved from the package root). */
-export function defaultVAEModelDir(): string {
-  return join(bundledModelsDir(), 'muse-vae-zh');
-}
-
-/**
- * Load a sentence VAE directory (`config.json` with `model_type`
- * `muse-sentence-vae`, `model.safetensors`, `tokenizer.json`).
- * @param dir default: the bundled `models/muse-vae-zh`
- * @throws FileFormatError when the directory is missing or is not a sentence VAE
- */
-export function loadSentenceVAE(dir: string = defaultVAEModelDir()): LoadedSentenceVAE {
-  if (!existsSync(dir)) throw new FileFormatError(`sentence VAE directory ${dir} does not exist; pass --model DIR with the best/ or last/ directory of \`muse vae train\``);
-  const ck = loadCheckpoint(dir);
-  if (ck.config['model_type'] !== 'muse-sentence-vae') {
-    throw new FileFormatError(`${dir}/config.json: model_type is ${JSON.stringify(ck.config['model_type'])}, expected "muse-sentence-vae"; this is not a sentence VAE directory`);
-  }
-  const config = ck.config as unknown as SentenceVAEConfig;
-  const model = new SentenceVAE(config, { gen: new Generator(0), init: false });
-  const sd = new Map<string, Tensor>();
-  for (const [name, t] of ck.tensors) sd.set(name, fromArray(t.data, t.shape));
-  model.loadStateDict(sd);
-  model.eval();
-  const tokenizer = loadTokenizer(dir);
-  const extra = ck.config as Record<string, unknown>;
-  const script = (extra['muse_script'] as LoadedSentenceVAE['script'] | undefined) ?? 'keep';
-  const charsPerLine = typeof extra['muse_chars_per_line'] === 'number' ? extra['muse_chars_per_line'] : 5;
-  return { dir, model, tokenizer, script, charsPerLine };
-}
-
-function toScript(text: string, script: LoadedSentenceVAE['script']): string {
-  return script === 'simplified' ? toSimplified(text) : script === 'traditional' ? toTraditional(text) : text;
-}
-
-/** Encode lines to token ids (no special tokens); characters outside the vocabulary become `<unk>`. */
-function encodeLines(vae: LoadedSentenceVAE, lines: readonly string[]): number[][] {
-  return lines.map((l) => vae.tokenizer.encodeIds(toScript(l, vae.script), { addSpecialTokens: false }));
-}
-
-function decodeIds(vae: LoadedSentenceVAE, rows: number[][]): string[] {
-  return rows.map((ids) => vae.tokenizer.decode(ids, { skipSpecialTokens: true }));
-}
-
-/** Decoding options shared by sampling, interpolation and reconstruction. */
-export interface VAEDecodeOptions {
-  /** 0 = greedy (default); otherwise sampling temperature. */
-  temperature?: number;
-  topK?: number;
-  /** Seed of z draws and sampling (default 0). */
-  seed?: number;
-}
-
-/**
- * New lines from the prior: z ~ N(0, I), decoded.
- * @returns `n` lines
- */
-export function sampleLines(vae: LoadedSentenceVAE, n: number, opts: VAEDecodeOptions = {}): string[] {
-  if (!Number.isInteger(n) || n < 1) throw new ConfigError(`--n must be a positive integer, got ${n}`);
-  const gen = new Generator(opts.seed ?? 0);
-  const z = randn([n, vae.model.config.latent_size], gen);
-  return decodeIds(vae, vae.model.decode(z, { temperature: opts.temperature, topK: opts.topK, gen }));
-}
-
-/** Posterior means μ of lines, `[n, latent]`. */
-export function encodeLinesToMu(vae: LoadedSentenceVAE, lines: readonly string[]): Tensor {
-  const b = makeSentenceBatch(encodeLines(vae, lines), vae.model.config);
-  return noGrad(() => vae.model.encode(b.inputIds, b.attentionMask).mu);
-}
-
-/**
- * Linear interpolation between the posterior means of two lines (Bowman et
- * al. 2016, §5.2 "homotopies"): `steps` points z = (1 − t)·μ_A + t·μ_B, t
- * from 0 to 1 inclusive, each decoded.
- * @throws ConfigError when steps < 2
- */
-export function interpolateLines(vae: LoadedSentenceVAE, a: string, b: string, steps = 6, opts: VAEDecodeOptions = {}): { t: number; line: string }[] {
-  if (!Number.isInteger(steps) || steps < 2) throw new ConfigError(`--steps must be an integer ≥ 2 (both ends included), got ${steps}`);
-  const mu = encodeLinesToMu(vae, [a, b]).data as Float32Array;
-  const k = vae.model.config.latent_size;
-  const z = new Float32Array(steps * k);
-  const ts: number[] = [];
-  for (let s = 0; s < steps; s++) {
-    const t = s / (steps - 1);
-    ts.push(t);
-    for (let j = 0; j < k; j++) z[s * k + j] = (1 - t) * mu[j]! + t * mu[k + j]!;
-  }
-  const gen = new Generator(opts.seed ?? 0);
-  const out = decodeIds(vae, vae.model.decode(fromArray(z, [steps, k]), { temperature: opts.temperature, topK: opts.topK, gen }));
-  return out.map((line, i) => ({ t: ts[i]!, line }));
-}
-
-/** Encode a line to its posterior mean and decode it back. */
-export function reconstructLine(vae: LoadedSentenceVAE, line: string, opts: VAEDecodeOptions = {}): string {
-  const mu = encodeLinesToMu(vae, [line]);
-  const gen = new Generator(opts.seed ?? 0);
-  return decodeIds(vae, vae.model.decode(mu, { temperature: opts.temperature, topK: opts.topK, gen }))[0]!;
 }
 
 /**

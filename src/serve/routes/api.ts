@@ -6,7 +6,8 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { attentionProbe } from '../../models/gpt2/attention-probe.js';
-import { normalizePrompt, requireGPT } from '../../pipelines/load-model.js';
+import { toScript } from '../../data/script.js';
+import { requireGPT } from '../../models/gpt2/family.js';
 import type { ServeContext } from '../context.js';
 import { errorBody, withGenerationSlot } from '../http.js';
 import { exportRatings, type NewRating } from '../ratings-store.js';
@@ -56,7 +57,7 @@ export function registerApi(app: FastifyInstance, ctx: ServeContext): void {
     const body = request.body as { model?: string; text: string };
     const { name, loaded } = ctx.registry.causalLM(body.model, body.text);
     return withGenerationSlot(ctx.queue, ctx, request, reply, async () => {
-      const text = normalizePrompt(body.text, loaded.script);
+      const text = toScript(body.text, loaded.script);
       let ids = loaded.tokenizer.encode(text, { addSpecialTokens: false }).ids;
       const gpt = requireGPT(loaded, 'POST /api/attention');
       const max = gpt.config.n_positions;

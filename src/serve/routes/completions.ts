@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { GenerationConfig } from '../../generate/index.js';
-import type { LoadedModel } from '../../pipelines/load-model.js';
+import type { LoadedCausalLM } from '../../models/loaded.js';
 import type { ServeContext } from '../context.js';
 import { Batcher } from '../batcher.js';
 import { collect, startGeneration, type GenerationSummary, type TextGeneration } from '../generation.js';
@@ -42,7 +42,7 @@ const DEFAULT_MAX_TOKENS = 16;
  * `generation_config.json` defaults, always sampling (OpenAI samples; a
  * temperature of 0 means greedy), then the request's values.
  */
-export function openAIConfig(loaded: LoadedModel, body: CompletionsBody, seed: number | undefined): GenerationConfig {
+export function openAIConfig(loaded: LoadedCausalLM, body: CompletionsBody, seed: number | undefined): GenerationConfig {
   const c: GenerationConfig = { ...loaded.generationConfig, doSample: true, maxNewTokens: body.max_tokens ?? DEFAULT_MAX_TOKENS };
   delete c.maxLength;
   delete c.numReturnSequences;

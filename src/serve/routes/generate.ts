@@ -5,7 +5,8 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { toHF, validateGenerationConfig, type GenerationConfig, type PoemForm } from '../../generate/index.js';
-import { normalizePrompt, type LoadedModel } from '../../pipelines/load-model.js';
+import { toScript } from '../../data/script.js';
+import type { LoadedCausalLM } from '../../models/loaded.js';
 import { inferPoemForm } from '../../pipelines/poem-form.js';
 import type { ServeContext } from '../context.js';
 import { ConfigError } from '../../errors.js';
@@ -29,13 +30,13 @@ export interface GenerateBody extends Omit<GenerationConfig, 'form' | 'prefixAll
  * a 5- or 7-character quatrain is finished in that form unless `form` is
  * `free`, and plain beam search (no sampling option given) decodes without sampling.
  */
-export function requestConfig(loaded: LoadedModel, body: GenerateBody): GenerationConfig {
+export function requestConfig(loaded: LoadedCausalLM, body: GenerateBody): GenerationConfig {
   const { model: _m, prompt, stream: _s, form, ...options } = body;
   const config: GenerationConfig = { ...loaded.generationConfig, ...options };
-  if (options.acrostic !== undefined) config.acrostic = normalizePrompt(options.acrostic, loaded.script);
+  if (options.acrostic !== undefined) config.acrostic = toScript(options.acrostic, loaded.script);
   if (form === 'free') delete config.form;
   else {
-    const f = form ?? inferPoemForm(normalizePrompt(prompt, loaded.script));
+    const f = form ?? inferPoemForm(toScript(prompt, loaded.script));
     if (f) config.form = f;
   }
   const sampling = ['doSample', 'temperature', 'topK', 'topP', 'minP', 'typicalP'] as const;

@@ -1,0 +1,79 @@
+/**
+ * The GPT-2 family's registry entry (`model_type` `gpt2`): a causal LM for
+ * generation, pretraining, fine-tuning and perplexity. Loads and saves
+ * Hugging Face `GPT2LMHeadModel` directories (weight names: `weights.ts`).
+ */
+import { existsSync } from 'node:fs';
+import { Generator } from '../../tensor/index.js';
+import { loadTokenizer } from '../../tokenizers/index.js';
+import { generationConfigFromHF, toHF } from '../../generate/index.js';
+import { ConfigError, FileFormatError } from '../../errors.js';
+import { recipeScript, scriptNoteFiles } from '../../pipelines/recipe.js';
+import { saveModel } from '../pretrained.js';
+import type { LoadedCausalLM, LoadedModelAny } from '../loaded.js';
+import type { ModelFamily, SaveParts } from '../registry.js';
+import { GPT } from './model.js';
+import { gptConfig } from './config.js';
+import { loadGPT } from './weights.js';
+
+/** A GPT-2 directory loaded for generation (model, tokenizer, generation defaults, script). */
+export type LoadedGPT2 = LoadedCausalLM<GPT>;
+
+/**
+ * Load a GPT-2 model directory (HF layout) with its tokenizer and generation
+ * defaults, from disk only.
+ * @param tokenizerDir where the tokenizer files are (default: `dir`)
+ * @throws FileFormatError naming the directory/file when something is missing or corrupt
+ * @throws ShapeError when a tensor's shape does not match the config (named)
+ */
+export function loadGPT2Dir(dir: string, tokenizerDir: string = dir): LoadedGPT2 {
+  if (!existsSync(dir)) {
+    throw new FileFormatError(`model directory ${dir} does not exist; pass --model DIR with a directory from \`muse train\` (its best/ or last/) or a Hugging Face GPT-2 directory`);
+  }
+  const { model, report, generationConfig: genJson } = loadGPT(dir);
+  // loadTokenizer also reads tokenizer_config.json / special_tokens_map.json for the special-token roles.
+  const tokenizer = loadTokenizer(tokenizerDir);
+  const generationConfig = genJson ? generationConfigFromHF(genJson) : {};
+  const c = model.config;
+  const info = { contextLength: c.n_positions, nLayer: c.n_layer, nHead: c.n_head, vocabSize: c.vocab_size };
+  return { kind: 'causal-lm', family: 'gpt2', modelType: 'gpt2', dir, model, tokenizer, generationConfig, script: recipeScript(dir), report, info };
+}
+
+/**
+ * Save a GPT-2 directory that {@link loadGPT2Dir} (and `transformers`) reads back:
+ * config, weights, tokenizer, generation defaults, and the script note.
+ */
+export function saveGPT2Dir(dir: string, parts: SaveParts<LoadedGPT2>): void {
+  saveModel(dir, parts.model, {
+    config: parts.model.config,
+    tokenizerJson: parts.tokenizer.toJSON(),
+    generationConfig: toHF(parts.generationConfig),
+    extraFiles: scriptNoteFiles(parts.script),
+  });
+}
+
+/**
+ * The GPT-2 model of a loaded model, for the features that are GPT-2 only so
+ * far (fine-tuning, attention maps, bundling).
+ * @param what the feature, for the error message
+ * @throws ConfigError naming the feature and the directory's model_type when it is not GPT-2
+ */
+export function requireGPT(loaded: LoadedModelAny, what: string): GPT {
+  if (loaded.model instanceof GPT) return loaded.model;
+  throw new ConfigError(
+    `${what} supports GPT-2 models only; ${loaded.dir} is a ${loaded.modelType} model` +
+      (loaded.kind === 'causal-lm' ? ' (generation, streaming, beam search, serve and eval work with it)' : ''),
+  );
+}
+
+/** The registry entry (listed in `src/models/families.ts`). */
+export const gpt2Family: ModelFamily<LoadedGPT2> = {
+  name: 'gpt2',
+  modelTypes: ['gpt2'],
+  kind: 'causal-lm',
+  tasks: ['generate', 'pretrain', 'finetune', 'perplexity'],
+  readConfig: (raw) => gptConfig(raw),
+  build: (config, opts = {}) => new GPT(gptConfig(config), { generator: new Generator(opts.seed ?? 0) }),
+  load: (path, opts = {}) => loadGPT2Dir(path, opts.tokenizerDir),
+  save: saveGPT2Dir,
+};

@@ -1,0 +1,55 @@
+/**
+ * The Llama family's registry entry (`model_type` llama, mistral, qwen2,
+ * qwen3): a causal LM for generation and perplexity, loaded from Hugging Face
+ * directories (`load.ts`) and saved as `transformers` reads them.
+ */
+import { existsSync } from 'node:fs';
+import { Generator } from '../../tensor/index.js';
+import { loadTokenizer } from '../../tokenizers/index.js';
+import { generationConfigFromHF, toHF } from '../../generate/index.js';
+import { FileFormatError } from '../../errors.js';
+import { recipeScript, scriptNoteFiles } from '../../pipelines/recipe.js';
+import type { LoadedCausalLM } from '../loaded.js';
+import type { ModelFamily, SaveParts } from '../registry.js';
+import { LlamaForCausalLM } from './model.js';
+import { LLAMA_MODEL_TYPES, llamaConfig } from './config.js';
+import { loadLlama, saveLlama } from './load.js';
+
+/** A Llama-family directory loaded for generation. */
+export type LoadedLlamaLM = LoadedCausalLM<LlamaForCausalLM>;
+
+/**
+ * Load a Llama-family directory (HF layout) with its tokenizer and generation defaults, from disk only.
+ * @throws FileFormatError naming the directory/file when something is missing or corrupt
+ * @throws ConfigError naming config.json and the field for an unsupported config
+ */
+export function loadLlamaDir(dir: string, tokenizerDir: string = dir): LoadedLlamaLM {
+  if (!existsSync(dir)) throw new FileFormatError(`model directory ${dir} does not exist; pass --model DIR with a Hugging Face Llama, Mistral, Qwen2 or Qwen3 directory`);
+  const { model, report, generationConfig: genJson } = loadLlama(dir);
+  const tokenizer = loadTokenizer(tokenizerDir);
+  const generationConfig = genJson ? generationConfigFromHF(genJson) : {};
+  const c = model.config;
+  const info = { contextLength: model.maxPositions, nLayer: c.num_hidden_layers, nHead: c.num_attention_heads, vocabSize: c.vocab_size };
+  return { kind: 'causal-lm', family: 'llama', modelType: c.model_type, dir, model, tokenizer, generationConfig, script: recipeScript(dir), report, info };
+}
+
+/** Save a Llama-family directory that {@link loadLlamaDir} (and `transformers`) reads back. */
+export function saveLlamaDir(dir: string, parts: SaveParts<LoadedLlamaLM>): void {
+  saveLlama(dir, parts.model, {
+    tokenizerJson: parts.tokenizer.toJSON(),
+    generationConfig: toHF(parts.generationConfig),
+    extraFiles: scriptNoteFiles(parts.script),
+  });
+}
+
+/** The registry entry (listed in `src/models/families.ts`). */
+export const llamaFamily: ModelFamily<LoadedLlamaLM> = {
+  name: 'llama',
+  modelTypes: LLAMA_MODEL_TYPES,
+  kind: 'causal-lm',
+  tasks: ['generate', 'perplexity'],
+  readConfig: (raw) => llamaConfig(raw),
+  build: (config, opts = {}) => new LlamaForCausalLM(llamaConfig(config), { generator: new Generator(opts.seed ?? 0) }),
+  load: (path, opts = {}) => loadLlamaDir(path, opts.tokenizerDir),
+  save: saveLlamaDir,
+};
