@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GPT } from '../../src/models/gpt.js';
+import { GPT } from '../../src/models/gpt2/model.js';
 import { fromArray, type Tensor } from '../../src/tensor/index.js';
 import { Trainer } from '../../src/train/trainer.js';
 import { countTargetTokens } from '../../src/train/target-tokens.js';

@@ -1,4 +1,4 @@
-import { countTargetTokens } from '../train/target-tokens.js';
+import { countTargetTokens } from '../../train/target-tokens.js';
 import { join } from 'node:path';
 import { Generator, fromArray, type Tensor } from '../../tensor/index.js';
 import { Seq2SeqTransformer } from './model.js';
