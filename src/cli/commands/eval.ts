@@ -101,10 +101,8 @@ function rougeRows(r: RougeResult): string[] {
 async function runPerplexity(flags: EvalFlags): Promise<void> {
   if (!flags.model || !flags.text) throw new ConfigError('perplexity needs both --model DIR and --text FILE');
   // Loaded lazily: scoring text files needs no tensor code.
-  const { loadGPT2Dir: loadModelDir } = await import('../../models/gpt2/family.js');
-  const { fromArray } = await import('../../tensor/index.js');
-  const { noGrad } = await import('../../tensor/autograd.js');
-  const loaded = loadModelDir(flags.model);
+  const { loadCausalLM } = await import('../../models/registry.js');
+  const loaded = loadCausalLM(flags.model, { task: 'score perplexity' });
   loaded.model.train(false);
   if (!existsSync(flags.text)) throw new FileFormatError(`text file ${flags.text} does not exist`);
   const ids = loaded.tokenizer.encode(readFileSync(flags.text, 'utf8')).ids;
@@ -113,17 +111,29 @@ async function runPerplexity(flags: EvalFlags): Promise<void> {
     throw new ConfigError(`--max-length ${maxLength} exceeds the model's context of ${loaded.model.maxPositions} tokens (n_positions); pass --max-length ${loaded.model.maxPositions} or less`);
   }
   const stride = num(flags.stride, '--stride') ?? Math.max(1, Math.floor(maxLength / 2));
+  const model = loaded.model;
+  const V = model.vocabSize;
   const res = await perplexity(
-    (inputIds, labels) =>
-      noGrad(() => {
-        const t = inputIds.length;
-        const out = loaded.model.forward(fromArray(Int32Array.from(inputIds), [1, t], 'int32'), {
-          labels: fromArray(Int32Array.from(labels), [1, t], 'int32'),
-        });
-        // the model shifts labels inside: position 0 is never scored
-        const count = labels.slice(1).filter((l) => l !== -100).length;
-        return { nll: count > 0 ? out.loss!.item() * count : 0, count };
-      }),
+    (inputIds, labels) => {
+      // Any causal LM through its CausalLM interface: logits of every position, then the
+      // next-token NLL of each scored label (labels are HF-style: position 0 is never scored).
+      const t = inputIds.length;
+      const logits = model.forward(Int32Array.from(inputIds), 1, t, model.newCache(1), { lastOnly: false });
+      let nll = 0;
+      let count = 0;
+      for (let i = 0; i + 1 < t; i++) {
+        const target = labels[i + 1]!;
+        if (target === -100) continue;
+        const row = logits.subarray(i * V, (i + 1) * V);
+        let max = -Infinity;
+        for (let v = 0; v < V; v++) if (row[v]! > max) max = row[v]!;
+        let sum = 0;
+        for (let v = 0; v < V; v++) sum += Math.exp(row[v]! - max);
+        nll += max + Math.log(sum) - row[target]!;
+        count++;
+      }
+      return { nll, count };
+    },
     ids,
     { maxLength, stride },
   );

@@ -3,8 +3,7 @@ import { writeFileAtomic } from '../../io/atomic.js';
 import { fablesToPairs, readCorpus, readPairs } from '../../data/index.js';
 import { finetune } from '../../models/gpt2/finetune.js';
 import { defaultModelFor } from '../../models/bundled.js';
-import { loadGPT2Dir } from '../../models/gpt2/family.js';
-import { modelTypeOf } from '../../models/registry.js';
+import { loadCausalLM, modelTypeOf } from '../../models/registry.js';
 import { finetuneSeq2Seq } from '../../models/seq2seq/finetune.js';
 import { loadSeq2SeqDir, SEQ2SEQ_MODEL_TYPE } from '../../models/seq2seq/load.js';
 import { loadTokenizer } from '../../tokenizers/index.js';
@@ -156,7 +155,7 @@ export function register(program: Command): void {
     .action(async (o: FinetuneFlags) => {
       const pairs = readPairs(o.pairs, { beginningField: o.beginningField, endingField: o.endingField });
       if (o.arch === 'seq2seq') return finetuneSeq2SeqCommand(o, pairs);
-      const base = loadGPT2Dir(o.model ?? defaultModelFor(pairs[0]?.beginning ?? ''));
+      const base = loadCausalLM(o.model ?? defaultModelFor(pairs[0]?.beginning ?? ''), { task: 'be fine-tuned as a causal LM (use --arch seq2seq for an encoder–decoder)' });
       const report = await finetune({
         base,
         pairs,

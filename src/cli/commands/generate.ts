@@ -1,11 +1,10 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { generate, stream, type GenerationConfig, type PoemForm } from '../../generate/index.js';
 import { defaultModelFor } from '../../models/bundled.js';
-import { loadGPT2Dir } from '../../models/gpt2/family.js';
-import { modelTypeOf } from '../../models/registry.js';
+import { loadModel } from '../../models/registry.js';
 import { toScript } from '../../data/script.js';
 import { unknownPromptWarning } from '../../pipelines/prompt-check.js';
-import { loadSeq2SeqDir, seq2seqTarget, SEQ2SEQ_MODEL_TYPE } from '../../models/seq2seq/load.js';
+import { seq2seqTarget } from '../../models/seq2seq/load.js';
 import { inferPoemForm } from '../../pipelines/poem-form.js';
 import { ConfigError } from '../../errors.js';
 
@@ -72,9 +71,12 @@ export function register(program: Command): void {
     .action(async (promptArg: string, flags: GenerateFlags) => {
       // An acrostic of Chinese characters needs the poetry model even without a prompt.
       const dir = flags.model ?? defaultModelFor(promptArg + (flags.acrostic ?? ''));
-      const seq2seq = modelTypeOf(dir) === SEQ2SEQ_MODEL_TYPE ? loadSeq2SeqDir(dir) : null;
-      const gpt = seq2seq ? null : loadGPT2Dir(dir);
-      const loaded = seq2seq ?? gpt!;
+      const loaded = loadModel(dir);
+      if (loaded.kind !== 'causal-lm' && loaded.kind !== 'seq2seq') {
+        throw new ConfigError(`${dir} holds a ${loaded.modelType} model (${loaded.kind}), which does not generate text; pass --model a causal LM or seq2seq directory`);
+      }
+      const seq2seq = loaded.kind === 'seq2seq' ? loaded : null;
+      const gpt = loaded.kind === 'causal-lm' ? loaded : null;
       const prompt = toScript(promptArg, loaded.script);
       const unknown = unknownPromptWarning(loaded.tokenizer, prompt, dir);
       if (unknown) process.stderr.write(`muse: ${unknown}\n`);
