@@ -16,6 +16,8 @@
         "src/nn.cc",
         "src/peak.cc",
         "src/signatures.cc",
+        "src/quant.cc",
+        "src/quant_addon.cc",
         "src/train_step.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

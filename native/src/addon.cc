@@ -17,6 +17,7 @@
 #include "gemm.h"
 #include "kernels.h"
 #include "peak.h"
+#include "quant_addon.h"
 #include "train_step.h"
 #include "bert_train_step.h"
 #include "signatures.h"
@@ -983,6 +984,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   } catch (const std::logic_error& e) {
     throw Napi::Error::New(env, e.what());
   }
+  // The stored-weight kernels (quant_addon.cc) register themselves.
+  muse::register_quant(env, exports);
   exports.Set("signatures", Napi::Function::New(env, Signatures, "signatures"));
   return exports;
 }
