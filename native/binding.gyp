@@ -13,6 +13,7 @@
         "src/decode.cc",
         "src/elementwise.cc",
         "src/gemm.cc",
+        "src/lm_decode.cc",
         "src/nn.cc",
         "src/peak.cc",
         "src/signatures.cc",

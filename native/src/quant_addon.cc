@@ -7,6 +7,7 @@
 #include <cmath>
 #include <string>
 
+#include "lm_decode.h"
 #include "quant.h"
 #include "quant_addon.h"
 
@@ -130,6 +131,207 @@ Napi::Value QuantSetPath(const Napi::CallbackInfo& info) {
   return Napi::String::New(info.Env(), muse::qpath_name(muse::qpath_set(want)));
 }
 
+
+// ---------------------------------------------------------------------------
+// The stored-weight decoder (lm_decode.h): lmCreate(spec) → handle, lmForward(handle, …)
+
+struct LmHandle {
+  muse::LmWeights w;
+  int nHead, nKvHead, headDim, hidden, vocab, nLayer;
+  i64 posRows;  // rows of the learned position table (0 = none)
+  float eps;
+  std::vector<Napi::Reference<Napi::Value>> keep;  // the typed arrays the pointers point into
+};
+
+struct SpecReader {
+  Napi::Env env;
+  LmHandle* h;
+  std::string where;
+  [[noreturn]] void fail(const std::string& m) const { qthrow_range(env, "lmCreate: " + where + m); }
+  Napi::Value get(const Napi::Object& o, const char* key) const { return o.Get(key); }
+  double num(const Napi::Object& o, const char* key) const {
+    Napi::Value v = o.Get(key);
+    if (!v.IsNumber()) qthrow_type(env, "lmCreate: " + where + key + " must be a number");
+    return v.As<Napi::Number>().DoubleValue();
+  }
+  int count(const Napi::Object& o, const char* key) const {
+    const double x = num(o, key);
+    if (!(x >= 0) || x != std::floor(x) || x > 2147483647.0) fail(std::string(key) + " must be a non-negative integer");
+    return (int)x;
+  }
+  /** A Float32Array of exactly n values, or null when absent and optional. */
+  const float* f32(const Napi::Object& o, const char* key, i64 n, bool optional) {
+    Napi::Value v = o.Get(key);
+    if (v.IsNull() || v.IsUndefined()) {
+      if (optional) return nullptr;
+      fail(std::string(key) + " is missing");
+    }
+    if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
+      qthrow_type(env, "lmCreate: " + where + key + " must be a Float32Array");
+    Napi::TypedArray ta = v.As<Napi::TypedArray>();
+    if ((i64)ta.ElementLength() != n)
+      fail(std::string(key) + " has " + std::to_string(ta.ElementLength()) + " values, expected " + std::to_string(n));
+    h->keep.push_back(Napi::Persistent(v));
+    return reinterpret_cast<const float*>(static_cast<uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset());
+  }
+  /** A stored weight {type, rows, cols, bytes} with the expected shape (rows < 0: any). */
+  muse::QMat mat(const Napi::Object& o, const char* key, i64 rows, i64 cols, bool optional) {
+    Napi::Value v = o.Get(key);
+    if (v.IsNull() || v.IsUndefined()) {
+      if (optional) return muse::QMat{0, nullptr, 0, 0};
+      fail(std::string(key) + " is missing");
+    }
+    if (!v.IsObject()) qthrow_type(env, "lmCreate: " + where + key + " must be a weight object");
+    Napi::Object m = v.As<Napi::Object>();
+    const int type = count(m, "type");
+    const int blk = muse::qtype_block(type);
+    if (blk == 0) fail(std::string(key) + ": unsupported weight type " + std::to_string(type));
+    const i64 r = count(m, "rows"), c = count(m, "cols");
+    if ((rows >= 0 && r != rows) || c != cols)
+      fail(std::string(key) + " is " + std::to_string(r) + "×" + std::to_string(c) + ", expected " +
+           (rows >= 0 ? std::to_string(rows) : std::string("?")) + "×" + std::to_string(cols));
+    if (c % blk != 0) fail(std::string(key) + ": " + muse::qtype_name(type) + " needs columns in multiples of " + std::to_string(blk));
+    Napi::Value b = m.Get("bytes");
+    if (!b.IsTypedArray() || b.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array)
+      qthrow_type(env, "lmCreate: " + where + key + ".bytes must be a Uint8Array");
+    Napi::TypedArray ta = b.As<Napi::TypedArray>();
+    if ((i64)ta.ElementLength() < r * muse::qtype_row_bytes(type, c))
+      fail(std::string(key) + ".bytes is too short for a " + std::to_string(r) + "×" + std::to_string(c) + " " +
+           muse::qtype_name(type) + " matrix");
+    h->keep.push_back(Napi::Persistent(b));
+    return muse::QMat{type, static_cast<uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset(), r, c};
+  }
+};
+
+Napi::Value LmCreate(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsObject()) qthrow_type(env, "lmCreate argument 0 must be a model spec object");
+  Napi::Object spec = info[0].As<Napi::Object>();
+  auto* h = new LmHandle();
+  try {
+    SpecReader r{env, h, ""};
+    muse::LmWeights& w = h->w;
+    w.norm = r.count(spec, "norm");
+    w.mlp = r.count(spec, "mlp");
+    if (w.norm > 1 || w.mlp > 1) r.fail("norm and mlp must be 0 or 1");
+    h->hidden = r.count(spec, "hidden");
+    h->nHead = r.count(spec, "nHead");
+    h->nKvHead = r.count(spec, "nKvHead");
+    h->headDim = r.count(spec, "headDim");
+    h->vocab = r.count(spec, "vocab");
+    h->eps = (float)r.num(spec, "eps");
+    const int C = h->hidden, H = h->nHead, Hk = h->nKvHead, D = h->headDim;
+    if (C < 1 || H < 1 || Hk < 1 || H % Hk != 0 || D < 2 || D % 2 != 0 || h->vocab < 1)
+      r.fail("invalid shape (hidden, nHead, nKvHead dividing nHead, even headDim, vocab)");
+    w.embed = r.mat(spec, "embed", h->vocab, C, false);
+    w.posEmbed = r.mat(spec, "posEmbed", -1, C, true);
+    h->posRows = w.posEmbed.rows;
+    w.head = r.mat(spec, "head", h->vocab, C, false);
+    w.normFw = r.f32(spec, "normW", C, false);
+    w.normFb = r.f32(spec, "normB", C, true);
+    Napi::Value lv = spec.Get("layers");
+    if (!lv.IsArray()) qthrow_type(env, "lmCreate: layers must be an array");
+    Napi::Array layers = lv.As<Napi::Array>();
+    h->nLayer = (int)layers.Length();
+    for (uint32_t l = 0; l < layers.Length(); l++) {
+      Napi::Value v = layers.Get(l);
+      if (!v.IsObject()) qthrow_type(env, "lmCreate: layers[" + std::to_string(l) + "] must be an object");
+      Napi::Object o = v.As<Napi::Object>();
+      SpecReader lr{env, h, "layers[" + std::to_string(l) + "]."};
+      muse::LmLayer L{};
+      L.norm1w = lr.f32(o, "norm1W", C, false);
+      L.norm1b = lr.f32(o, "norm1B", C, true);
+      L.qkv = lr.mat(o, "qkv", (i64)(H + 2 * Hk) * D, C, true);
+      if (L.qkv.data) {
+        L.qkvb = lr.f32(o, "qkvB", (i64)(H + 2 * Hk) * D, true);
+      } else {
+        L.q = lr.mat(o, "q", (i64)H * D, C, false);
+        L.k = lr.mat(o, "k", (i64)Hk * D, C, false);
+        L.v = lr.mat(o, "v", (i64)Hk * D, C, false);
+        L.qb = lr.f32(o, "qB", (i64)H * D, true);
+        L.kb = lr.f32(o, "kB", (i64)Hk * D, true);
+        L.vb = lr.f32(o, "vB", (i64)Hk * D, true);
+      }
+      L.qNorm = lr.f32(o, "qNorm", D, true);
+      L.kNorm = lr.f32(o, "kNorm", D, true);
+      L.o = lr.mat(o, "o", C, (i64)H * D, false);
+      L.ob = lr.f32(o, "oB", C, true);
+      L.norm2w = lr.f32(o, "norm2W", C, false);
+      L.norm2b = lr.f32(o, "norm2B", C, true);
+      L.up = lr.mat(o, "up", -1, C, false);
+      const i64 F = L.up.rows;
+      L.gate = lr.mat(o, "gate", F, C, w.mlp != muse::LM_SWIGLU);
+      if (w.mlp == muse::LM_SWIGLU && !L.gate.data) lr.fail("gate is missing (SwiGLU MLP)");
+      L.down = lr.mat(o, "down", C, F, false);
+      L.upb = lr.f32(o, "upB", F, true);
+      L.gateb = lr.f32(o, "gateB", F, true);
+      L.downb = lr.f32(o, "downB", C, true);
+      L.window = lr.count(o, "window");
+      w.layers.push_back(L);
+    }
+  } catch (...) {
+    delete h;
+    throw;
+  }
+  return Napi::External<LmHandle>::New(env, h, [](Napi::Env, LmHandle* p) { delete p; });
+}
+
+// lmForward(handle, kCaches[], vCaches[], ids, pos, mask|null, cos|null, sin|null, logits,
+//           batch, t, past, capacity, lastOnly, kvHalf)
+Napi::Value LmForward(const Napi::CallbackInfo& info) {
+  QArgs a{info, "lmForward"};
+  if (info.Length() < 1 || !info[0].IsExternal()) qthrow_type(a.env(), "lmForward argument 0 must be an lmCreate handle");
+  LmHandle* h = info[0].As<Napi::External<LmHandle>>().Data();
+  muse::LmShape s{};
+  s.batch = (int)a.count(9);
+  s.t = (int)a.count(10);
+  s.past = (int)a.count(11);
+  s.capacity = (int)a.count(12);
+  s.lastOnly = a.flag(13);
+  s.kvHalf = a.flag(14);
+  s.nHead = h->nHead;
+  s.nKvHead = h->nKvHead;
+  s.headDim = h->headDim;
+  s.hidden = h->hidden;
+  s.vocab = h->vocab;
+  s.eps = h->eps;
+  const i64 B = s.batch, T = s.t, L = h->nLayer;
+  if (B < 1 || T < 1) qthrow_range(a.env(), "lmForward: batch and t must be at least 1");
+  if (s.past + T > s.capacity) qthrow_range(a.env(), "lmForward: past + t exceeds the cache capacity");
+  if (!info[1].IsArray() || !info[2].IsArray()) qthrow_type(a.env(), "lmForward: the caches must be arrays");
+  Napi::Array ka = info[1].As<Napi::Array>(), va = info[2].As<Napi::Array>();
+  if ((i64)ka.Length() != L || (i64)va.Length() != L) qthrow_range(a.env(), "lmForward: expected one key and one value cache per layer");
+  const i64 need = B * s.nKvHead * (i64)s.capacity * s.headDim;
+  std::vector<void*> kc((size_t)L), vc((size_t)L);
+  for (uint32_t l = 0; l < (uint32_t)L; l++) {
+    for (int kv = 0; kv < 2; kv++) {
+      Napi::Value v = (kv ? va : ka).Get(l);
+      const napi_typedarray_type want = s.kvHalf ? napi_uint16_array : napi_float32_array;
+      if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != want)
+        qthrow_type(a.env(), std::string("lmForward: caches must be ") + (s.kvHalf ? "Uint16Arrays (kvHalf)" : "Float32Arrays"));
+      Napi::TypedArray ta = v.As<Napi::TypedArray>();
+      if ((i64)ta.ElementLength() < need) qthrow_range(a.env(), "lmForward: a cache is smaller than batch·kvHeads·capacity·headDim");
+      void* p = static_cast<uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
+      (kv ? vc : kc)[l] = p;
+    }
+  }
+  const int32_t* ids = reinterpret_cast<const int32_t*>(a.bytes(3, napi_int32_array, "Int32Array", 4, B * T));
+  const int32_t* pos = reinterpret_cast<const int32_t*>(a.bytes(4, napi_int32_array, "Int32Array", 4, B * T));
+  for (i64 i = 0; i < B * T; i++) {
+    if (ids[i] < 0 || ids[i] >= h->vocab) qthrow_range(a.env(), "lmForward: token id " + std::to_string(ids[i]) + " outside the vocabulary");
+    if (h->posRows > 0 && (pos[i] < 0 || pos[i] >= h->posRows))
+      qthrow_range(a.env(), "lmForward: position " + std::to_string(pos[i]) + " outside the position table");
+  }
+  const int32_t* mask = a.isNull(5) ? nullptr
+                                    : reinterpret_cast<const int32_t*>(a.bytes(5, napi_int32_array, "Int32Array", 4, B * (s.past + T)));
+  const float* cs = a.isNull(6) ? nullptr : a.f32(6, B * T * (s.headDim / 2));
+  const float* sn = a.isNull(7) ? nullptr : a.f32(7, B * T * (s.headDim / 2));
+  if ((cs == nullptr) != (sn == nullptr)) qthrow_type(a.env(), "lmForward: pass both cos and sin, or neither");
+  float* logits = a.f32(8, B * (s.lastOnly ? 1 : T) * s.vocab);
+  muse::lm_forward_cached(h->w, s, ids, pos, mask, cs, sn, kc.data(), vc.data(), logits);
+  return info.Env().Undefined();
+}
+
 }  // namespace
 
 namespace muse {
@@ -140,6 +342,8 @@ void register_quant(Napi::Env env, Napi::Object exports) {
   exports.Set("quantActRoundtrip", Napi::Function::New(env, QuantActRoundtrip));
   exports.Set("quantInfo", Napi::Function::New(env, QuantInfo));
   exports.Set("quantSetPath", Napi::Function::New(env, QuantSetPath));
+  exports.Set("lmCreate", Napi::Function::New(env, LmCreate));
+  exports.Set("lmForward", Napi::Function::New(env, LmForward));
 }
 
 }  // namespace muse
