@@ -79,6 +79,12 @@ export interface LoadedCheckpoint {
 export interface LoadCheckpointOptions {
   /** Also read `optimizer.safetensors` (twice the model's size for AdamW); default false. */
   optimizer?: boolean;
+  /**
+   * Return F32/I32 weights as views into the file's bytes (one buffer per
+   * file) instead of copies, so that loading does not hold the model twice;
+   * default false.
+   */
+  share?: boolean;
 }
 
 /**
@@ -324,7 +330,7 @@ const LAYOUT_HINT =
   'optionally tokenizer.json, generation_config.json, trainer_state.json and optimizer.safetensors';
 
 /** Read sharded weights: `model.safetensors.index.json` maps each tensor name to its shard file. */
-function readShardedModel(dir: string): Map<string, StTensor> {
+function readShardedModel(dir: string, share = false): Map<string, StTensor> {
   const indexPath = join(dir, CHECKPOINT_FILES.modelIndex);
   const index = asObject(readJsonFile(indexPath), indexPath);
   const weightMap = asObject(index['weight_map'], `${indexPath} (weight_map)`);
@@ -337,7 +343,7 @@ function readShardedModel(dir: string): Map<string, StTensor> {
   }
   const tensors = new Map<string, StTensor>();
   for (const shard of shards) {
-    for (const [name, t] of readSafetensors(join(dir, shard)).tensors) {
+    for (const [name, t] of readSafetensors(join(dir, shard), { share }).tensors) {
       if (weightMap[name] === shard) tensors.set(name, t);
     }
   }
@@ -375,9 +381,9 @@ function readOnce(dir: string, options: LoadCheckpointOptions): LoadedCheckpoint
   const modelPath = join(dir, CHECKPOINT_FILES.model);
   let tensors: Map<string, StTensor>;
   if (existsSync(modelPath)) {
-    tensors = readSafetensors(modelPath).tensors;
+    tensors = readSafetensors(modelPath, { share: options.share }).tensors;
   } else if (existsSync(join(dir, CHECKPOINT_FILES.modelIndex))) {
-    tensors = readShardedModel(dir);
+    tensors = readShardedModel(dir, options.share);
   } else {
     const pickle = ['pytorch_model.bin', 'tf_model.h5', 'flax_model.msgpack'].find((f) => existsSync(join(dir, f)));
     const hint = pickle

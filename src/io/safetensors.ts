@@ -172,10 +172,14 @@ interface HeaderEntry {
  *
  * F16, BF16 and F64 tensors are converted to F32 (F64 rounds to nearest, as
  * PyTorch's `.float()`), I64 to I32 (an error if a value falls outside
- * [-2^31, 2^31)). Returned arrays never share memory with `bytes`.
+ * [-2^31, 2^31)). Returned arrays never share memory with `bytes`, unless
+ * `opts.share` is set: then F32 and I32 tensors are views into `bytes` (on a
+ * little-endian host, when 4-byte aligned), so a loaded file is not copied a
+ * second time.
  *
  * @param bytes the whole file
  * @param source what to call the file in error messages (its path)
+ * @param opts.share return F32/I32 tensors as views into `bytes` instead of copies
  * @returns tensors in file order and the `__metadata__` map (`{}` if absent)
  * @throws FileFormatError naming `source` and the problem: shorter than 8
  *   bytes, header length beyond the file, invalid UTF-8 or JSON in the header,
@@ -186,7 +190,104 @@ interface HeaderEntry {
 export function decodeSafetensors(
   bytes: Uint8Array,
   source: string,
+  opts: { share?: boolean } = {},
 ): { tensors: Map<string, StTensor>; metadata: Record<string, string> } {
+  const { entries, dataStart, metadata, view } = parseSafetensorsHeader(bytes, source);
+  const tensors = new Map<string, StTensor>();
+  const bad = (problem: string): FileFormatError => new FileFormatError(`${source}: not a valid safetensors file: ${problem}`);
+  for (const e of entries) {
+    const at = dataStart + e.begin;
+    const count = numel(e.shape);
+    const shape = [...e.shape];
+    const shareable = opts.share === true && LITTLE_ENDIAN_HOST && (bytes.byteOffset + at) % 4 === 0;
+    switch (e.dtype) {
+      case 'F32': {
+        if (shareable) {
+          tensors.set(e.name, { dtype: 'F32', shape, data: new Float32Array(bytes.buffer, bytes.byteOffset + at, count) });
+          break;
+        }
+        const data = new Float32Array(count);
+        if (LITTLE_ENDIAN_HOST) new Uint8Array(data.buffer).set(bytes.subarray(at, at + 4 * count));
+        else for (let i = 0; i < count; i++) data[i] = view.getFloat32(at + 4 * i, true);
+        tensors.set(e.name, { dtype: 'F32', shape, data });
+        break;
+      }
+      case 'I32': {
+        if (shareable) {
+          tensors.set(e.name, { dtype: 'I32', shape, data: new Int32Array(bytes.buffer, bytes.byteOffset + at, count) });
+          break;
+        }
+        const data = new Int32Array(count);
+        if (LITTLE_ENDIAN_HOST) new Uint8Array(data.buffer).set(bytes.subarray(at, at + 4 * count));
+        else for (let i = 0; i < count; i++) data[i] = view.getInt32(at + 4 * i, true);
+        tensors.set(e.name, { dtype: 'I32', shape, data });
+        break;
+      }
+      case 'F16': {
+        const data = new Float32Array(count);
+        for (let i = 0; i < count; i++) data[i] = halfToFloat(view.getUint16(at + 2 * i, true));
+        tensors.set(e.name, { dtype: 'F32', shape, data });
+        break;
+      }
+      case 'BF16': {
+        // bfloat16 is the top half of a float32: shift the bits back into place.
+        const data = new Float32Array(count);
+        const bits = new Uint32Array(data.buffer);
+        for (let i = 0; i < count; i++) bits[i] = view.getUint16(at + 2 * i, true) << 16;
+        tensors.set(e.name, { dtype: 'F32', shape, data });
+        break;
+      }
+      case 'F64': {
+        const data = new Float32Array(count);
+        for (let i = 0; i < count; i++) data[i] = view.getFloat64(at + 8 * i, true);
+        tensors.set(e.name, { dtype: 'F32', shape, data });
+        break;
+      }
+      case 'I64': {
+        const data = new Int32Array(count);
+        for (let i = 0; i < count; i++) {
+          const v = view.getBigInt64(at + 8 * i, true);
+          if (v < -2147483648n || v > 2147483647n) {
+            throw bad(`tensor "${e.name}" (I64) holds ${v} at index ${i}, which does not fit in I32 (muse's integer type)`);
+          }
+          data[i] = Number(v);
+        }
+        tensors.set(e.name, { dtype: 'I32', shape, data });
+        break;
+      }
+    }
+  }
+  return { tensors, metadata };
+}
+
+/** One tensor of a safetensors file as stored: its dtype, shape and a view of its bytes. */
+export interface StRawTensor {
+  dtype: StDType;
+  shape: number[];
+  /** Little-endian element bytes, a view into the file's bytes (no copy). */
+  bytes: Uint8Array;
+}
+
+/**
+ * Decode a safetensors file without converting anything: every tensor as
+ * its stored dtype and a view of its bytes (what a loader that keeps F16 or
+ * BF16 weights in half precision reads). Validated as {@link decodeSafetensors}.
+ * @throws FileFormatError as {@link decodeSafetensors}
+ */
+export function decodeSafetensorsRaw(bytes: Uint8Array, source: string): { tensors: Map<string, StRawTensor>; metadata: Record<string, string> } {
+  const { entries, dataStart, metadata } = parseSafetensorsHeader(bytes, source);
+  const tensors = new Map<string, StRawTensor>();
+  for (const e of entries) {
+    tensors.set(e.name, { dtype: e.dtype, shape: [...e.shape], bytes: bytes.subarray(dataStart + e.begin, dataStart + e.end) });
+  }
+  return { tensors, metadata };
+}
+
+/** Validates a safetensors header and tensor table (see {@link decodeSafetensors}). */
+function parseSafetensorsHeader(
+  bytes: Uint8Array,
+  source: string,
+): { entries: HeaderEntry[]; dataStart: number; metadata: Record<string, string>; view: DataView } {
   const bad = (problem: string): FileFormatError => new FileFormatError(`${source}: not a valid safetensors file: ${problem}`);
   if (bytes.length < 8) {
     throw bad(`the file is ${bytes.length} bytes, shorter than the 8-byte header length field; re-save or re-download it`);
@@ -270,61 +371,7 @@ export function decodeSafetensors(
     throw bad(`${found - expected} bytes of trailing data after the last tensor (the header describes ${expected} bytes of tensor data, found ${found})`);
   }
 
-  const tensors = new Map<string, StTensor>();
-  for (const e of entries) {
-    const at = dataStart + e.begin;
-    const count = numel(e.shape);
-    const shape = [...e.shape];
-    switch (e.dtype) {
-      case 'F32': {
-        const data = new Float32Array(count);
-        if (LITTLE_ENDIAN_HOST) new Uint8Array(data.buffer).set(bytes.subarray(at, at + 4 * count));
-        else for (let i = 0; i < count; i++) data[i] = view.getFloat32(at + 4 * i, true);
-        tensors.set(e.name, { dtype: 'F32', shape, data });
-        break;
-      }
-      case 'I32': {
-        const data = new Int32Array(count);
-        if (LITTLE_ENDIAN_HOST) new Uint8Array(data.buffer).set(bytes.subarray(at, at + 4 * count));
-        else for (let i = 0; i < count; i++) data[i] = view.getInt32(at + 4 * i, true);
-        tensors.set(e.name, { dtype: 'I32', shape, data });
-        break;
-      }
-      case 'F16': {
-        const data = new Float32Array(count);
-        for (let i = 0; i < count; i++) data[i] = halfToFloat(view.getUint16(at + 2 * i, true));
-        tensors.set(e.name, { dtype: 'F32', shape, data });
-        break;
-      }
-      case 'BF16': {
-        // bfloat16 is the top half of a float32: shift the bits back into place.
-        const data = new Float32Array(count);
-        const bits = new Uint32Array(data.buffer);
-        for (let i = 0; i < count; i++) bits[i] = view.getUint16(at + 2 * i, true) << 16;
-        tensors.set(e.name, { dtype: 'F32', shape, data });
-        break;
-      }
-      case 'F64': {
-        const data = new Float32Array(count);
-        for (let i = 0; i < count; i++) data[i] = view.getFloat64(at + 8 * i, true);
-        tensors.set(e.name, { dtype: 'F32', shape, data });
-        break;
-      }
-      case 'I64': {
-        const data = new Int32Array(count);
-        for (let i = 0; i < count; i++) {
-          const v = view.getBigInt64(at + 8 * i, true);
-          if (v < -2147483648n || v > 2147483647n) {
-            throw bad(`tensor "${e.name}" (I64) holds ${v} at index ${i}, which does not fit in I32 (muse's integer type)`);
-          }
-          data[i] = Number(v);
-        }
-        tensors.set(e.name, { dtype: 'I32', shape, data });
-        break;
-      }
-    }
-  }
-  return { tensors, metadata };
+  return { entries, dataStart, metadata, view };
 }
 
 /**
@@ -377,11 +424,12 @@ export function floatToHalf(x: number): number {
 }
 
 /**
- * Read a safetensors file (see {@link decodeSafetensors} for conversions).
+ * Read a safetensors file (see {@link decodeSafetensors} for conversions;
+ * `opts.share` keeps F32/I32 tensors as views into the file's one buffer).
  *
  * @throws FileFormatError when the file is missing, unreadable or invalid
  */
-export function readSafetensors(path: string): { tensors: Map<string, StTensor>; metadata: Record<string, string> } {
+export function readSafetensors(path: string, opts: { share?: boolean } = {}): { tensors: Map<string, StTensor>; metadata: Record<string, string> } {
   let bytes: Uint8Array;
   try {
     bytes = readFileSync(path);
@@ -391,5 +439,5 @@ export function readSafetensors(path: string): { tensors: Map<string, StTensor>;
     if (code === 'EISDIR') throw new FileFormatError(`${path}: is a directory, expected a .safetensors file`);
     throw new FileFormatError(`${path}: cannot read (${(err as Error).message})`);
   }
-  return decodeSafetensors(bytes, path);
+  return decodeSafetensors(bytes, path, opts);
 }

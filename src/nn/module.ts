@@ -103,11 +103,14 @@ export class Module {
   /**
    * Copy values from `sd` into the parameters with the same names.
    * @param strict when true (default) a missing or unexpected name throws
+   * @param opts.adopt take over `sd`'s arrays as the parameters' storage
+   *   instead of copying them (a loader whose tensors nobody else holds: the
+   *   model then holds its weights once); only when dtype and length match
    * @returns the names that were missing from `sd` and the names in `sd` the model does not have
    * @throws ShapeError when a tensor's shape differs from the parameter's (names both shapes)
    * @throws ShapeError in strict mode when names are missing or unexpected (lists them)
    */
-  loadStateDict(sd: Map<string, Tensor>, strict = true): { missing: string[]; unexpected: string[] } {
+  loadStateDict(sd: Map<string, Tensor>, strict = true, opts: { adopt?: boolean } = {}): { missing: string[]; unexpected: string[] } {
     const own = this.stateDict();
     const missing: string[] = [];
     for (const [name, p] of own) {
@@ -121,7 +124,8 @@ export class Module {
           `loadStateDict: tensor "${name}" has shape [${src.shape.join(', ')}] but the model expects [${p.shape.join(', ')}]; the checkpoint does not match this config`,
         );
       }
-      p.data.set(src.data);
+      if (opts.adopt && src.data.constructor === p.data.constructor && src.data.length === p.data.length) p.data = src.data;
+      else p.data.set(src.data);
     }
     const unexpected = [...sd.keys()].filter((k) => !own.has(k));
     if (strict && (missing.length || unexpected.length)) {

@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { fromArray, type Tensor, type Generator } from '../../tensor/index.js';
+import { Tensor, type Generator } from '../../tensor/index.js';
 import { loadCheckpoint, missingConfigError } from '../../io/checkpoint.js';
 import type { StTensor } from '../../io/safetensors.js';
 import { FileFormatError } from '../../errors.js';
@@ -26,7 +26,7 @@ export function gpt2StateDict(tensors: Map<string, StTensor>): Map<string, Tenso
   for (const [name, t] of tensors) {
     if (GPT2_BUFFERS.test(name) || name === 'lm_head.weight') continue;
     const full = name.startsWith('transformer.') ? name : `transformer.${name}`;
-    out.set(full, fromArray(t.data, t.shape, t.dtype === 'I32' ? 'int32' : 'float32'));
+    out.set(full, new Tensor(t.data, t.shape, t.dtype === 'I32' ? 'int32' : 'float32'));
   }
   return out;
 }
@@ -42,14 +42,15 @@ export function gpt2StateDict(tensors: Map<string, StTensor>): Map<string, Tenso
  */
 export function loadGPT(dir: string, opts: { generator?: Generator } = {}): { model: GPT; report: LoadReport; generationConfig?: Record<string, unknown> } {
   if (!existsSync(join(dir, 'config.json'))) throw missingConfigError(dir);
-  const ck = loadCheckpoint(dir);
+  // One copy of the weights: tensors are views into the file's buffer, and the model adopts them.
+  const ck = loadCheckpoint(dir, { share: true });
   const config = ck.config as Partial<GPTConfig> & { model_type?: string };
   if (config.model_type !== 'gpt2') {
     throw new FileFormatError(`${join(dir, 'config.json')}: model_type is "${String(config.model_type)}", expected "gpt2"`);
   }
   const model = new GPT(config, { generator: opts.generator, init: false });
   const sd = gpt2StateDict(ck.tensors);
-  const { missing, unexpected } = model.loadStateDict(sd, false);
+  const { missing, unexpected } = model.loadStateDict(sd, false, { adopt: true });
   const required = missing.filter((n) => n !== 'lm_head.weight');
   if (required.length) {
     throw new FileFormatError(`${join(dir, 'model.safetensors')}: missing tensors ${required.join(', ')}; the file does not hold a complete GPT-2 model`);
