@@ -4,7 +4,7 @@
  * chosen ggml type. Conv1D weights (`[in, out]`) are stored transposed, as
  * `[out, in]` rows, which is also how GGUF files hold GPT-2.
  */
-import type { GPT } from '../models/gpt.js';
+import type { GPT } from '../models/gpt2/model.js';
 import type { GgmlType } from './formats.js';
 import type { DecoderSpec } from './decoder.js';
 import { quantizeMatrix } from './quantize.js';

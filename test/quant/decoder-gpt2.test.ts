@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { GPT } from '../../src/models/gpt.js';
+import { GPT } from '../../src/models/gpt2/model.js';
 import { DecodeCache, NativeDecoder, nativeDecoderAvailable } from '../../src/quant/decoder.js';
 import { gpt2DecoderSpec } from '../../src/quant/gpt2.js';
 import type { GgmlType } from '../../src/quant/formats.js';
