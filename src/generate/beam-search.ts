@@ -46,15 +46,33 @@ interface Candidate {
   hit: FinishReason | null;
 }
 
+/** Options of {@link beamSearch} and {@link beamSearchSteps}. */
+export interface BeamSearchOptions {
+  windowKeep?: number;
+  /** Aborting finishes every running beam with reason `abort` at the next step. */
+  signal?: AbortSignal;
+  onToken?: (e: TokenEvent) => void;
+}
+
 /**
- * Run beam search for every prompt of `plan`.
+ * Run beam search for every prompt of `plan`, synchronously.
  * @returns numReturnSequences sequences per prompt, best first, with HF's `sequences_scores`
  */
-export function beamSearch(
-  model: CausalLM,
-  plan: GenerationPlan,
-  opts: { windowKeep?: number; signal?: AbortSignal; onToken?: (e: TokenEvent) => void },
-): GenerateOutput {
+export function beamSearch(model: CausalLM, plan: GenerationPlan, opts: BeamSearchOptions): GenerateOutput {
+  const it = beamSearchSteps(model, plan, opts);
+  for (;;) {
+    const r = it.next();
+    if (r.done) return r.value;
+  }
+}
+
+/**
+ * Beam search one step at a time: the generator yields after every decoding
+ * step (one model call over all beams), so a caller can give the event loop
+ * a turn and abort between steps (see `generateAsync`); its return value is
+ * {@link beamSearch}'s.
+ */
+export function* beamSearchSteps(model: CausalLM, plan: GenerationPlan, opts: BeamSearchOptions): Generator<void, GenerateOutput> {
   const cfg = plan.cfg;
   const K = cfg.numBeams;
   const B = plan.prompts.length;
@@ -65,6 +83,9 @@ export function beamSearch(
   const columns = Math.max(...plan.prompts.map((p) => p.length));
 
   const history = new TokenHistory(plan.prompts, columns + maxNew, plan.padId);
+  // Reported log-probs per beam are kept in rows of `lpCap` columns, grown as the text grows
+  // (maxNew may be huge: the budget is a limit, not an allocation).
+  let lpCap = Math.max(1, Math.min(maxNew, 256));
   const runner = new CachedRunner(model, history, opts.windowKeep, (keep) =>
     plan.warn(
       `the text reached the model's ${model.maxPositions}-token context; sliding the window ` +
@@ -92,14 +113,14 @@ export function beamSearch(
   let running = new Float64Array(B * K);
   for (let b = 0; b < B; b++) for (let j = 1; j < K; j++) running[b * K + j] = NEG;
   // Per-beam reported log-probs, [B·K, maxNew].
-  let beamLp = new Float64Array(B * K * maxNew);
-  let spareLp = new Float64Array(B * K * maxNew);
+  let beamLp = new Float64Array(B * K * lpCap);
+  let spareLp = new Float64Array(B * K * lpCap);
   const unsatisfied = new Uint8Array(B).fill(1);
   const idx = new Int32Array(V);
   const keys = cfg.doSample && plan.warpers ? new Float64Array(K * V) : null;
   const keyIdx = keys ? new Int32Array(K * V) : null;
   const lse = new Float64Array(B * K);
-  const candTokens = new Int32Array(columns + maxNew + 1);
+  let candTokens = new Int32Array(columns + lpCap + 1);
   const nextRows = new Int32Array(B * K);
   const nextTokens = new Int32Array(B * K);
   let nextRunning = new Float64Array(B * K);
@@ -127,6 +148,7 @@ export function beamSearch(
       // 3. Which candidates hit a stopping criterion.
       for (const c of cands) {
         const parentLen = history.tokens(c.beam).length;
+        if (candTokens.length < parentLen + 1) candTokens = new Int32Array(2 * (parentLen + 1));
         candTokens.set(history.tokens(c.beam), 0);
         candTokens[parentLen] = c.token;
         const ctx = {
@@ -170,7 +192,7 @@ export function beamSearch(
           score: m.score,
           finished: c.hit !== null,
           tokens: [...history.generated(parent), c.token],
-          logprobs: [...beamLp.subarray(parent * maxNew, parent * maxNew + step), c.logprob],
+          logprobs: [...beamLp.subarray(parent * lpCap, parent * lpCap + step), c.logprob],
           reason: c.hit ?? 'length',
         };
       });
@@ -178,14 +200,23 @@ export function beamSearch(
     // 6. Move to the next beams: history, cache, reported log-probs.
     history.reorder(nextRows);
     history.append(nextTokens);
+    if (step >= lpCap) {
+      // Grow the log-prob rows (doubling, at most maxNew columns).
+      const cap = Math.min(maxNew, 2 * lpCap);
+      const grown = new Float64Array(B * K * cap);
+      for (let i = 0; i < B * K; i++) grown.set(beamLp.subarray(i * lpCap, i * lpCap + step), i * cap);
+      beamLp = grown;
+      spareLp = new Float64Array(B * K * cap);
+      lpCap = cap;
+    }
     for (let i = 0; i < B * K; i++) {
-      const src = nextRows[i] * maxNew;
-      spareLp.set(beamLp.subarray(src, src + step), i * maxNew);
+      const src = nextRows[i] * lpCap;
+      spareLp.set(beamLp.subarray(src, src + step), i * lpCap);
     }
     [beamLp, spareLp] = [spareLp, beamLp];
     for (let i = 0; i < B * K; i++) {
       // log-prob of the chosen token of new beam i (normalised processed distribution)
-      beamLp[i * maxNew + step] = nextLp[i];
+      beamLp[i * lpCap + step] = nextLp[i];
     }
     [running, nextRunning] = [nextRunning, running];
 
@@ -204,6 +235,7 @@ export function beamSearch(
     if (!anyUnsatisfied || allDone || allHit || aborted) break;
     runner.reorder(nextRows);
     logits = runner.step();
+    yield;
   }
   return collect(slots, plan, opts.onToken);
 

@@ -3,7 +3,7 @@
  */
 import { ConfigError } from '../errors.js';
 import type { CausalLM } from '../models/causal-lm.js';
-import { beamSearch } from './beam-search.js';
+import { beamSearch, beamSearchSteps } from './beam-search.js';
 import type { GenerationConfig } from './config.js';
 import { planGeneration, type GenerateOptions, type GenerateOutput } from './plan.js';
 import { SamplingDecoder } from './sample-decoder.js';
@@ -44,6 +44,46 @@ export function generate(
   while (!decoder.finished) {
     const events = decoder.step(opts.signal);
     if (opts.onToken) for (const e of events) opts.onToken(e);
+  }
+  return decoder.output();
+}
+
+/**
+ * {@link generate} that gives the event loop a turn at least every ~10 ms
+ * (between decoding steps, beam search included), so a server stays
+ * responsive during a long beam search and an `AbortSignal` fired by a
+ * disconnect is seen at the next step (unfinished sequences end with
+ * finish reason `abort`). Same arguments, validation and result as
+ * {@link generate}.
+ * @throws ConfigError / ShapeError as {@link generate}, before any model call
+ */
+export async function generateAsync(
+  model: CausalLM,
+  inputIds: number[][],
+  config: GenerationConfig = {},
+  opts: GenerateOptions = {},
+): Promise<GenerateOutput> {
+  const plan = planGeneration(model, inputIds, config, opts);
+  let lastYield = performance.now();
+  const breathe = async (): Promise<void> => {
+    if (performance.now() - lastYield > 10) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      lastYield = performance.now();
+    }
+  };
+  if (plan.cfg.numBeams > 1) {
+    const it = beamSearchSteps(model, plan, { windowKeep: opts.windowKeep, signal: opts.signal, onToken: opts.onToken });
+    for (;;) {
+      const r = it.next();
+      if (r.done) return r.value;
+      await breathe();
+    }
+  }
+  const decoder = new SamplingDecoder(model, plan, opts.windowKeep);
+  while (!decoder.finished) {
+    const events = decoder.step(opts.signal);
+    if (opts.onToken) for (const e of events) opts.onToken(e);
+    await breathe();
   }
   return decoder.output();
 }

@@ -7,8 +7,13 @@
 import type { RowContext } from './logits-process.js';
 
 export class TokenHistory {
-  /** `[rows, capacity]` token ids; padding columns hold `padId`. */
+  /**
+   * `[rows, stride]` token ids; padding columns hold `padId`. The stride
+   * starts near the prompt's width and doubles as tokens are appended (up to
+   * `capacity`), so a huge token budget costs nothing until it is used.
+   */
   private ids: Int32Array;
+  private stride: number;
   private spare: Int32Array;
   /** First real column of each row. */
   start: Int32Array;
@@ -22,7 +27,7 @@ export class TokenHistory {
 
   /**
    * @param prompts one non-empty token list per row
-   * @param capacity columns to reserve: longest prompt + tokens to generate
+   * @param capacity most columns the history may reach: longest prompt + tokens to generate (a limit; memory grows as needed)
    * @param padId id stored in padding columns
    */
   constructor(
@@ -35,8 +40,9 @@ export class TokenHistory {
     const width = Math.max(0, ...prompts.map((p) => p.length));
     this.promptColumns = width;
     this.length = width;
-    this.ids = new Int32Array(rows * capacity).fill(padId);
-    this.spare = new Int32Array(rows * capacity);
+    this.stride = Math.min(capacity, width + 256);
+    this.ids = new Int32Array(rows * this.stride).fill(padId);
+    this.spare = new Int32Array(0);
     this.start = new Int32Array(rows);
     this.spareStart = new Int32Array(rows);
     this.batchIndex = new Int32Array(rows);
@@ -46,7 +52,7 @@ export class TokenHistory {
       const s = width - p.length;
       this.start[r] = s;
       this.batchIndex[r] = r;
-      for (let i = 0; i < p.length; i++) this.ids[r * capacity + s + i] = p[i];
+      for (let i = 0; i < p.length; i++) this.ids[r * this.stride + s + i] = p[i];
     }
   }
 
@@ -55,18 +61,18 @@ export class TokenHistory {
 
   /** Token at (row, column). */
   at(row: number, col: number): number {
-    return this.ids[row * this.capacity + col];
+    return this.ids[row * this.stride + col];
   }
 
   /** Real tokens of `row` (prompt + generated), a view valid until the next reorder. */
   tokens(row: number): Int32Array {
-    const base = row * this.capacity;
+    const base = row * this.stride;
     return this.ids.subarray(base + this.start[row], base + this.length);
   }
 
   /** Generated tokens of `row`, a view. */
   generated(row: number): Int32Array {
-    const base = row * this.capacity;
+    const base = row * this.stride;
     return this.ids.subarray(base + this.promptColumns, base + this.length);
   }
 
@@ -86,20 +92,31 @@ export class TokenHistory {
    */
   append(tokens: ArrayLike<number>): void {
     if (this.length >= this.capacity) throw new RangeError('TokenHistory capacity exhausted');
+    if (this.length >= this.stride) this.grow();
     const c = this.length;
-    for (let r = 0; r < this.rows; r++) this.ids[r * this.capacity + c] = tokens[r];
+    for (let r = 0; r < this.rows; r++) this.ids[r * this.stride + c] = tokens[r];
     this.length++;
   }
 
   /** Overwrite the last column of `row` (beam search writes each new beam's token). */
   setLast(row: number, token: number): void {
-    this.ids[row * this.capacity + this.length - 1] = token;
+    this.ids[row * this.stride + this.length - 1] = token;
+  }
+
+  /** Double the stride (at most `capacity`), copying the filled columns. */
+  private grow(): void {
+    const stride = Math.min(this.capacity, 2 * this.stride);
+    const ids = new Int32Array(this.rows * stride).fill(this.padId);
+    for (let r = 0; r < this.rows; r++) ids.set(this.ids.subarray(r * this.stride, r * this.stride + this.length), r * stride);
+    this.ids = ids;
+    this.spare = new Int32Array(0);
+    this.stride = stride;
   }
 
   /** New row i = old row `indices[i]` (rows may repeat or vanish). Copies the filled columns only. */
   reorder(indices: ArrayLike<number>): void {
     const n = indices.length;
-    const cap = this.capacity;
+    const cap = this.stride;
     if (this.spare.length < n * cap) this.spare = new Int32Array(n * cap);
     if (this.spareStart.length < n) {
       this.spareStart = new Int32Array(n);

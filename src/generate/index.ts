@@ -3,7 +3,7 @@
  * (logits processors and warpers, samplers, beam search, stopping criteria,
  * creative constraints). See docs/generate.md.
  */
-export { generate, stream, type TextStream, type StreamOptions } from './generate.js';
+export { generate, generateAsync, stream, type TextStream, type StreamOptions } from './generate.js';
 export type { GenerateOptions, GenerateOutput, TokenEvent } from './plan.js';
 export {
   validateGenerationConfig,
@@ -42,3 +42,4 @@ export { PoemConstraint, type PoemConstraintOptions } from './constraints.js';
 export { StopStringMatcher, type FinishReason } from './stopping.js';
 export { greedyChoice, sampleChoice, type RandomSource, type Choice } from './sampling.js';
 export type { GenerationTokenizer, TextStreamDecoder } from './tokenizer.js';
+export { checkGenerationMemory, bytesPerDecodingRow, DEFAULT_GENERATION_MEMORY_BYTES } from './memory-limit.js';

@@ -4,6 +4,7 @@
  * processors and warpers, stopping criteria and the random generator.
  */
 import { randomInt } from 'node:crypto';
+import { checkGenerationMemory } from './memory-limit.js';
 import { ConfigError } from '../errors.js';
 import type { CausalLM } from '../models/causal-lm.js';
 import { Generator } from '../tensor/random.js';
@@ -44,6 +45,12 @@ export interface GenerateOptions {
   windowKeep?: number;
   /** Stops generation: unfinished sequences end with finish reason `abort`. */
   signal?: AbortSignal;
+  /**
+   * Largest estimated memory of the decoding rows (KV caches, logits, token
+   * history; see `memory-limit.ts`), in bytes; a larger request is refused
+   * with a `ConfigError` before any work. Default 2 GiB.
+   */
+  memoryLimitBytes?: number;
 }
 
 /** The result of {@link generate}; arrays are indexed by returned sequence. */
@@ -127,6 +134,15 @@ export function planGeneration(
   if (cfg.maxNewTokens === undefined && maxNewTokens === 0) {
     warn(`maxLength (${cfg.maxLength}) leaves no room after the ${promptColumns}-token prompt; set maxNewTokens`);
   }
+  checkGenerationMemory(
+    model,
+    prompts.length,
+    cfg.numBeams > 1 ? cfg.numBeams : cfg.numReturnSequences,
+    cfg.numBeams > 1 ? 'numBeams' : 'numReturnSequences',
+    promptColumns,
+    maxNewTokens,
+    opts.memoryLimitBytes,
+  );
 
   const constraint =
     cfg.acrostic !== undefined || cfg.form !== undefined

@@ -25,6 +25,12 @@ export interface CausalLM {
   readonly vocabSize: number;
   /** Longest sequence (cache + new tokens) the model accepts (`n_positions`). */
   readonly maxPositions: number;
+  /**
+   * Bytes the cache holds per row and position (keys and values of every
+   * layer), for the memory check of `generate()`; omitted = unknown (only the
+   * logits and token history are then counted).
+   */
+  readonly cacheBytesPerPosition?: number;
   /** An empty cache for `batch` rows. */
   newCache(batch: number): LMCache;
   /**

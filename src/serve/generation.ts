@@ -4,7 +4,7 @@
  * every ~10 ms, so other requests are served between tokens), OpenAI-style
  * stop sequences, cancellation by an AbortSignal, token counts for `usage`.
  */
-import { generate, stream, type GenerationConfig } from '../generate/index.js';
+import { generateAsync, stream, type GenerationConfig } from '../generate/index.js';
 import { toScript } from '../data/script.js';
 import type { LoadedCausalLM } from '../models/loaded.js';
 import { StopTrimmer } from './stop-trimmer.js';
@@ -102,14 +102,15 @@ export async function collect(gen: TextGeneration): Promise<GenerationSummary> {
 
 /**
  * Beam search or several sequences at once (what `stream()` cannot do):
- * HF `generate()`, which runs to the end without yielding the event loop, so
- * the server caps its token budget.
+ * `generateAsync`, which yields the event loop between decoding steps (other
+ * requests and `/healthz` are served meanwhile) and stops at the next step
+ * once `signal` aborts (a client disconnect).
  * @throws ConfigError naming the bad option
  */
-export function generateAll(loaded: LoadedCausalLM, prompt: string, config: GenerationConfig, signal?: AbortSignal): GenerationSummary[] {
+export async function generateAll(loaded: LoadedCausalLM, prompt: string, config: GenerationConfig, signal?: AbortSignal): Promise<GenerationSummary[]> {
   const text = toScript(prompt, loaded.script);
   const ids = text.length ? loaded.tokenizer.encode(text, { addSpecialTokens: false }).ids : [];
-  const out = generate(loaded.model, [ids], config, { tokenizer: loaded.tokenizer, signal, onWarning: () => {} });
+  const out = await generateAsync(loaded.model, [ids], config, { tokenizer: loaded.tokenizer, signal, onWarning: () => {} });
   return out.sequences.map((seq, i) => ({
     text: loaded.tokenizer.decode(seq, { skipSpecialTokens: true }),
     finishReason: mapReason(out.finishReasons[i]),

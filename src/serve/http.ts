@@ -26,10 +26,12 @@ export class SSEStream {
   constructor(reply: FastifyReply) {
     reply.hijack();
     this.raw = reply.raw;
+    // The connection closes when the stream ends (`Connection: close`): a stream is one response,
+    // and a socket kept open after it would hold a shutdown until the client lets go.
     this.raw.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-cache, no-transform',
-      connection: 'keep-alive',
+      connection: 'close',
       'x-accel-buffering': 'no',
     });
     // Headers out now, so the client sees the stream open before the first token.

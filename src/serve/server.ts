@@ -62,7 +62,9 @@ export interface MuseServer {
   /**
    * Graceful shutdown: refuse new generations (503), let running ones finish
    * for up to `graceMs` (then abort them: their streams end with finish reason
-   * `stop`/`abort`), close the listener and the database.
+   * `stop`/`abort`), close the listener and the database. Connections still
+   * open a second after `graceMs` are closed, so the whole shutdown takes at
+   * most `graceMs` + 1 s whatever clients do.
    */
   close(graceMs?: number): Promise<void>;
 }
@@ -182,10 +184,13 @@ export async function createServer(opts: ServeOptions = {}): Promise<MuseServer>
         const timer = setTimeout(() => {
           for (const c of context.active) c.abort(new Error('server shutting down'));
         }, graceMs);
+        // The deadline holds whatever clients do: a second later, every connection still open is cut.
+        const hard = setTimeout(() => app.server.closeAllConnections(), graceMs + 1000);
         try {
           await app.close();
         } finally {
           clearTimeout(timer);
+          clearTimeout(hard);
           context.ratings.close();
         }
       })();

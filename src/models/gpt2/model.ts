@@ -189,6 +189,11 @@ export class GPT extends Module implements CausalLM {
     return this.config.n_positions;
   }
 
+  /** Keys and values of every layer, float32: `2 · n_layer · n_embd · 4` bytes per row and position. */
+  get cacheBytesPerPosition(): number {
+    return 2 * this.config.n_layer * this.config.n_embd * 4;
+  }
+
   /**
    * Training/scoring forward pass (differentiable).
    * @param inputIds int32 `[batch, seqLen]`, seqLen ≤ n_positions

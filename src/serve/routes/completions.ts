@@ -90,8 +90,9 @@ export function registerCompletions(app: FastifyInstance, ctx: ServeContext): vo
         : startGeneration(loaded, c.prompt, configFor(c.index), { stop, signal });
     const body2 = async (signal: AbortSignal) => {
       const usage = { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 };
-      const count = (s: GenerationSummary): void => {
-        usage.prompt_tokens += s.promptTokens;
+      // A prompt's tokens count once however many choices (n) continue it, as OpenAI counts them.
+      const count = (s: GenerationSummary, index: number): void => {
+        if (index % n === 0) usage.prompt_tokens += s.promptTokens;
         usage.completion_tokens += s.completionTokens;
         usage.total_tokens = usage.prompt_tokens + usage.completion_tokens;
       };
@@ -101,7 +102,7 @@ export function registerCompletions(app: FastifyInstance, ctx: ServeContext): vo
         const summaries = batched
           ? await Promise.all(choices.map((c) => collect(start(c, signal))))
           : await choices.reduce<Promise<GenerationSummary[]>>(async (acc, c) => [...(await acc), await collect(start(c, signal))], Promise.resolve([]));
-        summaries.forEach(count);
+        summaries.forEach((s, k) => count(s, choices[k]!.index));
         const out = choices.map((c, k) => ({ text: (body.echo ? c.prompt : '') + summaries[k]!.text, index: c.index, logprobs: null, finish_reason: finish(summaries[k]!) }));
         return reply.send({ id, object: 'text_completion', created, model: name, choices: out, usage });
       }
@@ -122,7 +123,7 @@ export function registerCompletions(app: FastifyInstance, ctx: ServeContext): vo
           if (body.echo) sse.send(chunk(c.index, c.prompt, null));
           for (let r = c.index === 0 ? head : await gen.next(); ; r = await gen.next()) {
             if (r.done) {
-              count(r.value);
+              count(r.value, c.index);
               sse.send(chunk(c.index, '', finish(r.value)));
               break;
             }

@@ -70,7 +70,7 @@ export function registerGenerate(app: FastifyInstance, ctx: ServeContext): void 
       if (!body.stream) {
         let outs: GenerationSummary[];
         if (beams) {
-          outs = generateAll(loaded, body.prompt, config, signal);
+          outs = await generateAll(loaded, body.prompt, config, signal);
         } else if (batched) {
           outs = await Promise.all(Array.from({ length: nSeq }, (_, k) => collect(start(k, signal))));
         } else {
