@@ -2,6 +2,7 @@ import { extname } from 'node:path';
 import { ConfigError, FileFormatError } from '../errors.js';
 import { toSimplified, toTraditional } from './script.js';
 import { parseJsonLines, readTextFile, readTextPrefix, warnOnStderr, type WarningSink } from './text-file.js';
+import { fileBytes, LARGE_TEXT_FILE_BYTES, readTextChunks } from './token-stream.js';
 
 export { toSimplified, toTraditional, type TraditionalVariant } from './script.js';
 
@@ -33,6 +34,13 @@ export interface ReadCorpusOptions {
   maxDocuments?: number;
   /** Where one-line warnings go (invalid UTF-8); default stderr. */
   onWarning?: WarningSink;
+  /**
+   * Files at least this large are read in newline-aligned pieces of `pieceBytes`
+   * instead of as one string (default 256 MiB; V8 strings end near 512 Mi characters).
+   */
+  streamAboveBytes?: number;
+  /** Size of those pieces (default 64 MiB). */
+  pieceBytes?: number;
 }
 
 function fieldText(value: unknown, field: string, source: string, line: number): string {
@@ -75,11 +83,25 @@ export function readCorpus(path: string, opts: ReadCorpusOptions = {}): string[]
     throw new FileFormatError(`${path}: unsupported corpus type "${ext || '(no extension)'}"; use a .txt file (plain text) or .jsonl (one JSON object per line)`);
   }
   const onWarning = opts.onWarning ?? warnOnStderr;
+  const large = opts.streamAboveBytes ?? LARGE_TEXT_FILE_BYTES;
   let docs: string[];
   if (ext === '.txt') {
-    const body = readTextFile(path, onWarning).replace(/\r\n/g, '\n');
     const sep = opts.separator;
-    docs = sep === undefined || sep === '' ? [body] : body.split(sep);
+    if (fileBytes(path) >= large && sep !== undefined && sep !== '') {
+      // Too large for one string: split newline-aligned pieces, carrying a document across pieces.
+      docs = [];
+      let carry = '';
+      for (const piece of readTextChunks(path, opts.pieceBytes)) {
+        const parts = (carry + piece).split(sep);
+        carry = parts.pop() ?? '';
+        docs.push(...parts.filter((d) => d.trim() !== ''));
+        if (docs.length >= maxDocuments) break;
+      }
+      if (carry.trim() !== '') docs.push(carry);
+    } else {
+      const body = readTextFile(path, onWarning).replace(/\r\n/g, '\n');
+      docs = sep === undefined || sep === '' ? [body] : body.split(sep);
+    }
     docs = docs.filter((d) => d.trim() !== '').slice(0, maxDocuments);
   } else {
     const fields = opts.field === undefined ? ['text'] : Array.isArray(opts.field) ? opts.field : [opts.field];
@@ -87,11 +109,24 @@ export function readCorpus(path: string, opts: ReadCorpusOptions = {}): string[]
     const join = opts.join ?? '\n';
     docs = [];
     // with maxDocuments, read only the lines needed (more if some are blank)
-    let records: { line: number; value: unknown }[];
-    for (let budget = maxDocuments + 16; ; budget *= 4) {
-      const { text, complete } = readTextPrefix(path, budget, onWarning);
-      records = parseJsonLines(text, path, maxDocuments);
-      if (complete || records.length >= maxDocuments) break;
+    let records: { line: number; value: unknown }[] = [];
+    if (fileBytes(path) >= large) {
+      // Too large for one string: parse it in newline-aligned pieces.
+      let line = 1;
+      let bad = 0;
+      for (const piece of readTextChunks(path, opts.pieceBytes, (n) => (bad += n))) {
+        const lines = piece.split('\n').length - (piece.endsWith('\n') ? 1 : 0);
+        for (const r of parseJsonLines(piece, path, maxDocuments - records.length, line)) records.push(r);
+        line += lines;
+        if (records.length >= maxDocuments) break;
+      }
+      if (bad) onWarning(`${path}: ${bad} invalid UTF-8 sequence${bad === 1 ? '' : 's'} replaced with U+FFFD; re-save the file as UTF-8 to silence this`);
+    } else {
+      for (let budget = maxDocuments + 16; ; budget *= 4) {
+        const { text, complete } = readTextPrefix(path, budget, onWarning);
+        records = parseJsonLines(text, path, maxDocuments);
+        if (complete || records.length >= maxDocuments) break;
+      }
     }
     for (const { line, value } of records) {
       if (typeof value === 'string') {

@@ -41,7 +41,7 @@ function checkPositive(name: string, v: number): void {
  * @returns inputIds and labels, each `[batchSize, blockSize]`
  * @throws ConfigError when `data` has fewer than `blockSize + 1` tokens
  */
-export function getBatch(data: Int32Array, blockSize: number, batchSize: number, rng: RandomSource): LMBatch {
+export function getBatch(data: Int32Array | Uint16Array, blockSize: number, batchSize: number, rng: RandomSource): LMBatch {
   checkPositive('getBatch: blockSize', blockSize);
   checkPositive('getBatch: batchSize', batchSize);
   if (data.length < blockSize + 1) {
@@ -74,7 +74,7 @@ export function getBatch(data: Int32Array, blockSize: number, batchSize: number,
  * @param data `[n]` token ids, n >= 2
  * @yields batches in order; `count` over them = ceil((n - 1) / blockSize) windows
  */
-export function* sequentialBatches(data: Int32Array, blockSize: number, batchSize: number): Generator<LMBatch> {
+export function* sequentialBatches(data: Int32Array | Uint16Array, blockSize: number, batchSize: number): Generator<LMBatch> {
   checkPositive('sequentialBatches: blockSize', blockSize);
   checkPositive('sequentialBatches: batchSize', batchSize);
   const targets = data.length - 1;
@@ -93,7 +93,7 @@ export function* sequentialBatches(data: Int32Array, blockSize: number, batchSiz
   const rest = targets - full * blockSize;
   if (rest > 0) {
     const i = full * blockSize;
-    yield { inputIds: data.slice(i, i + rest), labels: data.slice(i + 1, i + 1 + rest), batchSize: 1, seqLen: rest };
+    yield { inputIds: Int32Array.from(data.subarray(i, i + rest)), labels: Int32Array.from(data.subarray(i + 1, i + 1 + rest)), batchSize: 1, seqLen: rest };
   }
 }
 

@@ -172,13 +172,14 @@ function decodeUtf8(bytes: Uint8Array, path: string, onWarning: WarningSink): st
  * @param text the whole file
  * @param source the file name for messages
  * @param maxRecords stop after this many records (the rest is not parsed)
+ * @param firstLine the line number of the text's first line (when it is a piece of a larger file)
  * @returns each record with its 1-based line number
  * @throws FileFormatError "FILE line N: invalid JSON at column C …" for a bad line
  */
-export function parseJsonLines(text: string, source: string, maxRecords = Infinity): { line: number; value: unknown }[] {
+export function parseJsonLines(text: string, source: string, maxRecords = Infinity, firstLine = 1): { line: number; value: unknown }[] {
   const out: { line: number; value: unknown }[] = [];
   let start = 0;
-  let line = 0;
+  let line = firstLine - 1;
   while (start < text.length && out.length < maxRecords) {
     let end = text.indexOf('\n', start);
     if (end < 0) end = text.length;

@@ -1,12 +1,13 @@
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { extname, join } from 'node:path';
 import { Generator, fromArray, type Tensor } from '../../tensor/index.js';
 import { GPT } from './model.js';
 import { gptParameterCount } from './config.js';
 import { saveModel } from '../pretrained.js';
 import { loadGPT } from './weights.js';
 import { Trainer, type TrainSummary } from '../../train/index.js';
-import { readCorpus, BLANK_LINE } from '../../data/corpus.js';
+import { readCorpus, BLANK_LINE, toSimplified, toTraditional } from '../../data/corpus.js';
+import { encodeTextStream, fileBytes, LARGE_TEXT_FILE_BYTES, readTextChunks, TokenBuffer, type TokenIds } from '../../data/token-stream.js';
 import { getBatch } from '../../data/lm-batches.js';
 import { CharTokenizer, ByteLevelBPETokenizer, loadTokenizer, type Tokenizer } from '../../tokenizers/index.js';
 import { ConfigError } from '../../errors.js';
@@ -40,8 +41,9 @@ export interface PretrainOptions {
 /** The token stream of a corpus, split nanoGPT-style. */
 export interface TokenizedCorpus {
   tokenizer: Tokenizer;
-  train: Int32Array;
-  val: Int32Array;
+  /** Token ids (`Uint16Array` when the vocabulary fits 16 bits, as nanoGPT's `train.bin`). */
+  train: TokenIds;
+  val: TokenIds;
   /** Characters read. */
   chars: number;
 }
@@ -55,9 +57,18 @@ export interface TokenizedCorpus {
  */
 export function tokenizeCorpus(recipe: TrainRecipe, files: string[], tokenizer?: Tokenizer): TokenizedCorpus {
   const d = recipe.data;
-  let docs: string[] = [];
+  // A document is its text, or (a .txt file too large for one string, read as one document) its pieces, read on demand.
+  type Doc = string | { pieces: () => Iterable<string> };
+  let docs: Doc[] = [];
+  const script = d.script ?? 'keep';
+  const normalise = script === 'simplified' ? toSimplified : script === 'traditional' ? (t: string) => toTraditional(t) : (t: string) => t;
   for (const f of files) {
-    docs.push(...readCorpus(f, { field: d.field, join: d.join, script: d.script ?? 'keep', separator: d.txtDocuments === 'paragraphs' ? BLANK_LINE : undefined }));
+    const paragraphs = d.txtDocuments === 'paragraphs';
+    if (!paragraphs && extname(f).toLowerCase() === '.txt' && fileBytes(f) >= LARGE_TEXT_FILE_BYTES) {
+      docs.push({ pieces: () => mapIterable(readTextChunks(f), normalise) });
+      continue;
+    }
+    docs.push(...readCorpus(f, { field: d.field, join: d.join, script, separator: paragraphs ? BLANK_LINE : undefined }));
   }
   if (d.shuffleDocuments) {
     const gen = new Generator(recipe.training.seed ?? 1337);
@@ -68,38 +79,50 @@ export function tokenizeCorpus(recipe: TrainRecipe, files: string[], tokenizer?:
     }
   }
   const sep = d.separator ?? '\n\n';
+  const texts = function* (): IterableIterator<string> {
+    for (const doc of docs) {
+      if (typeof doc === 'string') yield doc;
+      else yield* doc.pieces();
+    }
+  };
   // Rare characters beyond minFrequency become <unk>; <|endoftext|> can end documents.
   const tok =
     tokenizer ??
     (recipe.tokenizer.type === 'char'
-      ? CharTokenizer.train(docs, { minFrequency: recipe.tokenizer.minFrequency, specialTokens: ['<|endoftext|>'], unkToken: '<unk>' })
-      : ByteLevelBPETokenizer.train(docs, { vocabSize: recipe.tokenizer.vocabSize ?? 8000, minFrequency: recipe.tokenizer.minFrequency ?? 2, specialTokens: ['<|endoftext|>'] }));
-  let ids: Int32Array;
+      ? CharTokenizer.train(texts(), { minFrequency: recipe.tokenizer.minFrequency, specialTokens: ['<|endoftext|>'], unkToken: '<unk>' })
+      : ByteLevelBPETokenizer.train(texts(), { vocabSize: recipe.tokenizer.vocabSize ?? 8000, minFrequency: recipe.tokenizer.minFrequency ?? 2, specialTokens: ['<|endoftext|>'] }));
+  // Encoded a chunk at a time into a typed array (src/data/token-stream.ts): the same ids as one
+  // encode call over the whole text, without a plain array of every token.
+  const out = new TokenBuffer(tok.vocabSize);
+  const charLevel = tok instanceof CharTokenizer;
+  const chunkable = charLevel || (tok instanceof ByteLevelBPETokenizer && !tok.addPrefixSpace);
+  const streamOpts = { charLevel, chunkChars: chunkable ? undefined : Infinity };
   let chars = 0;
+  const counted = function* (pieces: Iterable<string>): IterableIterator<string> {
+    for (const p of pieces) {
+      chars += p.length;
+      yield p;
+    }
+  };
+  const piecesOf = (doc: Doc): Iterable<string> => (typeof doc === 'string' ? [doc] : doc.pieces());
   if (sep === 'eos') {
     // GPT-2 style: every document is followed by the end-of-text token, so generation learns to stop.
     const eos = tok.eosTokenId;
     if (eos === undefined) throw new ConfigError('data.separator "eos" needs a tokenizer with an end-of-text token');
-    const parts: number[][] = [];
-    let n = 0;
     for (const doc of docs) {
-      const p = tok.encodeIds(doc, { addSpecialTokens: false });
-      p.push(eos);
-      parts.push(p);
-      n += p.length;
-      chars += doc.length;
-    }
-    ids = new Int32Array(n);
-    let o = 0;
-    for (const p of parts) {
-      ids.set(p, o);
-      o += p.length;
+      encodeTextStream(tok, counted(piecesOf(doc)), out, streamOpts);
+      out.push([eos]);
     }
   } else {
-    const text = docs.join(sep);
-    chars = text.length;
-    ids = Int32Array.from(tok.encodeIds(text, { addSpecialTokens: false }));
+    const joined = function* (): IterableIterator<string> {
+      for (let i = 0; i < docs.length; i++) {
+        if (i > 0) yield sep;
+        yield* piecesOf(docs[i]!);
+      }
+    };
+    encodeTextStream(tok, counted(joined()), out, streamOpts);
   }
+  const ids = out.toArray();
   const nVal = Math.floor(ids.length * (d.valFraction ?? 0.1));
   const train = ids.subarray(0, ids.length - nVal);
   const val = ids.subarray(ids.length - nVal);
@@ -108,6 +131,10 @@ export function tokenizeCorpus(recipe: TrainRecipe, files: string[], tokenizer?:
     throw new ConfigError(`the corpus gives ${train.length} training and ${val.length} validation tokens, fewer than one block of ${block}; use a larger corpus, a smaller blockSize or a larger valFraction`);
   }
   return { tokenizer: tok, train, val, chars };
+}
+
+function* mapIterable<T, U>(items: Iterable<T>, f: (x: T) => U): IterableIterator<U> {
+  for (const x of items) yield f(x);
 }
 
 /** HF `generation_config.json` for a freshly trained model. */
