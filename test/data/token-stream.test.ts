@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import { encodeTextStream, readTextChunks, safeCut, TokenBuffer } from '../../src/data/token-stream.js';
 import { readCorpus } from '../../src/data/corpus.js';
 import { CharTokenizer, ByteLevelBPETokenizer } from '../../src/tokenizers/index.js';
-import { tokenizeCorpus } from '../../src/pipelines/pretrain.js';
-import type { TrainRecipe } from '../../src/pipelines/train-config.js';
+import { tokenizeCorpus } from '../../src/models/gpt2/pretrain.js';
+import type { TrainRecipe } from '../../src/pipelines/recipe.js';
 
 const TEXT = [
   'The quick brown fox  jumps over\tthe lazy dog.\n\nIt was the best of times, it was the worst of times;',

@@ -2,12 +2,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generate } from '../../src/generate/index.js';
 import { TokenHistory } from '../../src/generate/history.js';
-import { loadModelDir } from '../../src/pipelines/load-model.js';
+import { loadCausalLM } from '../../src/models/registry.js';
 import { ConfigError } from '../../src/errors.js';
 import { ROOT } from './helpers.js';
 import { join } from 'node:path';
 
-const story = loadModelDir(join(ROOT, 'models', 'muse-story-en'));
+const story = loadCausalLM(join(ROOT, 'models', 'muse-story-en'));
 
 test('TokenHistory grows as tokens are appended: a huge budget allocates nothing up front', () => {
   const before = process.memoryUsage().arrayBuffers;
