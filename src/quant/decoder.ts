@@ -12,6 +12,7 @@
  */
 import { ConfigError, ShapeError } from '../errors.js';
 import type { LMCache } from '../models/causal-lm.js';
+import { KVCache } from '../models/kv-cache.js';
 import { GGML_TYPE_ID } from './formats.js';
 import { loadQuantAddon } from './native.js';
 import type { QuantizedWeight } from './weight.js';
@@ -244,11 +245,24 @@ export class NativeDecoder {
    * `[batch, lastOnly ? 1 : t, vocab]`.
    * @throws ShapeError when sizes disagree or the cache is full
    */
-  forward(ids: Int32Array, batch: number, t: number, cache: DecodeCache, opts: DecodeStepOptions = {}): Float32Array {
+  forward(ids: Int32Array, batch: number, t: number, cache: DecodeCache | KVCache, opts: DecodeStepOptions = {}): Float32Array {
     if (ids.length !== batch * t) throw new ShapeError(`decoder: ${ids.length} ids, expected batch·t = ${batch}·${t}`);
     if (cache.batch !== batch) throw new ShapeError(`decoder: the cache holds ${cache.batch} rows but batch is ${batch}`);
     const past = cache.length;
     cache.ensure(past + t);
+    let keys: Array<Float32Array | Uint16Array>;
+    let values: Array<Float32Array | Uint16Array>;
+    let capacity: number;
+    let half = false;
+    if (cache instanceof DecodeCache) {
+      ({ keys, values, capacity } = cache);
+      half = cache.dtype === 'float16';
+    } else {
+      const bufs = Array.from({ length: this.nLayer }, (_, l) => cache.layerBuffers(l));
+      keys = bufs.map((b) => b.k);
+      values = bufs.map((b) => b.v);
+      capacity = bufs[0]?.capacity ?? 0;
+    }
     let pos = opts.positionIds ?? null;
     if (!pos) {
       pos = new Int32Array(batch * t);
@@ -256,8 +270,8 @@ export class NativeDecoder {
     }
     const logits = new Float32Array(batch * (opts.lastOnly ? 1 : t) * this.spec.vocab);
     this.addon.lmForward(
-      this.handle, cache.keys, cache.values, ids, pos, opts.attentionMask ?? null, opts.cos ?? null, opts.sin ?? null, logits,
-      batch, t, past, cache.capacity, opts.lastOnly ?? false, cache.dtype === 'float16',
+      this.handle, keys, values, ids, pos, opts.attentionMask ?? null, opts.cos ?? null, opts.sin ?? null, logits,
+      batch, t, past, capacity, opts.lastOnly ?? false, half,
     );
     cache.advance(t);
     return logits;

@@ -9,6 +9,7 @@ import { LlamaLinear } from './linear.js';
 import { applyRotary, rmsNorm, siluMul } from './ops.js';
 import { ropeInvFreq, ropeTables } from './rope.js';
 import { cachedGQA, repeatKV, trainAttention } from './attention.js';
+import { llamaFastForward, type LlamaFastState } from './fast-decode.js';
 
 /** transformers' `LlamaRMSNorm`: `weight` `[dim]` (ones at init). */
 export class LlamaRMSNorm extends Module {
@@ -171,6 +172,14 @@ export class LlamaForCausalLM extends Module implements CausalLM {
   readonly model: LlamaModel;
   /** The untied output projection, or null when tied to the embeddings. */
   readonly lm_head: LlamaLinear | null;
+  /**
+   * Run KV-cached inference on the native stored-weight decoder (one call per
+   * step, `fast-decode.ts`) when the addon has it; false forces the op-by-op
+   * path (tests compare the two).
+   */
+  fastDecode = true;
+  /** The native decoder over this model's parameters, rebuilt when a parameter's storage changes. */
+  private fastState: LlamaFastState | null = null;
 
   /**
    * @param config config.json fields (completed with the model_type's defaults and validated)
@@ -273,6 +282,13 @@ export class LlamaForCausalLM extends Module implements CausalLM {
       for (let b = 0; b < B; b++) for (let i = 0; i < T; i++) pos[b * T + i] = past + i;
     }
     const positions = pos;
+    if (this.fastDecode) {
+      const fast = llamaFastForward(this, this.fastState, ids, B, T, cache, positions, mask, opts.lastOnly ?? false);
+      if (fast) {
+        this.fastState = fast.state;
+        return fast.logits;
+      }
+    }
     return noGrad(() => {
       let hidden = this.trunk(fromArray(ids, [B, T], 'int32'), positions, cache, mask);
       cache.advance(T);
