@@ -8,6 +8,8 @@
  * checks the fast path against the float64 PyTorch fixtures.)
  */
 import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { CausalLM } from '../../src/models/causal-lm.js';
 import { getBackend } from '../../src/backend/index.js';
 import { LlamaForCausalLM } from '../../src/models/llama/model.js';
 import { nativeDecoderAvailable } from '../../src/quant/decoder.js';
@@ -36,7 +38,7 @@ function model(over: Record<string, unknown>): LlamaForCausalLM {
 }
 
 /** A left-padded batch of two: prompt of 7, then two single-token steps. */
-function run(lm: { forward: LlamaForCausalLM['forward']; newCache: LlamaForCausalLM['newCache'] }): Float32Array[] {
+function run(lm: CausalLM): Float32Array[] {
   const cache = lm.newCache(2);
   const ids = Int32Array.from([4, 8, 15, 16, 23, 42, 7, 0, 0, 9, 19, 29, 39, 49]);
   const mask = [1, 1, 1, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1, 1];
@@ -74,7 +76,8 @@ test('StoredLlamaLM: F16, BF16, Q8_0, Q4_K weights and a float16 KV cache stay n
   m.fastDecode = false;
   const want = run(m);
   const params = new Map([...m.namedParameters()].map(([n, p]) => [n, p]));
-  const cases: Array<[GgmlType, 'float32' | 'float16', number]> = [['F16', 'float32', 2e-3], ['BF16', 'float16', 2e-2], ['Q8_0', 'float16', 0.1], ['Q4_K', 'float32', 0.4]];
+  // Relative L2 error of the logits: what the storage type costs on this small random model.
+  const cases: Array<[GgmlType, 'float32' | 'float16', number]> = [['F16', 'float32', 2e-3], ['BF16', 'float16', 2e-2], ['Q8_0', 'float16', 3e-2], ['Q4_K', 'float32', 0.25]];
   for (const [type, kv, tol] of cases) {
     const lm = new StoredLlamaLM(m.config, {
       matrix: (n) => {
@@ -87,6 +90,15 @@ test('StoredLlamaLM: F16, BF16, Q8_0, Q4_K weights and a float16 KV cache stay n
       },
     }, { kvCacheDtype: kv });
     const got = run(lm);
-    for (let i = 0; i < want.length; i++) assertClose(got[i]!, want[i]!, tol, `${type} kv=${kv} step ${i}`);
+    for (let i = 0; i < want.length; i++) {
+      let num = 0;
+      let den = 0;
+      for (let j = 0; j < want[i]!.length; j++) {
+        num += (got[i]![j]! - want[i]![j]!) ** 2;
+        den += want[i]![j]! ** 2;
+      }
+      const rel = Math.sqrt(num / den);
+      assert.ok(rel < tol, `${type} kv=${kv} step ${i}: relative error ${rel.toFixed(4)} ≥ ${tol}`);
+    }
   }
 });
