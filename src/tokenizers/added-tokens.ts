@@ -71,12 +71,43 @@ function isWordCharAt(text: string, i: number): boolean {
  * token matches in order; plain segments are what the normalizer,
  * pre-tokenizer and model see.
  */
+interface TrieNode {
+  next: Map<number, TrieNode>;
+  token: AddedToken | null;
+}
+
+/** Above this many tokens, matches are found with a trie walk per position instead of one `indexOf` per token. */
+const TRIE_THRESHOLD = 16;
+
 export class AddedTokenSplitter {
   private readonly tokens: AddedToken[];
+  private readonly trie: TrieNode | null = null;
+  /** `firstUnit[c]` is 1 when some token starts with UTF-16 unit `c` (trie mode). */
+  private readonly firstUnit: Uint8Array | null = null;
 
   constructor(tokens: readonly AddedToken[]) {
     // Longest first so that on equal start positions the longest token wins.
     this.tokens = tokens.filter((t) => t.content.length > 0).sort((a, b) => b.content.length - a.content.length);
+    if (this.tokens.length > TRIE_THRESHOLD) {
+      const root: TrieNode = { next: new Map(), token: null };
+      const first = new Uint8Array(65536);
+      for (const t of this.tokens) {
+        let node = root;
+        for (let i = 0; i < t.content.length; i++) {
+          const c = t.content.charCodeAt(i);
+          let child = node.next.get(c);
+          if (!child) {
+            child = { next: new Map(), token: null };
+            node.next.set(c, child);
+          }
+          node = child;
+        }
+        if (!node.token) node.token = t;
+        first[t.content.charCodeAt(0)] = 1;
+      }
+      this.trie = root;
+      this.firstUnit = first;
+    }
   }
 
   get isEmpty(): boolean {
@@ -94,6 +125,10 @@ export class AddedTokenSplitter {
     const tokens = this.tokens;
     if (tokens.length === 0) {
       if (text.length > 0) out.push(0, text.length, -1);
+      return;
+    }
+    if (this.trie) {
+      this.splitTrie(text, out);
       return;
     }
     // Next occurrence of each token at or after `from` (-1: none left).
@@ -133,5 +168,34 @@ export class AddedTokenSplitter {
       from = end;
     }
     if (cursor < text.length) out.push(cursor, text.length, -1);
+  }
+
+  /** `split` for many tokens: at each position, the longest token starting there (leftmost first). */
+  private splitTrie(text: string, out: number[]): void {
+    const first = this.firstUnit as Uint8Array;
+    const root = this.trie as TrieNode;
+    const n = text.length;
+    let cursor = 0;
+    for (let i = 0; i < n; i++) {
+      if (!first[text.charCodeAt(i)]) continue;
+      let node: TrieNode | undefined = root;
+      let tok: AddedToken | null = null;
+      for (let j = i; j < n; j++) {
+        node = node.next.get(text.charCodeAt(j));
+        if (!node) break;
+        if (node.token) tok = node.token;
+      }
+      if (!tok) continue;
+      let start = i;
+      let end = i + tok.content.length;
+      if (tok.singleWord && (isWordCharBefore(text, start) || isWordCharAt(text, end))) continue;
+      if (tok.lstrip) while (start > cursor && WHITE_SPACE.test(text[start - 1])) start--;
+      if (tok.rstrip) while (end < n && WHITE_SPACE.test(text[end])) end++;
+      if (start > cursor) out.push(cursor, start, -1);
+      out.push(start, end, tok.id);
+      cursor = end;
+      i = end - 1;
+    }
+    if (cursor < n) out.push(cursor, n, -1);
   }
 }

@@ -74,6 +74,12 @@ export interface BaseTokenizerInit {
   roles?: SpecialTokenRoles;
   postProcessor?: PostProcessor;
   modelMaxLength?: number;
+  /**
+   * Find only the added tokens with `normalized: false` in the raw text (Hugging
+   * Face's rule; the subclass then finds the others in the normalized text).
+   * Default `false`: every added token is found in the raw text.
+   */
+  rawSplitUnnormalizedOnly?: boolean;
 }
 
 /** The JSON pieces a subclass contributes to `tokenizer.json`. */
@@ -104,7 +110,7 @@ export abstract class BaseTokenizer implements Tokenizer {
       this.addedByContent.set(t.content, t);
       if (t.special) this.specialIds.add(t.id);
     }
-    this.splitter = new AddedTokenSplitter(this.addedTokens);
+    this.splitter = new AddedTokenSplitter(init.rawSplitUnnormalizedOnly ? this.addedTokens.filter((t) => !t.normalized) : this.addedTokens);
     this.postProcessor = init.postProcessor ?? PostProcessor.none();
     this.modelMaxLength = init.modelMaxLength;
     const inferred = inferRoles(this.addedTokens.filter((t) => t.special).map((t) => t.content));

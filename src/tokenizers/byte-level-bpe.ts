@@ -20,7 +20,7 @@ const CACHE_LIMIT = 200_000;
 /** Pieces longer than this (UTF-16 units) are not cached. */
 const CACHE_MAX_WORD = 256;
 
-const utf8Decoder = new TextDecoder('utf-8');
+const utf8Decoder = new TextDecoder('utf-8', { ignoreBOM: true });
 
 /** Pre-tokenizer and decoder settings of a byte-level BPE tokenizer. */
 export interface ByteLevelBPEInit extends BaseTokenizerInit {

@@ -1,6 +1,6 @@
 /**
- * muse's tokenizers: char (one token per code point), GPT-2 byte-level BPE
- * and BERT WordPiece, all with the same `Tokenizer` interface, Hugging Face
+ * muse's tokenizers: char (one token per code point), GPT-2 byte-level BPE,
+ * general Hugging Face BPE (Llama 3, Qwen, Llama 2, Mistral, Gemma) and BERT WordPiece, all with the same `Tokenizer` interface, Hugging Face
  * `tokenizer.json` save/load, and a UTF-8-safe `StreamDecoder`. Pure
  * TypeScript: encoding and decoding touch no Node API; only `loadTokenizer`,
  * `fromFiles`/`fromVocab` and `save` read or write files (`node:fs`), so a
@@ -23,6 +23,10 @@ export { BaseTokenizer, inferRoles, type SpecialTokenRoles } from './base-tokeni
 export { CharTokenizer, type CharTrainOptions, type UnknownCharPolicy } from './char.js';
 export { ByteLevelBPETokenizer, type ByteLevelBPETrainOptions, parseMergesTxt, parseVocabJSON } from './byte-level-bpe.js';
 export { BPEModel } from './bpe-model.js';
+export { BPETokenizer, type BPETokenizerInit } from './bpe-tokenizer.js';
+export { normalizerFromJSON, translateOnigurumaRegex, type Normalizer } from './normalizers.js';
+export { preTokenizerFromJSON, llama3Split, GPT2_PATTERN, LLAMA3_PATTERN, QWEN2_PATTERN, type PreTokenizerPipeline } from './pre-tokenizers.js';
+export { decoderFromJSON, type DecoderStep } from './decoders.js';
 export { WordPieceTokenizer, type WordPieceTrainOptions, type WordPieceVocabOptions, type BertNormalizerOptions, BERT_SPECIAL_TOKENS, readVocabTxt } from './wordpiece.js';
 export { StreamDecoder } from './stream-decoder.js';
 export { loadTokenizer, tokenizerFromJSON, type TokenizerJSONOptions } from './load.js';

@@ -1,6 +1,7 @@
 /**
  * Loading tokenizers from Hugging Face files: a `tokenizer.json` (the model
- * types muse implements: byte-level `BPE`, BERT `WordPiece`, and the
+ * types muse implements: `BPE` (byte-level as in GPT-2, Llama 3 and Qwen, or
+ * SentencePiece-style with byte fallback as in Llama 2, Mistral and Gemma), BERT `WordPiece`, and the
  * per-character `WordLevel` that muse's char tokenizer writes), GPT-2's
  * `vocab.json` + `merges.txt`, or BERT's `vocab.txt`, with the special-token
  * roles and flags of `tokenizer_config.json` / `special_tokens_map.json`.
@@ -11,7 +12,11 @@ import { FileFormatError } from '../errors.js';
 import type { AddedToken } from './added-tokens.js';
 import type { BaseTokenizer, SpecialTokenRoles } from './base-tokenizer.js';
 import { BPEModel } from './bpe-model.js';
+import { BPETokenizer } from './bpe-tokenizer.js';
 import { ByteLevelBPETokenizer } from './byte-level-bpe.js';
+import { decoderFromJSON } from './decoders.js';
+import { normalizerFromJSON } from './normalizers.js';
+import { preTokenizerFromJSON } from './pre-tokenizers.js';
 import { CHAR_SPLIT_PATTERN, CharTokenizer, type UnknownCharPolicy } from './char.js';
 import { PostProcessor } from './post-processor.js';
 import { SPECIAL_TOKEN_ROLES } from './types.js';
@@ -95,12 +100,9 @@ export function tokenizerFromJSON(obj: unknown, opts: TokenizerJSONOptions = {})
 
   switch (model.type) {
     case 'BPE': {
-      const pre = byteLevelPreTokenizer(obj.pre_tokenizer);
-      if (!pre) unsupported(source, 'BPE with pre_tokenizer', obj.pre_tokenizer, 'ByteLevel, as in GPT-2');
-      if (obj.normalizer !== null && obj.normalizer !== undefined) unsupported(source, 'BPE with normalizer', obj.normalizer, 'none, as in GPT-2');
-      if (model.continuing_subword_prefix || model.end_of_word_suffix) unsupported(source, 'BPE with a subword prefix/suffix', JSON.stringify(model.continuing_subword_prefix ?? model.end_of_word_suffix), 'none');
-      if (model.byte_fallback) unsupported(source, 'BPE option', 'byte_fallback', 'byte-level BPE');
       if (!Array.isArray(model.merges)) throw new FileFormatError(`${source}: model.merges must be an array of "a b" strings or [a, b] pairs`);
+      if (model.continuing_subword_prefix || model.end_of_word_suffix) unsupported(source, 'BPE with a subword prefix/suffix', JSON.stringify(model.continuing_subword_prefix || model.end_of_word_suffix), 'none');
+      if (model.dropout !== null && model.dropout !== undefined && model.dropout !== 0) unsupported(source, 'BPE option', 'dropout', 'no dropout');
       const merges = model.merges.map((m: unknown, i): [string, string] => {
         if (typeof m === 'string') {
           const parts = m.split(' ');
@@ -117,11 +119,27 @@ export function tokenizerFromJSON(obj: unknown, opts: TokenizerJSONOptions = {})
         source: `${source} model.merges`,
       });
       const lookup = (t: string): number | undefined => addedByContent.get(t) ?? vocab.get(t);
-      return new ByteLevelBPETokenizer(bpe, {
+      const postProcessor = PostProcessor.fromJSON(obj.post_processor, lookup, source);
+      const pre = byteLevelPreTokenizer(obj.pre_tokenizer);
+      const gpt2Like = pre && (obj.normalizer === null || obj.normalizer === undefined) && !model.byte_fallback && !model.ignore_merges && isObject(obj.decoder) && obj.decoder.type === 'ByteLevel';
+      if (gpt2Like) {
+        // GPT-2's layout: the specialised byte-level tokenizer (hand-written GPT-2 scanner, offsets trimming).
+        return new ByteLevelBPETokenizer(bpe, {
+          ...base,
+          addPrefixSpace: Boolean(pre.add_prefix_space),
+          useRegex: pre.use_regex === undefined ? true : Boolean(pre.use_regex),
+          postProcessor,
+        });
+      }
+      return new BPETokenizer(bpe, {
         ...base,
-        addPrefixSpace: Boolean(pre.add_prefix_space),
-        useRegex: pre.use_regex === undefined ? true : Boolean(pre.use_regex),
-        postProcessor: PostProcessor.fromJSON(obj.post_processor, lookup, source),
+        normalizer: normalizerFromJSON(obj.normalizer, source),
+        preTokenizer: preTokenizerFromJSON(obj.pre_tokenizer, source),
+        decoder: decoderFromJSON(obj.decoder, source),
+        decoderJSON: (obj.decoder ?? null) as object | null,
+        byteFallback: Boolean(model.byte_fallback),
+        ignoreMerges: Boolean(model.ignore_merges),
+        postProcessor,
       });
     }
     case 'WordPiece': {
@@ -168,7 +186,7 @@ export function tokenizerFromJSON(obj: unknown, opts: TokenizerJSONOptions = {})
       });
     }
     default:
-      throw new FileFormatError(`${source}: model type "${model.type}" is not supported by muse (supported: BPE with ByteLevel, WordPiece, WordLevel char tokenizers)`);
+      throw new FileFormatError(`${source}: model type "${model.type}" is not supported by muse (supported: BPE, WordPiece, WordLevel char tokenizers; Unigram is not implemented)`);
   }
 }
 

@@ -37,7 +37,9 @@ test('malformed tokenizer.json: bad JSON, no model, unsupported model, bad merge
   writeFileSync(path, JSON.stringify({ model: { type: 'Unigram', vocab: [] } }));
   fails(() => loadTokenizer(dir), /tokenizer\.json: model type "Unigram" is not supported/);
   fails(() => tokenizerFromJSON({ model: { type: 'BPE', vocab: { a: 0 }, merges: ['a b'] }, pre_tokenizer: { type: 'ByteLevel' } }), /token "b" is not in the vocabulary/);
-  fails(() => tokenizerFromJSON({ model: { type: 'BPE', vocab: { a: 0 }, merges: [] }, pre_tokenizer: { type: 'Metaspace' } }), /pre_tokenizer Metaspace is not supported/);
+  fails(() => tokenizerFromJSON({ model: { type: 'BPE', vocab: { a: 0 }, merges: [] }, pre_tokenizer: { type: 'CharDelimiterSplit' } }), /pre_tokenizer "CharDelimiterSplit" is not supported/);
+  fails(() => tokenizerFromJSON({ model: { type: 'BPE', vocab: { a: 0 }, merges: [] }, normalizer: { type: 'Precompiled' } }), /normalizer "Precompiled" is not supported/);
+  fails(() => tokenizerFromJSON({ model: { type: 'BPE', vocab: { a: 0 }, merges: [] }, decoder: { type: 'CTC' } }), /decoder "CTC" is not supported/);
   fails(() => tokenizerFromJSON({ model: { type: 'WordPiece', vocab: { a: 'x' } }, pre_tokenizer: { type: 'BertPreTokenizer' } }), /token "a" the id "x"/);
 });
 
