@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- train [--preset shakespeare-char-baby|shakespeare-char] [--iters N] [--backend js|native] [--no-torch]`
+ * `npm run bench -- train [--preset shakespeare-char-baby|shakespeare-char|shakespeare-char-llama] [--iters N] [--backend js|native] [--no-torch]`
  *
  * Times muse's training step (forward, backward, clipping, AdamW) on a preset's
  * model and batch shape with real tinyshakespeare batches, and in the same run
@@ -7,6 +7,8 @@
  * Debian's python3-torch; skipped when absent). Prints JSON lines
  * `{"bench":"train","preset","backend","iters","msPerIter","tokensPerSec","mfu"}`,
  * with model FLOP utilisation against the fp32 FMA peak measured in the same run.
+ * A Llama-family preset (`shakespeare-char-llama`) trains through autograd; its
+ * PyTorch counterpart is not run (`torch_train.py` is GPT-2).
  */
 import { readFileSync, existsSync } from 'node:fs';
 import { join, dirname } from 'node:path';
@@ -14,6 +16,8 @@ import { fileURLToPath } from 'node:url';
 import { spawnSync } from 'node:child_process';
 import { Generator, fromArray } from '../src/tensor/index.js';
 import { GPT } from '../src/models/gpt2/model.js';
+import { LlamaForCausalLM } from '../src/models/llama/model.js';
+import { LLAMA_MODEL_TYPES, type LlamaModelType } from '../src/models/llama/config.js';
 import { AdamW, clipGradNorm } from '../src/train/index.js';
 import { getBackend, setBackend } from '../src/backend/index.js';
 import { loadRecipe } from '../src/pipelines/recipe.js';
@@ -42,11 +46,14 @@ export default async function main(args: string[]): Promise<void> {
   for (const preset of presets) {
     const recipe = loadRecipe(join(here, `../configs/${preset}.json`));
     const tr = recipe.training;
-    const defaultIters = preset.endsWith('baby') ? 100 : 3;
+    const defaultIters = preset.endsWith('baby') || preset.endsWith('llama') ? 100 : 3;
     const iters = Number(arg(args, 'iters', String(defaultIters)));
     const B = tr.batchSize;
     const T = tr.blockSize;
-    const model = new GPT({ ...recipe.model, vocab_size: chars.length, n_positions: T }, { seed: 1337 });
+    const llama = LLAMA_MODEL_TYPES.includes(recipe.model.model_type as LlamaModelType);
+    const model = llama
+      ? new LlamaForCausalLM({ ...(recipe.model as Record<string, unknown>), vocab_size: chars.length, max_position_embeddings: T }, { seed: 1337 })
+      : new GPT({ ...recipe.model, vocab_size: chars.length, n_positions: T }, { seed: 1337 });
     model.train();
     const opt = new AdamW(model.namedParameters(), { beta1: tr.beta1, beta2: tr.beta2, weightDecay: tr.weightDecay });
     const gen = new Generator(1);
@@ -91,7 +98,7 @@ export default async function main(args: string[]): Promise<void> {
         loss: Number(loss.toFixed(4)),
       }),
     );
-    if (!args.includes('--no-torch')) runTorch(preset, recipe, chars.length, Math.max(3, Math.min(iters, preset.endsWith('baby') ? 100 : 2)), est.flopsPerIter, peak);
+    if (!args.includes('--no-torch') && !llama) runTorch(preset, recipe, chars.length, Math.max(3, Math.min(iters, preset.endsWith('baby') ? 100 : 2)), est.flopsPerIter, peak);
   }
 }
 

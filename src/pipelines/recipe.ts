@@ -153,9 +153,12 @@ function validateRecipe(r: TrainRecipe, path: string): void {
   }
   if (!(t.learningRate > 0)) throw new ConfigError(`${path}: training.learningRate must be > 0`);
   if (!['char', 'bpe'].includes(r.tokenizer.type)) throw new ConfigError(`${path}: tokenizer.type must be "char" or "bpe"`);
-  const n = r.model.n_positions;
-  if (typeof n === 'number' && t.blockSize > n) {
-    throw new ConfigError(`${path}: training.blockSize ${t.blockSize} exceeds model.n_positions ${n}`);
+  // GPT-2 names the context n_positions; the llama family (and BERT) max_position_embeddings.
+  for (const key of ['n_positions', 'max_position_embeddings'] as const) {
+    const n = (r.model as Record<string, unknown>)[key];
+    if (typeof n === 'number' && t.blockSize > n) {
+      throw new ConfigError(`${path}: training.blockSize ${t.blockSize} exceeds model.${key} ${n}`);
+    }
   }
 }
 

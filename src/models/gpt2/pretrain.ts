@@ -13,6 +13,9 @@ import { CharTokenizer, ByteLevelBPETokenizer, loadTokenizer, type Tokenizer } f
 import { ConfigError } from '../../errors.js';
 import { assertFreshRunDir, recipeTrainerOptions, resumeState, type TrainRecipe } from '../../pipelines/recipe.js';
 import { pretrainMLM } from '../bert/pretrain.js';
+import { LlamaForCausalLM } from '../llama/model.js';
+import { architectureOf, loadLlama } from '../llama/load.js';
+import { LLAMA_MODEL_TYPES, llamaParameterCount, type LlamaModelType } from '../llama/config.js';
 
 /** Options of {@link pretrain}. */
 export interface PretrainOptions {
@@ -171,15 +174,20 @@ export async function pretrain(opts: PretrainOptions): Promise<TrainSummary & { 
   const data = tokenizeCorpus(recipe, opts.corpus, resuming ? loadTokenizer(lastDir) : undefined);
   const tok = data.tokenizer;
   const seed = tr.seed ?? 1337;
-  const modelCfg = {
-    ...recipe.model,
-    vocab_size: tok.vocabSize,
-    n_positions: recipe.model.n_positions ?? tr.blockSize,
-    bos_token_id: tok.bosTokenId ?? tok.eosTokenId ?? null,
-    eos_token_id: tok.eosTokenId ?? null,
-  };
+  const ids = { bos_token_id: tok.bosTokenId ?? tok.eosTokenId ?? null, eos_token_id: tok.eosTokenId ?? null };
   const modelGen = new Generator(seed);
-  const model = resuming ? loadGPT(lastDir, { generator: modelGen }).model : new GPT(modelCfg, { generator: modelGen });
+  // Llama-family recipes (model_type llama, mistral, qwen2, qwen3) train the same way; the context is max_position_embeddings.
+  const llama = LLAMA_MODEL_TYPES.includes(recipe.model.model_type as LlamaModelType);
+  let model: GPT | LlamaForCausalLM;
+  let modelCfg: Record<string, unknown>;
+  if (llama) {
+    const m = recipe.model as Record<string, unknown>;
+    modelCfg = { ...m, vocab_size: tok.vocabSize, max_position_embeddings: (m.max_position_embeddings as number | undefined) ?? tr.blockSize, ...ids };
+    model = resuming ? loadLlama(lastDir, { generator: modelGen }).model : new LlamaForCausalLM(modelCfg, { generator: modelGen });
+  } else {
+    modelCfg = { ...recipe.model, vocab_size: tok.vocabSize, n_positions: recipe.model.n_positions ?? tr.blockSize, ...ids };
+    model = resuming ? loadGPT(lastDir, { generator: modelGen }).model : new GPT(modelCfg, { generator: modelGen });
+  }
   if (resuming) checkResumeArchitecture(model.config as unknown as Record<string, unknown>, modelCfg, lastDir);
   model.train();
   const batchGen = new Generator(seed + 1);
@@ -207,7 +215,7 @@ export async function pretrain(opts: PretrainOptions): Promise<TrainSummary & { 
     resume: resuming ? resumeState(lastDir) : undefined,
     save: (dir, extra) =>
       saveModel(dir, model, {
-        config: model.config,
+        config: model instanceof LlamaForCausalLM ? { architectures: [architectureOf(model.config)], ...model.config } : model.config,
         tokenizerJson: tok.toJSON(),
         generationConfig,
         trainerState: extra.trainerState,
@@ -220,7 +228,7 @@ export async function pretrain(opts: PretrainOptions): Promise<TrainSummary & { 
     signal: opts.signal,
   });
   const summary = await trainer.train();
-  return { ...summary, parameters: gptParameterCount(model.config) };
+  return { ...summary, parameters: model instanceof LlamaForCausalLM ? llamaParameterCount(model.config) : gptParameterCount(model.config) };
 }
 
 /**
@@ -230,8 +238,12 @@ export async function pretrain(opts: PretrainOptions): Promise<TrainSummary & { 
  * @throws ConfigError naming the field, both values and the fix
  */
 function checkResumeArchitecture(saved: Record<string, unknown>, asked: Record<string, unknown>, dir: string): void {
-  for (const key of ['n_layer', 'n_head', 'n_embd', 'n_positions', 'vocab_size', 'n_inner', 'activation_function']) {
-    if (asked[key] === undefined || (key === 'n_inner' && asked[key] === null)) continue;
+  const keys = [
+    'n_layer', 'n_head', 'n_embd', 'n_positions', 'vocab_size', 'n_inner', 'activation_function', 'model_type',
+    'hidden_size', 'intermediate_size', 'num_hidden_layers', 'num_attention_heads', 'num_key_value_heads', 'head_dim', 'max_position_embeddings', 'tie_word_embeddings',
+  ];
+  for (const key of keys) {
+    if (asked[key] === undefined || asked[key] === null) continue;
     if (saved[key] !== asked[key]) {
       throw new ConfigError(
         `--resume: the checkpoint in ${dir} has ${key} ${JSON.stringify(saved[key])} but the recipe or an override asks for ${JSON.stringify(asked[key])}; a model's shape cannot change on resume — drop the override, or start a new run with another --out`,

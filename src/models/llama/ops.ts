@@ -8,6 +8,7 @@ import { Tensor } from '../../tensor/index.js';
 import { needsGrad, record } from '../../tensor/autograd.js';
 import { allocF32, allocZeroF32 } from '../../tensor/pool.js';
 import { ShapeError } from '../../errors.js';
+import { getBackend } from '../../backend/index.js';
 
 /**
  * Root-mean-square layer normalisation (Zhang & Sennrich 2019; transformers'
@@ -120,11 +121,11 @@ export function siluMul(gate: Tensor, up: Tensor): Tensor {
   const gd = gate.data as Float32Array;
   const ud = up.data as Float32Array;
   const n = gate.size;
+  // σ(gate) on the backend's vectorised kernel; kept for the backward.
+  const sig = new Float32Array(n);
+  getBackend().unary('sigmoid', gd, sig, n);
   const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    const z = gd[i]!;
-    out[i] = (z / (1 + Math.exp(-z))) * ud[i]!;
-  }
+  for (let i = 0; i < n; i++) out[i] = gd[i]! * sig[i]! * ud[i]!;
   const res = new Tensor(out, gate.shape);
   if (needsGrad(gate, up)) {
     record(res, [gate, up], (g) => {
@@ -132,7 +133,7 @@ export function siluMul(gate: Tensor, up: Tensor): Tensor {
       const du = up.requiresGrad ? allocF32(n) : null;
       for (let i = 0; i < n; i++) {
         const z = gd[i]!;
-        const sg = 1 / (1 + Math.exp(-z));
+        const sg = sig[i]!;
         if (dg) dg[i] = g[i]! * ud[i]! * sg * (1 + z * (1 - sg));
         if (du) du[i] = g[i]! * z * sg;
       }
