@@ -14,7 +14,7 @@ const root = join(import.meta.dirname, '../..');
 
 function recipe(over: Partial<TrainRecipe['training']> = {}): TrainRecipe {
   return {
-    model: { model_type: 'qwen3', num_hidden_layers: 1, num_attention_heads: 2, num_key_value_heads: 1, hidden_size: 16, intermediate_size: 24, head_dim: 8, tie_word_embeddings: true },
+    model: { model_type: 'qwen3', num_hidden_layers: 1, num_attention_heads: 2, num_key_value_heads: 1, hidden_size: 16, intermediate_size: 24, head_dim: 8, tie_word_embeddings: true } as unknown as TrainRecipe['model'],
     tokenizer: { type: 'char' },
     data: { field: 'text', separator: 'eos', valFraction: 0.2, script: 'keep' },
     training: { batchSize: 4, blockSize: 16, maxIters: 30, learningRate: 0.01, evalInterval: 15, evalIters: 2, warmupIters: 2, seed: 5, ...over },
@@ -41,7 +41,7 @@ test('muse train recipes accept a llama-family model_type: loss falls, best/ loa
     const resumed = await pretrain({ recipe: recipe({ maxIters: 34 }), corpus: [corpus], outDir: out, resume: true, progress: false, log: () => {} });
     assert.equal(resumed.step, 34);
     const wider = recipe({ maxIters: 40 });
-    wider.model = { ...wider.model, hidden_size: 32 };
+    wider.model = { ...wider.model, hidden_size: 32 } as TrainRecipe['model'];
     await assert.rejects(pretrain({ recipe: wider, corpus: [corpus], outDir: out, resume: true, progress: false, log: () => {} }), /hidden_size 16 but the recipe .* asks for 32/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
