@@ -1,6 +1,6 @@
 /**
  * The Llama family's registry entry (`model_type` llama, mistral, qwen2,
- * qwen3): a causal LM for generation and perplexity, loaded from Hugging Face
+ * qwen3): a causal LM for generation, pretraining (`muse train` recipes) and perplexity, loaded from Hugging Face
  * directories (`load.ts`) and saved as `transformers` reads them.
  */
 import { existsSync } from 'node:fs';
@@ -47,7 +47,7 @@ export const llamaFamily: ModelFamily<LoadedLlamaLM> = {
   name: 'llama',
   modelTypes: LLAMA_MODEL_TYPES,
   kind: 'causal-lm',
-  tasks: ['generate', 'perplexity'],
+  tasks: ['generate', 'pretrain', 'perplexity'],
   readConfig: (raw) => llamaConfig(raw),
   build: (config, opts = {}) => new LlamaForCausalLM(llamaConfig(config), { generator: new Generator(opts.seed ?? 0) }),
   load: (path, opts = {}) => loadLlamaDir(path, opts.tokenizerDir),
