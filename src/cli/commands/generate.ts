@@ -41,6 +41,30 @@ interface GenerateFlags {
   acrostic?: string;
   form?: string;
   json?: boolean;
+  tokenizer?: string;
+}
+
+/** The prompt piped on stdin (`echo 床前明月光， | muse generate`), one trailing newline dropped; '' when stdin is a terminal. */
+async function stdinPrompt(): Promise<string> {
+  if (process.stdin.isTTY) return '';
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+}
+
+/**
+ * Why an empty continuation is empty, and what to do: an empty answer is never silent.
+ * @param reason the finish reason of the sequence
+ */
+function emptyNote(dir: string, reason: string | undefined): string {
+  const why = reason === 'eos' ? 'it ended the text at once (end-of-text as the first token)' : reason === 'stop' ? 'a stop string or the poem form ended it at once' : `it stopped at once (${reason ?? 'no reason'})`;
+  const poet = /muse-poet-zh$/.test(dir);
+  return (
+    `muse: ${dir} generated nothing: ${why}. ` +
+    (poet
+      ? 'muse-poet-zh continues classical Chinese poems (e.g. 床前明月光，); it does not write prose — for stories use an English prompt with muse-story-en, or a model fine-tuned on prose (muse finetune).'
+      : 'Try another prompt, --min-new-tokens 1 to forbid ending at once, or a model trained on text like the prompt.')
+  );
 }
 
 /** Registers `muse generate`. */
@@ -48,7 +72,8 @@ export function register(program: Command): void {
   program
     .command('generate')
     .description('continue a prompt with a model (default: the bundled muse-poet-zh for Chinese prompts, muse-story-en otherwise)')
-    .argument('[prompt]', 'the beginning to continue (empty: start from the beginning-of-text token)', '')
+    .argument('[prompt]', 'the beginning to continue (when absent: stdin if it is not a terminal; "" or nothing: start from the beginning-of-text token)')
+    .option('--tokenizer <dir>', 'tokenizer files (tokenizer.json, or vocab.json + merges.txt) when the model directory has none')
     .option('--model <dir>', 'model directory (Hugging Face GPT-2 layout, or a muse-seq2seq directory from `muse finetune --arch seq2seq`)')
     .option('--max-new-tokens <n>', 'tokens to generate', num('--max-new-tokens'))
     .option('--min-new-tokens <n>', 'suppress end-of-text before this many tokens', num('--min-new-tokens'))
@@ -68,10 +93,12 @@ export function register(program: Command): void {
     .option('--acrostic <chars>', 'acrostic poem (藏头诗): line i starts with the i-th character')
     .option('--form <form>', 'fixed poem form: 5x4, 7x4, 5x8 or 7x8 (default: the form a Chinese prompt starts, e.g. 床前明月光， → 5x4; "free" for none)')
     .option('--json', 'one JSON object per returned sequence: {"text","ids","logprobs"}')
-    .action(async (promptArg: string, flags: GenerateFlags) => {
-      // An acrostic of Chinese characters needs the poetry model even without a prompt.
-      const dir = flags.model ?? defaultModelFor(promptArg + (flags.acrostic ?? ''));
-      const loaded = loadModel(dir);
+    .action(async (promptGiven: string | undefined, flags: GenerateFlags) => {
+      const promptArg = promptGiven ?? (await stdinPrompt());
+      // An acrostic of Chinese characters, or a poem form, needs the poetry model even without a prompt.
+      const poem = (flags.form !== undefined && flags.form !== 'free') || flags.acrostic !== undefined;
+      const dir = flags.model ?? (poem && promptArg === '' ? defaultModelFor('诗') : defaultModelFor(promptArg + (flags.acrostic ?? '')));
+      const loaded = loadModel(dir, flags.tokenizer !== undefined ? { tokenizerDir: flags.tokenizer } : {});
       if (loaded.kind !== 'causal-lm' && loaded.kind !== 'seq2seq') {
         throw new ConfigError(`${dir} holds a ${loaded.modelType} model (${loaded.kind}), which does not generate text; pass --model a causal LM or seq2seq directory`);
       }
@@ -119,19 +146,31 @@ export function register(program: Command): void {
         }
       }
 
+      // A model whose own default budget outruns its context (muse-story-en: 300 new tokens, 128 positions)
+      // slides its window by design; the note is for budgets the user chose.
+      const quietDefaultWindow = (m: string): void => {
+        if (flags.maxNewTokens === undefined && /sliding the window/.test(m)) return;
+        process.stderr.write(`muse: warning: ${m}\n`);
+      };
       const single = (config.numBeams ?? 1) <= 1 && (config.numReturnSequences ?? 1) <= 1;
       if (single && !flags.json) {
         // Stream: the prompt first (as the model sees it), then the continuation as it is produced.
-        const s = stream(target.model, loaded.tokenizer, target.prompt, config);
+        const s = stream(target.model, loaded.tokenizer, target.prompt, config, { onWarning: quietDefaultWindow });
         process.stdout.write(target.prefix);
-        for await (const piece of s) process.stdout.write(piece);
+        let any = false;
+        for await (const piece of s) {
+          process.stdout.write(piece);
+          any ||= piece.trim() !== '';
+        }
         process.stdout.write('\n');
+        if (!any) process.stderr.write(emptyNote(dir, s.output?.finishReasons[0]) + '\n');
         return;
       }
       const ids = target.prompt.length ? loaded.tokenizer.encode(target.prompt, { addSpecialTokens: false }).ids : [];
-      const out = generate(target.model, [ids], config, { tokenizer: loaded.tokenizer });
+      const out = generate(target.model, [ids], config, { tokenizer: loaded.tokenizer, onWarning: quietDefaultWindow });
       out.sequences.forEach((seq, i) => {
         const text = loaded.tokenizer.decode(seq, { skipSpecialTokens: true });
+        if (text.trim() === '') process.stderr.write(emptyNote(dir, out.finishReasons[i]) + '\n');
         if (flags.json) {
           process.stdout.write(JSON.stringify({ text, ids: seq, logprobs: out.logprobs[i] }) + '\n');
         } else {

@@ -48,16 +48,33 @@ export const GPT2_DEFAULTS: GPTConfig = {
 };
 
 /**
+ * Largest sizes {@link gptConfig} accepts: far above any GPT-2 (GPT-2 XL:
+ * 1,024 positions, 1,600 wide, 48 layers, 50,257 tokens) and Llama-size
+ * vocabularies, below what a typed array or memory could hold.
+ */
+export const GPT_SIZE_LIMITS = { vocab_size: 1 << 22, n_positions: 1 << 20, n_embd: 1 << 16, n_layer: 1024, n_head: 1024 } as const;
+
+/**
  * Complete and validate a GPT-2 config (HF field names); unknown fields are kept
  * so that a `config.json` written by `transformers` survives a round trip.
- * @throws ConfigError naming the field when a size is not a positive integer,
+ * @throws ConfigError naming the field when a size is not a positive integer
+ *   or beyond {@link GPT_SIZE_LIMITS}, `layer_norm_epsilon` is not in (0, 1),
  *   `n_embd` is not divisible by `n_head`, or a dropout is outside [0, 1)
  */
 export function gptConfig(partial: Partial<GPTConfig> & Record<string, unknown>): GPTConfig {
   const cfg = { ...GPT2_DEFAULTS, ...partial, model_type: 'gpt2' } as GPTConfig;
   for (const k of ['vocab_size', 'n_positions', 'n_embd', 'n_layer', 'n_head'] as const) {
-    const v = cfg[k];
-    if (!Number.isInteger(v) || v <= 0) throw new ConfigError(`GPT config: ${k} must be a positive integer, got ${String(v)}`);
+    const v = cfg[k] as unknown;
+    if (typeof v === 'string') throw new ConfigError(`GPT config: ${k} must be a positive integer, got the string ${JSON.stringify(v)}; write the number without quotes`);
+    if (!Number.isInteger(v) || (v as number) <= 0) throw new ConfigError(`GPT config: ${k} must be a positive integer, got ${v === undefined ? 'nothing' : JSON.stringify(v) ?? String(v)}`);
+    // Sizes far beyond any GPT-2 (whose arrays would not fit in memory) are refused here, not by a RangeError later.
+    if ((v as number) > GPT_SIZE_LIMITS[k]) {
+      throw new ConfigError(`GPT config: ${k} is ${v}, more than muse supports (${GPT_SIZE_LIMITS[k].toLocaleString('en-US')}); the file is probably corrupt or not a GPT-2 config`);
+    }
+  }
+  const eps = cfg.layer_norm_epsilon as unknown;
+  if (typeof eps !== 'number' || !Number.isFinite(eps) || eps <= 0 || eps >= 1) {
+    throw new ConfigError(`GPT config: layer_norm_epsilon must be a small positive number (GPT-2: 1e-5), got ${JSON.stringify(eps) ?? String(eps)}`);
   }
   if (cfg.n_embd % cfg.n_head !== 0) {
     throw new ConfigError(`GPT config: n_embd (${cfg.n_embd}) must be divisible by n_head (${cfg.n_head})`);

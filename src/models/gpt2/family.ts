@@ -4,6 +4,7 @@
  * Hugging Face `GPT2LMHeadModel` directories (weight names: `weights.ts`).
  */
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { Generator } from '../../tensor/index.js';
 import { loadTokenizer } from '../../tokenizers/index.js';
 import { generationConfigFromHF, toHF } from '../../generate/index.js';
@@ -33,8 +34,15 @@ export function loadGPT2Dir(dir: string, tokenizerDir: string = dir): LoadedGPT2
   const { model, report, generationConfig: genJson } = loadGPT(dir);
   // loadTokenizer also reads tokenizer_config.json / special_tokens_map.json for the special-token roles.
   const tokenizer = loadTokenizer(tokenizerDir);
-  const generationConfig = genJson ? generationConfigFromHF(genJson) : {};
   const c = model.config;
+  if (tokenizer.vocabSize > c.vocab_size) {
+    // Ids the model has no row for would otherwise surface later as an error about the prompt.
+    throw new FileFormatError(
+      `${tokenizerDir}: the tokenizer has ${tokenizer.vocabSize} tokens but ${join(dir, 'config.json')} says vocab_size ${c.vocab_size}; ` +
+        'the tokenizer does not belong to this model (pass the model\'s own tokenizer, e.g. with --tokenizer DIR)',
+    );
+  }
+  const generationConfig = genJson ? generationConfigFromHF(genJson) : {};
   const info = { contextLength: c.n_positions, nLayer: c.n_layer, nHead: c.n_head, vocabSize: c.vocab_size };
   return { kind: 'causal-lm', family: 'gpt2', modelType: 'gpt2', dir, model, tokenizer, generationConfig, script: recipeScript(dir), report, info };
 }

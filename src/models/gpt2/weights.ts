@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { Tensor, type Generator } from '../../tensor/index.js';
 import { loadCheckpoint, missingConfigError } from '../../io/checkpoint.js';
 import type { StTensor } from '../../io/safetensors.js';
-import { FileFormatError } from '../../errors.js';
+import { FileFormatError, MuseError } from '../../errors.js';
 import type { LoadReport } from '../pretrained.js';
 import { GPT } from './model.js';
 import type { GPTConfig } from './config.js';
@@ -32,6 +32,30 @@ export function gpt2StateDict(tensors: Map<string, StTensor>): Map<string, Tenso
 }
 
 /**
+ * Refuse weights that would load into garbage: a tensor stored as integers
+ * (GPT-2's are floating point). Warn, as transformers does not, when a stored
+ * `lm_head.weight` differs from `wte` while `tie_word_embeddings` is absent:
+ * HF's default ties them, so the stored head is discarded.
+ */
+function checkWeightTensors(tensors: Map<string, StTensor>, path: string, config: Record<string, unknown>, warn: (m: string) => void): void {
+  for (const [name, t] of tensors) {
+    if (GPT2_BUFFERS.test(name)) continue;
+    if (!['F32', 'F16', 'BF16', 'F64'].includes(t.dtype)) {
+      throw new FileFormatError(`${path}: tensor ${name} is stored as ${t.dtype}; GPT-2 weights are floating point (F32, F16 or BF16) — the file is not a GPT-2 checkpoint or was converted wrongly`);
+    }
+  }
+  const head = tensors.get('lm_head.weight');
+  const wte = tensors.get('transformer.wte.weight') ?? tensors.get('wte.weight');
+  if (head && wte && config.tie_word_embeddings === undefined && head.data.length === wte.data.length) {
+    let differ = false;
+    for (let i = 0; i < head.data.length && !differ; i++) differ = head.data[i] !== wte.data[i];
+    if (differ) {
+      warn(`${path}: lm_head.weight differs from wte but config.json has no tie_word_embeddings, so the head is tied to wte (Hugging Face's default) and the stored head weights are discarded; set "tie_word_embeddings": false only if the model really has its own head (muse does not support untied GPT-2 heads)`);
+    }
+  }
+}
+
+/**
  * Load a GPT-2 model from a Hugging Face directory on disk (never a network call).
  * @param dir directory with `config.json` (`model_type` `gpt2`) and `model.safetensors`
  * @param opts.generator the generator dropout will draw from (so that a resumed run continues exactly)
@@ -40,7 +64,7 @@ export function gpt2StateDict(tensors: Map<string, StTensor>): Map<string, Tenso
  *   or when required tensors are missing (named)
  * @throws ShapeError when a tensor's shape does not match the config (named)
  */
-export function loadGPT(dir: string, opts: { generator?: Generator } = {}): { model: GPT; report: LoadReport; generationConfig?: Record<string, unknown> } {
+export function loadGPT(dir: string, opts: { generator?: Generator; onWarning?: (message: string) => void } = {}): { model: GPT; report: LoadReport; generationConfig?: Record<string, unknown> } {
   if (!existsSync(join(dir, 'config.json'))) throw missingConfigError(dir);
   // One copy of the weights: tensors are views into the file's buffer, and the model adopts them.
   const ck = loadCheckpoint(dir, { share: true });
@@ -48,12 +72,37 @@ export function loadGPT(dir: string, opts: { generator?: Generator } = {}): { mo
   if (config.model_type !== 'gpt2') {
     throw new FileFormatError(`${join(dir, 'config.json')}: model_type is "${String(config.model_type)}", expected "gpt2"`);
   }
-  const model = new GPT(config, { generator: opts.generator, init: false });
+  const configPath = join(dir, 'config.json');
+  const weightsPath = join(dir, existsSync(join(dir, 'model.safetensors')) ? 'model.safetensors' : 'model.safetensors.index.json');
+  let model: GPT;
+  try {
+    model = new GPT(config, { generator: opts.generator, init: false });
+  } catch (err) {
+    // The config's own errors name the file they came from.
+    if (err instanceof MuseError) throw new FileFormatError(`${configPath}: ${err.message.replace(/^GPT config: /, '')}`);
+    throw err;
+  }
+  checkWeightTensors(ck.tensors, weightsPath, config, opts.onWarning ?? ((m) => process.stderr.write(`muse: warning: ${m}\n`)));
   const sd = gpt2StateDict(ck.tensors);
-  const { missing, unexpected } = model.loadStateDict(sd, false, { adopt: true });
+  let loaded: { missing: string[]; unexpected: string[] };
+  try {
+    loaded = model.loadStateDict(sd, false, { adopt: true });
+  } catch (err) {
+    if (err instanceof MuseError) throw new FileFormatError(`${weightsPath}: ${err.message} (against ${configPath})`);
+    throw err;
+  }
+  const { missing, unexpected } = loaded;
   const required = missing.filter((n) => n !== 'lm_head.weight');
   if (required.length) {
-    throw new FileFormatError(`${join(dir, 'model.safetensors')}: missing tensors ${required.join(', ')}; the file does not hold a complete GPT-2 model`);
+    throw new FileFormatError(`${weightsPath}: missing tensors ${required.join(', ')}; the file does not hold a complete GPT-2 model`);
+  }
+  if (unexpected.length) {
+    const layers = new Set(unexpected.map((n) => /\.h\.(\d+)\./.exec(n)?.[1]).filter((x): x is string => x !== undefined));
+    throw new FileFormatError(
+      `${weightsPath}: ${unexpected.length} tensor${unexpected.length === 1 ? '' : 's'} the config does not use (${unexpected.slice(0, 3).join(', ')}${unexpected.length > 3 ? ', …' : ''})` +
+        (layers.size ? `: the file has layer${layers.size === 1 ? '' : 's'} ${[...layers].join(', ')} beyond ${configPath}'s n_layer ${model.config.n_layer}` : `; ${configPath} does not describe this file`) +
+        '; fix config.json to match the weights',
+    );
   }
   model.eval();
   return { model, report: { missing, unexpected }, generationConfig: ck.generationConfig };
