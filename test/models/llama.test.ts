@@ -212,3 +212,18 @@ test('loadCausalLM serves a llama directory with its tokenizer: stream and poem-
     rmSync(tmp, { recursive: true, force: true });
   }
 });
+
+test('poem constraints (form, acrostic) hold on a llama model with sampling and beam search', async () => {
+  const { charTokenizer } = await import('../generate/test-tokenizers.js');
+  const tok = charTokenizer('春夏秋冬床前明月光疑是地上霜舉頭望低思故鄉白日依山盡黃河入海流，。！？\nab ', { eos: true });
+  const model = new LlamaForCausalLM({ model_type: 'qwen2', vocab_size: tok.vocabSize, hidden_size: 16, intermediate_size: 24, num_hidden_layers: 1, num_attention_heads: 2, num_key_value_heads: 1, max_position_embeddings: 128, tie_word_embeddings: true, initializer_range: 0.5 }, { seed: 4 });
+  const H = '\\p{Script=Han}';
+  const couplet = (n: number): string => `${H}{${n}}，${H}{${n}}。`;
+  const quiet = { onWarning: (): void => {}, tokenizer: tok };
+  const sampled = generate(model, [[]], { maxNewTokens: 60, form: '5x4', doSample: true, seed: 3 }, quiet);
+  assert.match(tok.decode(sampled.sequences[0]!), new RegExp(`^(?:${couplet(5)}){2}$`, 'u'));
+  const beam = generate(model, [[]], { maxNewTokens: 60, form: '7x4', acrostic: '春夏秋冬', numBeams: 3 }, quiet);
+  const text = tok.decode(beam.sequences[0]!);
+  assert.match(text, new RegExp(`^(?:${couplet(7)}){2}$`, 'u'));
+  assert.deepEqual([...text.split(/[，。]/).filter(Boolean).map((l) => l[0])], ['春', '夏', '秋', '冬']);
+});
