@@ -176,6 +176,17 @@ test('config errors name config.json and the field; unsupported things are named
   }
 });
 
+test('transformers 5 rope_parameters are read as rope_theta + rope_scaling', () => {
+  const c = llamaConfig({ model_type: 'llama', rope_parameters: { rope_type: 'llama3', rope_theta: 500000, factor: 32, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 8192 } });
+  assert.equal(c.rope_theta, 500000);
+  assert.equal(c.rope_scaling?.rope_type, 'llama3');
+  assert.equal(c.rope_scaling?.factor, 32);
+  const d = llamaConfig({ model_type: 'qwen3', rope_parameters: { rope_type: 'default', rope_theta: 1000000 } });
+  assert.equal(d.rope_theta, 1000000);
+  assert.equal(d.rope_scaling, null);
+  assert.throws(() => llamaConfig({ model_type: 'llama', rope_parameters: { rope_type: 'yarn', rope_theta: 1e4, factor: 4 } }), /rope_scaling\.rope_type "yarn"/);
+});
+
 test('rope inverse frequencies: linear divides, llama3 keeps high, smooths medium and divides low frequencies', () => {
   const base = llamaConfig({ model_type: 'llama', hidden_size: 16, num_attention_heads: 2 });
   const f0 = ropeInvFreq(base);

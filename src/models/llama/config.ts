@@ -131,6 +131,15 @@ export function llamaConfig(partial: Partial<LlamaConfig> & Record<string, unkno
   const defaults = LLAMA_DEFAULTS[type as LlamaModelType];
   const raw: Record<string, unknown> = { ...defaults };
   for (const [k, v] of Object.entries(partial)) if (v !== undefined) raw[k] = v;
+  // transformers ≥ 5 writes `rope_parameters` ({rope_type, rope_theta, factor, …}) in place of rope_theta + rope_scaling.
+  const rp = partial.rope_parameters;
+  if (rp !== undefined && rp !== null) {
+    if (typeof rp !== 'object' || Array.isArray(rp)) throw bad(source, 'rope_parameters', `must be an object, got ${JSON.stringify(rp)}`);
+    const { rope_theta: theta, ...scaling } = rp as Record<string, unknown>;
+    if (theta !== undefined && partial.rope_theta === undefined) raw.rope_theta = theta;
+    const rtype = scaling.rope_type ?? scaling.type;
+    if (partial.rope_scaling === undefined || partial.rope_scaling === null) raw.rope_scaling = rtype === undefined || rtype === 'default' ? null : scaling;
+  }
   // transformers keeps an explicit null for these (= the derived value).
   if (raw.num_key_value_heads === null || raw.num_key_value_heads === undefined) raw.num_key_value_heads = raw.num_attention_heads;
   for (const f of ['vocab_size', 'hidden_size', 'intermediate_size', 'num_hidden_layers', 'num_attention_heads', 'num_key_value_heads', 'max_position_embeddings']) {

@@ -121,23 +121,29 @@ export function siluMul(gate: Tensor, up: Tensor): Tensor {
   const gd = gate.data as Float32Array;
   const ud = up.data as Float32Array;
   const n = gate.size;
-  // σ(gate) on the backend's vectorised kernel; kept for the backward.
-  const sig = new Float32Array(n);
-  getBackend().unary('sigmoid', gd, sig, n);
+  // σ(gate) on the backend's vectorised kernel, straight into the output (recomputed in the backward: one buffer less to keep).
   const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) out[i] = gd[i]! * sig[i]! * ud[i]!;
+  getBackend().unary('sigmoid', gd, out, n);
+  for (let i = 0; i < n; i++) out[i] = gd[i]! * out[i]! * ud[i]!;
   const res = new Tensor(out, gate.shape);
   if (needsGrad(gate, up)) {
     record(res, [gate, up], (g) => {
-      const dg = gate.requiresGrad ? allocF32(n) : null;
-      const du = up.requiresGrad ? allocF32(n) : null;
-      for (let i = 0; i < n; i++) {
-        const z = gd[i]!;
-        const sg = sig[i]!;
-        if (dg) dg[i] = g[i]! * ud[i]! * sg * (1 + z * (1 - sg));
-        if (du) du[i] = g[i]! * z * sg;
+      const sig = allocF32(n);
+      getBackend().unary('sigmoid', gd, sig, n);
+      let du: Float32Array | null = null;
+      if (up.requiresGrad) {
+        du = allocF32(n);
+        for (let i = 0; i < n; i++) du[i] = g[i]! * gd[i]! * sig[i]!;
       }
-      return [dg, du];
+      if (gate.requiresGrad) {
+        // dσ-weighted: d/dz [z·σ(z)] = σ(z)·(1 + z·(1 − σ(z))), written over σ in place.
+        for (let i = 0; i < n; i++) {
+          const sg = sig[i]!;
+          sig[i] = g[i]! * ud[i]! * sg * (1 + gd[i]! * (1 - sg));
+        }
+        return [sig, du];
+      }
+      return [null, du];
     });
   }
   return res;
