@@ -1,0 +1,81 @@
+// llama.cpp as the reference: muse writes each tiny seeded model as GGUF (the very bytes llama.cpp
+// read when the fixture was recorded — checked by SHA-256), loads it back, and must tokenize the
+// prompts as llama.cpp did, give the same next-token probabilities, and choose the same greedy
+// tokens along llama.cpp's greedy path wherever its choice was not a near-tie. Fixture generator:
+// scripts/fixtures/llamacpp-oracle.ts (node-llama-cpp 3.21.1, never installed by npm ci).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { writeGguf } from '../../src/io/gguf-write.js';
+import { hfToGguf } from '../../src/gguf/write.js';
+import { loadGgufGPT2 } from '../../src/gguf/load.js';
+import { fromArray } from '../../src/tensor/index.js';
+import { ORACLE_CASES, oracleModel, type OracleCase } from './oracle-models.js';
+
+interface Recorded extends OracleCase {
+  sha256: string;
+  prompts: { text: string; museTokens: number[]; llamaTokens: number[]; greedy: number[]; steps: Array<Array<[number, number]>> }[];
+}
+
+const fixture = JSON.parse(readFileSync(new URL('../fixtures/gguf/llamacpp-oracle.json', import.meta.url), 'utf8')) as { cases: Recorded[] };
+
+/** Next-token probability tolerance per file type: llama.cpp rounds activations to F16 / Q8 for those weights, muse does not. */
+const PROB_TOL: Record<string, number> = { f32: 5e-3, f16: 6e-3, q8_0: 0.05, q4_0: 0.09, q4_k_m: 0.09 };
+/** Below this top-1/top-2 gap in llama.cpp's distribution a step is a near-tie, where either choice is right. */
+const TIE_GAP: Record<string, number> = { f32: 0.01, f16: 0.01, q8_0: 0.1, q4_0: 0.15, q4_k_m: 0.15 };
+
+function softmax(logits: Float32Array): Float64Array {
+  let m = -Infinity;
+  for (const v of logits) m = Math.max(m, v);
+  const p = new Float64Array(logits.length);
+  let s = 0;
+  for (let i = 0; i < logits.length; i++) s += p[i] = Math.exp(logits[i]! - m);
+  for (let i = 0; i < p.length; i++) p[i]! /= s;
+  return p;
+}
+
+function argmax(p: Float64Array): number {
+  let best = 0;
+  for (let i = 1; i < p.length; i++) if (p[i]! > p[best]!) best = i;
+  return best;
+}
+
+for (const rec of fixture.cases.filter((c) => c.arch === 'gpt2')) {
+  test(`llama.cpp oracle: ${rec.name}`, () => {
+    const c = ORACLE_CASES.find((x) => x.name === rec.name)!;
+    const dir = mkdtempSync(join(tmpdir(), 'muse-oracle-'));
+    try {
+      const { hf } = oracleModel(c);
+      const path = join(dir, `${c.name}.gguf`);
+      writeGguf(path, hfToGguf(hf, c.type));
+      assert.equal(createHash('sha256').update(readFileSync(path)).digest('hex'), rec.sha256, 'muse writes the bytes llama.cpp read');
+      const { model, tokenizer } = loadGgufGPT2(path);
+      const V = model.config.vocab_size;
+      for (const pr of rec.prompts) {
+        assert.deepEqual(tokenizer.encodeIds(pr.text, { addSpecialTokens: false }), pr.llamaTokens, `tokenization of ${JSON.stringify(pr.text)}`);
+        const ids = [...pr.museTokens];
+        let compared = 0;
+        for (let step = 0; step < pr.steps.length; step++) {
+          const out = model.forward(fromArray(Int32Array.from(ids), [1, ids.length], 'int32'));
+          const p = softmax((out.logits.data as Float32Array).slice((ids.length - 1) * V, ids.length * V));
+          for (const [id, want] of pr.steps[step]!) {
+            assert.ok(Math.abs(p[id]! - want) <= PROB_TOL[c.type]!, `${c.name} step ${step}: p(${id}) muse ${p[id]} llama.cpp ${want}`);
+          }
+          // teacher-forced along llama.cpp's greedy path; near-ties are not compared
+          const top = pr.steps[step]!;
+          if (top[0]![1] - top[1]![1] >= TIE_GAP[c.type]!) {
+            assert.equal(argmax(p), pr.greedy[step], `${c.name} greedy step ${step}`);
+            compared++;
+          }
+          ids.push(pr.greedy[step]!);
+        }
+        assert.ok(compared >= pr.steps.length / 3, `${c.name}: only ${compared} of ${pr.steps.length} greedy steps were clear enough to compare`);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
