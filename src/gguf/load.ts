@@ -1,17 +1,47 @@
 /**
- * Loading GGUF model files into muse models: GPT-2 (`gpt2` architecture)
- * here; the Llama family builds its model from the same {@link GgufAsHf}
- * (`readGgufModel`). Weights are decoded to float32 (F32, F16, BF16 and the
- * quantized types alike); the tokenizer comes from the file's metadata.
+ * Loading GGUF model files into muse models, for the model registry: the
+ * GPT-2 family loads `gpt2`-architecture files, the Llama family `llama`
+ * (also Mistral), `qwen2` and `qwen3` files (each family's `canLoadFile`
+ * asks {@link isGgufOf}). Weights are decoded to float32 into the model's own
+ * buffers (adopted, not copied); the tokenizer comes from the file's
+ * metadata, generation defaults from its special token ids.
  */
+import { closeSync, openSync, readSync } from 'node:fs';
 import { FileFormatError } from '../errors.js';
-import { GgufFile } from '../io/gguf.js';
-import { generationConfigFromHF, type GenerationConfig } from '../generate/index.js';
-import { GPT } from '../models/gpt.js';
-import { gpt2StateDict, type LoadReport } from '../models/pretrained.js';
+import { GgufFile, metaString } from '../io/gguf.js';
+import { generationConfigFromHF } from '../generate/index.js';
+import { GPT } from '../models/gpt2/model.js';
+import { gpt2StateDict } from '../models/gpt2/weights.js';
+import { LlamaForCausalLM } from '../models/llama/model.js';
+import { llamaStateDict } from '../models/llama/load.js';
+import type { LoadedCausalLM } from '../models/loaded.js';
 import { tokenizerFromJSON, type BaseTokenizer } from '../tokenizers/index.js';
 import { ggufToHf, type GgufAsHf } from './read.js';
 import { simpleTokenizerJSON } from './tokenizer-meta.js';
+
+/**
+ * True when `path` is a GGUF file (by its magic) whose `general.architecture`
+ * is one of `archs`. Reads only the header; never throws.
+ */
+export function isGgufOf(path: string, archs: readonly string[]): boolean {
+  try {
+    const fd = openSync(path, 'r');
+    try {
+      const magic = Buffer.alloc(4);
+      if (readSync(fd, magic, 0, 4, 0) !== 4 || magic.toString('latin1') !== 'GGUF') return false;
+    } finally {
+      closeSync(fd);
+    }
+    const f = GgufFile.open(path);
+    try {
+      return archs.includes(metaString(f.metadata, 'general.architecture', path) ?? '');
+    } finally {
+      f.close();
+    }
+  } catch {
+    return false;
+  }
+}
 
 /**
  * The tokenizer stored in a GGUF file's metadata.
@@ -24,17 +54,23 @@ export function ggufTokenizer(file: GgufFile): BaseTokenizer {
   const pre = file.metadata.get('tokenizer.ggml.pre');
   if (!model) throw new FileFormatError(`${file.path}: the GGUF file holds no tokenizer (tokenizer.ggml.model is missing)`);
   throw new FileFormatError(
-    `${file.path}: the GGUF tokenizer (tokenizer.ggml.model ${JSON.stringify(model.value)}, pre ${JSON.stringify(pre?.value ?? null)}) is not one muse builds yet`,
+    `${file.path}: the GGUF tokenizer (tokenizer.ggml.model ${JSON.stringify(model.value)}, pre ${JSON.stringify(pre?.value ?? null)}) is not one muse builds yet; ` +
+      'muse reads GPT-2 byte-level BPE and character vocabularies from GGUF',
   );
 }
 
-/** A GGUF file loaded as a muse GPT-2. */
-export interface LoadedGgufGPT2 {
-  model: GPT;
-  tokenizer: BaseTokenizer;
-  generationConfig: GenerationConfig;
-  report: LoadReport;
-  hf: GgufAsHf;
+function missingError(path: string, missing: string[], what: string): FileFormatError {
+  return new FileFormatError(`${path}: missing tensors ${missing.slice(0, 8).join(', ')}${missing.length > 8 ? ` and ${missing.length - 8} more` : ''}; the file does not hold a complete ${what} model`);
+}
+
+/** Open a GGUF file, convert it to HF form and read its tokenizer. */
+function open(path: string): { hf: GgufAsHf; tokenizer: BaseTokenizer } {
+  const file = GgufFile.open(path);
+  try {
+    return { hf: ggufToHf(file), tokenizer: ggufTokenizer(file) };
+  } finally {
+    file.close();
+  }
 }
 
 /**
@@ -42,19 +78,44 @@ export interface LoadedGgufGPT2 {
  * @throws FileFormatError for another architecture, a missing tensor (named) or an unreadable tokenizer
  * @throws ShapeError when a tensor does not match the hyperparameters
  */
-export function loadGgufGPT2(path: string): LoadedGgufGPT2 {
-  const file = GgufFile.open(path);
-  try {
-    const hf = ggufToHf(file);
-    if (hf.arch !== 'gpt2') throw new FileFormatError(`${path}: GGUF architecture "${hf.arch}" is not gpt2`);
-    const tokenizer = ggufTokenizer(file);
-    const model = new GPT(hf.config, { init: false });
-    const { missing, unexpected } = model.loadStateDict(gpt2StateDict(hf.tensors), false);
-    const required = missing.filter((n) => n !== 'lm_head.weight');
-    if (required.length) throw new FileFormatError(`${path}: missing tensors ${required.join(', ')}; the file does not hold a complete GPT-2 model`);
-    model.eval();
-    return { model, tokenizer, generationConfig: generationConfigFromHF(hf.generationConfig), report: { missing, unexpected: [...unexpected, ...hf.unmapped] }, hf };
-  } finally {
-    file.close();
-  }
+export function loadGgufGPT2(path: string): LoadedCausalLM<GPT> & { hf: GgufAsHf } {
+  const { hf, tokenizer } = open(path);
+  if (hf.arch !== 'gpt2') throw new FileFormatError(`${path}: GGUF architecture "${hf.arch}" is not gpt2`);
+  const model = new GPT(hf.config, { init: false });
+  const { missing, unexpected } = model.loadStateDict(gpt2StateDict(hf.tensors), false, { adopt: true });
+  const required = missing.filter((n) => n !== 'lm_head.weight');
+  if (required.length) throw missingError(path, required, 'GPT-2');
+  model.eval();
+  const c = model.config;
+  return {
+    kind: 'causal-lm', family: 'gpt2', modelType: 'gpt2', dir: path, model, tokenizer,
+    generationConfig: generationConfigFromHF(hf.generationConfig), script: 'keep',
+    report: { missing, unexpected: [...unexpected, ...hf.unmapped] },
+    info: { contextLength: c.n_positions, nLayer: c.n_layer, nHead: c.n_head, vocabSize: c.vocab_size },
+    hf,
+  };
+}
+
+/**
+ * Load a `llama` (Llama, Mistral), `qwen2` or `qwen3` GGUF file as a muse
+ * {@link LlamaForCausalLM} (eval mode).
+ * @throws FileFormatError for another architecture, a missing tensor (named) or an unreadable tokenizer
+ * @throws ConfigError for hyperparameters the llama family does not support (named)
+ */
+export function loadGgufLlama(path: string): LoadedCausalLM<LlamaForCausalLM> & { hf: GgufAsHf } {
+  const { hf, tokenizer } = open(path);
+  if (hf.arch === 'gpt2') throw new FileFormatError(`${path}: GGUF architecture gpt2 is not a Llama-family architecture`);
+  const model = new LlamaForCausalLM(hf.config, { init: false });
+  const tied = model.config.tie_word_embeddings;
+  const { missing, unexpected } = model.loadStateDict(llamaStateDict(hf.tensors, tied), false, { adopt: true });
+  if (missing.length) throw missingError(path, missing, hf.modelType);
+  model.eval();
+  const c = model.config;
+  return {
+    kind: 'causal-lm', family: 'llama', modelType: c.model_type, dir: path, model, tokenizer,
+    generationConfig: generationConfigFromHF(hf.generationConfig), script: 'keep',
+    report: { missing, unexpected: [...unexpected, ...hf.unmapped] },
+    info: { contextLength: model.maxPositions, nLayer: c.num_hidden_layers, nHead: c.num_attention_heads, vocabSize: c.vocab_size },
+    hf,
+  };
 }

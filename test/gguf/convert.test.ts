@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GPT } from '../../src/models/gpt.js';
+import { GPT } from '../../src/models/gpt2/model.js';
 import { modelTensors } from '../../src/models/pretrained.js';
 import { fromArray } from '../../src/tensor/index.js';
 import { ByteLevelBPETokenizer, CharTokenizer } from '../../src/tokenizers/index.js';

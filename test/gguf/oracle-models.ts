@@ -6,7 +6,7 @@
  * the recording. Widths are multiples of 256 so the K-quants apply without
  * fallbacks.
  */
-import { GPT } from '../../src/models/gpt.js';
+import { GPT } from '../../src/models/gpt2/model.js';
 import { modelTensors } from '../../src/models/pretrained.js';
 import { Generator } from '../../src/tensor/index.js';
 import { ByteLevelBPETokenizer, CharTokenizer, type BaseTokenizer } from '../../src/tokenizers/index.js';
@@ -65,7 +65,7 @@ export function oracleLlamaConfig(arch: 'llama' | 'qwen2' | 'qwen3', vocab: numb
     rope_theta: arch === 'llama' ? 500000 : 1000000,
     rope_scaling: null,
     attention_bias: false,
-    tie_word_embeddings: arch !== 'llama',
+    tie_word_embeddings: arch === 'qwen2',
     bos_token_id: null,
     eos_token_id: vocab - 1,
   };
@@ -81,13 +81,15 @@ export function oracleLlamaTensors(cfg: Record<string, unknown>, seed: number): 
   const D = cfg['head_dim'] as number;
   const V = cfg['vocab_size'] as number;
   const t = new Map<string, StTensor>();
-  t.set('model.embed_tokens.weight', randn(gen, [V, H], 1));
+  // With a tied head, small embeddings let the blocks move the residual stream (else every token predicts itself).
+  const g = 1;
+  t.set('model.embed_tokens.weight', randn(gen, [V, H], cfg['tie_word_embeddings'] ? 0.25 : 1));
   for (let i = 0; i < (cfg['num_hidden_layers'] as number); i++) {
     const p = `model.layers.${i}.`;
     t.set(p + 'input_layernorm.weight', randn(gen, [H], 0.1, 1));
-    t.set(p + 'self_attn.q_proj.weight', randn(gen, [heads * D, H], 0.15));
-    t.set(p + 'self_attn.k_proj.weight', randn(gen, [kv * D, H], 0.15));
-    t.set(p + 'self_attn.v_proj.weight', randn(gen, [kv * D, H], 0.15));
+    t.set(p + 'self_attn.q_proj.weight', randn(gen, [heads * D, H], 0.06 * g));
+    t.set(p + 'self_attn.k_proj.weight', randn(gen, [kv * D, H], 0.06 * g));
+    t.set(p + 'self_attn.v_proj.weight', randn(gen, [kv * D, H], 0.06 * g));
     if (cfg['model_type'] === 'qwen2') {
       t.set(p + 'self_attn.q_proj.bias', randn(gen, [heads * D], 0.1));
       t.set(p + 'self_attn.k_proj.bias', randn(gen, [kv * D], 0.1));
@@ -97,11 +99,11 @@ export function oracleLlamaTensors(cfg: Record<string, unknown>, seed: number): 
       t.set(p + 'self_attn.q_norm.weight', randn(gen, [D], 0.1, 1));
       t.set(p + 'self_attn.k_norm.weight', randn(gen, [D], 0.1, 1));
     }
-    t.set(p + 'self_attn.o_proj.weight', randn(gen, [H, heads * D], 0.15));
+    t.set(p + 'self_attn.o_proj.weight', randn(gen, [H, heads * D], 0.06 * g));
     t.set(p + 'post_attention_layernorm.weight', randn(gen, [H], 0.1, 1));
-    t.set(p + 'mlp.gate_proj.weight', randn(gen, [I, H], 0.2));
-    t.set(p + 'mlp.up_proj.weight', randn(gen, [I, H], 0.2));
-    t.set(p + 'mlp.down_proj.weight', randn(gen, [H, I], 0.2));
+    t.set(p + 'mlp.gate_proj.weight', randn(gen, [I, H], 0.08 * g));
+    t.set(p + 'mlp.up_proj.weight', randn(gen, [I, H], 0.08 * g));
+    t.set(p + 'mlp.down_proj.weight', randn(gen, [H, I], 0.08 * g));
   }
   t.set('model.norm.weight', randn(gen, [H], 0.1, 1));
   if (!cfg['tie_word_embeddings']) t.set('lm_head.weight', randn(gen, [V, H], 0.15));

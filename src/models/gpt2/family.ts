@@ -16,6 +16,7 @@ import type { ModelFamily, SaveParts } from '../registry.js';
 import { GPT } from './model.js';
 import { gptConfig } from './config.js';
 import { loadGPT } from './weights.js';
+import { isGgufOf, loadGgufGPT2 } from '../../gguf/load.js';
 
 /** A GPT-2 directory loaded for generation (model, tokenizer, generation defaults, script). */
 export type LoadedGPT2 = LoadedCausalLM<GPT>;
@@ -82,6 +83,7 @@ export const gpt2Family: ModelFamily<LoadedGPT2> = {
   tasks: ['generate', 'pretrain', 'finetune', 'perplexity'],
   readConfig: (raw) => gptConfig(raw),
   build: (config, opts = {}) => new GPT(gptConfig(config), { generator: new Generator(opts.seed ?? 0) }),
-  load: (path, opts = {}) => loadGPT2Dir(path, opts.tokenizerDir),
+  load: (path, opts = {}) => (isGgufOf(path, ['gpt2']) ? loadGgufGPT2(path) : loadGPT2Dir(path, opts.tokenizerDir)),
   save: saveGPT2Dir,
+  canLoadFile: (path) => isGgufOf(path, ['gpt2']),
 };

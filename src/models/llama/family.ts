@@ -14,6 +14,10 @@ import type { ModelFamily, SaveParts } from '../registry.js';
 import { LlamaForCausalLM } from './model.js';
 import { LLAMA_MODEL_TYPES, llamaConfig } from './config.js';
 import { loadLlama, saveLlama } from './load.js';
+import { isGgufOf, loadGgufLlama } from '../../gguf/load.js';
+
+/** GGUF architectures this family loads (Mistral files use llama). */
+const GGUF_LLAMA_ARCHS = ['llama', 'qwen2', 'qwen3'];
 
 /** A Llama-family directory loaded for generation. */
 export type LoadedLlamaLM = LoadedCausalLM<LlamaForCausalLM>;
@@ -50,6 +54,7 @@ export const llamaFamily: ModelFamily<LoadedLlamaLM> = {
   tasks: ['generate', 'pretrain', 'perplexity'],
   readConfig: (raw) => llamaConfig(raw),
   build: (config, opts = {}) => new LlamaForCausalLM(llamaConfig(config), { generator: new Generator(opts.seed ?? 0) }),
-  load: (path, opts = {}) => loadLlamaDir(path, opts.tokenizerDir),
+  load: (path, opts = {}) => (isGgufOf(path, GGUF_LLAMA_ARCHS) ? loadGgufLlama(path) : loadLlamaDir(path, opts.tokenizerDir)),
   save: saveLlamaDir,
+  canLoadFile: (path) => isGgufOf(path, GGUF_LLAMA_ARCHS),
 };
