@@ -1,62 +1,29 @@
 // N-API surface of the stored-weight kernels (quant.h): quantLinear,
-// quantDequantize, quantActRoundtrip, quantInfo, quantSetPath. Like the rest
-// of the addon, every size is checked against the arrays passed before a
-// kernel runs; a wrong size throws a RangeError naming the argument.
+// quantDequantize, quantActRoundtrip, quantInfo, quantSetPath, lmCreate,
+// lmForward. Like the rest of the addon, each one's arguments are its row of
+// the signature table (signatures.cc), read through napi_args.h's Args, and
+// every size is checked against the arrays passed before a kernel runs; a
+// wrong size throws a RangeError naming the argument.
 #include <napi.h>
 
 #include <cmath>
 #include <string>
 
 #include "lm_decode.h"
+#include "napi_args.h"
 #include "quant.h"
 #include "quant_addon.h"
 
 namespace {
 
+using muse::Args;
 using muse::i64;
 
-[[noreturn]] void qthrow_type(Napi::Env env, const std::string& msg) {
-  throw Napi::TypeError::New(env, "muse native: " + msg);
-}
-[[noreturn]] void qthrow_range(Napi::Env env, const std::string& msg) {
-  throw Napi::RangeError::New(env, "muse native: " + msg);
-}
-
-struct QArgs {
-  const Napi::CallbackInfo& info;
-  const char* fn;
-  Napi::Env env() const { return info.Env(); }
-  std::string where(size_t i) const { return std::string(fn) + " argument " + std::to_string(i); }
-  i64 count(size_t i) const {
-    if (i >= info.Length() || !info[i].IsNumber()) qthrow_type(env(), where(i) + " must be a number");
-    const double x = info[i].As<Napi::Number>().DoubleValue();
-    if (!(x >= 0) || x != std::floor(x) || x > 9007199254740991.0)
-      qthrow_range(env(), where(i) + " must be a non-negative integer");
-    return (i64)x;
-  }
-  bool flag(size_t i) const {
-    if (i >= info.Length() || !info[i].IsBoolean()) qthrow_type(env(), where(i) + " must be a boolean");
-    return info[i].As<Napi::Boolean>().Value();
-  }
-  bool isNull(size_t i) const { return i >= info.Length() || info[i].IsNull() || info[i].IsUndefined(); }
-  uint8_t* bytes(size_t i, napi_typedarray_type want, const char* name, int elemBytes, i64 need) const {
-    if (i >= info.Length() || !info[i].IsTypedArray()) qthrow_type(env(), where(i) + " must be a " + name);
-    Napi::TypedArray ta = info[i].As<Napi::TypedArray>();
-    if (ta.TypedArrayType() != want) qthrow_type(env(), where(i) + " must be a " + name);
-    const i64 len = (i64)ta.ElementLength();
-    if (need > len)
-      qthrow_range(env(), where(i) + " has " + std::to_string(len) + " elements, the kernel needs " + std::to_string(need));
-    (void)elemBytes;
-    return static_cast<uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
-  }
-  float* f32(size_t i, i64 need) const {
-    return reinterpret_cast<float*>(bytes(i, napi_float32_array, "Float32Array", 4, need));
-  }
-  const uint8_t* u8(size_t i, i64 need) const { return bytes(i, napi_uint8_array, "Uint8Array", 1, need); }
-};
+[[noreturn]] void qthrow_type(Napi::Env env, const std::string& msg) { muse::throw_type(env, msg); }
+[[noreturn]] void qthrow_range(Napi::Env env, const std::string& msg) { muse::throw_range(env, msg); }
 
 /** Reads (type, bytes, rows, cols) at i…i+3 into a checked QMat. */
-muse::QMat qmat(const QArgs& a, size_t i) {
+muse::QMat qmat(const Args& a, size_t i) {
   const i64 type = a.count(i);
   const int blk = muse::qtype_block((int)type);
   if (blk == 0 || type > 64) qthrow_range(a.env(), a.where(i) + ": unsupported weight type " + std::to_string(type));
@@ -71,7 +38,7 @@ muse::QMat qmat(const QArgs& a, size_t i) {
 
 // quantLinear(type, weight Uint8Array, rows, cols, x, m, bias|null, out, accumulate)
 Napi::Value QuantLinear(const Napi::CallbackInfo& info) {
-  QArgs a{info, "quantLinear"};
+  Args a{info};
   const muse::QMat W = qmat(a, 0);
   const i64 m = a.count(5);
   if (m > INT32_MAX) qthrow_range(a.env(), "quantLinear: too many rows");
@@ -85,7 +52,7 @@ Napi::Value QuantLinear(const Napi::CallbackInfo& info) {
 
 // quantDequantize(type, weight, rows, cols, out)
 Napi::Value QuantDequantize(const Napi::CallbackInfo& info) {
-  QArgs a{info, "quantDequantize"};
+  Args a{info};
   const muse::QMat W = qmat(a, 0);
   float* out = a.f32(4, W.rows * W.cols);
   muse::qdequantize(W, 0, W.rows, out);
@@ -94,7 +61,7 @@ Napi::Value QuantDequantize(const Napi::CallbackInfo& info) {
 
 // quantActRoundtrip(x, m, k, out): x̃ of the kernel contract (k a multiple of 32).
 Napi::Value QuantActRoundtrip(const Napi::CallbackInfo& info) {
-  QArgs a{info, "quantActRoundtrip"};
+  Args a{info};
   const i64 m = a.count(1), k = a.count(2);
   if (k % 32 != 0) qthrow_range(a.env(), "quantActRoundtrip: k must be a multiple of 32");
   const float* x = a.f32(0, m * k);
@@ -104,7 +71,8 @@ Napi::Value QuantActRoundtrip(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value QuantInfo(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
+  Args a{info};
+  Napi::Env env = a.env();
   Napi::Object o = Napi::Object::New(env);
   o.Set("path", muse::qpath_name(muse::qpath_current()));
   o.Set("best", muse::qpath_name(muse::qpath_best()));
@@ -116,9 +84,8 @@ Napi::Value QuantInfo(const Napi::CallbackInfo& info) {
 
 // quantSetPath(name): forces a dispatch path; returns the path now used.
 Napi::Value QuantSetPath(const Napi::CallbackInfo& info) {
-  QArgs a{info, "quantSetPath"};
-  if (info.Length() < 1 || !info[0].IsString()) qthrow_type(a.env(), "quantSetPath argument 0 must be a string");
-  const std::string name = info[0].As<Napi::String>().Utf8Value();
+  Args a{info};
+  const std::string name = a.str(0);
   int want;
   if (name == "portable") want = muse::QP_PORTABLE;
   else if (name == "avx2") want = muse::QP_AVX2;
@@ -204,9 +171,9 @@ struct SpecReader {
 };
 
 Napi::Value LmCreate(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsObject()) qthrow_type(env, "lmCreate argument 0 must be a model spec object");
-  Napi::Object spec = info[0].As<Napi::Object>();
+  Args a{info};
+  Napi::Env env = a.env();
+  Napi::Object spec = a.object(0);
   auto* h = new LmHandle();
   try {
     SpecReader r{env, h, ""};
@@ -279,9 +246,8 @@ Napi::Value LmCreate(const Napi::CallbackInfo& info) {
 // lmForward(handle, kCaches[], vCaches[], ids, pos, mask|null, cos|null, sin|null, logits,
 //           batch, t, past, capacity, lastOnly, kvHalf)
 Napi::Value LmForward(const Napi::CallbackInfo& info) {
-  QArgs a{info, "lmForward"};
-  if (info.Length() < 1 || !info[0].IsExternal()) qthrow_type(a.env(), "lmForward argument 0 must be an lmCreate handle");
-  LmHandle* h = info[0].As<Napi::External<LmHandle>>().Data();
+  Args a{info};
+  LmHandle* h = a.handle<LmHandle>(0, "lmCreate");
   muse::LmShape s{};
   s.batch = (int)a.count(9);
   s.t = (int)a.count(10);
@@ -298,8 +264,7 @@ Napi::Value LmForward(const Napi::CallbackInfo& info) {
   const i64 B = s.batch, T = s.t, L = h->nLayer;
   if (B < 1 || T < 1) qthrow_range(a.env(), "lmForward: batch and t must be at least 1");
   if (s.past + T > s.capacity) qthrow_range(a.env(), "lmForward: past + t exceeds the cache capacity");
-  if (!info[1].IsArray() || !info[2].IsArray()) qthrow_type(a.env(), "lmForward: the caches must be arrays");
-  Napi::Array ka = info[1].As<Napi::Array>(), va = info[2].As<Napi::Array>();
+  Napi::Array ka = a.array(1), va = a.array(2);
   if ((i64)ka.Length() != L || (i64)va.Length() != L) qthrow_range(a.env(), "lmForward: expected one key and one value cache per layer");
   const i64 need = B * s.nKvHead * (i64)s.capacity * s.headDim;
   std::vector<void*> kc((size_t)L), vc((size_t)L);
@@ -315,15 +280,15 @@ Napi::Value LmForward(const Napi::CallbackInfo& info) {
       (kv ? vc : kc)[l] = p;
     }
   }
-  const int32_t* ids = reinterpret_cast<const int32_t*>(a.bytes(3, napi_int32_array, "Int32Array", 4, B * T));
-  const int32_t* pos = reinterpret_cast<const int32_t*>(a.bytes(4, napi_int32_array, "Int32Array", 4, B * T));
+  const int32_t* ids = a.i32(3, B * T);
+  const int32_t* pos = a.i32(4, B * T);
   for (i64 i = 0; i < B * T; i++) {
     if (ids[i] < 0 || ids[i] >= h->vocab) qthrow_range(a.env(), "lmForward: token id " + std::to_string(ids[i]) + " outside the vocabulary");
     if (h->posRows > 0 && (pos[i] < 0 || pos[i] >= h->posRows))
       qthrow_range(a.env(), "lmForward: position " + std::to_string(pos[i]) + " outside the position table");
   }
   const int32_t* mask = a.isNull(5) ? nullptr
-                                    : reinterpret_cast<const int32_t*>(a.bytes(5, napi_int32_array, "Int32Array", 4, B * (s.past + T)));
+                                    : a.i32(5, B * (s.past + T));
   const float* cs = a.isNull(6) ? nullptr : a.f32(6, B * T * (s.headDim / 2));
   const float* sn = a.isNull(7) ? nullptr : a.f32(7, B * T * (s.headDim / 2));
   if ((cs == nullptr) != (sn == nullptr)) qthrow_type(a.env(), "lmForward: pass both cos and sin, or neither");
@@ -337,13 +302,13 @@ Napi::Value LmForward(const Napi::CallbackInfo& info) {
 namespace muse {
 
 void register_quant(Napi::Env env, Napi::Object exports) {
-  exports.Set("quantLinear", Napi::Function::New(env, QuantLinear));
-  exports.Set("quantDequantize", Napi::Function::New(env, QuantDequantize));
-  exports.Set("quantActRoundtrip", Napi::Function::New(env, QuantActRoundtrip));
-  exports.Set("quantInfo", Napi::Function::New(env, QuantInfo));
-  exports.Set("quantSetPath", Napi::Function::New(env, QuantSetPath));
-  exports.Set("lmCreate", Napi::Function::New(env, LmCreate));
-  exports.Set("lmForward", Napi::Function::New(env, LmForward));
+  export_kernel(env, exports, "quantLinear", QuantLinear);
+  export_kernel(env, exports, "quantDequantize", QuantDequantize);
+  export_kernel(env, exports, "quantActRoundtrip", QuantActRoundtrip);
+  export_kernel(env, exports, "quantInfo", QuantInfo);
+  export_kernel(env, exports, "quantSetPath", QuantSetPath);
+  export_kernel(env, exports, "lmCreate", LmCreate);
+  export_kernel(env, exports, "lmForward", LmForward);
 }
 
 }  // namespace muse

@@ -11,8 +11,12 @@
 namespace muse {
 namespace {
 
-const char* const kKindNames[] = {"f32",   "f32?", "i32", "i32?", "u32",  "f64", "f32|i32", "count",
-                                  "int",   "num",  "num?", "bool", "op", "f32[]", "num[]",  "handle"};
+// In the order of ArgKind.
+const char* const kKindNames[] = {"f32", "f32?",  "i32",   "i32?",   "u32", "f64", "f32|i32", "count",  "int",   "num",
+                                  "num?", "bool", "op",   "f32[]", "num[]", "handle", "u8", "str", "object", "f32[]|u16[]"};
+
+static_assert(sizeof(kKindNames) / sizeof(kKindNames[0]) == (size_t)ArgKind::F32_OR_U16_LIST + 1,
+              "one name per ArgKind");
 
 ArgKind parse_kind(const char* kernel, const ArgSig& a) {
   for (size_t k = 0; k < sizeof(kKindNames) / sizeof(kKindNames[0]); k++)
@@ -153,6 +157,26 @@ std::vector<KernelSig> build() {
         in("tokenTypes", "i32?", "batch*t"), in("attentionMask", "i32?", "batch*t"), in("labels", "i32", "batch*t"),
         in("masks", "f32?", "(1+2*nLayer)*batch*t*hidden"), in("logits", "f32", "count(labels != -100)*vocab"),
         scalar("gScale", "num"), scalar("accumulate", "bool")}},
+      // Stored-weight kernels (quant_addon.cc). `type` is a ggml type id; rowBytes(type, cols) its bytes per row.
+      {"quantLinear", "void",
+       {scalar("type", "count"), in("weight", "u8", "rows*rowBytes(type, cols)"), scalar("rows", "count"),
+        scalar("cols", "count"), in("x", "f32", "m*cols"), scalar("m", "count"), in("bias", "f32?", "rows"),
+        inout("out", "f32", "m*rows"), scalar("accumulate", "bool")}},
+      {"quantDequantize", "void",
+       {scalar("type", "count"), in("weight", "u8", "rows*rowBytes(type, cols)"), scalar("rows", "count"),
+        scalar("cols", "count"), out("out", "f32", "rows*cols")}},
+      {"quantActRoundtrip", "void",
+       {in("x", "f32", "m*k"), scalar("m", "count"), scalar("k", "count"), out("out", "f32", "m*k")}},
+      {"quantInfo", "quantInfo", {}},
+      {"quantSetPath", "str", {scalar("path", "str")}},
+      {"lmCreate", "handle", {scalar("spec", "object")}},
+      {"lmForward", "void",
+       {scalar("model", "handle"), inout("kCaches", "f32[]|u16[]", "nLayer tensors of batch*nKvHead*capacity*headDim"),
+        inout("vCaches", "f32[]|u16[]", "nLayer tensors of batch*nKvHead*capacity*headDim"), in("ids", "i32", "batch*t"),
+        in("positionIds", "i32", "batch*t"), in("attentionMask", "i32?", "batch*(past+t)"),
+        in("cos", "f32?", "batch*t*headDim/2"), in("sin", "f32?", "batch*t*headDim/2"),
+        out("logits", "f32", "batch*(lastOnly ? 1 : t)*vocab"), scalar("batch", "count"), scalar("t", "count"),
+        scalar("past", "count"), scalar("capacity", "count"), scalar("lastOnly", "bool"), scalar("kvHalf", "bool")}},
   };
   for (KernelSig& k : t) {
     k.required = 0;

@@ -32,6 +32,10 @@ enum class ArgKind {
   F32_LIST,      // "f32[]": an array of Float32Array
   NUM_LIST,      // "num[]": an array of numbers
   HANDLE,        // "handle": a workspace handle made by the addon
+  U8,            // "u8": Uint8Array (raw stored-weight bytes)
+  STR,           // "str": a string
+  OBJECT,        // "object": a plain object the kernel reads field by field
+  F32_OR_U16_LIST,  // "f32[]|u16[]": an array of Float32Array or of Uint16Array (half-precision caches)
 };
 
 struct ArgSig {
@@ -45,7 +49,7 @@ struct ArgSig {
 
 struct KernelSig {
   const char* name;
-  /** "void", "num", "handle" or "info". */
+  /** "void", "num", "str", "handle", "info" or "quantInfo". */
   const char* returns;
   std::vector<ArgSig> args;
   /** args[i].kind parsed (filled once, by kernel_signatures()). */

@@ -38,6 +38,13 @@ export interface NativeArgTypes {
   'f32[]': F32[];
   'num[]': number[];
   handle: NativeHandle;
+  /** Raw bytes (stored weights). */
+  u8: Uint8Array;
+  str: string;
+  /** A plain object the kernel reads field by field (e.g. lmCreate's model spec). */
+  object: object;
+  /** Float32 caches, or float16 ones stored as Uint16Array. */
+  'f32[]|u16[]': Array<F32 | Uint16Array>;
 }
 export type NativeArgKind = keyof NativeArgTypes;
 
@@ -58,12 +65,21 @@ export interface NativeHandle {
   readonly [nativeHandle]: true;
 }
 
+/** What `quantInfo()` reports: the dispatch path in use, the best this CPU has, and every path it can run. */
+export interface QuantPathInfo {
+  path: 'portable' | 'avx2' | 'avx512';
+  best: 'portable' | 'avx2' | 'avx512';
+  paths: Array<'portable' | 'avx2' | 'avx512'>;
+}
+
 /** Return kinds and their TypeScript types. */
 export interface NativeReturnTypes {
   void: void;
   num: number;
+  str: string;
   handle: NativeHandle;
   info: NativeInfo;
+  quantInfo: QuantPathInfo;
 }
 
 /** Roles of array arguments: read, written, or both. */
@@ -274,6 +290,34 @@ export const NATIVE_SIGNATURES = {
       ['ids', 'i32', 'in', 'batch*t'], ['tokenTypes', 'i32?', 'in', 'batch*t'], ['attentionMask', 'i32?', 'in', 'batch*t'],
       ['labels', 'i32', 'in', 'batch*t'], ['masks', 'f32?', 'in', bertMasks], ['logits', 'f32', 'in', `${labelled}*vocab`],
       ['gScale', 'num'], ['accumulate', 'bool'],
+    ],
+  },
+  // Stored-weight kernels (native/src/quant_addon.cc). `type` is a ggml type id; rowBytes(type, cols) its bytes per row.
+  quantLinear: {
+    returns: 'void',
+    args: [
+      ['type', 'count'], ['weight', 'u8', 'in', 'rows*rowBytes(type, cols)'], ['rows', 'count'], ['cols', 'count'],
+      ['x', 'f32', 'in', 'm*cols'], ['m', 'count'], ['bias', 'f32?', 'in', 'rows'], ['out', 'f32', 'inout', 'm*rows'], ['accumulate', 'bool'],
+    ],
+  },
+  quantDequantize: {
+    returns: 'void',
+    args: [['type', 'count'], ['weight', 'u8', 'in', 'rows*rowBytes(type, cols)'], ['rows', 'count'], ['cols', 'count'], ['out', 'f32', 'out', 'rows*cols']],
+  },
+  quantActRoundtrip: { returns: 'void', args: [['x', 'f32', 'in', 'm*k'], ['m', 'count'], ['k', 'count'], ['out', 'f32', 'out', 'm*k']] },
+  quantInfo: { returns: 'quantInfo', args: [] },
+  quantSetPath: { returns: 'str', args: [['path', 'str']] },
+  lmCreate: { returns: 'handle', args: [['spec', 'object']] },
+  lmForward: {
+    returns: 'void',
+    args: [
+      ['model', 'handle'],
+      ['kCaches', 'f32[]|u16[]', 'inout', 'nLayer tensors of batch*nKvHead*capacity*headDim'],
+      ['vCaches', 'f32[]|u16[]', 'inout', 'nLayer tensors of batch*nKvHead*capacity*headDim'],
+      ['ids', 'i32', 'in', 'batch*t'], ['positionIds', 'i32', 'in', 'batch*t'], ['attentionMask', 'i32?', 'in', 'batch*(past+t)'],
+      ['cos', 'f32?', 'in', 'batch*t*headDim/2'], ['sin', 'f32?', 'in', 'batch*t*headDim/2'],
+      ['logits', 'f32', 'out', 'batch*(lastOnly ? 1 : t)*vocab'],
+      ['batch', 'count'], ['t', 'count'], ['past', 'count'], ['capacity', 'count'], ['lastOnly', 'bool'], ['kvHalf', 'bool'],
     ],
   },
 } as const satisfies Record<string, KernelRow>;

@@ -14,7 +14,8 @@ import { ConfigError, ShapeError } from '../errors.js';
 import type { LMCache } from '../models/causal-lm.js';
 import { KVCache } from '../models/kv-cache.js';
 import { GGML_TYPE_ID } from './formats.js';
-import { loadQuantAddon } from './native.js';
+import { loadNativeAddon } from '../backend/native.js';
+import type { NativeHandle, NativeKernels } from '../backend/native-signatures.js';
 import type { QuantizedWeight } from './weight.js';
 
 /** One decoder block. Absent optional fields are absent in the architecture (no bias, no q/k norm, …). */
@@ -186,27 +187,20 @@ function wire(w: QuantizedWeight | null | undefined): { type: number; rows: numb
   return w ? { type: GGML_TYPE_ID[w.type], rows: w.rows, cols: w.cols, bytes: w.bytes } : null;
 }
 
-/** True when the native decoder is available (the addon is built with lmCreate). */
+/** True when the native decoder is available (the addon is built). */
 export function nativeDecoderAvailable(): boolean {
-  const a = loadQuantAddon() as unknown as { lmCreate?: unknown } | null;
-  return !!a && typeof a.lmCreate === 'function';
+  return loadNativeAddon() !== null;
 }
 
-interface LmAddon {
-  lmCreate(spec: object): object;
-  lmForward(
-    handle: object, k: Array<Float32Array | Uint16Array>, v: Array<Float32Array | Uint16Array>, ids: Int32Array, pos: Int32Array,
-    mask: Int32Array | null, cos: Float32Array | null, sin: Float32Array | null, logits: Float32Array,
-    batch: number, t: number, past: number, capacity: number, lastOnly: boolean, kvHalf: boolean,
-  ): void;
-}
+/** lmCreate and lmForward, typed from their rows of the kernel signature table (src/backend/native-signatures.ts). */
+type LmAddon = Pick<NativeKernels, 'lmCreate' | 'lmForward'>;
 
 /**
  * A decoder held by the native addon: weights are referenced in place (the
  * typed arrays stay alive as long as this object), never copied.
  */
 export class NativeDecoder {
-  private readonly handle: object;
+  private readonly handle: NativeHandle;
   private readonly addon: LmAddon;
   readonly nLayer: number;
 
@@ -215,8 +209,8 @@ export class NativeDecoder {
    * @throws RangeError/TypeError (from the addon) naming a weight whose shape or type does not fit the spec
    */
   constructor(readonly spec: DecoderSpec) {
-    const addon = loadQuantAddon() as unknown as LmAddon | null;
-    if (!addon || typeof addon.lmCreate !== 'function') {
+    const addon: LmAddon | null = loadNativeAddon();
+    if (!addon) {
       throw new ConfigError('the stored-weight decoder needs the native addon; build it with `node scripts/build-native.mjs`');
     }
     this.addon = addon;
