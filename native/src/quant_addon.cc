@@ -8,6 +8,9 @@
 
 #include <cmath>
 #include <string>
+#include <vector>
+
+#include "common.h"
 
 #include "lm_decode.h"
 #include "napi_args.h"
@@ -297,6 +300,46 @@ Napi::Value LmForward(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// quantReadBandwidth(buffer Uint8Array, seconds) → GB/s: the best of repeated passes that read the whole
+// buffer (64-bit loads summed, split over the OpenMP threads), for the decode bench's floor.
+Napi::Value QuantReadBandwidth(const Napi::CallbackInfo& info) {
+  Args a{info};
+  const double seconds = a.num(1);
+  Napi::TypedArray ta = info[0].As<Napi::TypedArray>();
+  const uint8_t* p = a.u8(0, 0);
+  const i64 words = (i64)ta.ElementLength() / 8;
+  double best = 0.0;
+  const i64 start = muse::now_ns();
+  volatile uint64_t sink = 0;
+  do {
+    const int T = muse::max_threads();
+    std::vector<uint64_t> part((size_t)T * 8, 0);
+    const i64 t0 = muse::now_ns();
+#pragma omp parallel num_threads(T)
+    {
+      const int t = muse::thread_id();
+      const int nt = T;
+      const i64 w0 = words * t / nt, w1 = words * (t + 1) / nt;
+      uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+      const uint64_t* q = reinterpret_cast<const uint64_t*>(p);
+      i64 i = w0;
+      for (; i + 4 <= w1; i += 4) {
+        s0 += q[i];
+        s1 += q[i + 1];
+        s2 += q[i + 2];
+        s3 += q[i + 3];
+      }
+      for (; i < w1; i++) s0 += q[i];
+      part[(size_t)t * 8] = s0 + s1 + s2 + s3;
+    }
+    const double dt = (double)(muse::now_ns() - t0) * 1e-9;
+    for (int t = 0; t < T; t++) sink = sink + part[(size_t)t * 8];
+    const double gbs = (double)words * 8.0 / dt * 1e-9;
+    if (gbs > best) best = gbs;
+  } while ((double)(muse::now_ns() - start) * 1e-9 < seconds);
+  return Napi::Number::New(info.Env(), best);
+}
+
 }  // namespace
 
 namespace muse {
@@ -309,6 +352,7 @@ void register_quant(Napi::Env env, Napi::Object exports) {
   export_kernel(env, exports, "quantSetPath", QuantSetPath);
   export_kernel(env, exports, "lmCreate", LmCreate);
   export_kernel(env, exports, "lmForward", LmForward);
+  export_kernel(env, exports, "quantReadBandwidth", QuantReadBandwidth);
 }
 
 }  // namespace muse

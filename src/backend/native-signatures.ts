@@ -308,6 +308,7 @@ export const NATIVE_SIGNATURES = {
   quantInfo: { returns: 'quantInfo', args: [] },
   quantSetPath: { returns: 'str', args: [['path', 'str']] },
   lmCreate: { returns: 'handle', args: [['spec', 'object']] },
+  quantReadBandwidth: { returns: 'num', args: [['buffer', 'u8', 'in', 'any'], ['seconds', 'num']] },
   lmForward: {
     returns: 'void',
     args: [
