@@ -39,6 +39,17 @@ export interface LoadModelOptions {
    * checkpoint saved without its tokenizer). Default: the model directory.
    */
   tokenizerDir?: string;
+  /**
+   * Weights in memory: `float32` (default) loads the trainable float32 model;
+   * `auto` keeps what the file stores — F16/BF16 matrices of a Llama-family
+   * directory stay half precision, GGUF files stay in their (quantized)
+   * types — in an inference-only model on the native stored-weight decoder
+   * (falls back to float32 when the native addon is missing). `muse generate`
+   * and `muse serve` load with `auto` unless `--dtype float32` is given.
+   */
+  dtype?: 'float32' | 'auto';
+  /** KV cache element type of a stored-weight model (`float16` halves the cache); default float32. */
+  kvCacheDtype?: 'float32' | 'float16';
 }
 
 /**

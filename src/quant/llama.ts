@@ -7,6 +7,7 @@
  */
 import { FileFormatError, ShapeError } from '../errors.js';
 import type { CausalLM, LMCache } from '../models/causal-lm.js';
+import { Module } from '../nn/module.js';
 import { layerWindow, llamaMaxPositions, type LlamaConfig } from '../models/llama/config.js';
 import { ropeInvFreq, ropeTables } from '../models/llama/rope.js';
 import { DecodeCache, NativeDecoder, type DecoderSpec, type KvCacheDtype } from './decoder.js';
@@ -94,9 +95,11 @@ export function llamaStepInputs(
 /**
  * An inference-only Llama-family causal LM over stored weights (half
  * precision or quantized, read in place): the {@link CausalLM} interface on
- * the native decoder, with a float32 or float16 KV cache.
+ * the native decoder, with a float32 or float16 KV cache. It is a
+ * {@link Module} without parameters (nothing to train or save: load the model
+ * with `dtype: 'float32'` for that).
  */
-export class StoredLlamaLM implements CausalLM {
+export class StoredLlamaLM extends Module implements CausalLM {
   private readonly decoder: NativeDecoder;
   /** Element type of the caches {@link newCache} makes (`--kv-cache-dtype`). */
   kvCacheDtype: KvCacheDtype;
@@ -106,6 +109,7 @@ export class StoredLlamaLM implements CausalLM {
    * @throws FileFormatError naming a missing tensor
    */
   constructor(readonly config: LlamaConfig, src: LlamaTensorSource, opts: { kvCacheDtype?: KvCacheDtype; source?: string } = {}) {
+    super();
     this.decoder = new NativeDecoder(llamaDecoderSpec(config, src, opts.source));
     this.kvCacheDtype = opts.kvCacheDtype ?? 'float32';
   }

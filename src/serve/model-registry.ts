@@ -9,6 +9,7 @@ import { fillMask } from '../models/bert/fill-mask.js';
 import { preferredGenerationModel } from '../models/bundled.js';
 import { loadModel, registeredFamilies } from '../models/registry.js';
 import type { LoadedCausalLM } from '../models/loaded.js';
+import type { LoadModelOptions } from '../models/registry.js';
 
 /** Thrown when a request names a model the server does not hold (HTTP 404). */
 export class ModelNotFoundError extends MuseError {
@@ -152,10 +153,10 @@ export class ModelRegistry {
  * @throws FileFormatError naming a missing directory or config.json; UnknownModelTypeError listing the known types;
  *   ConfigError naming a directory whose model cannot be served
  */
-export async function loadRegistry(dirs: readonly string[]): Promise<ModelRegistry> {
+export async function loadRegistry(dirs: readonly string[], opts: LoadModelOptions = {}): Promise<ModelRegistry> {
   const reg = new ModelRegistry();
   for (const dir of dirs) {
-    const loaded = loadModel(dir);
+    const loaded = loadModel(dir, opts);
     if (loaded.kind === 'causal-lm') reg.addCausalLM(loaded);
     else if (loaded.kind === 'masked-lm') reg.addMaskedLM({ name: defaultModelName(dir), dir, fill: (text, topK) => fillMask(loaded, text, { topK }) });
     else {

@@ -18,11 +18,14 @@ import { registerApi } from './routes/api.js';
 import { registerCompletions } from './routes/completions.js';
 import { registerGenerate } from './routes/generate.js';
 import { registerStatic } from './routes/static.js';
+import type { LoadModelOptions } from '../models/registry.js';
 
 /** Options of {@link createServer}; every field has a default. */
 export interface ServeOptions {
   /** Model directories to serve (default: the bundled models), or a registry already loaded. */
   models?: readonly string[] | ModelRegistry;
+  /** How model directories are loaded (`dtype`, `kvCacheDtype`; see LoadModelOptions). */
+  load?: LoadModelOptions;
   /** SQLite file of the ratings (default `muse-ratings.db` in the working directory). */
   db?: string;
   /** Folder of training runs shown by /train (default `runs`). */
@@ -115,7 +118,7 @@ function statusOf(err: unknown): { status: number; body: ReturnType<typeof error
  * @throws FileFormatError / ConfigError when a model directory cannot be served or the database cannot be opened
  */
 export async function createServer(opts: ServeOptions = {}): Promise<MuseServer> {
-  const registry = opts.models && !Array.isArray(opts.models) ? (opts.models as ModelRegistry) : await loadRegistry((opts.models as string[] | undefined) ?? bundledModelDirs());
+  const registry = opts.models && !Array.isArray(opts.models) ? (opts.models as ModelRegistry) : await loadRegistry((opts.models as string[] | undefined) ?? bundledModelDirs(), opts.load);
   if (opts.threads !== undefined) {
     if (!(Number.isInteger(opts.threads) && opts.threads >= 1)) throw new ConfigError(`serve option threads must be an integer ≥ 1, got ${opts.threads}`);
     loadNativeAddon()?.setThreads(opts.threads);

@@ -7,6 +7,7 @@ import { unknownPromptWarning } from '../../pipelines/prompt-check.js';
 import { seq2seqTarget } from '../../models/seq2seq/load.js';
 import { inferPoemForm } from '../../pipelines/poem-form.js';
 import { ConfigError } from '../../errors.js';
+import { dtypeLoadOptions } from '../dtype-flags.js';
 
 function num(name: string) {
   return (v: string): number => {
@@ -42,6 +43,8 @@ interface GenerateFlags {
   form?: string;
   json?: boolean;
   tokenizer?: string;
+  dtype?: string;
+  kvCacheDtype?: string;
 }
 
 /** The prompt piped on stdin (`echo 床前明月光， | muse generate`), one trailing newline dropped; '' when stdin is a terminal. */
@@ -73,6 +76,8 @@ export function register(program: Command): void {
     .command('generate')
     .description('continue a prompt with a model (default: the bundled muse-poet-zh for Chinese prompts, muse-story-en otherwise)')
     .argument('[prompt]', 'the beginning to continue (when absent: stdin if it is not a terminal; "" or nothing: start from the beginning-of-text token)')
+    .option('--dtype <dtype>', 'weights in memory: auto (as stored: half-precision or quantized files stay so, inference only) or float32', 'auto')
+    .option('--kv-cache-dtype <dtype>', 'KV cache of half-precision/quantized models: float32 or float16 (half the memory)', 'float32')
     .option('--tokenizer <dir>', 'tokenizer files (tokenizer.json, or vocab.json + merges.txt) when the model directory has none')
     .option('--model <dir>', 'model directory (Hugging Face GPT-2 layout, or a muse-seq2seq directory from `muse finetune --arch seq2seq`)')
     .option('--max-new-tokens <n>', 'tokens to generate', num('--max-new-tokens'))
@@ -98,7 +103,7 @@ export function register(program: Command): void {
       // An acrostic of Chinese characters, or a poem form, needs the poetry model even without a prompt.
       const poem = (flags.form !== undefined && flags.form !== 'free') || flags.acrostic !== undefined;
       const dir = flags.model ?? (poem && promptArg === '' ? defaultModelFor('诗') : defaultModelFor(promptArg + (flags.acrostic ?? '')));
-      const loaded = loadModel(dir, flags.tokenizer !== undefined ? { tokenizerDir: flags.tokenizer } : {});
+      const loaded = loadModel(dir, { ...(flags.tokenizer !== undefined ? { tokenizerDir: flags.tokenizer } : {}), ...dtypeLoadOptions(flags) });
       if (loaded.kind !== 'causal-lm' && loaded.kind !== 'seq2seq') {
         throw new ConfigError(`${dir} holds a ${loaded.modelType} model (${loaded.kind}), which does not generate text; pass --model a causal LM or seq2seq directory`);
       }

@@ -1,5 +1,6 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { bundledModelDirs } from '../../models/bundled.js';
+import { dtypeLoadOptions } from '../dtype-flags.js';
 
 function int(name: string) {
   return (v: string): number => {
@@ -25,6 +26,8 @@ interface ServeFlags {
   maxTokens: number;
   log?: boolean;
   threads: number;
+  dtype?: string;
+  kvCacheDtype?: string;
 }
 
 /** Registers `muse serve`. */
@@ -42,6 +45,8 @@ export function register(program: Command): void {
     .option('--max-batch <n>', 'unseeded requests with equal settings decoded together, at most (1 = no batching)', int('--max-batch'), 8)
     .option('--max-tokens <n>', 'largest max_tokens a request may ask for', int('--max-tokens'), 512)
     .option('--threads <n>', 'OpenMP threads of the native kernels (1 suits interleaved generations on a shared machine)', int('--threads'), 1)
+    .option('--dtype <dtype>', 'weights in memory: auto (as stored: half-precision or quantized files stay so) or float32', 'auto')
+    .option('--kv-cache-dtype <dtype>', 'KV cache of half-precision/quantized models: float32 or float16', 'float32')
     .option('--log', 'log every request (JSON lines on stdout)')
     .action(async (flags: ServeFlags) => {
       // fastify and SQLite load only for this command: every other `muse` call starts faster.
@@ -56,6 +61,7 @@ export function register(program: Command): void {
         maxTokens: Math.max(1, flags.maxTokens),
         logger: flags.log ?? false,
         threads: Math.max(1, flags.threads),
+        load: dtypeLoadOptions(flags),
       });
       const url = await server.listen(flags.port, flags.host);
       const models = server.context.registry.causalNames.concat(server.context.registry.maskedNames);

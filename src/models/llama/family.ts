@@ -4,6 +4,8 @@
  * directories (`load.ts`) and saved as `transformers` reads them.
  */
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { readJsonFile } from '../../io/json.js';
 import { Generator } from '../../tensor/index.js';
 import { loadTokenizer } from '../../tokenizers/index.js';
 import { generationConfigFromHF, toHF } from '../../generate/index.js';
@@ -18,18 +20,42 @@ import { isGgufOf, loadGgufLlama } from '../../gguf/load.js';
 
 /** GGUF architectures this family loads (Mistral files use llama). */
 const GGUF_LLAMA_ARCHS = ['llama', 'qwen2', 'qwen3'];
+import { ConfigError } from '../../errors.js';
+import { getBackend } from '../../backend/index.js';
+import { nativeDecoderAvailable } from '../../quant/decoder.js';
+import { dominantDtype, rawTensorSource, readRawCheckpoint } from '../../quant/hf-stored.js';
+import { StoredLlamaLM } from '../../quant/llama.js';
+import type { LoadModelOptions } from '../registry.js';
 
 /** A Llama-family directory loaded for generation. */
-export type LoadedLlamaLM = LoadedCausalLM<LlamaForCausalLM>;
+export type LoadedLlamaLM = LoadedCausalLM<LlamaForCausalLM | StoredLlamaLM>;
+
+/**
+ * The half-precision model of a directory when `dtype: 'auto'` asks for the
+ * weights as stored, the native decoder is there and the file's matrices are
+ * F16/BF16; otherwise null (load float32).
+ */
+function storedLlama(dir: string, opts: LoadModelOptions): StoredLlamaLM | null {
+  if (opts.dtype !== 'auto' || getBackend().name !== 'native' || !nativeDecoderAvailable()) return null;
+  const raw = readRawCheckpoint(dir);
+  const dtype = dominantDtype(raw);
+  if (dtype !== 'F16' && dtype !== 'BF16') return null;
+  return new StoredLlamaLM(llamaConfig(readJsonFile(join(dir, 'config.json')) as Record<string, unknown>), rawTensorSource(raw), {
+    kvCacheDtype: opts.kvCacheDtype, source: dir,
+  });
+}
 
 /**
  * Load a Llama-family directory (HF layout) with its tokenizer and generation defaults, from disk only.
  * @throws FileFormatError naming the directory/file when something is missing or corrupt
  * @throws ConfigError naming config.json and the field for an unsupported config
  */
-export function loadLlamaDir(dir: string, tokenizerDir: string = dir): LoadedLlamaLM {
+export function loadLlamaDir(dir: string, tokenizerDir: string = dir, opts: LoadModelOptions = {}): LoadedLlamaLM {
   if (!existsSync(dir)) throw new FileFormatError(`model directory ${dir} does not exist; pass --model DIR with a Hugging Face Llama, Mistral, Qwen2 or Qwen3 directory`);
-  const { model, report, generationConfig: genJson } = loadLlama(dir);
+  const stored = storedLlama(dir, opts);
+  const { model, report, generationConfig: genJson } = stored
+    ? { model: stored, report: { missing: [], unexpected: [] }, generationConfig: readGenerationConfig(dir) }
+    : loadLlama(dir);
   const tokenizer = loadTokenizer(tokenizerDir);
   const generationConfig = genJson ? generationConfigFromHF(genJson) : {};
   const c = model.config;
@@ -39,6 +65,9 @@ export function loadLlamaDir(dir: string, tokenizerDir: string = dir): LoadedLla
 
 /** Save a Llama-family directory that {@link loadLlamaDir} (and `transformers`) reads back. */
 export function saveLlamaDir(dir: string, parts: SaveParts<LoadedLlamaLM>): void {
+  if (!(parts.model instanceof LlamaForCausalLM)) {
+    throw new ConfigError(`${dir}: this model was loaded with its weights as stored (half precision or quantized), for inference only; load it with dtype float32 (--dtype float32) to save or train it`);
+  }
   saveLlama(dir, parts.model, {
     tokenizerJson: parts.tokenizer.toJSON(),
     generationConfig: toHF(parts.generationConfig),
@@ -54,7 +83,13 @@ export const llamaFamily: ModelFamily<LoadedLlamaLM> = {
   tasks: ['generate', 'pretrain', 'perplexity'],
   readConfig: (raw) => llamaConfig(raw),
   build: (config, opts = {}) => new LlamaForCausalLM(llamaConfig(config), { generator: new Generator(opts.seed ?? 0) }),
-  load: (path, opts = {}) => (isGgufOf(path, GGUF_LLAMA_ARCHS) ? loadGgufLlama(path) : loadLlamaDir(path, opts.tokenizerDir)),
+  load: (path, opts = {}) => (isGgufOf(path, GGUF_LLAMA_ARCHS) ? loadGgufLlama(path) : loadLlamaDir(path, opts.tokenizerDir, opts)),
   save: saveLlamaDir,
   canLoadFile: (path) => isGgufOf(path, GGUF_LLAMA_ARCHS),
 };
+
+/** `generation_config.json` of a directory, when present. */
+function readGenerationConfig(dir: string): Record<string, unknown> | undefined {
+  const p = join(dir, 'generation_config.json');
+  return existsSync(p) ? (readJsonFile(p) as Record<string, unknown>) : undefined;
+}
