@@ -18,6 +18,7 @@ import { register as registerVae } from './commands/vae.js';
 import { register as registerAe } from './commands/ae.js';
 import { register as registerServe } from './commands/serve.js';
 import { register as registerRatings } from './commands/ratings.js';
+import { register as registerGguf } from './commands/gguf.js';
 
 const program = new Command();
 program
@@ -55,6 +56,7 @@ registerVae(program);
 registerAe(program);
 registerServe(program);
 registerRatings(program);
+registerGguf(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -12,14 +12,24 @@ import { join } from 'node:path';
 import { writeGguf } from '../../src/io/gguf-write.js';
 import { hfToGguf } from '../../src/gguf/write.js';
 import { loadCausalLM } from '../../src/models/registry.js';
-import { ORACLE_CASES, oracleModel, type OracleCase } from './oracle-models.js';
+import { BUNDLED_CASES, ORACLE_CASES, oracleModel, type OracleCase } from './oracle-models.js';
+import { convertToGguf } from '../../src/gguf/convert.js';
+import type { CausalLM } from '../../src/models/causal-lm.js';
 
 interface Recorded extends OracleCase {
   sha256: string;
   prompts: { text: string; museTokens: number[]; llamaTokens: number[]; greedy: number[]; steps: Array<Array<[number, number]>> }[];
 }
 
-const fixture = JSON.parse(readFileSync(new URL('../fixtures/gguf/llamacpp-oracle.json', import.meta.url), 'utf8')) as { cases: Recorded[] };
+interface RecordedBundled {
+  name: string;
+  model: string;
+  type: string;
+  sha256: string;
+  prompts: Recorded['prompts'];
+}
+
+const fixture = JSON.parse(readFileSync(new URL('../fixtures/gguf/llamacpp-oracle.json', import.meta.url), 'utf8')) as { cases: Recorded[]; bundled: RecordedBundled[] };
 
 /** Next-token probability tolerance per file type: llama.cpp rounds activations to F16 / Q8 for those weights, muse does not. */
 const PROB_TOL: Record<string, number> = { f32: 5e-3, f16: 6e-3, q8_0: 0.05, q4_0: 0.09, q4_k_m: 0.09 };
@@ -42,6 +52,34 @@ function argmax(p: Float64Array): number {
   return best;
 }
 
+/**
+ * Teacher-forced along llama.cpp's greedy path with muse's KV cache: the prompt, then one token per
+ * step; probabilities within PROB_TOL, and muse's argmax equal to llama.cpp's wherever llama.cpp's
+ * top-1/top-2 gap is clear (at least two such steps per prompt).
+ */
+function compareWithLlamaCpp(name: string, type: string, model: CausalLM, tokenizer: { encodeIds(t: string, o?: { addSpecialTokens?: boolean }): number[] }, prompts: Recorded['prompts']): void {
+  const V = model.vocabSize;
+  for (const pr of prompts) {
+    assert.deepEqual(tokenizer.encodeIds(pr.text, { addSpecialTokens: false }), pr.llamaTokens, `${name}: tokenization of ${JSON.stringify(pr.text)}`);
+    const cache = model.newCache(1);
+    let next = Int32Array.from(pr.museTokens);
+    let compared = 0;
+    for (let step = 0; step < pr.steps.length; step++) {
+      const p = softmax(model.forward(next, 1, next.length, cache, { lastOnly: true }).slice(0, V));
+      for (const [id, want] of pr.steps[step]!) {
+        assert.ok(Math.abs(p[id]! - want) <= PROB_TOL[type]!, `${name} step ${step}: p(${id}) muse ${p[id]} llama.cpp ${want}`);
+      }
+      const top = pr.steps[step]!;
+      if (top[0]![1] - top[1]![1] >= TIE_GAP[type]!) {
+        assert.equal(argmax(p), pr.greedy[step], `${name} greedy step ${step}`);
+        compared++;
+      }
+      next = Int32Array.of(pr.greedy[step]!);
+    }
+    assert.ok(compared >= 2, `${name}: only ${compared} of ${pr.steps.length} greedy steps were clear enough to compare`);
+  }
+}
+
 for (const rec of fixture.cases) {
   test(`llama.cpp oracle: ${rec.name}`, () => {
     const c = ORACLE_CASES.find((x) => x.name === rec.name)!;
@@ -54,27 +92,36 @@ for (const rec of fixture.cases) {
       // through the registry, as `muse generate --model FILE.gguf` loads it
       const { model, tokenizer, family } = loadCausalLM(path);
       assert.equal(family, c.arch === 'gpt2' ? 'gpt2' : 'llama');
-      const V = model.vocabSize;
-      for (const pr of rec.prompts) {
-        assert.deepEqual(tokenizer.encodeIds(pr.text, { addSpecialTokens: false }), pr.llamaTokens, `tokenization of ${JSON.stringify(pr.text)}`);
-        // KV-cached decoding: the prompt, then one token per step
-        const cache = model.newCache(1);
-        let next = Int32Array.from(pr.museTokens);
-        let compared = 0;
-        for (let step = 0; step < pr.steps.length; step++) {
-          const p = softmax(model.forward(next, 1, next.length, cache, { lastOnly: true }).slice(0, V));
-          for (const [id, want] of pr.steps[step]!) {
-            assert.ok(Math.abs(p[id]! - want) <= PROB_TOL[c.type]!, `${c.name} step ${step}: p(${id}) muse ${p[id]} llama.cpp ${want}`);
+      compareWithLlamaCpp(c.name, c.type, model, tokenizer, rec.prompts);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
+
+for (const rec of fixture.bundled) {
+  test(`llama.cpp runs muse's exported ${rec.name} with muse's greedy tokens`, () => {
+    const dir = mkdtempSync(join(tmpdir(), 'muse-oracle-'));
+    try {
+      const b = BUNDLED_CASES.find((x) => x.name === rec.name)!;
+      const path = join(dir, `${b.name}.gguf`);
+      convertToGguf(b.model, path, b.type);
+      assert.equal(createHash('sha256').update(readFileSync(path)).digest('hex'), rec.sha256, 'muse writes the bytes llama.cpp read');
+      const { model, tokenizer } = loadCausalLM(path);
+      compareWithLlamaCpp(b.name, b.type, model, tokenizer, rec.prompts);
+      if (b.type === 'f32') {
+        // the exported F32 file is the trained model itself: every step matches the directory model in muse too
+        const orig = loadCausalLM(b.model).model;
+        for (const pr of rec.prompts) {
+          const cache = orig.newCache(1);
+          let next = Int32Array.from(pr.museTokens);
+          const greedy: number[] = [];
+          for (let step = 0; step < pr.greedy.length; step++) {
+            greedy.push(argmax(softmax(orig.forward(next, 1, next.length, cache, { lastOnly: true }).slice(0, orig.vocabSize))));
+            next = Int32Array.of(greedy[step]!);
           }
-          // teacher-forced along llama.cpp's greedy path; near-ties are not compared
-          const top = pr.steps[step]!;
-          if (top[0]![1] - top[1]![1] >= TIE_GAP[c.type]!) {
-            assert.equal(argmax(p), pr.greedy[step], `${c.name} greedy step ${step}`);
-            compared++;
-          }
-          next = Int32Array.of(pr.greedy[step]!);
+          assert.deepEqual(greedy, pr.greedy, `${b.name}: muse's own greedy continuation of ${JSON.stringify(pr.text)} equals llama.cpp's`);
         }
-        assert.ok(compared >= 2, `${c.name}: only ${compared} of ${pr.steps.length} greedy steps were clear enough to compare`);
       }
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -136,3 +136,19 @@ export function oracleModel(c: OracleCase): { hf: HfModelForGguf; tokenizer: Bas
     hf: { config, tensors: oracleLlamaTensors(config, 23), tokenizerJson: tokenizer.toJSON() as Record<string, unknown>, specialIds: { eos }, name: c.name },
   };
 }
+
+/** muse's own bundled models, exported by muse and run in llama.cpp (the target: the same greedy tokens). */
+export interface BundledCase {
+  name: string;
+  model: string;
+  type: GgufFileType;
+  prompts: string[];
+  tokens: number;
+}
+
+export const BUNDLED_CASES: BundledCase[] = [
+  { name: 'muse-story-en-f32', model: 'models/muse-story-en', type: 'f32', prompts: ['Once upon a time', 'The little fox'], tokens: 40 },
+  { name: 'muse-story-en-q8_0', model: 'models/muse-story-en', type: 'q8_0', prompts: ['Once upon a time'], tokens: 40 },
+  { name: 'muse-poet-zh-f32', model: 'models/muse-poet-zh', type: 'f32', prompts: ['春风', '明月'], tokens: 24 },
+  { name: 'muse-poet-zh-q4_k_m', model: 'models/muse-poet-zh', type: 'q4_k_m', prompts: ['春风'], tokens: 24 },
+];
