@@ -27,6 +27,15 @@ export { BPETokenizer, type BPETokenizerInit } from './bpe-tokenizer.js';
 export { normalizerFromJSON, translateOnigurumaRegex, type Normalizer } from './normalizers.js';
 export { preTokenizerFromJSON, llama3Split, GPT2_PATTERN, LLAMA3_PATTERN, QWEN2_PATTERN, type PreTokenizerPipeline } from './pre-tokenizers.js';
 export { decoderFromJSON, type DecoderStep } from './decoders.js';
+export {
+  tokenizerFromGGUFMetadata,
+  chatTemplateFromGGUFMetadata,
+  endOfTurnIdsFromGGUFMetadata,
+  mergesFromScores,
+  type GGUFMetadata,
+  GGUF_TOKEN_TYPE,
+  SUPPORTED_GGUF_PRE,
+} from './gguf-tokenizer.js';
 export { WordPieceTokenizer, type WordPieceTrainOptions, type WordPieceVocabOptions, type BertNormalizerOptions, BERT_SPECIAL_TOKENS, readVocabTxt } from './wordpiece.js';
 export { StreamDecoder } from './stream-decoder.js';
 export { loadTokenizer, tokenizerFromJSON, type TokenizerJSONOptions } from './load.js';

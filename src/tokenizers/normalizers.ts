@@ -7,7 +7,8 @@
  * normalized text, the span of the original text it came from (for offsets),
  * following the Rust library's `NormalizedString` alignment rules: a
  * prepended string takes the first character's span, a replacement takes the
- * matched span, a composed character takes its first component's span.
+ * span of the match's last character, a composed character takes its first
+ * component's span.
  */
 import { FileFormatError } from '../errors.js';
 import { NFC_NOT_COMPOSED, NFC_UNKNOWN_MARKS } from './nfc-exceptions.js';
@@ -134,11 +135,16 @@ function unicodeForm(form: 'NFC' | 'NFD' | 'NFKC' | 'NFKD'): Normalizer {
   };
 }
 
+/** Per-character lower-casing as Rust's `char::to_lowercase` (no final-sigma rule, unlike `String.prototype.toLowerCase`). */
+function lowerChars(text: string): string {
+  return text.includes('\u03a3') ? Array.from(text, (c) => c.toLowerCase()).join('') : text.toLowerCase();
+}
+
 function lowercase(): Normalizer {
   return {
-    apply: (text) => text.toLowerCase(),
+    apply: lowerChars,
     applyAligned(t) {
-      const out = t.text.toLowerCase();
+      const out = lowerChars(t.text);
       if (out.length === t.text.length) return { text: out, align: t.align };
       const align: number[] = [];
       let u = 0;
@@ -200,7 +206,9 @@ function replace(pattern: unknown, content: string, source: string): Normalizer 
         for (let k = last; k < i; k++) align.push(t.align[2 * k], t.align[2 * k + 1]);
         const len = m[0].length;
         if (len === 0) continue;
-        const s = t.align[2 * i];
+        // As the Rust library's `replace`: the new characters take the span of the match's last character.
+        const lastUnits = len >= 2 && /[\udc00-\udfff]/.test(t.text[i + len - 1]) ? 2 : 1;
+        const s = t.align[2 * (i + len - lastUnits)];
         const e = t.align[2 * (i + len) - 1];
         out += content;
         for (let j = 0; j < content.length; j++) align.push(s, e);
@@ -286,11 +294,17 @@ export function normalizerFromJSON(json: unknown, source: string): Normalizer | 
   }
 }
 
+/** The characters Oniguruma's case-insensitive matching equates with an ASCII letter (Unicode case folding: `ſ` is `s`, the Kelvin sign is `k`). */
+function caseVariants(c: string): string {
+  const lower = c.toLowerCase();
+  return lower + lower.toUpperCase() + (lower === 's' ? '\u017f' : lower === 'k' ? '\u212a' : '');
+}
+
 /**
  * Translates an Oniguruma regex as `tokenizer.json` files write them (Hugging
  * Face tokenizers compiles them with Oniguruma) into a JavaScript `u` regex:
  * case-insensitive groups `(?i:…)` become explicit case alternatives (`'s` →
- * `'[sS]`), `\s`/`\S` become Unicode `White_Space` (Oniguruma's meaning;
+ * `'[sSſ]`, with Unicode case folding's `ſ` and Kelvin sign), `\s`/`\S` become Unicode `White_Space` (Oniguruma's meaning;
  * JavaScript's `\s` also holds U+FEFF and lacks U+0085), and possessive
  * quantifiers (`++`, `*+`, `?+`) become greedy ones.
  * @throws FileFormatError naming the pattern when JavaScript cannot compile the result
@@ -323,7 +337,7 @@ export function translateOnigurumaRegex(pattern: string, source: string, what: s
     if (inClass) {
       if (c === ']') inClass--;
       else if (c === '[') inClass++;
-      if (insensitive() && /[a-zA-Z]/.test(c)) out += c.toLowerCase() + c.toUpperCase();
+      if (insensitive() && /[a-zA-Z]/.test(c)) out += caseVariants(c);
       else out += c;
       prevQuant = false;
       continue;
@@ -379,7 +393,7 @@ export function translateOnigurumaRegex(pattern: string, source: string, what: s
       continue;
     }
     if (insensitive() && /[a-zA-Z]/.test(c)) {
-      out += `[${c.toLowerCase()}${c.toUpperCase()}]`;
+      out += `[${caseVariants(c)}]`;
       continue;
     }
     out += c;

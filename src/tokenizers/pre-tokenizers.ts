@@ -53,9 +53,9 @@ function runEnd(text: string, i: number, end: number, k: number): number {
   return i;
 }
 
-/** Whether `c` (a UTF-16 unit) case-insensitively equals the lower-case ASCII letter `lower`. */
+/** Whether `c` (a UTF-16 unit) case-insensitively equals the lower-case ASCII letter `lower` (Oniguruma folds `ſ` U+017F to `s`). */
 function ci(c: number, lower: number): boolean {
-  return c === lower || c === lower - 32;
+  return c === lower || c === lower - 32 || (lower === 115 && c === 0x17f);
 }
 
 /**

@@ -6,15 +6,15 @@
  * tokens, random code points from every plane), and decode round-trips.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { BPETokenizer, StreamDecoder, loadTokenizer, type Tokenizer } from '../../src/tokenizers/index.js';
+import { BPETokenizer, StreamDecoder, loadTokenizer, tokenizerFromJSON, type Tokenizer } from '../../src/tokenizers/index.js';
 import { normalizeLikeRust } from '../../src/tokenizers/normalizers.js';
 import { toWellFormed } from '../../src/tokenizers/unicode.js';
 import { MODERN_STRINGS } from '../fixtures/tokenizers/modern-strings.js';
 import { TEST_STRINGS } from '../fixtures/tokenizers/strings.js';
-import { FIXTURES, type HFEncoding, REPO_ROOT, fuzzString, hfTokenizers, rng, skipNoOracle } from './helpers.js';
+import { FIXTURES, type HFEncoding, REPO_ROOT, fuzzString, hfTokenizers, rng, skipNoOracle, tempDir } from './helpers.js';
 
 interface Expected {
   ids: number[];
@@ -120,3 +120,37 @@ test('known ids and roles: Llama 3 and Qwen3 chat markers are single ids, Llama 
   assert.deepEqual(tok('llama2').encodeIds('Hello'), [1, 22557]);
   assert.equal(tok('gemma3').encodeIds('')[0], 2);
 });
+
+/** Variants of the Llama 2 file exercising components the four files do not use, checked against the live Rust library. */
+const VARIANTS: [string, Record<string, unknown>][] = [
+  ['Metaspace (prepend first, no split), Mistral-style', { normalizer: null, pre_tokenizer: { type: 'Metaspace', replacement: '▁', prepend_scheme: 'first', split: false }, decoder: { type: 'Metaspace', replacement: '▁', prepend_scheme: 'first', split: false } }],
+  ['Metaspace (prepend always, split)', { normalizer: null, pre_tokenizer: { type: 'Metaspace', replacement: '▁', prepend_scheme: 'always', split: true }, decoder: { type: 'Sequence', decoders: [{ type: 'ByteFallback' }, { type: 'Metaspace', replacement: '▁', prepend_scheme: 'always', split: true }] } }],
+  ['NFKC + Lowercase + Strip normalizers', { normalizer: { type: 'Sequence', normalizers: [{ type: 'NFKC' }, { type: 'Lowercase' }, { type: 'Strip', strip_left: true, strip_right: true }, { type: 'Replace', pattern: { Regex: '\\s+' }, content: '▁' }] } }],
+  ...(['Isolated', 'Removed', 'MergedWithPrevious', 'MergedWithNext', 'Contiguous'] as const).flatMap((behavior): [string, Record<string, unknown>][] =>
+    [false, true].map((invert) => [
+      `Split on a translated regex, ${behavior}${invert ? ', inverted' : ''}`,
+      { pre_tokenizer: { type: 'Split', pattern: { Regex: "(?i:'s|'LL)|\\p{P}+|\\s++" }, behavior, invert } },
+    ]),
+  ),
+];
+
+for (const [what, patch] of VARIANTS) {
+  test(`llama2 variant: ${what} equals the live Rust library`, { skip: skipNoFiles || skipNoOracle }, async () => {
+    const json = { ...(JSON.parse(readFileSync(join(dirOf('llama2'), 'tokenizer.json'), 'utf8')) as Record<string, unknown>), ...patch };
+    const dir = tempDir();
+    writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(json));
+    const hf = hfTokenizers()?.Tokenizer.fromFile(join(dir, 'tokenizer.json'));
+    assert.ok(hf);
+    const t = tokenizerFromJSON(json);
+    const next = rng(5);
+    const strings = [...fixture.strings];
+    for (let k = 0; k < 100; k++) strings.push(k % 2 ? fuzzString(next, 16) : randomCodePoints(next, 10));
+    for (const s of strings) {
+      const h: HFEncoding = await hf.encode(s);
+      const e = t.encode(s);
+      assert.deepEqual(e.ids, h.getIds(), `ids of ${JSON.stringify(s)}`);
+      assert.deepEqual(e.offsets, h.getOffsets(), `offsets of ${JSON.stringify(s)}`);
+      assert.equal(t.decode(e.ids), await hf.decode(h.getIds(), false), `decode of ${JSON.stringify(s)}`);
+    }
+  });
+}
