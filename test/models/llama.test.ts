@@ -15,6 +15,7 @@ import { CharTokenizer } from '../../src/tokenizers/index.js';
 import { loadCausalLM } from '../../src/models/registry.js';
 import { requireGPT } from '../../src/models/gpt2/family.js';
 import { ConfigError, FileFormatError } from '../../src/errors.js';
+import { readSafetensors, writeSafetensors, type StTensor } from '../../src/io/safetensors.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const fixtures = join(here, '../fixtures/llama');
@@ -237,4 +238,30 @@ test('poem constraints (form, acrostic) hold on a llama model with sampling and 
   const text = tok.decode(beam.sequences[0]!);
   assert.match(text, new RegExp(`^(?:${couplet(7)}){2}$`, 'u'));
   assert.deepEqual([...text.split(/[，。]/).filter(Boolean).map((l) => l[0])], ['春', '夏', '秋', '冬']);
+});
+
+test('a bare LlamaModel checkpoint (no model. prefix) with rotary buffers loads; extra tensors are reported; wrong shapes are named', () => {
+  const src = join(fixtures, 'llama');
+  const tmp = mkdtempSync(join(tmpdir(), 'muse-llama-'));
+  try {
+    const { tensors } = readSafetensors(join(src, 'model.safetensors'));
+    const bare = new Map<string, StTensor>();
+    for (const [n, t] of tensors) bare.set(n === 'lm_head.weight' ? n : n.replace(/^model\./, ''), t);
+    bare.set('layers.0.self_attn.rotary_emb.inv_freq', { dtype: 'F32', shape: [2], data: new Float32Array(2) });
+    bare.set('score.weight', { dtype: 'F32', shape: [1], data: new Float32Array(1) });
+    const dir = join(tmp, 'bare');
+    mkdirSync(dir);
+    copyFileSync(join(src, 'config.json'), join(dir, 'config.json'));
+    writeSafetensors(join(dir, 'model.safetensors'), bare);
+    const { model, report } = loadLlama(dir);
+    assert.deepEqual(report.unexpected, ['model.score.weight']);
+    const exp = JSON.parse(readFileSync(join(src, 'expected.json'), 'utf8')) as Expected;
+    const got = model.forward(Int32Array.from(exp.prompt), 1, exp.prompt.length, model.newCache(1));
+    assert.ok(maxAbsDiff(got, exp.promptLogits) < 1e-4);
+    bare.set('norm.weight', { dtype: 'F32', shape: [3], data: new Float32Array(3) });
+    writeSafetensors(join(dir, 'model.safetensors'), bare);
+    assert.throws(() => loadLlama(dir), /"model\.norm\.weight" has shape \[3\] but the model expects \[16\]/);
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
 });

@@ -9,9 +9,10 @@ import { join } from 'node:path';
 import { Generator, fromArray, type Tensor } from '../../tensor/index.js';
 import { loadCheckpoint, missingConfigError } from '../../io/checkpoint.js';
 import type { StTensor } from '../../io/safetensors.js';
-import { ConfigError, FileFormatError } from '../../errors.js';
+import { FileFormatError, ShapeError } from '../../errors.js';
+import { readJsonFile } from '../../io/json.js';
 import { saveModel, type LoadReport, type SaveModelOptions } from '../pretrained.js';
-import { LLAMA_MODEL_TYPES, type LlamaConfig } from './config.js';
+import { LLAMA_MODEL_TYPES, llamaConfig, type LlamaConfig } from './config.js';
 import { LlamaForCausalLM } from './model.js';
 
 // Buffers older checkpoints saved beside the parameters (recomputed here from the config).
@@ -53,22 +54,15 @@ export interface LoadedLlama {
  * @throws ShapeError when a tensor's shape does not match the config
  */
 export function loadLlama(dir: string, opts: { generator?: Generator } = {}): LoadedLlama {
-  if (!existsSync(join(dir, 'config.json'))) throw missingConfigError(dir);
-  const ck = loadCheckpoint(dir);
-  const config = ck.config as Partial<LlamaConfig> & Record<string, unknown>;
   const configPath = join(dir, 'config.json');
-  if (!LLAMA_MODEL_TYPES.includes(config.model_type as LlamaConfig['model_type'])) {
-    throw new FileFormatError(`${configPath}: model_type is "${String(config.model_type)}"; the llama family loads ${LLAMA_MODEL_TYPES.join(', ')}`);
-  }
-  let model: LlamaForCausalLM;
-  try {
-    model = new LlamaForCausalLM(config, { generator: opts.generator, init: false });
-  } catch (err) {
-    if (err instanceof ConfigError) throw new ConfigError(err.message.replace(/^config\.json/, configPath));
-    throw err;
-  }
-  const sd = llamaStateDict(ck.tensors, model.config.tie_word_embeddings);
-  const { missing, unexpected } = model.loadStateDict(sd, false);
+  if (!existsSync(configPath)) throw missingConfigError(dir);
+  // The config is checked before gigabytes of weights are read.
+  checkConfig(readJsonFile(configPath), configPath);
+  // F32 tensors stay views into the file's buffer: they are copied once, into the parameters.
+  const ck = loadCheckpoint(dir, { share: true });
+  const config = checkConfig(ck.config, configPath);
+  const model = new LlamaForCausalLM(config, { generator: opts.generator, init: false });
+  const { missing, unexpected } = copyWeights(model, ck.tensors);
   if (missing.length) {
     const hint = missing.includes('lm_head.weight') && missing.length === 1
       ? 'the head is untied (tie_word_embeddings false) but lm_head.weight is absent; set "tie_word_embeddings": true in config.json if the head shares the embeddings'
@@ -77,6 +71,47 @@ export function loadLlama(dir: string, opts: { generator?: Generator } = {}): Lo
   }
   model.eval();
   return { model, report: { missing, unexpected }, generationConfig: ck.generationConfig };
+}
+
+/** A validated config.json object (errors name the file). */
+function checkConfig(raw: unknown, configPath: string): LlamaConfig {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new FileFormatError(`${configPath}: expected a JSON object`);
+  const config = raw as Partial<LlamaConfig> & Record<string, unknown>;
+  if (!LLAMA_MODEL_TYPES.includes(config.model_type as LlamaConfig['model_type'])) {
+    throw new FileFormatError(`${configPath}: model_type is "${String(config.model_type)}"; the llama family loads ${LLAMA_MODEL_TYPES.join(', ')}`);
+  }
+  return llamaConfig(config, configPath);
+}
+
+/**
+ * Copy checkpoint tensors into the model's parameters by name (the mapping of
+ * {@link llamaStateDict}), dropping each from `tensors` once copied so its
+ * memory can go before the next one is read: peak memory stays near the
+ * parameters plus the file, not twice the model.
+ * @returns parameter names the checkpoint lacks and checkpoint names the model has no parameter for
+ * @throws ShapeError naming the tensor and both shapes when they differ
+ */
+function copyWeights(model: LlamaForCausalLM, tensors: Map<string, StTensor>): LoadReport {
+  const params = new Map(model.namedParameters());
+  const tied = model.config.tie_word_embeddings;
+  const filled = new Set<string>();
+  const unexpected: string[] = [];
+  for (const [raw, t] of tensors) {
+    if (ROPE_BUFFERS.test(raw) || (raw === 'lm_head.weight' && tied)) continue;
+    const name = raw.startsWith('model.') || raw === 'lm_head.weight' ? raw : `model.${raw}`;
+    const p = params.get(name);
+    if (!p) {
+      unexpected.push(name);
+      continue;
+    }
+    if (t.shape.length !== p.shape.length || t.shape.some((d, i) => d !== p.shape[i])) {
+      throw new ShapeError(`loadLlama: tensor "${name}" has shape [${t.shape.join(', ')}] but the model expects [${p.shape.join(', ')}]; the checkpoint does not match this config`);
+    }
+    (p.data as Float32Array).set(t.data);
+    filled.add(name);
+    tensors.delete(raw);
+  }
+  return { missing: [...params.keys()].filter((n) => !filled.has(n)), unexpected };
 }
 
 /**
