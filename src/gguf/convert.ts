@@ -101,7 +101,7 @@ export function convertToGguf(input: string, out: string, fileType: GgufFileType
   if (isGgufFile(input)) {
     report = requantize(input, out, fileType);
   } else {
-    const loaded = loadCausalLM(input, { task: 'export to GGUF' });
+    const loaded = loadCausalLM(input, { task: 'export to GGUF', dtype: 'float32' });
     const config = (loaded.model as unknown as { config: Record<string, unknown> }).config;
     if (config === undefined || typeof config !== 'object') throw new ConfigError(`${input}: this model has no config to write as GGUF`);
     const tok = loaded.tokenizer;
