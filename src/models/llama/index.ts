@@ -4,7 +4,7 @@
  * grouped-query attention, Qwen2 biases, Qwen3 q/k norm, sliding windows).
  * See docs/models.md.
  */
-export { LlamaForCausalLM, LlamaModel, LlamaDecoderLayer, LlamaAttention, LlamaMLP, LlamaRMSNorm, type LlamaOutput } from './model.js';
+export { LlamaForCausalLM, LlamaModel, LlamaDecoderLayer, LlamaAttention, LlamaMLP, LlamaRMSNorm, type LlamaOutput, type PassContext } from './model.js';
 export {
   llamaConfig,
   llamaParameterCount,

@@ -25,7 +25,7 @@ export class LlamaRMSNorm extends Module {
 }
 
 /** What one forward pass shares across layers. */
-interface PassContext {
+export interface PassContext {
   /** Rotary tables `[B·T, headDim/2]` for this pass's positions. */
   cos: Float32Array;
   sin: Float32Array;
@@ -72,7 +72,10 @@ export class LlamaAttention extends Module {
     }
   }
 
-  /** `x` `[B, T, hidden]` → `[B, T, hidden]`. */
+  /**
+   * `x` `[B, T, hidden]` → `[B, T, hidden]`: differentiable without a cache
+   * (training); with `ctx.cache` (inference) the new keys/values are appended to it.
+   */
   forward(x: Tensor, ctx: PassContext): Tensor {
     const [B, T] = x.shape as [number, number, number];
     const H = this.nHead;
@@ -127,6 +130,7 @@ export class LlamaDecoderLayer extends Module {
     this.post_attention_layernorm = this.registerModule('post_attention_layernorm', new LlamaRMSNorm(cfg.hidden_size, cfg.rms_norm_eps));
     this.mlp = this.registerModule('mlp', new LlamaMLP(cfg, gen, init));
   }
+  /** `[B, T, hidden]` → same shape; appends this layer's keys/values to `ctx.cache` when there is one. */
   forward(x: Tensor, ctx: PassContext): Tensor {
     const h = x.add(this.self_attn.forward(this.input_layernorm.forward(x), ctx));
     return h.add(this.mlp.forward(this.post_attention_layernorm.forward(h)));
