@@ -8,14 +8,14 @@
  */
 import { closeSync, openSync, readSync } from 'node:fs';
 import { FileFormatError } from '../errors.js';
-import { GgufFile, metaString } from '../io/gguf.js';
+import { GgufFile, metaPlain, metaString } from '../io/gguf.js';
 import { generationConfigFromHF } from '../generate/index.js';
 import { GPT } from '../models/gpt2/model.js';
 import { gpt2StateDict } from '../models/gpt2/weights.js';
 import { LlamaForCausalLM } from '../models/llama/model.js';
 import { llamaStateDict } from '../models/llama/load.js';
 import type { LoadedCausalLM } from '../models/loaded.js';
-import { tokenizerFromJSON, type BaseTokenizer } from '../tokenizers/index.js';
+import { endOfTurnIdsFromGGUFMetadata, tokenizerFromGGUFMetadata, tokenizerFromJSON, type BaseTokenizer } from '../tokenizers/index.js';
 import { ggufToHf, type GgufAsHf } from './read.js';
 import { simpleTokenizerJSON } from './tokenizer-meta.js';
 
@@ -48,15 +48,19 @@ export function isGgufOf(path: string, archs: readonly string[]): boolean {
  * @throws FileFormatError when the file has no tokenizer or one muse cannot build (named: model and pre-tokenizer)
  */
 export function ggufTokenizer(file: GgufFile): BaseTokenizer {
+  // muse's own kinds (GPT-2 byte-level BPE, character vocabularies) as muse's tokenizers, exactly;
+  // every other llama.cpp tokenizer through the GGUF tokenizer of src/tokenizers/.
   const json = simpleTokenizerJSON(file.metadata, file.path);
   if (json) return tokenizerFromJSON(json);
-  const model = file.metadata.get('tokenizer.ggml.model');
-  const pre = file.metadata.get('tokenizer.ggml.pre');
-  if (!model) throw new FileFormatError(`${file.path}: the GGUF file holds no tokenizer (tokenizer.ggml.model is missing)`);
-  throw new FileFormatError(
-    `${file.path}: the GGUF tokenizer (tokenizer.ggml.model ${JSON.stringify(model.value)}, pre ${JSON.stringify(pre?.value ?? null)}) is not one muse builds yet; ` +
-      'muse reads GPT-2 byte-level BPE and character vocabularies from GGUF',
-  );
+  if (!file.metadata.has('tokenizer.ggml.model')) throw new FileFormatError(`${file.path}: the GGUF file holds no tokenizer (tokenizer.ggml.model is missing)`);
+  return tokenizerFromGGUFMetadata(plainMetadata(file), { source: file.path });
+}
+
+/** The metadata as plain values (what src/tokenizers' GGUF functions take). */
+function plainMetadata(file: GgufFile): Map<string, unknown> {
+  const out = new Map<string, unknown>();
+  for (const [k, v] of file.metadata) if (k.startsWith('tokenizer.')) out.set(k, metaPlain(v));
+  return out;
 }
 
 function missingError(path: string, missing: string[], what: string): FileFormatError {
@@ -67,7 +71,11 @@ function missingError(path: string, missing: string[], what: string): FileFormat
 function open(path: string): { hf: GgufAsHf; tokenizer: BaseTokenizer } {
   const file = GgufFile.open(path);
   try {
-    return { hf: ggufToHf(file), tokenizer: ggufTokenizer(file) };
+    const hf = ggufToHf(file);
+    // Generation stops on every end-of-turn id llama.cpp would (eos, eot, eom).
+    const eot = endOfTurnIdsFromGGUFMetadata(plainMetadata(file));
+    if (eot.length > 1) hf.generationConfig['eos_token_id'] = eot;
+    return { hf, tokenizer: ggufTokenizer(file) };
   } finally {
     file.close();
   }
