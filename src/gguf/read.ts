@@ -79,16 +79,26 @@ function llama3ScalingFromFreqs(factors: Float32Array, headDim: number, theta: n
   return scaling;
 }
 
+/** An open GGUF file's architecture and HF config (no tensor is read but `rope_freqs`). */
+export interface GgufConfig {
+  arch: GgufArch;
+  /** HF `model_type`: `gpt2`, `llama` (also Mistral files), `qwen2` or `qwen3`. */
+  modelType: 'gpt2' | 'llama' | 'qwen2' | 'qwen3';
+  /** HF `config.json` fields. */
+  config: Record<string, unknown>;
+  /** HF `generation_config.json` fields (`bos_token_id`, `eos_token_id`) from the tokenizer metadata. */
+  generationConfig: Record<string, unknown>;
+  nLayers: number;
+  nHead: number;
+  nKv: number;
+}
+
 /**
- * Convert an open GGUF model file to HF config and tensors (every weight
- * decoded to float32).
- *
- * @throws FileFormatError for an architecture muse does not run, missing
- *   hyperparameters or tensors (named), or tensor types muse cannot decode
- * @throws ConfigError for hyperparameters muse's models do not support
- *   (YaRN rope scaling, partial rotary dimensions)
+ * The HF config of an open GGUF model file, from its metadata (what
+ * {@link ggufToHf} and the stored-weight loader of src/quant/gguf-stored.ts share).
+ * @throws FileFormatError / ConfigError as {@link ggufToHf}
  */
-export function ggufToHf(file: GgufFile): GgufAsHf {
+export function ggufConfig(file: GgufFile): GgufConfig {
   const arch = ggufArch(file);
   const m = file.metadata;
   const p = file.path;
@@ -180,6 +190,24 @@ export function ggufToHf(file: GgufFile): GgufAsHf {
     if (arch === 'llama') config['mlp_bias'] = hasMlpBias;
   }
 
+  const generationConfig: Record<string, unknown> = {};
+  if (bos !== undefined) generationConfig['bos_token_id'] = bos;
+  if (eos !== undefined) generationConfig['eos_token_id'] = eos;
+  return { arch, modelType, config, generationConfig, nLayers, nHead, nKv };
+}
+
+/**
+ * Convert an open GGUF model file to HF config and tensors (every weight
+ * decoded to float32).
+ *
+ * @throws FileFormatError for an architecture muse does not run, missing
+ *   hyperparameters or tensors (named), or tensor types muse cannot decode
+ * @throws ConfigError for hyperparameters muse's models do not support
+ *   (YaRN rope scaling, partial rotary dimensions)
+ */
+export function ggufToHf(file: GgufFile): GgufAsHf {
+  const { arch, modelType, config, generationConfig, nLayers, nHead, nKv } = ggufConfig(file);
+  const p = file.path;
   const tensors = new Map<string, StTensor>();
   const storage = new Map<string, string>();
   const pairs = namePairs(arch, nLayers);
@@ -223,9 +251,6 @@ export function ggufToHf(file: GgufFile): GgufAsHf {
     }
     tensors.delete('lm_head.weight');
   }
-  const generationConfig: Record<string, unknown> = {};
-  if (bos !== undefined) generationConfig['bos_token_id'] = bos;
-  if (eos !== undefined) generationConfig['eos_token_id'] = eos;
   return { path: p, arch, modelType, config, tensors, generationConfig, unmapped, storage };
 }
 

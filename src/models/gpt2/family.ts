@@ -17,6 +17,7 @@ import { GPT } from './model.js';
 import { gptConfig } from './config.js';
 import { loadGPT } from './weights.js';
 import { isGgufOf, loadGgufGPT2 } from '../../gguf/load.js';
+import { loadStoredGgufLM, wantsStoredWeights } from '../../quant/gguf-stored.js';
 
 /** A GPT-2 directory loaded for generation (model, tokenizer, generation defaults, script). */
 export type LoadedGPT2 = LoadedCausalLM<GPT>;
@@ -53,6 +54,9 @@ export function loadGPT2Dir(dir: string, tokenizerDir: string = dir): LoadedGPT2
  * config, weights, tokenizer, generation defaults, and the script note.
  */
 export function saveGPT2Dir(dir: string, parts: SaveParts<LoadedGPT2>): void {
+  if (!(parts.model instanceof GPT)) {
+    throw new ConfigError(`${dir}: this model was loaded with its weights as stored (half precision or quantized), for inference only; load it with dtype float32 (--dtype float32) to save or train it`);
+  }
   saveModel(dir, parts.model, {
     config: parts.model.config,
     tokenizerJson: parts.tokenizer.toJSON(),
@@ -83,7 +87,11 @@ export const gpt2Family: ModelFamily<LoadedGPT2> = {
   tasks: ['generate', 'pretrain', 'finetune', 'perplexity'],
   readConfig: (raw) => gptConfig(raw),
   build: (config, opts = {}) => new GPT(gptConfig(config), { generator: new Generator(opts.seed ?? 0) }),
-  load: (path, opts = {}) => (isGgufOf(path, ['gpt2']) ? loadGgufGPT2(path) : loadGPT2Dir(path, opts.tokenizerDir)),
+  load: (path, opts = {}) => {
+    if (!isGgufOf(path, ['gpt2'])) return loadGPT2Dir(path, opts.tokenizerDir);
+    // Stored weights (dtype auto): an inference-only model, not a GPT; GPT-only features check with requireGPT.
+    return wantsStoredWeights(opts) ? (loadStoredGgufLM(path, opts) as unknown as LoadedGPT2) : loadGgufGPT2(path);
+  },
   save: saveGPT2Dir,
   canLoadFile: (path) => isGgufOf(path, ['gpt2']),
 };

@@ -25,6 +25,7 @@ import { getBackend } from '../../backend/index.js';
 import { nativeDecoderAvailable } from '../../quant/decoder.js';
 import { dominantDtype, rawTensorSource, readRawCheckpoint } from '../../quant/hf-stored.js';
 import { StoredLlamaLM } from '../../quant/llama.js';
+import { loadStoredGgufLM, wantsStoredWeights } from '../../quant/gguf-stored.js';
 import type { LoadModelOptions } from '../registry.js';
 
 /** A Llama-family directory loaded for generation. */
@@ -36,7 +37,7 @@ export type LoadedLlamaLM = LoadedCausalLM<LlamaForCausalLM | StoredLlamaLM>;
  * F16/BF16; otherwise null (load float32).
  */
 function storedLlama(dir: string, opts: LoadModelOptions): StoredLlamaLM | null {
-  if (opts.dtype !== 'auto' || getBackend().name !== 'native' || !nativeDecoderAvailable()) return null;
+  if (!wantsStoredWeights(opts)) return null;
   const raw = readRawCheckpoint(dir);
   const dtype = dominantDtype(raw);
   if (dtype !== 'F16' && dtype !== 'BF16') return null;
@@ -83,7 +84,10 @@ export const llamaFamily: ModelFamily<LoadedLlamaLM> = {
   tasks: ['generate', 'pretrain', 'perplexity'],
   readConfig: (raw) => llamaConfig(raw),
   build: (config, opts = {}) => new LlamaForCausalLM(llamaConfig(config), { generator: new Generator(opts.seed ?? 0) }),
-  load: (path, opts = {}) => (isGgufOf(path, GGUF_LLAMA_ARCHS) ? loadGgufLlama(path) : loadLlamaDir(path, opts.tokenizerDir, opts)),
+  load: (path, opts = {}) => {
+    if (!isGgufOf(path, GGUF_LLAMA_ARCHS)) return loadLlamaDir(path, opts.tokenizerDir, opts);
+    return wantsStoredWeights(opts) ? (loadStoredGgufLM(path, opts) as LoadedLlamaLM) : loadGgufLlama(path);
+  },
   save: saveLlamaDir,
   canLoadFile: (path) => isGgufOf(path, GGUF_LLAMA_ARCHS),
 };
