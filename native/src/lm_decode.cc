@@ -167,12 +167,41 @@ void store_kv(const LmShape& s, const float* qkv, KV* Kc, KV* Vc) {
     }
 }
 
+/**
+ * Prefill with a float cache and no window in effect: the fused FlashAttention
+ * kernel per (row, head), queries gathered into [T, D] and outputs scattered back.
+ */
+void attend_fused(const LmShape& s, const float* qkv, const float* Kc, const float* Vc, const int32_t* mask, float* y) {
+  const int H = s.nHead, Hk = s.nKvHead, D = s.headDim, T = s.t, W = (H + 2 * Hk) * D;
+  const int tk = s.past + T, rep = H / Hk;
+  static thread_local std::vector<float> qh, oh, lse;
+  if ((i64)qh.size() < (i64)T * D) {
+    qh.resize((size_t)T * D);
+    oh.resize((size_t)T * D);
+  }
+  if ((int)lse.size() < T) lse.resize((size_t)T);
+  for (int b = 0; b < s.batch; b++)
+    for (int h = 0; h < H; h++) {
+      for (int t = 0; t < T; t++) std::memcpy(qh.data() + (i64)t * D, qkv + ((i64)b * T + t) * W + h * D, sizeof(float) * D);
+      const i64 base = ((i64)b * Hk + h / rep) * s.capacity * D;
+      AttnShape as{1, 1, T, tk, D, 1.0f / std::sqrt((float)D), true, mask ? mask + (i64)b * tk : nullptr};
+      attention_forward(as, qh.data(), Kc + base, Vc + base, oh.data(), lse.data());
+      for (int t = 0; t < T; t++) std::memcpy(y + ((i64)b * T + t) * H * D + h * D, oh.data() + (i64)t * D, sizeof(float) * D);
+    }
+}
+
 /** y [B·T, H·D] = attention of every new query over its visible cached keys. */
 template <class KV>
 void attend_all(const LmShape& s, const float* qkv, const KV* Kc, const KV* Vc, const int32_t* mask, int window,
                 float* y) {
   const int H = s.nHead, Hk = s.nKvHead, D = s.headDim, T = s.t, W = (H + 2 * Hk) * D;
   const int tk = s.past + T, rep = H / Hk;
+  if constexpr (sizeof(KV) == 4) {
+    if (T >= 8 && (window <= 0 || tk <= window)) {
+      attend_fused(s, qkv, Kc, Vc, mask, y);
+      return;
+    }
+  }
   const float scale = 1.0f / std::sqrt((float)D);
   const i64 items = (i64)s.batch * H * T;
   const int threads = threads_for((double)items * tk * D * 2, 32768.0);

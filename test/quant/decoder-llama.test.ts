@@ -37,18 +37,18 @@ function model(over: Record<string, unknown>): LlamaForCausalLM {
   return m;
 }
 
-/** A left-padded batch of two: prompt of 7, then two single-token steps. */
+/** A left-padded batch of two: prompt of 9 (the fused prefill attention), then two single-token steps. */
 function run(lm: CausalLM): Float32Array[] {
   const cache = lm.newCache(2);
-  const ids = Int32Array.from([4, 8, 15, 16, 23, 42, 7, 0, 0, 9, 19, 29, 39, 49]);
-  const mask = [1, 1, 1, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1, 1];
+  const ids = Int32Array.from([4, 8, 15, 16, 23, 42, 7, 33, 21, 0, 0, 9, 19, 29, 39, 49, 50, 51]);
+  const mask = [1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1, 1, 1, 1];
   const posOf = (m: number[], t: number, past: number): Int32Array => {
     const tk = past + t;
     const out = new Int32Array(2 * t);
     for (let b = 0; b < 2; b++) for (let j = past; j < tk; j++) out[b * t + j - past] = Math.max(0, m.slice(b * tk, b * tk + j).reduce((a, x) => a + x, 0));
     return out;
   };
-  const outs = [lm.forward(ids, 2, 7, cache, { attentionMask: Int32Array.from(mask), positionIds: posOf(mask, 7, 0) })];
+  const outs = [lm.forward(ids, 2, 9, cache, { attentionMask: Int32Array.from(mask), positionIds: posOf(mask, 9, 0) })];
   let m = mask;
   for (const next of [[11, 12], [13, 14]]) {
     const past = cache.length;
