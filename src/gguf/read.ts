@@ -266,3 +266,26 @@ export function readGgufModel(path: string): GgufAsHf {
     f.close();
   }
 }
+
+/**
+ * Why no model family loads `path` when it is a GGUF file: its header is
+ * unreadable (the reader's message) or its architecture is not one muse
+ * runs (named). Undefined when the file is not GGUF (no "GGUF" magic).
+ */
+export function ggufLoadProblem(path: string): string | undefined {
+  let f: GgufFile;
+  try {
+    f = GgufFile.open(path);
+  } catch (err) {
+    const msg = (err as Error).message;
+    return /not a GGUF file \(it starts with/.test(msg) ? undefined : msg;
+  }
+  try {
+    ggufArch(f);
+    return undefined;
+  } catch (err) {
+    return (err as Error).message;
+  } finally {
+    f.close();
+  }
+}

@@ -18,6 +18,7 @@ import { ConfigError, FileFormatError, MuseError } from '../errors.js';
 import type { Module } from '../nn/module.js';
 import type { LoadedCausalLM, LoadedModelAny } from './loaded.js';
 import { BUILTIN_FAMILIES } from './families.js';
+import { ggufLoadProblem } from '../gguf/read.js';
 
 /** What a family can be used for (CLI verbs and library entry points). */
 export type ModelTask =
@@ -179,6 +180,8 @@ export function familyOfPath(path: string): ModelFamily {
   if (existsSync(path) && statSync(path).isFile()) {
     const f = families.find((fam) => fam.canLoadFile?.(path));
     if (f) return f;
+    const gguf = ggufLoadProblem(path);
+    if (gguf) throw new FileFormatError(gguf);
     throw new FileFormatError(`${path} is a file that no model family loads; pass a model directory (config.json + model.safetensors)`);
   }
   return familyFor(modelTypeOf(path), join(path, 'config.json'));

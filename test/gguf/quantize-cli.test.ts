@@ -70,3 +70,20 @@ test('muse quantize and muse export --format gguf on the command line', () => {
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a GGUF file of another architecture, or a corrupt one, is refused naming the problem', async () => {
+  const { writeGguf } = await import('../../src/io/gguf-write.js');
+  const { ggufValue } = await import('../../src/io/gguf.js');
+  const { writeFileSync } = await import('node:fs');
+  const dir = mkdtempSync(join(tmpdir(), 'muse-quant-arch-'));
+  try {
+    const phi = join(dir, 'phi.gguf');
+    writeGguf(phi, { metadata: [['general.architecture', ggufValue.string('phi3')]], tensors: [] });
+    assert.throws(() => loadCausalLM(phi), /GGUF architecture "phi3" is not one muse runs; muse reads gpt2, llama, qwen2, qwen3/);
+    const cut = join(dir, 'cut.gguf');
+    writeFileSync(cut, Buffer.from('GGUF\x03\x00\x00\x00', 'latin1'));
+    assert.throws(() => loadCausalLM(cut), /cut\.gguf: not a valid GGUF file: .*truncated|shorter than a GGUF header/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
