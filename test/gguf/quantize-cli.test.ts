@@ -87,3 +87,30 @@ test('a GGUF file of another architecture, or a corrupt one, is refused naming t
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a muse Llama directory (char tokenizer) → GGUF → muse: same logits, same tokenization', async () => {
+  const { LlamaForCausalLM } = await import('../../src/models/llama/model.js');
+  const { saveLlamaDir } = await import('../../src/models/llama/family.js');
+  const { CharTokenizer } = await import('../../src/tokenizers/index.js');
+  const dir = mkdtempSync(join(tmpdir(), 'muse-quant-llama-'));
+  try {
+    const tok = CharTokenizer.train(['To be, or not to be: that is the question.\n'], { specialTokens: ['<|endoftext|>'], unkToken: '<unk>' });
+    const model = new LlamaForCausalLM(
+      { model_type: 'llama', vocab_size: tok.vocabSize, hidden_size: 64, intermediate_size: 128, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, max_position_embeddings: 64, initializer_range: 0.2, tie_word_embeddings: false },
+      { seed: 9 },
+    );
+    saveLlamaDir(join(dir, 'm'), { model, tokenizer: tok, generationConfig: { eosTokenId: 0 }, script: 'keep', info: { contextLength: 64, nLayer: 2, nHead: 4, vocabSize: tok.vocabSize } });
+    const r = convertToGguf(join(dir, 'm'), join(dir, 'm.gguf'), 'f32');
+    assert.equal(r.arch, 'llama');
+    const back = loadCausalLM(join(dir, 'm.gguf'), { dtype: 'float32' });
+    const ids = tok.encodeIds('to be or not', { addSpecialTokens: false });
+    assert.deepEqual(back.tokenizer.encodeIds('to be or not', { addSpecialTokens: false }), ids);
+    const V = tok.vocabSize;
+    const want = model.forward(Int32Array.from(ids), 1, ids.length, model.newCache(1), { lastOnly: true });
+    const got = back.model.forward(Int32Array.from(ids), 1, ids.length, back.model.newCache(1), { lastOnly: true });
+    for (let i = 0; i < V; i++) assert.ok(Math.abs(got[i]! - want[i]!) < 1e-5, `logit ${i}: ${got[i]} vs ${want[i]}`);
+    for (let i = V; i < back.model.vocabSize; i++) assert.equal(got[i], 0, 'byte-fallback rows are zero');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
