@@ -17,6 +17,11 @@ export type PoemForm = '5x4' | '7x4' | '5x8' | '7x8';
 /** The poem forms {@link GenerationConfig.form} accepts. */
 export const POEM_FORMS: readonly PoemForm[] = ['5x4', '7x4', '5x8', '7x8'];
 
+/** How strictly {@link GenerationConfig.tones} keeps lines on a tonal pattern: every position, or 一三五不论. */
+export type ToneMode = 'strict' | 'loose';
+/** The values {@link GenerationConfig.tones} accepts. */
+export const TONE_MODES: readonly ToneMode[] = ['strict', 'loose'];
+
 /**
  * HF's `prefix_allowed_tokens_fn`: called for every row at every step with the
  * row's input index and its tokens so far (prompt + generated); returns the ids
@@ -81,6 +86,17 @@ export interface GenerationConfig {
   acrostic?: string;
   /** Fixed poem form (muse extension). Needs a tokenizer. */
   form?: PoemForm;
+  /**
+   * Rhyme (muse extension): the even lines of the form (and the first where
+   * the poem rhymes it) end in one 中华新韵 rhyme group. Needs `form`.
+   */
+  rhyme?: boolean;
+  /**
+   * Tonal pattern (muse extension): keep every line on one of the form's four
+   * standard 平仄 patterns, `strict` at every position or `loose`
+   * (一三五不论). Needs `form`.
+   */
+  tones?: ToneMode;
 }
 
 /** A configuration with every HF default filled in (see {@link resolveGenerationConfig}). */
@@ -109,6 +125,8 @@ export interface ResolvedGenerationConfig {
   seed: number | undefined;
   acrostic: string | undefined;
   form: PoemForm | undefined;
+  rhyme: boolean;
+  tones: ToneMode | undefined;
 }
 
 /** camelCase option → HF snake_case key, for every serialisable option. */
@@ -136,6 +154,8 @@ const HF_NAMES: Record<Exclude<keyof GenerationConfig, 'prefixAllowedTokensFn'>,
   seed: 'seed',
   acrostic: 'acrostic',
   form: 'form',
+  rhyme: 'rhyme',
+  tones: 'tones',
 };
 
 const KNOWN_OPTIONS = new Set<string>([...Object.keys(HF_NAMES), 'prefixAllowedTokensFn']);
@@ -259,6 +279,16 @@ export function validateGenerationConfig(cfg: GenerationConfig): void {
   if (has('form') && !POEM_FORMS.includes(c.form as PoemForm)) {
     throw bad('form', c.form, `one of ${POEM_FORMS.join(', ')}`);
   }
+  if (has('rhyme') && typeof c.rhyme !== 'boolean') throw bad('rhyme', c.rhyme, 'true or false');
+  if (has('tones') && !TONE_MODES.includes(c.tones as ToneMode)) throw bad('tones', c.tones, `one of ${TONE_MODES.join(', ')}`);
+  for (const k of ['rhyme', 'tones'] as const) {
+    if (has(k) && c[k] !== false && !has('form')) {
+      throw new ConfigError(
+        `generation option ${k} needs a poem form (form: ${POEM_FORMS.join(', ')}): rhyme and tonal patterns are defined for 5- and 7-character quatrains and regulated verse; ` +
+          'muse generate infers the form from a first line such as 床前明月光，',
+      );
+    }
+  }
   if (has('form') && has('acrostic')) {
     const lines = Number((c.form as string).split('x')[1]);
     const chars = [...(c.acrostic as string)].length;
@@ -326,6 +356,8 @@ export function resolveGenerationConfig(
     seed: cfg.seed,
     acrostic: cfg.acrostic,
     form: cfg.form,
+    rhyme: cfg.rhyme ?? false,
+    tones: cfg.tones,
   };
 }
 

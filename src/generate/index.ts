@@ -13,6 +13,8 @@ export {
   readGenerationConfig,
   writeGenerationConfig,
   POEM_FORMS,
+  TONE_MODES,
+  type ToneMode,
   type GenerationConfig,
   type ResolvedGenerationConfig,
   type EarlyStopping,
@@ -39,6 +41,7 @@ export {
   buildLogitsWarpers,
 } from './logits-warp.js';
 export { PoemConstraint, type PoemConstraintOptions } from './constraints.js';
+export { ProsodyConstraint, type ProsodyConstraintOptions } from './prosody-constraint.js';
 export { StopStringMatcher, type FinishReason } from './stopping.js';
 export { greedyChoice, sampleChoice, type RandomSource, type Choice } from './sampling.js';
 export type { GenerationTokenizer, TextStreamDecoder } from './tokenizer.js';

@@ -10,6 +10,7 @@ import type { CausalLM } from '../models/causal-lm.js';
 import { Generator } from '../tensor/random.js';
 import { resolveGenerationConfig, type GenerationConfig, type ResolvedGenerationConfig } from './config.js';
 import { PoemConstraint } from './constraints.js';
+import { ProsodyConstraint } from './prosody-constraint.js';
 import { buildLogitsProcessors, SuppressTokensLogitsProcessor, type LogitsProcessor, type RowContext } from './logits-process.js';
 import { buildLogitsWarpers } from './logits-warp.js';
 import { checkConfigIds, preparePrompts } from './prepare.js';
@@ -154,6 +155,18 @@ export function planGeneration(
         })
       : null;
   const extra: LogitsProcessor[] = [...(opts.logitsProcessors ?? [])];
+  // before the form constraint, so a forced acrostic character still wins over a tonal slot
+  if (cfg.form !== undefined && (cfg.rhyme || cfg.tones !== undefined)) {
+    extra.push(
+      new ProsodyConstraint(tok as GenerationTokenizer, V, {
+        form: cfg.form,
+        rhyme: cfg.rhyme,
+        tones: cfg.tones,
+        eosTokenIds: cfg.eosTokenId,
+        bosTokenId: cfg.bosTokenId,
+      }),
+    );
+  }
   if (constraint) extra.push(constraint);
   const processors = buildLogitsProcessors(cfg, V, extra);
   if (tok && tok.vocabSize < V) {

@@ -3,7 +3,7 @@
  * handler runs; unknown fields are errors, so a typo such as `max_token` is
  * reported instead of silently ignored). Limits come from the server options.
  */
-import { POEM_FORMS } from '../generate/index.js';
+import { POEM_FORMS, TONE_MODES } from '../generate/index.js';
 
 /** Server-side limits that appear in the schemas. */
 export interface SchemaLimits {
@@ -91,6 +91,8 @@ export function generateSchema(l: SchemaLimits): object {
       seed: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
       acrostic: { type: 'string', minLength: 1, maxLength: 16 },
       form: { enum: [...POEM_FORMS, 'free'] },
+      rhyme: { type: 'boolean' },
+      tones: { enum: [...TONE_MODES] },
     },
   };
 }

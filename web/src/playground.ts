@@ -67,6 +67,10 @@ class Pane {
       const v = $<HTMLInputElement>(`input[name=${name}]`, this.root).value.trim();
       if (v !== '') body[name] = Number(v);
     }
+    // rhyme and tonal patterns apply to 5- and 7-character poems (the API says so for other prompts)
+    if ($<HTMLInputElement>('input[name=rhyme]', this.root).checked) body.rhyme = true;
+    const tones = $<HTMLSelectElement>('select[name=tones]', this.root).value;
+    if (tones) body.tones = tones;
     return body;
   }
 

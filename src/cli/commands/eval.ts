@@ -8,6 +8,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { ConfigError, FileFormatError } from '../../errors.js';
+import { runPoemEval } from './eval-poem.js';
 import {
   BLEU_TOKENIZERS,
   type BleuOptions,
@@ -54,6 +55,10 @@ interface EvalFlags {
   text?: string;
   maxLength?: string;
   stride?: string;
+  poem?: string;
+  form?: string;
+  promptLines?: string;
+  corpus?: string[];
 }
 
 /** Lines of a UTF-8 text file, without the final newline (sacreBLEU reads files the same way). */
@@ -142,6 +147,10 @@ async function runPerplexity(flags: EvalFlags): Promise<void> {
 }
 
 async function run(flags: EvalFlags): Promise<void> {
+  if (flags.poem) {
+    runPoemEval({ poem: flags.poem, form: flags.form, promptLines: flags.promptLines, corpus: flags.corpus, json: flags.json });
+    return;
+  }
   if (flags.model || flags.text) return runPerplexity(flags);
   if (!flags.hyp) throw new ConfigError('give --hyp FILE (and --ref FILE), or --model DIR --text FILE for perplexity');
   const metrics = parseMetrics(flags.metrics);
@@ -282,9 +291,13 @@ export function register(program: Command): void {
     .option('--text <file>', 'perplexity: text file to score')
     .option('--max-length <n>', 'perplexity: window length (default: the model\'s context size)')
     .option('--stride <n>', 'perplexity: window stride (default: half the window)')
+    .option('--poem <file>', 'poem metrics of generated poems, one per line: form, rhyme, tonal pattern, repeats, distinct-1/2, copy check')
+    .option('--form <form>', 'poem metrics: only poems of this form are valid (5x4, 7x4, 5x8, 7x8)')
+    .option('--prompt-lines <n>', 'poem metrics: lines given in the prompt, left out of the tonal rate and the copy check')
+    .option('--corpus <files...>', 'poem metrics: training corpus (.jsonl/.txt) for the copy check')
     .addHelpText(
       'after',
-      '\nExamples:\n  muse eval --hyp out.txt --ref ref.txt\n  muse eval --hyp out.txt --ref ref1.txt --ref ref2.txt --metrics bleu,chrf --json\n  muse eval --hyp zh.txt --ref zh-ref.txt --tokenize zh\n  muse eval --hyp new.txt --ref ref.txt --paired-bs old.txt\n  muse eval --model runs/story/best --text valid.txt --stride 512',
+      '\nExamples:\n  muse eval --hyp out.txt --ref ref.txt\n  muse eval --hyp out.txt --ref ref1.txt --ref ref2.txt --metrics bleu,chrf --json\n  muse eval --hyp zh.txt --ref zh-ref.txt --tokenize zh\n  muse eval --hyp new.txt --ref ref.txt --paired-bs old.txt\n  muse eval --model runs/story/best --text valid.txt --stride 512\n  muse eval --poem poems.txt --form 5x4 --prompt-lines 1 --corpus ../shared/data/tang-poems.jsonl',
     )
     .action(async (flags: EvalFlags) => run(flags));
 }

@@ -1,4 +1,4 @@
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { generate, stream, type GenerationConfig, type PoemForm } from '../../generate/index.js';
 import { defaultModelFor } from '../../models/bundled.js';
 import { loadModel } from '../../models/registry.js';
@@ -41,6 +41,8 @@ interface GenerateFlags {
   stop?: string[];
   acrostic?: string;
   form?: string;
+  rhyme?: boolean;
+  tones?: string;
   json?: boolean;
   tokenizer?: string;
   dtype?: string;
@@ -97,6 +99,8 @@ export function register(program: Command): void {
     .option('--stop <text>', 'stop when this text appears (repeatable)', collect)
     .option('--acrostic <chars>', 'acrostic poem (藏头诗): line i starts with the i-th character')
     .option('--form <form>', 'fixed poem form: 5x4, 7x4, 5x8 or 7x8 (default: the form a Chinese prompt starts, e.g. 床前明月光， → 5x4; "free" for none)')
+    .option('--rhyme', 'rhyme the even lines (and the first where the poem rhymes it) in one 中华新韵 group; needs a form')
+    .addOption(new Option('--tones <mode>', 'keep lines on a standard 平仄 pattern: strict, or loose (一三五不论); needs a form').choices(['strict', 'loose']))
     .option('--json', 'one JSON object per returned sequence: {"text","ids","logprobs"}')
     .action(async (promptGiven: string | undefined, flags: GenerateFlags) => {
       const promptArg = promptGiven ?? (await stdinPrompt());
@@ -143,6 +147,13 @@ export function register(program: Command): void {
       }
       const form = flags.form === 'free' ? undefined : ((flags.form as PoemForm | undefined) ?? inferPoemForm(prompt) ?? acrosticForm);
       set('form', form);
+      if (flags.rhyme) set('rhyme', true);
+      set('tones', flags.tones as GenerationConfig['tones']);
+      if ((flags.rhyme || flags.tones) && form === undefined) {
+        throw new ConfigError(
+          `--${flags.rhyme ? 'rhyme' : 'tones'} needs a poem form: start the prompt with a 5- or 7-character line (e.g. "床前明月光，"), give --acrostic with 4 or 8 characters, or pass --form 5x4, 7x4, 5x8 or 7x8`,
+        );
+      }
       // Greedy (or plain beam search, as HF does by default) ignores the model's sampling defaults.
       if (flags.greedy || ((flags.numBeams ?? 1) > 1 && flags.temperature === undefined && flags.topK === undefined && flags.topP === undefined)) {
         config.doSample = false;

@@ -29,6 +29,7 @@ export function register(program: Command): void {
     .description('pretrain a GPT on a corpus from a JSON recipe (configs/*.json); extra --key=value words override recipe fields')
     .requiredOption('--config <file>', 'recipe, e.g. configs/shakespeare-char-baby.json')
     .requiredOption('--corpus <files...>', 'corpus files (.txt or .jsonl)')
+    .option('--val-corpus <files...>', 'fixed validation files: their documents validate and the whole --corpus trains (instead of the stream\'s last valFraction)')
     .option('--field <name>', 'JSONL field holding the text (overrides data.field)')
     .requiredOption('--out <dir>', 'output directory (best/, last/, metrics.jsonl, loss.svg)')
     .option('--resume', 'continue from OUT/last')
@@ -37,7 +38,7 @@ export function register(program: Command): void {
     .option('--no-progress', 'no progress bar')
     .allowUnknownOption(true)
     .allowExcessArguments(true)
-    .action(async (opts: { config: string; corpus: string[]; field?: string; out: string; resume?: boolean; overwrite?: boolean; json?: boolean; progress: boolean }, cmd: Command) => {
+    .action(async (opts: { config: string; corpus: string[]; valCorpus?: string[]; field?: string; out: string; resume?: boolean; overwrite?: boolean; json?: boolean; progress: boolean }, cmd: Command) => {
       const overrides = overridesFrom(cmd.args);
       if (opts.field) overrides['data.field'] = JSON.stringify(opts.field);
       const recipe = loadRecipe(opts.config, overrides);
@@ -55,6 +56,7 @@ export function register(program: Command): void {
       const summary = await pretrain({
         recipe,
         corpus: opts.corpus,
+        valCorpus: opts.valCorpus,
         outDir: opts.out,
         resume: opts.resume,
         overwrite: opts.overwrite,

@@ -22,6 +22,13 @@ export interface PretrainOptions {
   recipe: TrainRecipe;
   /** Corpus files (`.txt` or `.jsonl`). */
   corpus: string[];
+  /**
+   * Validation files: when given, these documents (in file order, never
+   * shuffled) are the validation stream and every document of `corpus`
+   * trains — a fixed held-out set instead of the stream's tail
+   * (`data.valFraction` is then unused).
+   */
+  valCorpus?: string[];
   /** Output directory: `best/`, `last/` (HF model directories), `metrics.jsonl`, `loss.svg`. */
   outDir: string;
   /** Continue from `outDir/last`. */
@@ -51,28 +58,37 @@ export interface TokenizedCorpus {
   chars: number;
 }
 
+/** A document: its text, or (a .txt file too large for one string, read as one document) its pieces, read on demand. */
+type Doc = string | { pieces: () => Iterable<string> };
+
 /**
  * Read the corpus files, normalise the script, join documents with the
  * separator, build (or reuse) the tokenizer and encode; the first
  * `1 − valFraction` of the stream is training data, the rest validation
- * (nanoGPT's `prepare.py`).
+ * (nanoGPT's `prepare.py`). With `valFiles`, the validation stream is those
+ * files' documents instead (same reading, script and separator; never
+ * shuffled), every document of `files` trains, and the tokenizer is built
+ * from the training documents only.
  * @throws ConfigError when the validation split is shorter than one block
  */
-export function tokenizeCorpus(recipe: TrainRecipe, files: string[], tokenizer?: Tokenizer): TokenizedCorpus {
+export function tokenizeCorpus(recipe: TrainRecipe, files: string[], tokenizer?: Tokenizer, valFiles?: string[]): TokenizedCorpus {
   const d = recipe.data;
-  // A document is its text, or (a .txt file too large for one string, read as one document) its pieces, read on demand.
-  type Doc = string | { pieces: () => Iterable<string> };
-  let docs: Doc[] = [];
   const script = d.script ?? 'keep';
   const normalise = script === 'simplified' ? toSimplified : script === 'traditional' ? (t: string) => toTraditional(t) : (t: string) => t;
-  for (const f of files) {
-    const paragraphs = d.txtDocuments === 'paragraphs';
-    if (!paragraphs && extname(f).toLowerCase() === '.txt' && fileBytes(f) >= LARGE_TEXT_FILE_BYTES) {
-      docs.push({ pieces: () => mapIterable(readTextChunks(f), normalise) });
-      continue;
+  const readDocs = (paths: string[]): Doc[] => {
+    const out: Doc[] = [];
+    for (const f of paths) {
+      const paragraphs = d.txtDocuments === 'paragraphs';
+      if (!paragraphs && extname(f).toLowerCase() === '.txt' && fileBytes(f) >= LARGE_TEXT_FILE_BYTES) {
+        out.push({ pieces: () => mapIterable(readTextChunks(f), normalise) });
+        continue;
+      }
+      // one push per document: push(...docs) overflows the argument list for a corpus of 300,000 poems
+      for (const doc of readCorpus(f, { field: d.field, join: d.join, script, separator: paragraphs ? BLANK_LINE : undefined })) out.push(doc);
     }
-    docs.push(...readCorpus(f, { field: d.field, join: d.join, script, separator: paragraphs ? BLANK_LINE : undefined }));
-  }
+    return out;
+  };
+  let docs = readDocs(files);
   if (d.shuffleDocuments) {
     const gen = new Generator(recipe.training.seed ?? 1337);
     docs = [...docs];
@@ -94,8 +110,38 @@ export function tokenizeCorpus(recipe: TrainRecipe, files: string[], tokenizer?:
     (recipe.tokenizer.type === 'char'
       ? CharTokenizer.train(texts(), { minFrequency: recipe.tokenizer.minFrequency, specialTokens: ['<|endoftext|>'], unkToken: '<unk>' })
       : ByteLevelBPETokenizer.train(texts(), { vocabSize: recipe.tokenizer.vocabSize ?? 8000, minFrequency: recipe.tokenizer.minFrequency ?? 2, specialTokens: ['<|endoftext|>'] }));
-  // Encoded a chunk at a time into a typed array (src/data/token-stream.ts): the same ids as one
-  // encode call over the whole text, without a plain array of every token.
+  const stream = encodeDocuments(docs, tok, sep);
+  let train: TokenIds;
+  let val: TokenIds;
+  let chars = stream.chars;
+  if (valFiles && valFiles.length > 0) {
+    const held = encodeDocuments(readDocs(valFiles), tok, sep);
+    train = stream.ids;
+    val = held.ids;
+    chars += held.chars;
+  } else {
+    const ids = stream.ids;
+    const nVal = Math.floor(ids.length * (d.valFraction ?? 0.1));
+    train = ids.subarray(0, ids.length - nVal);
+    val = ids.subarray(ids.length - nVal);
+  }
+  const block = recipe.training.blockSize;
+  if (val.length <= block + 1 || train.length <= block + 1) {
+    throw new ConfigError(`the corpus gives ${train.length} training and ${val.length} validation tokens, fewer than one block of ${block}; use a larger corpus, a smaller blockSize or a larger valFraction`);
+  }
+  return { tokenizer: tok, train, val, chars };
+}
+
+/**
+ * Encode documents into one token stream, a chunk at a time into a typed
+ * array (src/data/token-stream.ts: the same ids as one encode call over the
+ * whole text, without a plain array of every token). With `sep === 'eos'`
+ * every document is followed by the end-of-text token (GPT-2 style, so
+ * generation learns to stop); otherwise documents are joined with `sep`.
+ * @returns `{ ids: [n] token ids, chars: characters read }`
+ * @throws ConfigError for `"eos"` with a tokenizer that has no end-of-text token
+ */
+export function encodeDocuments(docs: readonly Doc[], tok: Tokenizer, sep: string): { ids: TokenIds; chars: number } {
   const out = new TokenBuffer(tok.vocabSize);
   const charLevel = tok instanceof CharTokenizer;
   const chunkable = charLevel || (tok instanceof ByteLevelBPETokenizer && !tok.addPrefixSpace);
@@ -109,7 +155,6 @@ export function tokenizeCorpus(recipe: TrainRecipe, files: string[], tokenizer?:
   };
   const piecesOf = (doc: Doc): Iterable<string> => (typeof doc === 'string' ? [doc] : doc.pieces());
   if (sep === 'eos') {
-    // GPT-2 style: every document is followed by the end-of-text token, so generation learns to stop.
     const eos = tok.eosTokenId;
     if (eos === undefined) throw new ConfigError('data.separator "eos" needs a tokenizer with an end-of-text token');
     for (const doc of docs) {
@@ -125,15 +170,7 @@ export function tokenizeCorpus(recipe: TrainRecipe, files: string[], tokenizer?:
     };
     encodeTextStream(tok, counted(joined()), out, streamOpts);
   }
-  const ids = out.toArray();
-  const nVal = Math.floor(ids.length * (d.valFraction ?? 0.1));
-  const train = ids.subarray(0, ids.length - nVal);
-  const val = ids.subarray(ids.length - nVal);
-  const block = recipe.training.blockSize;
-  if (val.length <= block + 1 || train.length <= block + 1) {
-    throw new ConfigError(`the corpus gives ${train.length} training and ${val.length} validation tokens, fewer than one block of ${block}; use a larger corpus, a smaller blockSize or a larger valFraction`);
-  }
-  return { tokenizer: tok, train, val, chars };
+  return { ids: out.toArray(), chars };
 }
 
 function* mapIterable<T, U>(items: Iterable<T>, f: (x: T) => U): IterableIterator<U> {
@@ -171,7 +208,7 @@ export async function pretrain(opts: PretrainOptions): Promise<TrainSummary & { 
   if (opts.resume && !resuming) {
     throw new ConfigError(`--resume: ${lastDir} holds no trainer_state.json; start without --resume or point --out at an earlier run`);
   }
-  const data = tokenizeCorpus(recipe, opts.corpus, resuming ? loadTokenizer(lastDir) : undefined);
+  const data = tokenizeCorpus(recipe, opts.corpus, resuming ? loadTokenizer(lastDir) : undefined, opts.valCorpus);
   const tok = data.tokenizer;
   const seed = tr.seed ?? 1337;
   const ids = { bos_token_id: tok.bosTokenId ?? tok.eosTokenId ?? null, eos_token_id: tok.eosTokenId ?? null };
