@@ -13,7 +13,8 @@
  *    partly) are written to `heldout.jsonl`, in stream order.
  * 3. Read the package's Tang shi, Song shi, Song ci, 五代词 (花间集, 南唐二主词),
  *    诗经, 楚辞 and 纳兰性德's poems; join each poem's lines; normalise to
- *    simplified characters (OpenCC t2s, src/data/script.ts); drop poems with
+ *    simplified characters (OpenCC t2s, src/data/script.ts); remove editors'
+ *    notes (（一作…）, 〖1〗, […]); drop poems with
  *    fewer than 4 Han characters; drop exact duplicates (same Han characters)
  *    and every poem that shares a clause of 5 or more Han characters with a
  *    held-out poem, so no training text overlaps the held-out set.
@@ -60,6 +61,19 @@ function clauses(t: string): string[] {
   return t.split(/[，。！？；：、,.!?;:\s「」『』“”（）()]+/u).map(hanKey).filter((c) => c.length >= 5);
 }
 
+/**
+ * Editors' notes inside a poem's text — variant readings `（一作「陂」）`,
+ * footnote marks `〖1〗`, bracketed emendations — are not verse: removed.
+ */
+function stripNotes(text: string): string {
+  let t = text;
+  for (let prev = ''; prev !== t; ) {
+    prev = t;
+    t = t.replace(/（[^（）]*）|\([^()]*\)|〖[^〖〗]*〗|\[[^\[\]]*\]|【[^【】]*】/gu, '');
+  }
+  return t.trim();
+}
+
 /** v1's held-out documents, in stream order, rebuilt from its recipe and corpus. */
 function v1HeldOut(): { docs: string[]; firstDocOffset: number; valTokens: number } {
   const recipe = JSON.parse(readFileSync(join(root, 'configs', 'muse-poet-zh-v1.json'), 'utf8'));
@@ -102,8 +116,10 @@ function main(): void {
   const dist = fetchPackage();
   mkdirSync(outDir, { recursive: true });
   const held = v1HeldOut();
-  const heldKeys = new Set(held.docs.map(hanKey));
-  const heldClauses = new Set(held.docs.flatMap(clauses));
+  // compared both as v1 read them and with the notes removed as the training poems are
+  const heldTexts = [...held.docs, ...held.docs.map(stripNotes)];
+  const heldKeys = new Set(heldTexts.map(hanKey));
+  const heldClauses = new Set(heldTexts.flatMap(clauses));
   const seen = new Set<string>();
   const stats: Record<string, { read: number; kept: number; short: number; duplicate: number; heldOutOverlap: number; chars: number }> = {};
   const out: string[] = [];
@@ -115,7 +131,7 @@ function main(): void {
         s.read++;
         const lines = src.lines(rec);
         if (!Array.isArray(lines)) { s.short++; continue; }
-        const text = toSimplified(lines.filter((l) => typeof l === 'string').join('').trim());
+        const text = stripNotes(toSimplified(lines.filter((l) => typeof l === 'string').join('').trim()));
         const key = hanKey(text);
         if (key.length < 4) { s.short++; continue; }
         if (heldKeys.has(key) || clauses(text).some((c) => heldClauses.has(c))) { s.heldOutOverlap++; continue; }
