@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../src/io/atomic.js';
 import { readCorpus } from '../src/data/corpus.js';
 import { generate, type GenerationConfig, type PoemForm } from '../src/generate/index.js';
-import { loadModelDir } from '../src/pipelines/load-model.js';
+import { loadGPT2Dir as loadModelDir } from '../src/models/gpt2/family.js';
 import { poemLines, poemMetrics } from '../src/poetry/metrics.js';
 
 const args = process.argv.slice(2);
@@ -69,7 +69,7 @@ for (const { name, dir } of models) {
       writeFileAtomic(join(outDir, `${name}.${c}.${form}.txt`), poems.join('\n') + '\n');
       const copy = name === copyModel && (c === 'none' || c === 'rhyme+tones');
       const m = poemMetrics(poems, { form, promptLines: 1, corpus: copy ? corpus : undefined });
-      process.stdout.write(JSON.stringify({ model: name, condition: c, form, poems: poems.length, msPerPoem: ms / poems.length, ...m }) + '\n');
+      process.stdout.write(JSON.stringify({ model: name, condition: c, form, msPerPoem: ms / poems.length, ...m }) + '\n');
     }
   }
 }

@@ -14,8 +14,8 @@
 import { fromArray } from '../src/tensor/index.js';
 import { noGrad } from '../src/tensor/autograd.js';
 import { readCorpus } from '../src/data/corpus.js';
-import { encodeDocuments } from '../src/pipelines/pretrain.js';
-import { loadModelDir } from '../src/pipelines/load-model.js';
+import { encodeDocuments } from '../src/models/gpt2/pretrain.js';
+import { loadGPT2Dir as loadModelDir } from '../src/models/gpt2/family.js';
 import { perplexity } from '../src/eval/perplexity.js';
 
 const args = process.argv.slice(2);
