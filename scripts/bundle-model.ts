@@ -2,6 +2,7 @@
  * Export a `muse train` run as a bundled model with its model card:
  *
  *   npx tsx scripts/bundle-model.ts RUN_DIR models/NAME --title "…" --data "…" --prompt "…" [--prompt …] [--acrostic 春夏秋冬] [--dtype float16]
+ *       [--constrained '{"rhyme":true,"tones":"loose"}'] [--run-note "…"] [--figures FILE.md] [--history FILE.md]
  *
  * For a BERT run (`model_type: "bert"`) the prompts are fill-mask texts
  * (`--prompt "床前明月[MASK]，疑是地上霜。"`) and the card shows their top-5
@@ -39,6 +40,12 @@ const dataNote = flag('data')[0] ?? '';
 const prompts = flag('prompt');
 const acrostics = flag('acrostic');
 const forms = flag('form');
+// GPT cards: extra sample options per prompt (e.g. '{"rhyme":true,"tones":"loose"}'), a note on how the
+// command ran, a Markdown file of measured figures, and a Markdown file appended at the end (history)
+const constrained = flag('constrained').map((j) => JSON.parse(j) as Record<string, unknown>);
+const runNote = flag('run-note')[0] ?? 'run from the repository root with `OMP_NUM_THREADS=1` (two models were trained side by side, one core each).';
+const gptFigures = flag('figures')[0];
+const history = flag('history')[0];
 
 const best = join(runDir, 'best');
 mkdirSync(outDir, { recursive: true });
@@ -153,8 +160,12 @@ for (const p of prompts) {
   // As `muse generate` does: a prompt that opens a 5/7-character quatrain is finished in that form.
   const form = inferPoemForm(toScript(p, loaded.script));
   for (let k = 0; k < 2; k++) sample(p, form ? { form } : {}, seed++);
+  for (const extra of constrained) for (let k = 0; k < 2; k++) sample(p, form ? { form, ...extra } : extra, seed++);
 }
-for (const a of acrostics) sample('', { acrostic: a, form: '5x4' }, seed++);
+for (const a of acrostics) {
+  sample('', { acrostic: a, form: '5x4' }, seed++);
+  for (const extra of constrained) sample('', { acrostic: a, form: '5x4', ...extra }, seed++);
+}
 for (const f of forms) sample(prompts[0] ?? '', { form: f }, seed++);
 
 const bytes = statSync(join(outDir, 'model.safetensors')).size;
@@ -183,9 +194,9 @@ The recipe is [\`${'configs/' + (outDir.split('/').pop() ?? '') + '.json'}\`](..
 ${recipeNote.command}
 \`\`\`
 
-run from the repository root with \`OMP_NUM_THREADS=1\` (two models were trained side by side, one core each).
+${runNote}
 \`metrics.jsonl\` is the full training log.
-
+${gptFigures ? '\n' + readFileSync(gptFigures, 'utf8').trim() + '\n' : ''}
 ## Samples (unedited)
 
 Generated with this directory's \`generation_config.json\` (${JSON.stringify(loaded.generationConfig)}) and the seeds shown:
@@ -199,6 +210,6 @@ npm run muse -- generate --model ${outDir} "${prompts[0] ?? ''}"
 
 It is a Hugging Face GPT-2 directory: \`GPT2LMHeadModel.from_pretrained("${outDir}")\` and
 \`PreTrainedTokenizerFast(tokenizer_file="${outDir}/tokenizer.json")\` load it in transformers.
-`;
+${history ? '\n' + readFileSync(history, 'utf8').trim() + '\n' : ''}`;
 writeFileAtomic(join(outDir, 'README.md'), card);
 console.log(card);
