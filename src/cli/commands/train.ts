@@ -30,6 +30,7 @@ export function register(program: Command): void {
     .requiredOption('--config <file>', 'recipe, e.g. configs/shakespeare-char-baby.json')
     .requiredOption('--corpus <files...>', 'corpus files (.txt or .jsonl)')
     .option('--val-corpus <files...>', 'fixed validation files: their documents validate and the whole --corpus trains (instead of the stream\'s last valFraction)')
+    .option('--init-from <dir>', 'start from this GPT-2 directory\'s weights and tokenizer (continued pretraining: fresh optimizer and schedule)')
     .option('--field <name>', 'JSONL field holding the text (overrides data.field)')
     .requiredOption('--out <dir>', 'output directory (best/, last/, metrics.jsonl, loss.svg)')
     .option('--resume', 'continue from OUT/last')
@@ -38,7 +39,7 @@ export function register(program: Command): void {
     .option('--no-progress', 'no progress bar')
     .allowUnknownOption(true)
     .allowExcessArguments(true)
-    .action(async (opts: { config: string; corpus: string[]; valCorpus?: string[]; field?: string; out: string; resume?: boolean; overwrite?: boolean; json?: boolean; progress: boolean }, cmd: Command) => {
+    .action(async (opts: { config: string; corpus: string[]; valCorpus?: string[]; initFrom?: string; field?: string; out: string; resume?: boolean; overwrite?: boolean; json?: boolean; progress: boolean }, cmd: Command) => {
       const overrides = overridesFrom(cmd.args);
       if (opts.field) overrides['data.field'] = JSON.stringify(opts.field);
       const recipe = loadRecipe(opts.config, overrides);
@@ -57,6 +58,7 @@ export function register(program: Command): void {
         recipe,
         corpus: opts.corpus,
         valCorpus: opts.valCorpus,
+        initFrom: opts.initFrom,
         outDir: opts.out,
         resume: opts.resume,
         overwrite: opts.overwrite,

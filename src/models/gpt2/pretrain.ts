@@ -29,6 +29,12 @@ export interface PretrainOptions {
    * (`data.valFraction` is then unused).
    */
   valCorpus?: string[];
+  /**
+   * Start from the weights and tokenizer of this GPT-2 directory (nanoGPT's
+   * `init_from`): continued pretraining with a fresh optimizer and schedule.
+   * The recipe's model shape must match the directory's.
+   */
+  initFrom?: string;
   /** Output directory: `best/`, `last/` (HF model directories), `metrics.jsonl`, `loss.svg`. */
   outDir: string;
   /** Continue from `outDir/last`. */
@@ -208,24 +214,28 @@ export async function pretrain(opts: PretrainOptions): Promise<TrainSummary & { 
   if (opts.resume && !resuming) {
     throw new ConfigError(`--resume: ${lastDir} holds no trainer_state.json; start without --resume or point --out at an earlier run`);
   }
-  const data = tokenizeCorpus(recipe, opts.corpus, resuming ? loadTokenizer(lastDir) : undefined, opts.valCorpus);
+  // the tokenizer of the run being resumed, or of the model it starts from
+  const tokDir = resuming ? lastDir : opts.initFrom;
+  const data = tokenizeCorpus(recipe, opts.corpus, tokDir ? loadTokenizer(tokDir) : undefined, opts.valCorpus);
   const tok = data.tokenizer;
   const seed = tr.seed ?? 1337;
   const ids = { bos_token_id: tok.bosTokenId ?? tok.eosTokenId ?? null, eos_token_id: tok.eosTokenId ?? null };
   const modelGen = new Generator(seed);
   // Llama-family recipes (model_type llama, mistral, qwen2, qwen3) train the same way; the context is max_position_embeddings.
   const llama = LLAMA_MODEL_TYPES.includes(recipe.model.model_type as LlamaModelType);
+  // the run being resumed, or the model continued pretraining starts from (--init-from)
+  const fromDir = resuming ? lastDir : opts.initFrom;
   let model: GPT | LlamaForCausalLM;
   let modelCfg: Record<string, unknown>;
   if (llama) {
     const m = recipe.model as Record<string, unknown>;
     modelCfg = { ...m, vocab_size: tok.vocabSize, max_position_embeddings: (m.max_position_embeddings as number | undefined) ?? tr.blockSize, ...ids };
-    model = resuming ? loadLlama(lastDir, { generator: modelGen }).model : new LlamaForCausalLM(modelCfg, { generator: modelGen });
+    model = fromDir ? loadLlama(fromDir, { generator: modelGen }).model : new LlamaForCausalLM(modelCfg, { generator: modelGen });
   } else {
     modelCfg = { ...recipe.model, vocab_size: tok.vocabSize, n_positions: recipe.model.n_positions ?? tr.blockSize, ...ids };
-    model = resuming ? loadGPT(lastDir, { generator: modelGen }).model : new GPT(modelCfg, { generator: modelGen });
+    model = fromDir ? loadGPT(fromDir, { generator: modelGen }).model : new GPT(modelCfg, { generator: modelGen });
   }
-  if (resuming) checkResumeArchitecture(model.config as unknown as Record<string, unknown>, modelCfg, lastDir);
+  if (fromDir) checkResumeArchitecture(model.config as unknown as Record<string, unknown>, modelCfg, fromDir, resuming ? '--resume' : '--init-from');
   model.train();
   const batchGen = new Generator(seed + 1);
   const B = tr.batchSize;
@@ -274,7 +284,7 @@ export async function pretrain(opts: PretrainOptions): Promise<TrainSummary & { 
  * override that asks for another shape is an error, not silently ignored.
  * @throws ConfigError naming the field, both values and the fix
  */
-function checkResumeArchitecture(saved: Record<string, unknown>, asked: Record<string, unknown>, dir: string): void {
+function checkResumeArchitecture(saved: Record<string, unknown>, asked: Record<string, unknown>, dir: string, flag = '--resume'): void {
   const keys = [
     'n_layer', 'n_head', 'n_embd', 'n_positions', 'vocab_size', 'n_inner', 'activation_function', 'model_type',
     'hidden_size', 'intermediate_size', 'num_hidden_layers', 'num_attention_heads', 'num_key_value_heads', 'head_dim', 'max_position_embeddings', 'tie_word_embeddings',
@@ -283,7 +293,7 @@ function checkResumeArchitecture(saved: Record<string, unknown>, asked: Record<s
     if (asked[key] === undefined || asked[key] === null) continue;
     if (saved[key] !== asked[key]) {
       throw new ConfigError(
-        `--resume: the checkpoint in ${dir} has ${key} ${JSON.stringify(saved[key])} but the recipe or an override asks for ${JSON.stringify(asked[key])}; a model's shape cannot change on resume — drop the override, or start a new run with another --out`,
+        `${flag}: the checkpoint in ${dir} has ${key} ${JSON.stringify(saved[key])} but the recipe or an override asks for ${JSON.stringify(asked[key])}; a model's shape cannot change on ${flag === '--resume' ? 'resume' : 'continued pretraining'} — ${flag === '--resume' ? 'drop the override, or start a new run with another --out' : `set the recipe's model to the checkpoint's shape`}`,
       );
     }
   }
