@@ -37,3 +37,34 @@ test('tokenizeCorpus with validation files: held-out documents validate, the who
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('pretrain initFrom starts from a saved model: its tokenizer, its weights, a fresh schedule', async () => {
+  const { pretrain } = await import('../../../src/models/gpt2/pretrain.js');
+  const { loadGPT } = await import('../../../src/models/gpt2/weights.js');
+  const dir = mkdtempSync(join(tmpdir(), 'muse-initfrom-'));
+  try {
+    const corpus = join(dir, 'c.jsonl');
+    writeFileSync(corpus, Array.from({ length: 200 }, (_, i) => JSON.stringify({ text: `春眠不觉晓，处处闻啼鸟。${i % 7}` })).join('\n'));
+    const recipe = (maxIters: number, learningRate = 0.01) =>
+      ({
+        model: { model_type: 'gpt2', n_layer: 1, n_head: 2, n_embd: 16, n_positions: 16 },
+        tokenizer: { type: 'char' },
+        data: { field: 'text', separator: 'eos', valFraction: 0.1 },
+        training: { blockSize: 16, batchSize: 2, maxIters, learningRate, minLr: learningRate, warmupIters: 0, evalInterval: maxIters, evalIters: 1, seed: 3 },
+      }) as unknown as TrainRecipe;
+    await pretrain({ recipe: recipe(3), corpus: [corpus], outDir: join(dir, 'a'), progress: false, log: () => {} });
+    const before = loadGPT(join(dir, 'a', 'best')).model;
+    // one step at learning rate 0: the saved weights are the starting ones
+    const s = await pretrain({ recipe: recipe(1, 0), corpus: [corpus], outDir: join(dir, 'b'), initFrom: join(dir, 'a', 'best'), progress: false, log: () => {} });
+    assert.equal(s.step, 1);
+    const after = loadGPT(join(dir, 'b', 'last')).model;
+    const w = (m: typeof before) => [...m.namedParameters()].map(([n, p]) => [n, [...p.data.slice(0, 8)]]);
+    assert.deepEqual(w(after), w(before));
+    await assert.rejects(
+      pretrain({ recipe: { ...recipe(1), model: { ...recipe(1).model, n_embd: 32 } } as TrainRecipe, corpus: [corpus], outDir: join(dir, 'c'), initFrom: join(dir, 'a', 'best'), progress: false, log: () => {} }),
+      /--init-from: .*n_embd 16 .* 32/,
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
