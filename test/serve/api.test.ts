@@ -15,6 +15,7 @@ import { loadMaskedLMDir } from '../../src/models/bert/family.js';
 import { loadRegistry } from '../../src/serve/model-registry.js';
 import { createServer } from '../../src/serve/server.js';
 import { post, registry, sseEvents, startServer } from './helpers.js';
+import { poemMetrics } from '../../src/poetry/metrics.js';
 
 const { server, url, dir } = await startServer({ maxTokens: 64, poet: true });
 after(() => server.close(100));
@@ -183,6 +184,17 @@ test('POST /api/generate: streamed events, muse options, poem form from a Chines
   assert.equal(b.settings.do_sample, false);
   const ids = generate(story.model, [story.tokenizer.encode('The', { addSpecialTokens: false }).ids], { ...story.generationConfig, numBeams: 2, numReturnSequences: 2, maxNewTokens: 4, doSample: false, temperature: undefined, topK: undefined }, { tokenizer: story.tokenizer });
   assert.equal(b.outputs[0].text, story.tokenizer.decode(ids.sequences[0]!, { skipSpecialTokens: true }));
+});
+
+test('POST /api/generate: rhyme and tones; without a poem form they are a 400 naming the fix', async () => {
+  const r = await (await post(`${url}/api/generate`, { prompt: '床前明月光，', seed: 3, rhyme: true, tones: 'loose' })).json();
+  const poem = '床前明月光，' + r.outputs[0].text;
+  const m = poemMetrics([poem], { form: '5x4', promptLines: 1 });
+  assert.equal(m.rhymeRate, 1, poem);
+  assert.equal(m.tonesLoose, 1, poem);
+  const bad = await post(`${url}/api/generate`, { prompt: 'Once upon a time', rhyme: true });
+  assert.equal(bad.status, 400);
+  assert.match((await bad.json()).error.message, /rhyme needs a poem form/);
 });
 
 test('POST /api/attention: per-layer per-head rows that sum to 1, causal', async () => {
