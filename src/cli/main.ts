@@ -19,6 +19,7 @@ import { register as registerAe } from './commands/ae.js';
 import { register as registerServe } from './commands/serve.js';
 import { register as registerRatings } from './commands/ratings.js';
 import { register as registerGguf } from './commands/gguf.js';
+import { register as registerChat } from './commands/chat.js';
 
 const program = new Command();
 program
@@ -57,6 +58,7 @@ registerAe(program);
 registerServe(program);
 registerRatings(program);
 registerGguf(program);
+registerChat(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,5 +1,5 @@
 /**
- * `muse serve`: a fastify server with the OpenAI-compatible completions API,
+ * `muse serve`: a fastify server with the OpenAI-compatible completions and chat completions APIs,
  * muse's own API, the playground page and the ratings database.
  */
 import { dirname, resolve } from 'node:path';
@@ -16,6 +16,7 @@ import { GenerationQueue, QueueFullError } from './queue.js';
 import { RatingsStore } from './ratings-store.js';
 import { registerApi } from './routes/api.js';
 import { registerCompletions } from './routes/completions.js';
+import { registerChatCompletions } from './routes/chat.js';
 import { registerGenerate } from './routes/generate.js';
 import { registerStatic } from './routes/static.js';
 import type { LoadModelOptions } from '../models/registry.js';
@@ -166,6 +167,7 @@ export async function createServer(opts: ServeOptions = {}): Promise<MuseServer>
     return undefined;
   });
   registerCompletions(app, context);
+  registerChatCompletions(app, context);
   registerGenerate(app, context);
   registerApi(app, context);
   registerStatic(app, context);

@@ -3,8 +3,8 @@
  * rebuilt as the equivalent Hugging Face pipeline:
  *
  * - `tokenizer.ggml.model = "llama"` (SentencePiece BPE: Llama 2, Mistral,
- *   Gemma): the vocabulary `tokens` with `scores` and `token_type`; merges are
- *   derived from the scores as Hugging Face's `SentencePieceExtractor` does
+ *   Gemma): the vocabulary `tokens` with `scores` and `token_type`; merges
+ *   (unless the file stores `tokenizer.ggml.merges`) are derived from the scores as Hugging Face's `SentencePieceExtractor` does
  *   (every split of a normal token into two vocabulary tokens, ranked by the
  *   token's score, highest first), so BPE by rank equals llama.cpp's
  *   highest-score-first merging; `▁` for spaces, a `▁` prefix when
@@ -34,9 +34,15 @@ export type GGUFMetadata = ReadonlyMap<string, unknown> | Readonly<Record<string
 /** llama.cpp token types. */
 export const GGUF_TOKEN_TYPE = { normal: 1, unknown: 2, control: 3, userDefined: 4, unused: 5, byte: 6 } as const;
 
+/** A value as given, or the `value` of a typed GGUF value `{type, value}` (src/io/gguf-types.ts). */
+function plain(v: unknown): unknown {
+  if (v !== null && typeof v === 'object' && !Array.isArray(v) && !ArrayBuffer.isView(v) && 'value' in v && 'type' in v) return (v as { value: unknown }).value;
+  return v;
+}
+
 function getter(meta: GGUFMetadata): (key: string) => unknown {
-  if (meta instanceof Map) return (k) => meta.get(k);
-  return (k) => (meta as Record<string, unknown>)[k];
+  if (meta instanceof Map) return (k) => plain(meta.get(k));
+  return (k) => plain((meta as Record<string, unknown>)[k]);
 }
 
 function toNumber(v: unknown): number | undefined {
@@ -181,7 +187,7 @@ export function mergesFromScores(tokens: readonly string[], scores: ArrayLike<nu
  * `.add_space_prefix`), following llama.cpp's defaults: SentencePiece
  * (`llama`) models add bos and a space prefix unless told otherwise;
  * byte-level (`gpt2`) models add bos for the Llama 3 group of `pre` names.
- * @param meta key → value as a GGUF reader yields them (a Map or a plain object)
+ * @param meta key → value as a GGUF reader yields them (a Map or a plain object; typed `{type, value}` entries are unwrapped)
  * @param opts.source file name for error messages
  * @throws FileFormatError naming the key for a missing or malformed tokenizer, an unsupported `tokenizer.ggml.model` (bert, t5, rwkv) or `tokenizer.ggml.pre`
  */
@@ -207,7 +213,9 @@ export function tokenizerFromGGUFMetadata(meta: GGUFMetadata, opts: { source?: s
       throw new FileFormatError(`${source}: tokenizer.ggml.scores must give one score per token (${c.tokens.length}) for a SentencePiece (llama) tokenizer`);
     }
     const scores = Array.from(rawScores, (s) => toNumber(s) ?? 0);
-    const merges = mergesFromScores(c.tokens, scores, c.types);
+    // Merges stored with the vocabulary (as muse's GGUF writer stores them) are the tokenizer's own; else derive them from the scores.
+    const stored = arrayOf(get('tokenizer.ggml.merges'));
+    const merges = stored ? Array.from(stored, String) : mergesFromScores(c.tokens, scores, c.types);
     const addSpacePrefix = boolOf(get('tokenizer.ggml.add_space_prefix')) ?? true;
     const replaceSpace = { type: 'Replace', pattern: { String: ' ' }, content: '▁' };
     const normalizer = addSpacePrefix ? { type: 'Sequence', normalizers: [{ type: 'Prepend', prepend: '▁' }, replaceSpace] } : replaceSpace;

@@ -100,6 +100,9 @@ test('GGUF: llama-bpe adds bos by default (llama.cpp), end-of-turn ids, and erro
   const t = tokenizerFromGGUFMetadata(meta);
   assert.deepEqual(t.encodeIds('Hi'), [128000, 13347]);
   assert.deepEqual(endOfTurnIdsFromGGUFMetadata(meta), [128001, 128009]);
+  // Typed values as src/io/gguf.ts reads them ({type, value}) are unwrapped.
+  const typed = new Map([...meta].map(([k, v]) => [k, { type: Array.isArray(v) || ArrayBuffer.isView(v) ? 'array' : typeof v === 'bigint' ? 'uint64' : typeof v, value: v }]));
+  assert.deepEqual(tokenizerFromGGUFMetadata(typed).encodeIds('Hi'), [128000, 13347]);
   meta.set('tokenizer.ggml.pre', 'no-such-pre');
   assert.throws(() => tokenizerFromGGUFMetadata(meta, { source: 'x.gguf' }), (e: Error) => e instanceof FileFormatError && /x\.gguf: tokenizer\.ggml\.pre "no-such-pre" is not supported/.test(e.message));
   assert.throws(() => tokenizerFromGGUFMetadata({ 'tokenizer.ggml.model': 't5' }), /tokenizer\.ggml\.model "t5" is not supported/);
