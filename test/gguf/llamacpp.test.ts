@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { writeGguf } from '../../src/io/gguf-write.js';
 import { hfToGguf } from '../../src/gguf/write.js';
 import { loadCausalLM } from '../../src/models/registry.js';
@@ -105,13 +106,14 @@ for (const rec of fixture.bundled) {
     try {
       const b = BUNDLED_CASES.find((x) => x.name === rec.name)!;
       const path = join(dir, `${b.name}.gguf`);
-      convertToGguf(b.model, path, b.type);
+      const modelDir = fileURLToPath(new URL(`../../${b.model}`, import.meta.url));
+      convertToGguf(modelDir, path, b.type);
       assert.equal(createHash('sha256').update(readFileSync(path)).digest('hex'), rec.sha256, 'muse writes the bytes llama.cpp read');
       const { model, tokenizer } = loadCausalLM(path);
       compareWithLlamaCpp(b.name, b.type, model, tokenizer, rec.prompts);
       if (b.type === 'f32') {
         // the exported F32 file is the trained model itself: every step matches the directory model in muse too
-        const orig = loadCausalLM(b.model).model;
+        const orig = loadCausalLM(modelDir).model;
         for (const pr of rec.prompts) {
           const cache = orig.newCache(1);
           let next = Int32Array.from(pr.museTokens);
