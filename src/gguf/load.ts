@@ -6,7 +6,7 @@
  * buffers (adopted, not copied); the tokenizer comes from the file's
  * metadata, generation defaults from its special token ids.
  */
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { FileFormatError } from '../errors.js';
 import { GgufFile, metaPlain, metaString } from '../io/gguf.js';
 import { generationConfigFromHF } from '../generate/index.js';
@@ -24,23 +24,48 @@ import { simpleTokenizerJSON } from './tokenizer-meta.js';
  * is one of `archs`. Reads only the header; never throws.
  */
 export function isGgufOf(path: string, archs: readonly string[]): boolean {
+  const arch = ggufArchOf(path);
+  return arch !== undefined && archs.includes(arch);
+}
+
+// general.architecture by file (path, size, mtime): the registry asks every family, then the family loads.
+const archCache = new Map<string, { size: number; mtimeMs: number; arch: string | undefined }>();
+
+/** The `general.architecture` of a GGUF file, or undefined when `path` is not a readable GGUF file. Never throws. */
+function ggufArchOf(path: string): string | undefined {
+  let st;
+  try {
+    st = statSync(path);
+    if (!st.isFile()) return undefined;
+  } catch {
+    return undefined;
+  }
+  const hit = archCache.get(path);
+  if (hit && hit.size === st.size && hit.mtimeMs === st.mtimeMs) return hit.arch;
+  let arch: string | undefined;
   try {
     const fd = openSync(path, 'r');
+    let isGguf = false;
     try {
       const magic = Buffer.alloc(4);
-      if (readSync(fd, magic, 0, 4, 0) !== 4 || magic.toString('latin1') !== 'GGUF') return false;
+      isGguf = readSync(fd, magic, 0, 4, 0) === 4 && magic.toString('latin1') === 'GGUF';
     } finally {
       closeSync(fd);
     }
-    const f = GgufFile.open(path);
-    try {
-      return archs.includes(metaString(f.metadata, 'general.architecture', path) ?? '');
-    } finally {
-      f.close();
+    if (isGguf) {
+      const f = GgufFile.open(path);
+      try {
+        arch = metaString(f.metadata, 'general.architecture', path);
+      } finally {
+        f.close();
+      }
     }
   } catch {
-    return false;
+    arch = undefined;
   }
+  if (archCache.size > 64) archCache.clear();
+  archCache.set(path, { size: st.size, mtimeMs: st.mtimeMs, arch });
+  return arch;
 }
 
 /**
