@@ -99,3 +99,15 @@ test('chat completions stream over raw HTTP: role chunk, content chunks, finish 
   assert.equal(chunks.at(-1)!.choices[0]!.finish_reason, 'length');
   assert.deepEqual(chunks.at(-1)!.choices[0]!.delta, {});
 });
+
+test('GET /api/models marks the models with a chat template (the playground lists those in chat mode)', async () => {
+  const r = await fetch(`${url}/api/models`);
+  const { models: listed } = (await r.json()) as { models: { name: string; chat?: boolean }[] };
+  assert.deepEqual(
+    listed.map((m) => [m.name, m.chat]),
+    [
+      [chatName, true],
+      ['muse-story-en', false],
+    ],
+  );
+});

@@ -43,7 +43,8 @@ export async function postSSE(path: string, body: unknown, onEvent: (data: Recor
       const event = buf.slice(0, cut);
       buf = buf.slice(cut + 2);
       for (const line of event.split('\n')) {
-        if (line.startsWith('data: ')) onEvent(JSON.parse(line.slice(6)) as Record<string, unknown>);
+        // OpenAI-style streams end with `data: [DONE]`, which is not JSON.
+        if (line.startsWith('data: ') && line !== 'data: [DONE]') onEvent(JSON.parse(line.slice(6)) as Record<string, unknown>);
       }
     }
   }
@@ -55,6 +56,8 @@ export interface ModelInfo {
   kind: 'causal-lm' | 'masked-lm';
   contextLength?: number;
   generationConfig?: Record<string, unknown>;
+  /** Causal LMs with a chat template (served by /v1/chat/completions). */
+  chat?: boolean;
 }
 
 /** `POST /api/attention` answer. */

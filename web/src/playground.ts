@@ -2,10 +2,11 @@
  * The playground page: one prompt, two panes of decoding settings (or two
  * models) generating side by side with streamed text, a 1–5 rating with a
  * comment on every output, an attention heatmap of a generated passage and
- * the ratings summary.
+ * the ratings summary; a chat mode (chat.ts) for models with a chat template.
  */
 import { getJSON, postJSON, postSSE, type AttentionAnswer, type ModelInfo, type SummaryGroup } from './api.js';
 import { AttentionView } from './heatmap.js';
+import { ChatView, wireModes } from './chat.js';
 
 const $ = <T extends HTMLElement>(sel: string, root: ParentNode = document): T => {
   const el = root.querySelector<T>(sel);
@@ -207,6 +208,8 @@ async function main(): Promise<void> {
     b.stop();
   });
   $('#refresh-summary').addEventListener('click', () => void refreshSummary());
+  new ChatView(models);
+  wireModes();
   await refreshSummary();
   document.body.dataset.ready = 'true';
 }

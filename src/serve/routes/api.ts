@@ -9,6 +9,7 @@ import { attentionProbe } from '../../models/gpt2/attention-probe.js';
 import { toScript } from '../../data/script.js';
 import { requireGPT } from '../../models/gpt2/family.js';
 import type { ServeContext } from '../context.js';
+import { hasChatTemplate } from './chat.js';
 import { errorBody, withGenerationSlot } from '../http.js';
 import { exportRatings, type NewRating } from '../ratings-store.js';
 import { attentionSchema, fillMaskSchema, ratingSchema } from '../schemas.js';
@@ -45,7 +46,11 @@ export function registerApi(app: FastifyInstance, ctx: ServeContext): void {
     return reply.code(ctx.draining ? 503 : 200).send(body);
   });
 
-  app.get('/api/models', async () => ({ models: ctx.registry.info(), limits: ctx.limits }));
+  app.get('/api/models', async () => ({
+    // `chat`: whether a causal LM has a chat template (the playground's chat mode lists those).
+    models: ctx.registry.info().map((m) => (m.kind === 'causal-lm' ? { ...m, chat: hasChatTemplate(ctx.registry.causalLM(m.name).loaded) } : m)),
+    limits: ctx.limits,
+  }));
 
   app.post('/api/fill-mask', { schema: { body: fillMaskSchema } }, async (request) => {
     const body = request.body as { model?: string; text: string; topK?: number };

@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { type ChatMessage, type ChatModel, chatGenerationConfig, chatModel, chatPrompt } from '../../chat/index.js';
-import { ConfigError } from '../../errors.js';
+import { ConfigError, MuseError } from '../../errors.js';
 import type { GenerationConfig } from '../../generate/index.js';
 import type { LoadedCausalLM } from '../../models/loaded.js';
 import { Batcher } from '../batcher.js';
@@ -144,6 +144,18 @@ function chatFor(loaded: LoadedCausalLM): ChatModel {
   }
   if (c instanceof ConfigError) throw new ConfigError(`${c.message.replace(/; use `muse generate`.*$/, '')}; use /v1/completions for plain text continuation`);
   return c;
+}
+
+/** Whether a served model has a chat template (answers `/v1/chat/completions`). */
+export function hasChatTemplate(loaded: LoadedCausalLM): boolean {
+  try {
+    chatFor(loaded);
+    return true;
+  } catch (err) {
+    // No template (ConfigError) or a malformed one (FileFormatError): not a chat model; /v1/chat/completions says why.
+    if (err instanceof MuseError) return false;
+    throw err;
+  }
 }
 
 /** Registers `POST /v1/chat/completions`. */
