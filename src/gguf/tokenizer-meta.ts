@@ -248,7 +248,7 @@ export function simpleTokenizerJSON(meta: GgufMetadata, source = 'GGUF'): Json |
     ? { type: 'TemplateProcessing', single: [{ SpecialToken: { id: tokens[bosId], type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }], pair: [{ SpecialToken: { id: tokens[bosId], type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }, { Sequence: { id: 'B', type_id: 1 } }], special_tokens: { [tokens[bosId]!]: { id: tokens[bosId], ids: [bosId], tokens: [tokens[bosId]] } } }
     : null;
   const pre = metaString(meta, 'tokenizer.ggml.pre', source);
-  if (model === 'gpt2' && (pre === undefined || pre === 'gpt-2' || pre === 'default')) {
+  if (model === 'gpt2' && pre === 'gpt-2') {
     const merges = metaStrings(meta, 'tokenizer.ggml.merges', source) ?? [];
     const vocab: Record<string, number> = {};
     tokens.forEach((t, i) => {
