@@ -22,7 +22,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { loadGPT2Dir } from '../src/models/gpt2/family.js';
+import { loadCausalLM } from '../src/models/registry.js';
+import { GPT } from '../src/models/gpt2/model.js';
+import { LlamaForCausalLM } from '../src/models/llama/model.js';
 import { splitText } from '../src/data/index.js';
 import { fromArray, noGrad } from '../src/tensor/index.js';
 
@@ -80,7 +82,8 @@ export default async function main(args: string[]): Promise<void> {
  * context: window i predicts tokens i·T+1 … i·T+T from i·T … i·T+T−1.
  */
 function fullSplitLoss(dir: string, text: string): number {
-  const { model, tokenizer } = loadGPT2Dir(dir);
+  const { model, tokenizer } = loadCausalLM(dir);
+  if (!(model instanceof GPT || model instanceof LlamaForCausalLM)) throw new Error(`${dir}: train-run scores GPT-2 and Llama-family checkpoints`);
   model.eval();
   const ids = Int32Array.from(tokenizer.encode(splitText(text, 0.9).val, { addSpecialTokens: false }).ids);
   const T = model.maxPositions;
