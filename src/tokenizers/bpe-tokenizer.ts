@@ -52,6 +52,8 @@ export class BPETokenizer extends BaseTokenizer {
   private readonly decoder: DecoderStep[] | null;
   private readonly decoderJSON: object | null;
   private readonly normalizedSplitter: AddedTokenSplitter;
+  /** Token string of each `normalized: true` added token: its normalized content. */
+  private readonly normalizedText = new Map<number, string>();
   /** Vocabulary id of each byte's byte-level character (-1 when missing). */
   private readonly byteIds = new Int32Array(256).fill(-1);
   /** Id of each `<0xNN>` token (-1 when missing). */
@@ -73,7 +75,13 @@ export class BPETokenizer extends BaseTokenizer {
     this.decoderJSON = init.decoderJSON;
     this.byteFallback = init.byteFallback ?? false;
     this.ignoreMerges = init.ignoreMerges ?? false;
-    this.normalizedSplitter = new AddedTokenSplitter(init.addedTokens.filter((t: AddedToken) => t.normalized));
+    // As the Rust library, `normalized: true` tokens are looked for in normalized text in their normalized form
+    // (with Llama 2's Prepend normalizer, `▁cat` is matched as `▁▁cat`).
+    // Their token string (in encodings and decoding) is the normalized form too.
+    const norm = init.normalizer;
+    const normalizedAdded = init.addedTokens.filter((t: AddedToken) => t.normalized).map((t) => (norm ? { ...t, content: norm.apply(t.content) } : t));
+    this.normalizedSplitter = new AddedTokenSplitter(normalizedAdded);
+    for (const t of normalizedAdded) this.normalizedText.set(t.id, t.content);
     const byteLevel = init.preTokenizer.byteLevel;
     for (let b = 0; b < 256; b++) {
       if (byteLevel) this.byteIds[b] = model.vocab.get(BYTE_TO_CHAR[b]) ?? -1;
@@ -337,6 +345,11 @@ export class BPETokenizer extends BaseTokenizer {
 
   protected decodeTokens(tokens: string[]): string {
     return runDecoder(this.decoder, tokens);
+  }
+
+  /** The token string of an id (a `normalized: true` added token's is its normalized content, as in the Rust library). */
+  override idToToken(id: number): string | undefined {
+    return this.normalizedText.get(id) ?? super.idToToken(id);
   }
 
   protected modelTokenToId(token: string): number | undefined {

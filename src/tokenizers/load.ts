@@ -75,6 +75,23 @@ function parseAddedTokens(list: unknown, source: string): AddedToken[] {
   });
 }
 
+/**
+ * The ids the Rust library gives added tokens (`AddedVocabulary::add_tokens`,
+ * in file order): a token whose text is already in the vocabulary takes the
+ * vocabulary's id; any other takes the next id after the vocabulary and the
+ * tokens added before it. For well-formed files these are the ids written;
+ * the Rust library warns when they are not.
+ */
+function alignAddedIds(added: AddedToken[], vocab: ReadonlyMap<string, number>, byContent: Map<string, number>): void {
+  let max = -1;
+  for (const t of added) {
+    const id = vocab.get(t.content) ?? (max >= vocab.size || vocab.size === 0 ? max + 1 : vocab.size);
+    t.id = id;
+    byContent.set(t.content, id);
+    if (id > max) max = id;
+  }
+}
+
 function unsupported(source: string, what: string, found: unknown, supported: string): never {
   throw new FileFormatError(`${source}: ${what} ${typeOf(found)} is not supported by muse (supported: ${supported})`);
 }
@@ -113,6 +130,7 @@ export function tokenizerFromJSON(obj: unknown, opts: TokenizerJSONOptions = {})
         throw new FileFormatError(`${source}: model.merges[${i}] is ${JSON.stringify(m)}; expected "a b" or ["a", "b"]`);
       });
       const vocab = vocabMap(model, source);
+      alignAddedIds(addedTokens, vocab, addedByContent);
       const bpe = new BPEModel(vocab, merges, {
         unkToken: typeof model.unk_token === 'string' ? model.unk_token : null,
         fuseUnk: Boolean(model.fuse_unk),

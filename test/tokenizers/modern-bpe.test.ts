@@ -122,8 +122,26 @@ test('known ids and roles: Llama 3 and Qwen3 chat markers are single ids, Llama 
   assert.equal(tok('gemma3').encodeIds('')[0], 2);
 });
 
+const added = (id: number, content: string, o: Record<string, boolean>) => ({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: false, ...o });
+const llama2Added = skipNoFiles ? [] : (JSON.parse(readFileSync(join(dirOf('llama2'), 'tokenizer.json'), 'utf8')) as { added_tokens: object[] }).added_tokens;
+/** Strings for the added-token flags (lstrip/rstrip, single_word, normalized, ids). */
+const ADDED_STRINGS = ['a <mask> b', 'a  <mask>  b', 'x<mask>y', 'word words sword word. (word) word_x', ' cat cats concat cat', 'cat', 'abab ab ab. xab ab1 aab', 'X Y X  Y', '\tword\n', 'é word é', '1word'];
+
 /** Variants of the Llama 2 file exercising components the four files do not use, checked against the live Rust library. */
 const VARIANTS: [string, Record<string, unknown>][] = [
+  [
+    'added tokens with lstrip/rstrip, single_word, normalized (matched in normalized form), a token already in the vocabulary, ids renumbered as Rust does',
+    {
+      added_tokens: [
+        ...llama2Added,
+        added(32000, '<mask>', { lstrip: true, rstrip: true, special: true }),
+        added(32001, 'word', { single_word: true }),
+        added(32002, '▁cat', { normalized: true }),
+        added(32003, 'ab', { single_word: true, special: true }),
+        added(32004, 'X Y', {}),
+      ],
+    },
+  ],
   ['Metaspace (prepend first, no split), Mistral-style', { normalizer: null, pre_tokenizer: { type: 'Metaspace', replacement: '▁', prepend_scheme: 'first', split: false }, decoder: { type: 'Metaspace', replacement: '▁', prepend_scheme: 'first', split: false } }],
   ['Metaspace (prepend always, split)', { normalizer: null, pre_tokenizer: { type: 'Metaspace', replacement: '▁', prepend_scheme: 'always', split: true }, decoder: { type: 'Sequence', decoders: [{ type: 'ByteFallback' }, { type: 'Metaspace', replacement: '▁', prepend_scheme: 'always', split: true }] } }],
   ['NFKC + Lowercase + Strip normalizers', { normalizer: { type: 'Sequence', normalizers: [{ type: 'NFKC' }, { type: 'Lowercase' }, { type: 'Strip', strip_left: true, strip_right: true }, { type: 'Replace', pattern: { Regex: '\\s+' }, content: '▁' }] } }],
@@ -144,7 +162,7 @@ for (const [what, patch] of VARIANTS) {
     assert.ok(hf);
     const t = tokenizerFromJSON(json);
     const next = rng(5);
-    const strings = [...fixture.strings];
+    const strings = [...fixture.strings, ...ADDED_STRINGS];
     for (let k = 0; k < 100; k++) strings.push(k % 2 ? fuzzString(next, 16) : randomCodePoints(next, 10));
     for (const s of strings) {
       const h: HFEncoding = await hf.encode(s);
