@@ -143,6 +143,112 @@ void attend_row(const float* q, const KV* K, const KV* V, const int32_t* mask, i
   }
 }
 
+
+/** VW cached values of a key/value row as floats (halves converted). */
+inline vf kv_vec(const float* p) { return vld(p); }
+inline vf kv_vec(const uint16_t* p) {
+#if defined(__AVX512F__)
+  return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i*)p));
+#elif defined(__AVX2__) && defined(__F16C__)
+  return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i*)p));
+#else
+  vf v;
+  for (int i = 0; i < VW; i++) v[i] = f16_to_f32(p[i]);
+  return v;
+#endif
+}
+
+/**
+ * attend_row for head widths of NC whole vectors (D = NC·VW): q and the
+ * output accumulator live in registers, four keys' dot products run side by
+ * side, and the exponentials are vectorised.
+ */
+template <class KV, int NC>
+void attend_row_simd(const float* q, const KV* K, const KV* V, const int32_t* mask, int lo, int hi, float scale,
+                     float* scores, float* out) {
+  constexpr int D = NC * VW;
+  vf qv[NC];
+  for (int c = 0; c < NC; c++) qv[c] = vmul(vld(q + c * VW), vset1(scale));
+  const int n = hi - lo;
+  int j = 0;
+  for (; j + 4 <= n; j += 4) {
+    const KV* k0 = K + (i64)(lo + j) * D;
+    vf a0 = vzero(), a1 = vzero(), a2 = vzero(), a3 = vzero();
+    for (int c = 0; c < NC; c++) {
+      a0 = vfma(qv[c], kv_vec(k0 + c * VW), a0);
+      a1 = vfma(qv[c], kv_vec(k0 + D + c * VW), a1);
+      a2 = vfma(qv[c], kv_vec(k0 + 2 * D + c * VW), a2);
+      a3 = vfma(qv[c], kv_vec(k0 + 3 * D + c * VW), a3);
+    }
+    scores[j] = vhsum(a0);
+    scores[j + 1] = vhsum(a1);
+    scores[j + 2] = vhsum(a2);
+    scores[j + 3] = vhsum(a3);
+  }
+  for (; j < n; j++) {
+    const KV* kr = K + (i64)(lo + j) * D;
+    vf a = vzero();
+    for (int c = 0; c < NC; c++) a = vfma(qv[c], kv_vec(kr + c * VW), a);
+    scores[j] = vhsum(a);
+  }
+  float mx = -INFINITY;
+  bool any = false;
+  for (j = 0; j < n; j++) {
+    if (mask && !mask[lo + j]) {
+      scores[j] = -INFINITY;
+      continue;
+    }
+    any = true;
+    if (scores[j] > mx) mx = scores[j];
+  }
+  for (int d = 0; d < D; d++) out[d] = 0.0f;
+  if (!any) return;
+  vf vs = vzero();
+  const vf vmx = vset1(mx);
+  for (j = 0; j + VW <= n; j += VW) {
+    const vf e = vexp(vsub(vld(scores + j), vmx));
+    vst(scores + j, e);
+    vs = vadd(vs, e);
+  }
+  float sum = vhsum(vs);
+  for (; j < n; j++) {
+    scores[j] = std::exp(scores[j] - mx);
+    sum += scores[j];
+  }
+  if (mask) {
+    for (j = 0; j < n; j++)
+      if (!mask[lo + j]) {
+        sum -= scores[j];
+        scores[j] = 0.0f;
+      }
+  }
+  const float inv = 1.0f / sum;
+  vf acc[NC];
+  for (int c = 0; c < NC; c++) acc[c] = vzero();
+  for (j = 0; j < n; j++) {
+    const float p = scores[j] * inv;
+    if (p == 0.0f) continue;
+    const vf pv = vset1(p);
+    const KV* vr = V + (i64)(lo + j) * D;
+    for (int c = 0; c < NC; c++) acc[c] = vfma(pv, kv_vec(vr + c * VW), acc[c]);
+  }
+  for (int c = 0; c < NC; c++) vst(out + c * VW, acc[c]);
+}
+
+/** attend_row through the register-resident kernel when the head width allows. */
+template <class KV>
+void attend_row_any(const float* q, const KV* K, const KV* V, const int32_t* mask, int lo, int hi, int D, float scale,
+                    float* scores, float* out) {
+  switch (D == VW * (D / VW) ? D / VW : 0) {
+    case 1: return attend_row_simd<KV, 1>(q, K, V, mask, lo, hi, scale, scores, out);
+    case 2: return attend_row_simd<KV, 2>(q, K, V, mask, lo, hi, scale, scores, out);
+    case 4: return attend_row_simd<KV, 4>(q, K, V, mask, lo, hi, scale, scores, out);
+    case 8: return attend_row_simd<KV, 8>(q, K, V, mask, lo, hi, scale, scores, out);
+    case 16: return attend_row_simd<KV, 16>(q, K, V, mask, lo, hi, scale, scores, out);
+    default: return attend_row(q, K, V, mask, lo, hi, D, scale, scores, out);
+  }
+}
+
 /** Writes the new keys/values of one layer into the cache (rows are [B·T, (H + 2·Hkv)·D] after rope). */
 template <class KV>
 void store_kv(const LmShape& s, const float* qkv, KV* Kc, KV* Vc) {
@@ -210,10 +316,10 @@ void attend_all(const LmShape& s, const float* qkv, const KV* Kc, const KV* Vc, 
     const int i = s.past + t;  // this query's cache index: it sees keys ≤ i
     const int lo = window > 0 && i - window + 1 > 0 ? i - window + 1 : 0;
     static thread_local std::vector<float> sc;
-    if ((int)sc.size() < tk) sc.resize((size_t)tk);
+    if ((int)sc.size() < tk + VW) sc.resize((size_t)(tk + VW));
     const i64 base = ((i64)b * Hk + h / rep) * s.capacity * D;
-    attend_row(qkv + ((i64)b * T + t) * W + h * D, Kc + base, Vc + base, mask ? mask + (i64)b * tk : nullptr, lo, i + 1,
-               D, scale, sc.data(), y + ((i64)b * T + t) * H * D + h * D);
+    attend_row_any(qkv + ((i64)b * T + t) * W + h * D, Kc + base, Vc + base, mask ? mask + (i64)b * tk : nullptr, lo,
+                   i + 1, D, scale, sc.data(), y + ((i64)b * T + t) * H * D + h * D);
   });
 }
 
