@@ -108,7 +108,11 @@ for (const rec of fixture.bundled) {
       const path = join(dir, `${b.name}.gguf`);
       const modelDir = fileURLToPath(new URL(`../../${b.model}`, import.meta.url));
       convertToGguf(modelDir, path, b.type);
-      assert.equal(createHash('sha256').update(readFileSync(path)).digest('hex'), rec.sha256, 'muse writes the bytes llama.cpp read');
+      assert.equal(
+        createHash('sha256').update(readFileSync(path)).digest('hex'),
+        rec.sha256,
+        `muse writes the bytes llama.cpp read; if ${b.model} was retrained, rerun scripts/fixtures/llamacpp-oracle.ts (see its header)`,
+      );
       const { model, tokenizer } = loadCausalLM(path);
       compareWithLlamaCpp(b.name, b.type, model, tokenizer, rec.prompts);
       if (b.type === 'f32') {
