@@ -10,7 +10,8 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { ChatSession, ChatTemplate, chatModel, readChatTemplate } from '../../src/chat/index.js';
+import { ChatSession, ChatTemplate, chatModel, chatPrompt, readChatTemplate } from '../../src/chat/index.js';
+import { convertToGguf } from '../../src/gguf/convert.js';
 import { ConfigError, FileFormatError } from '../../src/errors.js';
 import { generate } from '../../src/generate/index.js';
 import { loadModel } from '../../src/models/registry.js';
@@ -118,4 +119,23 @@ test('muse chat: one-shot --message, piped turns, and a model without a template
   assert.equal(none.status, 1);
   assert.match(none.stderr, /has no chat template/);
   assert.ok(readFileSync(join(dir, 'tokenizer_config.json'), 'utf8').includes('chat_template'));
+});
+
+test('a GGUF file: the chat template and end-of-turn ids come from its metadata', async () => {
+  const dir = tinyChatModel({ eosTokenIds: 0 });
+  const gguf = join(dir, 'tiny-chat.gguf');
+  convertToGguf(dir, gguf, 'f32');
+  const fromGguf = chatModel(loadModel(gguf) as LoadedCausalLM);
+  assert.match(fromGguf.template.source, /tiny-chat\.gguf \(tokenizer\.chat_template\)/);
+  assert.equal(fromGguf.template.text, SIMPLE_TEMPLATE);
+  assert.ok(fromGguf.endOfTurnIds.includes(0));
+  const fromDir = chatModel(loadModel(dir) as LoadedCausalLM);
+  const conv = [{ role: 'user', content: 'Once' }];
+  assert.equal(chatPrompt(fromGguf, conv), chatPrompt(fromDir, conv));
+  const run = async (c: typeof fromDir): Promise<string> => {
+    let t = '';
+    for await (const p of new ChatSession(c).send('Once', { doSample: false, maxNewTokens: 6 })) t += p;
+    return t;
+  };
+  assert.equal(await run(fromGguf), await run(fromDir), 'the same greedy reply from the GGUF file and the directory');
 });
