@@ -50,9 +50,12 @@ export class TokenBuffer {
     this.length += ids.length;
   }
 
-  /** The ids written, trimmed to their length (a copy only when the buffer has spare room). */
+  /**
+   * The ids written: a view when they fill at least 90% of the buffer (no
+   * second copy of a corpus-sized array), else a trimmed copy.
+   */
   toArray(): TokenIds {
-    return this.length === this.data.length ? this.data : this.data.slice(0, this.length);
+    return this.length >= 0.9 * this.data.length ? this.data.subarray(0, this.length) : this.data.slice(0, this.length);
   }
 }
 

@@ -262,8 +262,7 @@ export function bleuStatistics(hyps: readonly string[], refs: readonly (readonly
     refIds.length = 0;
     if (single !== null) {
       const line = single[s];
-      if (line === '' || line === undefined || line === null) referencesOf(refs, s); // throws the standard error
-      refIds.push(pre.ids(line));
+      refIds.push(pre.ids(line === undefined || line === null ? '' : line));
     } else {
       for (const line of referencesOf(refs, s)) refIds.push(pre.ids(line));
     }

@@ -76,5 +76,5 @@ export {
   pairedBootstrap,
   pairedBootstrapFromStatistics,
 } from './significance.js';
-export { type NumRefs } from './references.js';
+export { type NumRefs, emptyReferenceSegments } from './references.js';
 export { EVAL_VERSION } from './version.js';

@@ -1,8 +1,9 @@
 /**
  * Reference-stream handling shared by BLEU and chrF, following sacreBLEU's
  * `Metric._cache_references`: streams must be as long as the hypotheses, an
- * empty line drops that stream's reference for the segment, and a segment
- * with no reference left is an error.
+ * empty line drops that stream's reference for the segment when another
+ * stream has one, and a segment with only empty references is scored
+ * against an empty reference (0), as sacreBLEU 2.x scores it.
  */
 import { ConfigError } from '../errors.js';
 
@@ -26,8 +27,11 @@ export function checkReferenceStreams(hyps: readonly string[], refs: readonly (r
 }
 
 /**
- * The non-empty references of segment `s`.
- * @throws ConfigError when none is left
+ * The non-empty references of segment `s`; a segment whose every reference
+ * is empty is scored against one empty reference (0 matches, reference
+ * length 0), as sacreBLEU 2.x does (it keeps `""` and drops only `None`),
+ * instead of refusing the whole file. {@link emptyReferenceSegments} lists
+ * such segments for a warning.
  */
 export function referencesOf(refs: readonly (readonly string[])[], s: number): string[] {
   const out: string[] = [];
@@ -35,8 +39,13 @@ export function referencesOf(refs: readonly (readonly string[])[], s: number): s
     const line = stream[s];
     if (line !== undefined && line !== null && line !== '') out.push(line);
   }
-  if (out.length === 0) {
-    throw new ConfigError(`segment ${s + 1} has an empty reference in every stream; give it a reference or remove the segment`);
-  }
+  return out.length === 0 ? [''] : out;
+}
+
+/** 1-based numbers of the segments whose references are all empty (scored 0 by {@link referencesOf}). */
+export function emptyReferenceSegments(refs: readonly (readonly string[])[]): number[] {
+  const n = refs[0]?.length ?? 0;
+  const out: number[] = [];
+  for (let s = 0; s < n; s++) if (refs.every((stream) => !stream[s])) out.push(s + 1);
   return out;
 }

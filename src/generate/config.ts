@@ -171,6 +171,7 @@ function isTokenId(v: unknown): v is number {
 function describe(v: unknown): string {
   if (typeof v === 'string') return JSON.stringify(v);
   if (typeof v === 'function') return 'a function';
+  if (typeof v === 'number' && !Number.isFinite(v)) return String(v); // NaN, Infinity (JSON would say null)
   try {
     return JSON.stringify(v) ?? String(v);
   } catch {
@@ -298,6 +299,12 @@ export function validateGenerationConfig(cfg: GenerationConfig): void {
           `use at most ${lines} characters or a longer form`,
       );
     }
+  }
+
+  if (has('minNewTokens') && has('maxNewTokens') && (c.minNewTokens as number) > (c.maxNewTokens as number)) {
+    throw new ConfigError(
+      `generation option minNewTokens (${c.minNewTokens as number}) must be ≤ maxNewTokens (${c.maxNewTokens as number}): end-of-text would be forbidden for longer than the generation lasts`,
+    );
   }
 
   // Cross-option rules of HF's GenerationConfig.validate().

@@ -3,12 +3,33 @@
  * OpenAI clients show the message), server-sent events, and the life of one
  * generation request (queue slot, cancellation when the client leaves).
  */
+import { basename, isAbsolute, relative, sep } from 'node:path';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { QueueFullError, type GenerationQueue } from './queue.js';
 
 /** The error body every route answers with: `{ error: { message, type, param, code } }` (OpenAI's format). */
 export interface ErrorBody {
   error: { message: string; type: string; param: string | null; code: string | null };
+}
+
+/**
+ * A server path as clients may see it: relative to the working directory
+ * when inside it, else its last component — answers never reveal where the
+ * server's files live on disk.
+ */
+export function shownPath(path: string): string {
+  const rel = relative(process.cwd(), path);
+  if (rel === '') return '.';
+  return !rel.startsWith('..') && !isAbsolute(rel) ? rel : basename(path);
+}
+
+/** `message` with the absolute prefixes of `roots` (and of the working directory) cut, so paths in it are relative. */
+export function scrubPaths(message: string, roots: readonly string[] = []): string {
+  let out = message;
+  for (const root of [...roots, process.cwd()].sort((a, b) => b.length - a.length)) {
+    if (root.length > 1) out = out.split(root.endsWith(sep) ? root : root + sep).join('');
+  }
+  return out;
 }
 
 /** Build an {@link ErrorBody}. */

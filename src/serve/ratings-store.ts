@@ -162,9 +162,16 @@ export class RatingsStore {
 
 const CSV_COLUMNS = ['id', 'createdAt', 'model', 'settings', 'prompt', 'output', 'rating', 'comment'] as const;
 
-/** One CSV field, quoted per RFC 4180 when it holds a comma, quote or line break. */
-function csvField(v: unknown): string {
-  const s = v === null || v === undefined ? '' : typeof v === 'string' ? v : typeof v === 'object' ? canonicalJSON(v) : String(v);
+/**
+ * One CSV field, quoted per RFC 4180 when it holds a comma, quote or line
+ * break. Text that a spreadsheet would run as a formula (starting with
+ * `=`, `+`, `-`, `@`, a tab or a carriage return, e.g. `=HYPERLINK(…)` or
+ * `+cmd|…`) gets a leading `'`, as OWASP's CSV-injection advice says, so
+ * opening the export never runs a prompt or comment; numbers are left alone.
+ */
+export function csvField(v: unknown): string {
+  let s = v === null || v === undefined ? '' : typeof v === 'string' ? v : typeof v === 'object' ? canonicalJSON(v) : String(v);
+  if (typeof v === 'string' && /^[=+\-@\t\r]/.test(s)) s = `'${s}`;
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 

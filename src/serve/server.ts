@@ -8,7 +8,8 @@ import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { loadNativeAddon } from '../backend/native.js';
 import { ConfigError, MuseError, ShapeError } from '../errors.js';
 import type { ServeContext } from './context.js';
-import { errorBody } from './http.js';
+import { errorBody, scrubPaths } from './http.js';
+import { registerAccessChecks, type BoundAddress } from './access.js';
 import { Batcher } from './batcher.js';
 import { loadRegistry, ModelNotFoundError, type ModelRegistry } from './model-registry.js';
 import { bundledModelDirs } from '../models/bundled.js';
@@ -55,6 +56,17 @@ export interface ServeOptions {
    * 6 with 2, on the 2-core machine under load).
    */
   threads?: number;
+  /**
+   * Require `Authorization: Bearer <apiKey>` on `/v1/*` and `/api/*` (401
+   * otherwise, in OpenAI's error shape). Default: no key (fine on loopback).
+   */
+  apiKey?: string;
+  /**
+   * Host names, besides loopback and the bound address, that requests may use
+   * (`Host`, and `Origin` on state-changing requests); `['*']` disables the
+   * checks. See `src/serve/access.ts`.
+   */
+  allowedHosts?: readonly string[];
 }
 
 /** A created (not yet listening) server. */
@@ -81,7 +93,9 @@ export function defaultWebDir(): string {
 function statusOf(err: unknown): { status: number; body: ReturnType<typeof errorBody> } {
   const e = err as FastifyError & { validation?: { instancePath: string; keyword: string; params: Record<string, unknown>; message?: string }[] };
   if (e.validation && e.validation.length > 0) {
-    const v = e.validation[0]!;
+    // With a field that takes several shapes (anyOf: a string or an array…), the first error is the
+    // first shape's ("must be string"); the informative one is a limit of the shape the value has.
+    const v = e.validation.find((x) => x.keyword !== 'type' && x.keyword !== 'anyOf') ?? e.validation[0]!;
     const where = e.validationContext ?? 'body';
     const path = v.instancePath.replace(/^\//, '').replace(/\//g, '.');
     let message: string;
@@ -149,9 +163,41 @@ export async function createServer(opts: ServeOptions = {}): Promise<MuseServer>
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
     forceCloseConnections: 'idle',
     return503OnClosing: true,
+    // Requests Node rejects before routing (headers too large, malformed HTTP) get OpenAI's error shape too.
+    clientErrorHandler: (err, socket) => {
+      const code = (err as NodeJS.ErrnoException).code;
+      const [status, text, message] =
+        code === 'HPE_HEADER_OVERFLOW'
+          ? [431, 'Request Header Fields Too Large', 'the request headers are too large (16 KiB at most)']
+          : [400, 'Bad Request', `malformed HTTP request (${code ?? 'parse error'})`];
+      const body = JSON.stringify(errorBody(message, 'invalid_request_error', null, code === 'HPE_HEADER_OVERFLOW' ? 'headers_too_large' : 'bad_request'));
+      if (socket.writable) {
+        socket.end(`HTTP/1.1 ${status} ${text}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+      } else socket.destroy();
+    },
   });
+  // JSON bodies must be UTF-8 (RFC 8259): invalid bytes are an error, not silently replaced by U+FFFD.
+  const jsonParser = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    let text: string;
+    try {
+      text = new TextDecoder('utf-8', { fatal: true }).decode(body as Buffer);
+    } catch {
+      const err = Object.assign(new Error('the request body is not valid UTF-8; send JSON encoded as UTF-8'), { statusCode: 400, code: 'invalid_utf8' });
+      done(err, undefined);
+      return;
+    }
+    jsonParser(request, text, done);
+  });
+  // First of all hooks: requests for another host (DNS rebinding), from foreign pages, or without the key stop here.
+  const bound: BoundAddress = { host: null };
+  if (opts.apiKey !== undefined && opts.apiKey.trim() === '') throw new ConfigError('serve option apiKey is empty; give a secret, or leave it out');
+  registerAccessChecks(app, bound, { apiKey: opts.apiKey, allowedHosts: opts.allowedHosts });
   app.setErrorHandler((err, request, reply) => {
     const { status, body } = statusOf(err);
+    // Messages about model files name them relative to the served roots, never by absolute path.
+    body.error.message = scrubPaths(body.error.message, [resolve(defaultWebDir(), '../..')]);
     if (status >= 500) request.log.error(err);
     if (err instanceof QueueFullError) reply.header('retry-after', String(err.retryAfterSeconds));
     return reply.code(status).send(body);
@@ -177,6 +223,7 @@ export async function createServer(opts: ServeOptions = {}): Promise<MuseServer>
     app,
     context,
     async listen(port = 8080, host = '127.0.0.1') {
+      bound.host = host;
       await app.listen({ port, host });
       const addr = app.server.address();
       const p = typeof addr === 'object' && addr ? addr.port : port;

@@ -10,16 +10,35 @@ export async function errorMessage(res: Response): Promise<string> {
   }
 }
 
+const KEY_STORE = 'muse-api-key';
+
+/**
+ * fetch with the server's API key (`muse serve --api-key`), kept in this
+ * browser's localStorage; on a 401 the page asks for the key once and retries.
+ */
+async function call(path: string, init: RequestInit = {}): Promise<Response> {
+  const withKey = (): RequestInit => {
+    const key = localStorage.getItem(KEY_STORE);
+    return { ...init, headers: { ...(init.headers as Record<string, string> | undefined), ...(key ? { authorization: `Bearer ${key}` } : {}) } };
+  };
+  const res = await fetch(path, withKey());
+  if (res.status !== 401) return res;
+  const key = window.prompt('This muse server needs its API key (muse serve --api-key):');
+  if (!key) return res;
+  localStorage.setItem(KEY_STORE, key.trim());
+  return fetch(path, withKey());
+}
+
 /** POST JSON and parse the JSON answer; throws Error(message) on an error status. */
 export async function postJSON<T>(path: string, body: unknown, signal?: AbortSignal): Promise<T> {
-  const res = await fetch(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal });
+  const res = await call(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal });
   if (!res.ok) throw new Error(await errorMessage(res));
   return (await res.json()) as T;
 }
 
 /** GET JSON. */
 export async function getJSON<T>(path: string): Promise<T> {
-  const res = await fetch(path);
+  const res = await call(path);
   if (!res.ok) throw new Error(await errorMessage(res));
   return (await res.json()) as T;
 }
@@ -29,7 +48,7 @@ export async function getJSON<T>(path: string): Promise<T> {
  * parsed `data:` payload as it arrives.
  */
 export async function postSSE(path: string, body: unknown, onEvent: (data: Record<string, unknown>) => void, signal?: AbortSignal): Promise<void> {
-  const res = await fetch(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal });
+  const res = await call(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal });
   if (!res.ok || !res.body) throw new Error(await errorMessage(res));
   const reader = res.body.getReader();
   const decoder = new TextDecoder();

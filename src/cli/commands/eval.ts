@@ -31,6 +31,7 @@ import {
   sentenceBleu,
   sentenceChrf,
 } from '../../eval/index.js';
+import { emptyReferenceSegments } from '../../eval/references.js';
 
 const METRICS = ['bleu', 'chrf', 'rouge', 'diversity'] as const;
 type Metric = (typeof METRICS)[number];
@@ -42,6 +43,7 @@ interface EvalFlags {
   tokenize: string;
   smooth: string;
   smoothValue?: string;
+  effectiveOrder?: boolean;
   lowercase?: boolean;
   sentence?: boolean;
   useStemmer?: boolean;
@@ -177,7 +179,18 @@ async function run(flags: EvalFlags): Promise<void> {
     smoothMethod: flags.smooth as SmoothMethod,
     smoothValue: num(flags.smoothValue, '--smooth-value'),
     lowercase: flags.lowercase ?? false,
+    ...(flags.effectiveOrder ? { effectiveOrder: true } : {}),
   };
+  // A segment whose references are all empty is scored 0 (as sacreBLEU 2.x scores it), not refused: say which.
+  if (needsRefs) {
+    const empty = emptyReferenceSegments(refs);
+    if (empty.length) {
+      process.stderr.write(
+        `muse: warning: ${empty.length === 1 ? 'line' : 'lines'} ${empty.slice(0, 10).join(', ')}${empty.length > 10 ? ', …' : ''} of ${flags.ref.join(', ')} ${empty.length === 1 ? 'is' : 'are'} empty: ` +
+          `${empty.length === 1 ? 'that segment is' : 'those segments are'} scored against an empty reference (0), as sacreBLEU does; fix the reference file if a line is missing\n`,
+      );
+    }
+  }
   const chrfOpts: ChrfOptions = { wordOrder: num(flags.chrfWordOrder, '--chrf-word-order'), lowercase: flags.lowercase ?? false };
   const rougeTok = (flags.rougeTokenize ?? (flags.tokenize === 'zh' ? 'zh' : 'auto')) as RougeTokenizerName;
   const rougeOpts: RougeOptions = { useStemmer: flags.useStemmer ?? false, tokenize: rougeTok, rougeTypes: ['rouge1', 'rouge2', 'rougeL', 'rougeLsum'] };
@@ -212,6 +225,17 @@ async function run(flags: EvalFlags): Promise<void> {
   const table: string[] = [];
   if (metrics.includes('bleu')) {
     const b = corpusBleu(hyps, refs, bleuOpts);
+    // Without effective order, a corpus with no 4-grams scores 0 however well it matches.
+    if (!bleuOpts.effectiveOrder) {
+      const N = b.totals.length;
+      const missing = b.totals.findIndex((t) => t === 0);
+      if (missing >= 0) {
+        process.stderr.write(`muse: warning: no hypothesis has ${missing + 1} tokens or more, so there are no ${missing + 1}-grams and BLEU is 0 whatever the match; pass --effective-order (sacreBLEU's, as sentence BLEU uses) or score longer segments\n`);
+      } else {
+        const short = hyps.filter((h) => h.trim().split(/\s+/).length < N).length;
+        if (short > hyps.length / 2) process.stderr.write(`muse: warning: ${short} of ${hyps.length} hypotheses are shorter than BLEU's ${N}-gram order; their higher orders count as misses — consider --effective-order\n`);
+      }
+    }
     const entry: Record<string, unknown> = bleuJson(b);
     table.push(`BLEU       ${b.score.toFixed(2).padStart(6)}  ${bleuLine(b)}`, `           ${b.signature}`);
     if (flags.confidence) {
@@ -279,6 +303,7 @@ export function register(program: Command): void {
     .addOption(new Option('--smooth <method>', 'BLEU smoothing').choices(['exp', 'floor', 'add-k', 'none']).default('exp'))
     .option('--smooth-value <v>', 'value for floor (default 0.1) and add-k (default 1)')
     .option('--lowercase', 'case-insensitive BLEU and chrF')
+    .option('--effective-order', 'BLEU: ignore n-gram orders a segment is too short to have (sacreBLEU --effective-order; on for --sentence)')
     .option('--sentence', 'score each line separately (one result per line)')
     .option('--use-stemmer', 'Porter-stem ROUGE tokens (as rouge-score use_stemmer=True)')
     .option('--json', 'print JSON instead of a table')

@@ -1,4 +1,5 @@
 import { Command, InvalidArgumentError } from 'commander';
+import { isLoopback } from '../../serve/access.js';
 import { bundledModelDirs } from '../../models/bundled.js';
 import { dtypeLoadOptions } from '../dtype-flags.js';
 
@@ -28,6 +29,8 @@ interface ServeFlags {
   threads: number;
   dtype?: string;
   kvCacheDtype?: string;
+  apiKey?: string;
+  allowedHost?: string[];
 }
 
 /** Registers `muse serve`. */
@@ -48,7 +51,10 @@ export function register(program: Command): void {
     .option('--dtype <dtype>', 'weights in memory: auto (as stored: half-precision or quantized files stay so) or float32', 'auto')
     .option('--kv-cache-dtype <dtype>', 'KV cache of half-precision/quantized models: float32 or float16', 'float32')
     .option('--log', 'log every request (JSON lines on stdout)')
+    .option('--api-key <key>', 'require "Authorization: Bearer KEY" on /v1 and /api (default: $MUSE_API_KEY; none on loopback is fine)')
+    .option('--allowed-host <name>', 'a host name clients may use besides loopback and --host, e.g. this machine\'s DNS name (repeatable; * turns the Host/Origin checks off)', collect)
     .action(async (flags: ServeFlags) => {
+      const apiKey = flags.apiKey ?? (process.env.MUSE_API_KEY || undefined);
       // fastify and SQLite load only for this command: every other `muse` call starts faster.
       const { createServer } = await import('../../serve/server.js');
       const server = await createServer({
@@ -62,11 +68,19 @@ export function register(program: Command): void {
         logger: flags.log ?? false,
         threads: Math.max(1, flags.threads),
         load: dtypeLoadOptions(flags),
+        apiKey,
+        allowedHosts: flags.allowedHost,
       });
       const url = await server.listen(flags.port, flags.host);
       const models = server.context.registry.causalNames.concat(server.context.registry.maskedNames);
       process.stderr.write(`muse serve: ${url}  (models: ${models.join(', ')}; ratings: ${flags.db})\n`);
       process.stderr.write(`  playground ${url}/   training view ${url}/train   OpenAI base URL ${url}/v1\n`);
+      if (!isLoopback(flags.host) && apiKey === undefined) {
+        process.stderr.write(
+          `\nmuse serve: WARNING: listening on ${flags.host}, beyond this machine, WITHOUT an API key: anyone who can reach port ${url.split(':').pop()} ` +
+            'can run generations and read every rating. Set --api-key KEY (or MUSE_API_KEY) so that clients must send "Authorization: Bearer KEY", or listen on 127.0.0.1.\n\n',
+        );
+      }
       let stopping = false;
       const stop = (signal: string): void => {
         if (stopping) {

@@ -65,7 +65,7 @@ export interface TokenizedCorpus {
 }
 
 /** A document: its text, or (a .txt file too large for one string, read as one document) its pieces, read on demand. */
-type Doc = string | { pieces: () => Iterable<string> };
+type Doc = string | { pieces: () => Iterable<string>; bytes: number };
 
 /**
  * Read the corpus files, normalise the script, join documents with the
@@ -86,7 +86,7 @@ export function tokenizeCorpus(recipe: TrainRecipe, files: string[], tokenizer?:
     for (const f of paths) {
       const paragraphs = d.txtDocuments === 'paragraphs';
       if (!paragraphs && extname(f).toLowerCase() === '.txt' && fileBytes(f) >= LARGE_TEXT_FILE_BYTES) {
-        out.push({ pieces: () => mapIterable(readTextChunks(f), normalise) });
+        out.push({ pieces: () => mapIterable(readTextChunks(f), normalise), bytes: fileBytes(f) });
         continue;
       }
       // one push per document: push(...docs) overflows the argument list for a corpus of 300,000 poems
@@ -148,7 +148,10 @@ export function tokenizeCorpus(recipe: TrainRecipe, files: string[], tokenizer?:
  * @throws ConfigError for `"eos"` with a tokenizer that has no end-of-text token
  */
 export function encodeDocuments(docs: readonly Doc[], tok: Tokenizer, sep: string): { ids: TokenIds; chars: number } {
-  const out = new TokenBuffer(tok.vocabSize);
+  // The ids buffer starts at the corpus's size in characters (bytes for a streamed file): a char or
+  // byte-level tokenizer gives about one token per character at most, so a large corpus is not copied as it grows.
+  const estimate = docs.reduce((n, doc) => n + (typeof doc === 'string' ? doc.length : doc.bytes) + (sep === 'eos' ? 1 : sep.length), 16);
+  const out = new TokenBuffer(tok.vocabSize, estimate);
   const charLevel = tok instanceof CharTokenizer;
   const chunkable = charLevel || (tok instanceof ByteLevelBPETokenizer && !tok.addPrefixSpace);
   const streamOpts = { charLevel, chunkChars: chunkable ? undefined : Infinity };

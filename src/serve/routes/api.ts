@@ -10,7 +10,7 @@ import { toScript } from '../../data/script.js';
 import { requireGPT } from '../../models/gpt2/family.js';
 import type { ServeContext } from '../context.js';
 import { hasChatTemplate } from './chat.js';
-import { errorBody, withGenerationSlot } from '../http.js';
+import { errorBody, shownPath, withGenerationSlot } from '../http.js';
 import { exportRatings, type NewRating } from '../ratings-store.js';
 import { attentionSchema, fillMaskSchema, ratingSchema } from '../schemas.js';
 
@@ -114,14 +114,14 @@ export function registerApi(app: FastifyInstance, ctx: ServeContext): void {
       }
     }
     runs.sort((a, b) => b.updatedAt.localeCompare(a.updatedAt));
-    return { runsDir: ctx.runsDir, runs };
+    return { runsDir: shownPath(ctx.runsDir), runs };
   });
 
   app.get('/api/runs/:name/metrics', async (request, reply) => {
     const { name } = request.params as { name: string };
     const p = join(ctx.runsDir, name, 'metrics.jsonl');
     if (!RUN_NAME.test(name) || !existsSync(p)) {
-      return reply.code(404).send(errorBody(`no training run "${name}" with a metrics.jsonl under ${ctx.runsDir}; list runs with GET /api/runs`, 'not_found', 'name'));
+      return reply.code(404).send(errorBody(`no training run "${name}" with a metrics.jsonl under ${shownPath(ctx.runsDir)}; list runs with GET /api/runs`, 'not_found', 'name'));
     }
     return { name, updatedAt: statSync(p).mtime.toISOString(), records: readMetricsLog(p) };
   });

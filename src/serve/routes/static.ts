@@ -6,6 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import { shownPath } from '../http.js';
 import type { ServeContext } from '../context.js';
 
 const TYPES: Record<string, string> = {
@@ -26,7 +27,7 @@ export function registerStatic(app: FastifyInstance, ctx: ServeContext): void {
       return reply
         .code(404)
         .type('text/plain; charset=utf-8')
-        .send(`${file} is not built: run \`npm run build\` (it bundles web/ into ${ctx.webDir})\n`);
+        .send(`${file} is not built: run \`npm run build\` (it bundles web/ into ${shownPath(ctx.webDir)})\n`);
     }
     return reply.type(TYPES[extname(file)] ?? 'application/octet-stream').header('cache-control', 'no-cache').send(readFileSync(path));
   };
