@@ -1,3 +1,4 @@
+import { buildAnalyzer } from '../../features/analyzer.js';
 import { Command } from 'commander';
 import { encodeTexts, loadVectorAutoencoder, nearestNeighbors, readDocuments, trainVectorAutoencoder } from '../../models/vae/index.js';
 import { writeFileAtomic } from '../../io/atomic.js';
@@ -74,6 +75,18 @@ export function register(program: Command): void {
       if (ngram.length !== 2) throw new ConfigError(`--ngram must be min,max (e.g. 1,2), got ${o.ngram}`);
       const docs = o.corpus.flatMap((f) => readDocuments(f, { field: o.field, script: o.script }));
       const norm = o.norm === 'none' ? null : (o.norm as Norm);
+      // scikit-learn's word analyzer keeps tokens of 2+ word characters, so single-character words
+      // (unsegmented Chinese: 我 爱 你) give an all-zero row. That is right for the vectorizer; say so.
+      if (o.analyzer === 'word' && docs.length > 0) {
+        const analyze = buildAnalyzer({ analyzer: 'word', ngramRange: [ngram[0]!, ngram[1]!] });
+        const empty = docs.filter((d) => analyze(d).length === 0).length;
+        if (empty / docs.length >= 0.2) {
+          process.stderr.write(
+            `muse: warning: ${empty} of ${docs.length} documents give no features with the word analyzer (it keeps words of 2+ characters, as scikit-learn does, so single characters such as 我 爱 你 are dropped); ` +
+              'for Chinese or other unsegmented text pass --analyzer char (e.g. with --ngram 1,2)\n',
+          );
+        }
+      }
       const summary = await trainVectorAutoencoder({
         documents: docs,
         vectorizer: { type: o.vectorizer, analyzer: o.analyzer, ngramRange: [ngram[0]!, ngram[1]!], minDf: num('min-df', o.minDf), maxDf: num('max-df', o.maxDf), maxFeatures: int('max-features', o.maxFeatures), norm },

@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { fillMask } from '../../models/bert/fill-mask.js';
 import { loadMaskedLMDir } from '../../models/bert/family.js';
 import { ConfigError } from '../../errors.js';
+import { unknownPromptWarning } from '../../pipelines/prompt-check.js';
 
 /** Registers `muse fill-mask`. */
 export function register(program: Command): void {
@@ -17,6 +18,9 @@ export function register(program: Command): void {
       const topK = Number(opts.topK);
       if (!Number.isInteger(topK) || topK < 1) throw new ConfigError(`--top-k must be a positive integer, got ${opts.topK}`);
       const lm = loadMaskedLMDir(opts.model, opts.tokenizer ?? opts.model);
+      // Text mostly outside the vocabulary reads as [UNK]: the candidates then mean little, so say so (as generate does).
+      const unknown = unknownPromptWarning(lm.tokenizer, text.replace(/\[MASK\]/g, ''), opts.model ?? 'the bundled muse-bert-zh');
+      if (unknown) process.stderr.write(`muse: ${unknown.replace('of the prompt', 'of the text')}\n`);
       const results = fillMask(lm, text, { topK });
       if (opts.json) {
         process.stdout.write(JSON.stringify(results.length === 1 ? results[0] : results) + '\n');

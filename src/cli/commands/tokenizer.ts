@@ -105,11 +105,23 @@ async function tokenizeAction(text: string | undefined, flags: TokenizeFlags): P
     buffer = [];
     if (!process.stdout.write(chunk)) await new Promise<void>((resolve) => process.stdout.once('drain', () => resolve()));
   };
+  // Decoding replaced invalid bytes with U+FFFD (which then encodes as <unk> or its bytes): count them and say so once.
+  let replaced = 0;
+  let firstLine = 0;
+  let n = 0;
   for await (const line of lines) {
+    n++;
+    if (line.includes('\uFFFD')) {
+      if (firstLine === 0) firstLine = n;
+      for (const ch of line) if (ch === '\uFFFD') replaced++;
+    }
     buffer.push(format(tok.encode(line, opts), flags));
     if (buffer.length >= 1000) await flush();
   }
   await flush();
+  if (replaced > 0) {
+    process.stderr.write(`muse: warning: the input holds ${replaced} U+FFFD replacement character${replaced === 1 ? '' : 's'} (invalid UTF-8 is read as U+FFFD, first on line ${firstLine}), tokenized as such; re-save the input as UTF-8\n`);
+  }
 }
 
 /** Registers `muse tokenizer train` and `muse tokenize`. */

@@ -80,5 +80,14 @@ export function loadVAERecipe(path: string, overrides: Record<string, string> = 
   if (!(typeof t['learningRate'] === 'number' && t['learningRate'] > 0)) throw new ConfigError(`recipe ${path}: training.learningRate must be a positive number`);
   const v = r['vae'] as Record<string, unknown>;
   if (typeof v['klSchedule'] !== 'object' || v['klSchedule'] === null) throw new ConfigError(`recipe ${path}: vae.klSchedule is required, e.g. {"type": "cyclical", "cycles": 4}`);
+  // A probability or a non-negative amount: a typo such as --wordDropout=abc must not train silently without it.
+  const wd = v['wordDropout'];
+  if (wd !== undefined && !(typeof wd === 'number' && wd >= 0 && wd < 1)) {
+    throw new ConfigError(`recipe ${path}: vae.wordDropout must be a probability in [0, 1) (Bowman et al. use 0.25–0.5), got ${JSON.stringify(wd)}`);
+  }
+  const fb = v['freeBits'];
+  if (fb !== undefined && !(typeof fb === 'number' && Number.isFinite(fb) && fb >= 0)) {
+    throw new ConfigError(`recipe ${path}: vae.freeBits must be a number ≥ 0 (nats per latent dimension), got ${JSON.stringify(fb)}`);
+  }
   return r as unknown as SentenceVAERecipe;
 }

@@ -175,13 +175,14 @@ export class SentenceVAE extends Module {
 
   /**
    * The objective of a batch. In training mode with the given β, free bits
-   * and word dropout; with β = 1 and neither (what evaluation passes) `loss`
+   * and word dropout (word dropout applies in training mode only); with β = 1 and neither (what evaluation passes) `loss`
    * is the negative ELBO per line (one sample of z).
    */
   loss(batch: SentenceBatch, opts: SentenceVAELossOptions): SentenceVAELoss {
     const { mu, logVar } = this.encode(batch.inputIds, batch.attentionMask);
     const z = reparameterize(mu, logVar, opts.gen);
-    const decIn = opts.wordDropout ? this.wordDropout(batch.decoderInputIds, opts.wordDropout, opts.gen) : batch.decoderInputIds;
+    // Word dropout is a training-time corruption: in eval mode the decoder always sees the real inputs.
+    const decIn = opts.wordDropout && this.training ? this.wordDropout(batch.decoderInputIds, opts.wordDropout, opts.gen) : batch.decoderInputIds;
     const logits = this.decoderLogits(z, decIn);
     const B = batch.inputIds.shape[0]!;
     const recon = crossEntropy(logits, batch.labels, { reduction: 'sum' }).div(B);

@@ -1,0 +1,58 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { muse } from './helpers.js';
+import { validateGenerationConfig } from '../../src/generate/config.js';
+import { loadVAERecipe } from '../../src/models/vae/sentence-vae-recipe.js';
+
+test('generation options: minNewTokens > maxNewTokens is refused; NaN is reported as NaN, not null', () => {
+  assert.throws(() => validateGenerationConfig({ minNewTokens: 10, maxNewTokens: 5 }), /minNewTokens \(10\) must be ≤ maxNewTokens \(5\)/);
+  assert.throws(() => validateGenerationConfig({ temperature: Number.NaN }), /got NaN/);
+});
+
+test('a VAE recipe with a bad wordDropout (abc, 5, −1) is refused', () => {
+  for (const v of ['"abc"', '5', '-1']) {
+    assert.throws(() => loadVAERecipe('configs/vae-poem-zh.json', { 'vae.wordDropout': v }), /vae\.wordDropout must be a probability in \[0, 1\)/, v);
+  }
+  assert.equal(loadVAERecipe('configs/vae-poem-zh.json', { 'vae.wordDropout': '0.3' }).vae.wordDropout, 0.3);
+});
+
+test('tokenize warns about invalid UTF-8; fill-mask warns about text outside the vocabulary', () => {
+  const t = muse(['tokenize', '--tokenizer', 'models/muse-story-en'], { input: Buffer.from([0x61, 0xff, 0x62, 0x0a]) });
+  assert.equal(t.status, 0, t.stderr);
+  assert.match(t.stderr, /1 U\+FFFD replacement character \(invalid UTF-8 .* line 1\)/);
+  const f = muse(['fill-mask', 'hello world this is [MASK] english']);
+  assert.equal(f.status, 0, f.stderr);
+  assert.match(f.stderr, /characters of the text are unknown to the model/);
+});
+
+test('muse ae train warns when the word analyzer finds no features in most documents (unsegmented Chinese)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'muse-ae-'));
+  try {
+    const corpus = join(dir, 'zh.txt');
+    writeFileSync(corpus, Array.from({ length: 12 }, (_, i) => (i % 2 ? '我 爱 你' : '床 前 明 月 光')).join('\n\n'));
+    const r = muse(['ae', 'train', '--corpus', corpus, '--out', join(dir, 'run'), '--max-iters', '2', '--batch-size', '4', '--no-progress'], {});
+    assert.match(r.stderr, /12 of 12 documents give no features with the word analyzer .*--analyzer char/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('eval: an all-empty reference line is scored 0 with a warning naming it; --effective-order; no 4-grams warns', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'muse-bleu-'));
+  try {
+    writeFileSync(join(dir, 'h.txt'), 'the cat\nsat down\n');
+    writeFileSync(join(dir, 'r.txt'), 'the cat\n\n');
+    const r = muse(['eval', '--hyp', join(dir, 'h.txt'), '--ref', join(dir, 'r.txt'), '--metrics', 'bleu', '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /line 2 of .*r\.txt is empty: that segment is scored against an empty reference/);
+    assert.match(r.stderr, /no hypothesis has 3 tokens or more, so there are no 3-grams .* --effective-order/);
+    const e = muse(['eval', '--hyp', join(dir, 'h.txt'), '--ref', join(dir, 'r.txt'), '--metrics', 'bleu', '--json', '--effective-order']);
+    assert.equal(e.status, 0, e.stderr);
+    assert.ok((JSON.parse(e.stdout) as { bleu: { score: number } }).bleu.score > 0);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
