@@ -32,6 +32,8 @@ export interface TokenizerJSONOptions {
   modelMaxLength?: number;
   /** Char tokenizers without an unknown token: what to do with an unknown character. */
   onUnknown?: UnknownCharPolicy;
+  /** Receives warnings about a vocabulary with gaps (default: stderr). */
+  onWarning?: (message: string) => void;
 }
 
 type Json = Record<string, unknown>;
@@ -47,13 +49,43 @@ function typeOf(v: unknown): string {
 function vocabMap(model: Json, source: string): Map<string, number> {
   if (!isObject(model.vocab)) throw new FileFormatError(`${source}: model.vocab must be an object mapping token → id`);
   const vocab = new Map<string, number>();
+  const byId = new Map<number, string>();
   for (const [tok, id] of Object.entries(model.vocab)) {
-    if (typeof id !== 'number' || !Number.isInteger(id) || id < 0) {
-      throw new FileFormatError(`${source}: model.vocab gives token ${JSON.stringify(tok)} the id ${JSON.stringify(id)}; ids must be non-negative integers`);
+    if (typeof id !== 'number' || !Number.isInteger(id) || id < 0 || id >= 1 << 24) {
+      throw new FileFormatError(`${source}: model.vocab gives token ${JSON.stringify(tok)} the id ${JSON.stringify(id)}; ids must be non-negative integers below 16,777,216`);
     }
+    const other = byId.get(id);
+    if (other !== undefined) {
+      // Two tokens with one id decode ambiguously (Hugging Face keeps whichever comes last): refuse.
+      throw new FileFormatError(`${source}: model.vocab gives the id ${id} to both ${JSON.stringify(other)} and ${JSON.stringify(tok)}; every id must belong to one token`);
+    }
+    byId.set(id, tok);
     vocab.set(tok, id);
   }
   return vocab;
+}
+
+/**
+ * Ids below the largest that no token has (entries missing from model.vocab,
+ * or an added token far beyond the vocabulary) decode to nothing and usually
+ * mean a damaged or mismatched file; Hugging Face accepts them, so this warns.
+ */
+function warnAboutGaps(model: Json, added: readonly AddedToken[], source: string, warn: (m: string) => void): void {
+  if (!isObject(model.vocab)) return;
+  const ids = new Set<number>();
+  for (const id of Object.values(model.vocab)) if (typeof id === 'number' && Number.isInteger(id) && id >= 0 && id < 1 << 24) ids.add(id);
+  for (const t of added) if (Number.isInteger(t.id) && t.id >= 0 && t.id < 1 << 24) ids.add(t.id);
+  if (ids.size === 0) return;
+  let max = 0;
+  for (const id of ids) if (id > max) max = id;
+  const missing = max + 1 - ids.size;
+  if (missing <= 0) return;
+  const examples: number[] = [];
+  for (let i = 0; i <= max && examples.length < 5; i++) if (!ids.has(i)) examples.push(i);
+  warn(
+    `${source}: ${missing} id${missing === 1 ? '' : 's'} below ${max} belong to no token (e.g. ${examples.join(', ')}${missing > 5 ? ', …' : ''}): ` +
+      'model.vocab is incomplete or an added token lies beyond the vocabulary; those ids decode to nothing — check that the file is whole and belongs to the model',
+  );
 }
 
 function parseAddedTokens(list: unknown, source: string): AddedToken[] {
@@ -114,6 +146,7 @@ export function tokenizerFromJSON(obj: unknown, opts: TokenizerJSONOptions = {})
   const addedTokens = parseAddedTokens(obj.added_tokens, source);
   const base = { addedTokens, roles: opts.roles, modelMaxLength: opts.modelMaxLength };
   const addedByContent = new Map(addedTokens.map((t) => [t.content, t.id]));
+  warnAboutGaps(model, addedTokens, source, opts.onWarning ?? ((m) => process.stderr.write(`muse: warning: ${m}\n`)));
 
   switch (model.type) {
     case 'BPE': {

@@ -67,3 +67,21 @@ test('a tokenizer larger than the model vocabulary is refused at load, naming bo
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('tokenizer.json: duplicate ids are refused; missing entries and an added token beyond the vocabulary are reported', async () => {
+  const { tokenizerFromJSON, CharTokenizer } = await import('../../src/tokenizers/index.js');
+  const json = CharTokenizer.train(['abcdefghij'], { specialTokens: ['<|endoftext|>'], unkToken: '<unk>' }).toJSON() as unknown as { model: { vocab: Record<string, number> }; added_tokens: { id: number }[] };
+  const dup = structuredClone(json);
+  dup.model.vocab['b'] = dup.model.vocab['a']!;
+  assert.throws(() => tokenizerFromJSON(dup, { source: 'x/tokenizer.json' }), /x\/tokenizer\.json: model\.vocab gives the id \d+ to both "a" and "b"/);
+  const holes = structuredClone(json);
+  for (const c of 'cdefg') delete holes.model.vocab[c];
+  const warnings: string[] = [];
+  tokenizerFromJSON(holes, { source: 'x/tokenizer.json', onWarning: (m) => warnings.push(m) });
+  assert.match(warnings.join('\n'), /x\/tokenizer\.json: 5 ids below \d+ belong to no token/);
+  const beyond = structuredClone(json);
+  beyond.added_tokens[0]!.id = 500;
+  warnings.length = 0;
+  tokenizerFromJSON(beyond, { onWarning: (m) => warnings.push(m) });
+  assert.match(warnings.join('\n'), /ids below 500 belong to no token/);
+});
