@@ -36,7 +36,7 @@ test('DNS rebinding: a request for another host name is refused; a foreign Origi
     assert.equal(foreign.status, 403);
     assert.match(foreign.body, /origin_not_allowed/);
     const own = await raw(`${url}/api/ratings`, { method: 'POST', headers: { host: `127.0.0.1:${port}`, origin: url, 'content-type': 'application/json' }, body });
-    assert.equal(own.status, 200, own.body);
+    assert.equal(own.status, 201, own.body);
   } finally {
     await server.close(1000);
     rmSync(dir, { recursive: true, force: true });
@@ -99,7 +99,7 @@ test('/api/runs and 404 answers show paths relative to the served roots, never a
     assert.ok(!runs.includes(dir), runs);
     const missing = await (await fetch(`${url}/api/runs/nope/metrics`)).text();
     assert.ok(!missing.includes(dir), missing);
-    assert.match(missing, /no training run "nope"/);
+    assert.match((JSON.parse(missing) as { error: { message: string } }).error.message, /no training run "nope" with a metrics\.jsonl under runs;/);
     const model = await (await post(`${url}/v1/completions`, { model: 'no-such-model', prompt: 'x', max_tokens: 1 })).text();
     assert.ok(!model.includes(process.cwd() + '/'), model);
   } finally {
