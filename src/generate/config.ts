@@ -179,6 +179,20 @@ function describe(v: unknown): string {
   }
 }
 
+/**
+ * Refuse a request that asks for `minNewTokens` above `maxNewTokens` (both
+ * given by the same caller: the CLI's flags, one HTTP request). Not part of
+ * {@link validateGenerationConfig}, which, as HF's, accepts the pair: a
+ * model's default `min_new_tokens` may exceed a shorter budget the user
+ * chooses, and then end-of-text is simply forbidden throughout.
+ * @throws ConfigError naming both options
+ */
+export function checkMinMaxNewTokens(min: number | undefined, max: number | undefined): void {
+  if (min !== undefined && max !== undefined && min > max) {
+    throw new ConfigError(`generation option minNewTokens (${min}) must be ≤ maxNewTokens (${max}): end-of-text would be forbidden for longer than the generation lasts`);
+  }
+}
+
 function bad(option: string, value: unknown, want: string): ConfigError {
   return new ConfigError(`generation option ${option} must be ${want}, got ${describe(value)}`);
 }
@@ -299,12 +313,6 @@ export function validateGenerationConfig(cfg: GenerationConfig): void {
           `use at most ${lines} characters or a longer form`,
       );
     }
-  }
-
-  if (has('minNewTokens') && has('maxNewTokens') && (c.minNewTokens as number) > (c.maxNewTokens as number)) {
-    throw new ConfigError(
-      `generation option minNewTokens (${c.minNewTokens as number}) must be ≤ maxNewTokens (${c.maxNewTokens as number}): end-of-text would be forbidden for longer than the generation lasts`,
-    );
   }
 
   // Cross-option rules of HF's GenerationConfig.validate().

@@ -21,6 +21,7 @@ export {
   type PoemForm,
   type PrefixAllowedTokensFn,
 } from './config.js';
+export { checkMinMaxNewTokens } from './config.js';
 export {
   RepetitionPenaltyLogitsProcessor,
   NoRepeatNGramLogitsProcessor,

@@ -25,8 +25,8 @@ test('the prompt is read from stdin when none is given; --form implies the poetr
   const form = muse(['generate', '--form', '5x4', '--seed', '2', '--max-new-tokens', '30', '']);
   assert.equal(form.status, 0, form.stderr);
   assert.match(form.stdout, /^[\u4e00-\u9fff]{5}[，。]/);
-  // The poetry model ends Chinese prose at once (greedy): the empty answer says why and what to use.
-  const prose = muse(['generate', '--model', 'models/muse-poet-zh', '--greedy', '--max-new-tokens', '20', '一天，小明发现了一只神秘的龙。']);
+  // The poetry model ends Chinese prose at once (greedy, without its default minimum length): the empty answer says why and what to use.
+  const prose = muse(['generate', '--model', 'models/muse-poet-zh', '--greedy', '--min-new-tokens', '0', '--max-new-tokens', '20', '一天，小明发现了一只神秘的龙。']);
   assert.equal(prose.status, 0, prose.stderr);
   assert.equal(prose.stdout.trim(), '一天，小明发现了一只神秘的龙。');
   assert.match(prose.stderr, /muse-poet-zh generated nothing: it ended the text at once .*does not write prose/);

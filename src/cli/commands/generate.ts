@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { generate, stream, type GenerationConfig, type PoemForm } from '../../generate/index.js';
+import { checkMinMaxNewTokens, generate, stream, type GenerationConfig, type PoemForm } from '../../generate/index.js';
 import { defaultModelFor } from '../../models/bundled.js';
 import { loadModel } from '../../models/registry.js';
 import { toScript } from '../../data/script.js';
@@ -123,6 +123,7 @@ export function register(program: Command): void {
         if (v !== undefined) config[k] = v;
       };
       set('maxNewTokens', flags.maxNewTokens);
+      checkMinMaxNewTokens(flags.minNewTokens, flags.maxNewTokens);
       set('minNewTokens', flags.minNewTokens);
       set('temperature', flags.temperature);
       set('topK', flags.topK);

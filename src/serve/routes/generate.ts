@@ -4,7 +4,7 @@
  * events or answered at once. The playground uses it.
  */
 import type { FastifyInstance } from 'fastify';
-import { toHF, validateGenerationConfig, type GenerationConfig, type PoemForm } from '../../generate/index.js';
+import { checkMinMaxNewTokens, toHF, validateGenerationConfig, type GenerationConfig, type PoemForm } from '../../generate/index.js';
 import { toScript } from '../../data/script.js';
 import type { LoadedCausalLM } from '../../models/loaded.js';
 import { inferPoemForm } from '../../pipelines/poem-form.js';
@@ -52,6 +52,7 @@ export function registerGenerate(app: FastifyInstance, ctx: ServeContext): void 
   app.post('/api/generate', { schema: { body: generateSchema(ctx.limits) } }, async (request, reply) => {
     const body = request.body as GenerateBody;
     const { name, loaded } = ctx.registry.causalLM(body.model, body.prompt);
+    checkMinMaxNewTokens(body.minNewTokens, body.maxNewTokens);
     const config = requestConfig(loaded, body);
     // The whole config is checked here: sequences are drawn one by one below, each with numReturnSequences 1.
     validateGenerationConfig(config);
