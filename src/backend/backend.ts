@@ -13,6 +13,8 @@
  * (relative 1e-5; GEMM 1e-4). Modelled on TensorFlow.js's one-kernel-interface,
  * many-backends design and on llm.c's forward/backward kernel pairs.
  */
+import type { GptDecodeParams, GptTrainKernels } from '../models/gpt2/kernels.js';
+import type { BertTrainKernels } from '../models/bert/kernels.js';
 
 /** Float storage of every float32 tensor. */
 export type F32 = Float32Array;
@@ -138,183 +140,6 @@ export interface AdamWParams {
   gradScale: number;
 }
 
-/**
- * The GPT-2 decode fast path ({@link Backend.gptForwardCached}): a whole
- * inference forward with a key/value cache in one kernel call.
- * `weights` are, in order: `wte [vocab, nEmbd]`, `wpe [nPositions, nEmbd]`,
- * `ln_f.weight`, `ln_f.bias`, then per block `ln_1.weight`, `ln_1.bias`,
- * `attn.c_attn.weight [nEmbd, 3·nEmbd]`, `attn.c_attn.bias`,
- * `attn.c_proj.weight [nEmbd, nEmbd]`, `attn.c_proj.bias`, `ln_2.weight`,
- * `ln_2.bias`, `mlp.c_fc.weight [nEmbd, 4·nEmbd]`, `mlp.c_fc.bias`,
- * `mlp.c_proj.weight [4·nEmbd, nEmbd]`, `mlp.c_proj.bias` (HF Conv1D layouts).
- * `kCaches[l]`/`vCaches[l]` are `[batch, nHead, capacity, headDim]`; the new
- * keys/values are written at positions `past … past + t − 1`.
- * `ids`/`positionIds` are `[batch, t]`; `attentionMask` `[batch, past + t]`
- * (1 = attend) or null; `logits` receives `[batch, lastOnly ? 1 : t, vocab]`.
- * GELU is the tanh form (HF `gelu_new`), attention causal.
- */
-export interface GptDecodeParams {
-  weights: F32[];
-  kCaches: F32[];
-  vCaches: F32[];
-  ids: I32;
-  positionIds: I32;
-  attentionMask: I32 | null;
-  logits: F32;
-  batch: number;
-  t: number;
-  past: number;
-  capacity: number;
-  nLayer: number;
-  nHead: number;
-  nEmbd: number;
-  vocab: number;
-  nPositions: number;
-  eps: number;
-  lastOnly: boolean;
-}
-
-/**
- * The GPT-2 training fast path ({@link Backend.gptTrain}): the language-model
- * loss and every parameter gradient of a batch in two kernel calls. Weights
- * and gradients are listed as in {@link GptDecodeParams} (`wte`, `wpe`,
- * `ln_f.weight`, `ln_f.bias`, then 12 tensors per block). `ids`/`targets` are
- * `[batch, t]` (target −100 = ignored), positions 0…t−1, tanh GELU, causal
- * attention. `masks` holds the inverted-dropout masks `[batch·t, nEmbd]` in
- * the op-by-op path's drawing order: the embedding mask (when `maskEmbd`),
- * then per block the masks after `attn.c_proj` and after `mlp.c_proj` (when
- * `maskResid`); null without dropout.
- */
-export interface GptTrainShape {
-  batch: number;
-  t: number;
-  nLayer: number;
-  nHead: number;
-  nEmbd: number;
-  vocab: number;
-  nPositions: number;
-  eps: number;
-}
-
-/**
- * Saved activations between a forward and its backward (opaque,
- * backend-owned), for batches of the model in `shape` with
- * `batch·t ≤ shape.batch·shape.t`.
- */
-export interface GptTrainWorkspace {
-  readonly shape: GptTrainShape;
-}
-
-export interface GptTrainForwardParams {
-  workspace: GptTrainWorkspace;
-  /** This batch's shape (`batch·t` within the workspace's). */
-  batch: number;
-  t: number;
-  weights: F32[];
-  ids: I32;
-  targets: I32;
-  masks: F32 | null;
-  maskEmbd: boolean;
-  maskResid: boolean;
-  /** Receives `[batch·t, vocab]`. */
-  logits: F32;
-  /** Receives the per-row losses `[batch·t]` (0 for ignored rows). */
-  losses: F32;
-}
-
-/** The backward reads the shape of the latest forward on the workspace. */
-export interface GptTrainBackwardParams extends Omit<GptTrainForwardParams, 'losses' | 'batch' | 't'> {
-  /** Receive the gradients, in the order of `weights`: overwritten, or added to when `accumulate`. */
-  grads: F32[];
-  accumulate: boolean;
-  /** dLoss/dΣlosses: the upstream gradient divided by the counted rows for a mean loss. */
-  gScale: number;
-}
-
-/** See {@link GptTrainShape}. */
-export interface GptTrainKernels {
-  /** Allocates the activation buffers for one shape. @throws RangeError on an invalid shape */
-  workspace(shape: GptTrainShape): GptTrainWorkspace;
-  /** Forward pass; returns the number of rows whose target is not −100. @throws RangeError on an id/target outside the vocabulary */
-  forward(p: GptTrainForwardParams): number;
-  /** Backward of `gScale·Σ losses` for the forward that last filled `p.workspace`. */
-  backward(p: GptTrainBackwardParams): void;
-}
-
-/**
- * The BERT masked-LM training fast path ({@link Backend.bertTrain}): the loss
- * and every parameter gradient of a `BertForMaskedLM` with the decoder tied
- * to the word embeddings, in two kernel calls. Weights and gradients are
- * listed as: `word_embeddings`, `position_embeddings`,
- * `token_type_embeddings`, `embeddings.LayerNorm` weight and bias; per layer
- * the 16 tensors `query`, `key`, `value`, `attention.output.dense`
- * (weight, bias each, nn.Linear `[out, in]`), `attention.output.LayerNorm`,
- * `intermediate.dense`, `output.dense`, `output.LayerNorm`; then
- * `cls.predictions.transform.dense`, its `LayerNorm`, and the output `bias`.
- * Inputs are `[batch, t]`; positions 0…t−1; bidirectional attention over the
- * keys whose `attentionMask` is 1. `act` is `hidden_act` (also the head's).
- */
-export interface BertTrainShape {
-  batch: number;
-  t: number;
-  nLayer: number;
-  nHead: number;
-  hidden: number;
-  intermediate: number;
-  vocab: number;
-  nPositions: number;
-  typeVocab: number;
-  eps: number;
-  act: 'gelu_erf' | 'gelu_tanh' | 'relu';
-}
-
-/** Saved activations of the BERT fast path (opaque, backend-owned); see {@link GptTrainWorkspace}. */
-export interface BertTrainWorkspace {
-  readonly shape: BertTrainShape;
-}
-
-export interface BertTrainForwardParams {
-  workspace: BertTrainWorkspace;
-  batch: number;
-  t: number;
-  weights: F32[];
-  ids: I32;
-  /** Segment ids, or null for zeros. */
-  tokenTypes: I32 | null;
-  /** 1 = real token, 0 = padding; null = all real. */
-  attentionMask: I32 | null;
-  /** The original token at masked positions, −100 elsewhere. */
-  labels: I32;
-  /**
-   * Inverted hidden-dropout masks `[batch·t, hidden]` each (0 or 1/(1−p)):
-   * after the embeddings' LayerNorm, then per layer after
-   * `attention.output.dense` and after `output.dense`; null = no dropout.
-   */
-  masks: F32 | null;
-  /** Receives the logits of the labelled positions, `[count, vocab]` in row-major order of the positions. */
-  logits: F32;
-  /** Receives their losses, `[count]`. */
-  losses: F32;
-}
-
-/** The backward reads the shape and labelled rows of the latest forward on the workspace. */
-export interface BertTrainBackwardParams extends Omit<BertTrainForwardParams, 'losses' | 'batch' | 't'> {
-  /** Receive the gradients in the order of `weights`: overwritten, or added to when `accumulate`. */
-  grads: F32[];
-  accumulate: boolean;
-  /** dLoss/dΣlosses. */
-  gScale: number;
-}
-
-/** See {@link BertTrainShape}. */
-export interface BertTrainKernels {
-  /** @throws RangeError on an invalid shape */
-  workspace(shape: BertTrainShape): BertTrainWorkspace;
-  /** Returns the number of labelled positions. @throws RangeError on an id, label or token type outside its range */
-  forward(p: BertTrainForwardParams): number;
-  /** Backward of `gScale·Σ losses` for the forward that last filled `p.workspace`. */
-  backward(p: BertTrainBackwardParams): void;
-}
 
 /** The kernel set. See each method for shapes; all arrays are contiguous row-major. */
 export interface Backend {
@@ -435,14 +260,15 @@ export interface Backend {
   dropoutMask?(state: Uint32Array, mask: F32, n: number, p: number): void;
 
   /**
-   * Optional: the GPT-2 training fast path (see {@link GptTrainShape}),
-   * data-parallel over the batch. Without it `gpt-fused-train.ts` composes the
-   * same step from the kernels above.
+   * Optional: the whole GPT-2 training step as two kernels (native backend;
+   * contract in `src/models/gpt2/kernels.ts`), data-parallel over the batch;
+   * without it GPT-2 trains op by op through autograd.
    */
   gptTrain?: GptTrainKernels;
   /**
-   * The whole BERT masked-LM training step as two kernels (native backend),
-   * data-parallel over the batch; without it BERT trains op by op.
+   * Optional: the whole BERT masked-LM training step as two kernels (native
+   * backend; contract in `src/models/bert/kernels.ts`), data-parallel over the
+   * batch; without it BERT trains op by op.
    */
   bertTrain?: BertTrainKernels;
 }

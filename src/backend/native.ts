@@ -16,24 +16,15 @@ import type {
   AttentionBackwardParams,
   AttentionParams,
   Backend,
-  BertTrainBackwardParams,
-  BertTrainForwardParams,
-  BertTrainKernels,
-  BertTrainShape,
-  BertTrainWorkspace,
   BinaryOp,
   F32,
   GemmParams,
-  GptDecodeParams,
-  GptTrainBackwardParams,
-  GptTrainForwardParams,
-  GptTrainKernels,
-  GptTrainShape,
-  GptTrainWorkspace,
   I32,
   ReduceOp,
   UnaryOp,
 } from './backend.js';
+import type { GptDecodeParams, GptTrainBackwardParams, GptTrainForwardParams, GptTrainKernels, GptTrainShape, GptTrainWorkspace } from '../models/gpt2/kernels.js';
+import type { BertTrainBackwardParams, BertTrainForwardParams, BertTrainKernels, BertTrainShape, BertTrainWorkspace } from '../models/bert/kernels.js';
 import { checkNativeSignatures, type NativeHandle, type NativeKernels } from './native-signatures.js';
 
 export type { NativeInfo, NativeHandle } from './native-signatures.js';

@@ -1,6 +1,6 @@
 /**
  * Pieces shared by the autograd nodes of the whole-step training kernels
- * (`gpt-fused-train.ts`, `bert-fused-train.ts`): where the kernel's backward
+ * (`gpt2/train-step.ts`, `bert/train-step.ts`): where the kernel's backward
  * writes the gradients, and the error for a backward whose saved
  * activations a later forward overwrote.
  */

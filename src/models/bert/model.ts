@@ -242,7 +242,7 @@ export class BertForMaskedLM extends Module {
   /**
    * Compute the training loss (`logitsFor: 'labelled'` with labels and
    * default positions) and its gradients with the backend's whole-step
-   * kernel when it has one (native; `bert-fused-train.ts`) and the decoder is
+   * kernel when it has one (native; `train-step.ts`) and the decoder is
    * tied. false forces the op-by-op autograd path (tests compare the two).
    */
   fusedTrain = true;

@@ -4,7 +4,7 @@
  * the batch), the loss of `BertForMaskedLM.forward(ids, { labels, logitsFor:
  * 'labelled' })` and every parameter's gradient come from two kernel calls,
  * handed to autograd as ONE node whose parents are the model's parameters
- * (as `gpt-fused-train.ts` does for GPT-2). The Trainer, clipping and AdamW
+ * (as `gpt2/train-step.ts` does for GPT-2). The Trainer, clipping and AdamW
  * see an ordinary loss tensor and ordinary `.grad`s.
  *
  * The hidden-dropout masks are drawn here from the model's generator in the
@@ -15,7 +15,8 @@
 import { Tensor, fromArray, type Generator } from '../../tensor/index.js';
 import { record, isGradEnabled } from '../../tensor/autograd.js';
 import { kernelGradBuffers, staleActivationsError } from '../kernel-grads.js';
-import type { BertTrainKernels, BertTrainWorkspace, F32, I32 } from '../../backend/backend.js';
+import type { F32, I32 } from '../../backend/backend.js';
+import type { BertTrainKernels, BertTrainWorkspace } from './kernels.js';
 import type { BertConfig } from './config.js';
 
 /** Every trainable tensor of a tied BertForMaskedLM in the kernel order (see {@link BertTrainShape}). */

@@ -155,9 +155,10 @@ export class GPT extends Module implements CausalLM {
    */
   fastDecode = true;
   /**
-   * Compute the training loss and gradients with the fused path
-   * (`gpt-fused-train.ts`) when the config allows it (no dropout, tanh GELU).
-   * false forces the op-by-op autograd path (tests compare the two).
+   * Compute the training loss and gradients with the backend's whole-step
+   * kernel (`train-step.ts`; the native backend) when it has one and the config
+   * allows it (tanh GELU, 4× MLP). false forces the op-by-op autograd path,
+   * which every backend has (tests compare the two).
    */
   fusedTrain = true;
   /** The generator of initialisation and of every Dropout module (the fused path draws its masks from it too). */
@@ -242,8 +243,9 @@ export class GPT extends Module implements CausalLM {
     if (targets && (targets.shape.length !== 2 || targets.shape[0] !== B || targets.shape[1] !== T)) {
       throw new ShapeError(`GPT.forward: targets must be [${B}, ${T}] like inputIds, got [${targets.shape.join(', ')}]`);
     }
-    if (targets && this.fusedTrain && inputIds.dtype === 'int32' && targets.dtype === 'int32' && fusedTrainSupported(this.config) && (!isGradEnabled() || this.parameters().every((p) => p.requiresGrad))) {
-      return fusedLMLoss(this, this.config, this.fusedParams(), inputIds, targets);
+    const be = getBackend();
+    if (targets && this.fusedTrain && be.gptTrain && inputIds.dtype === 'int32' && targets.dtype === 'int32' && fusedTrainSupported(this.config, be) && (!isGradEnabled() || this.parameters().every((p) => p.requiresGrad))) {
+      return fusedLMLoss(be.gptTrain, this, this.config, this.fusedParams(), inputIds, targets);
     }
     const pos = new Int32Array(B * T);
     for (let b = 0; b < B; b++) for (let i = 0; i < T; i++) pos[b * T + i] = i;
