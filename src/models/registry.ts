@@ -16,6 +16,8 @@ import { join } from 'node:path';
 import { readJsonFile } from '../io/json.js';
 import { ConfigError, FileFormatError, MuseError } from '../errors.js';
 import type { Module } from '../nn/module.js';
+import type { Generator } from '../tensor/random.js';
+import type { LoadReport } from './pretrained.js';
 import type { LoadedCausalLM, LoadedModelAny } from './loaded.js';
 import { BUILTIN_FAMILIES } from './families.js';
 import { ggufLoadProblem } from '../gguf/read.js';
@@ -84,6 +86,11 @@ export interface ModelFamily<L extends LoadedModelAny = LoadedModelAny> {
   save(dir: string, loaded: SaveParts<L>): void;
   /** True when this family loads the single file `path` (e.g. a `.gguf`); directories are matched by `model_type`. */
   canLoadFile?(path: string): boolean;
+  /**
+   * The weights alone, no tokenizer (e.g. a bare Hugging Face checkpoint, or
+   * resuming a training run), with dropout drawing from `generator`.
+   */
+  loadWeights?(path: string, opts?: { generator?: Generator }): { model: Module; report: LoadReport };
 }
 
 /** The parts of a loaded model that saving needs (what a trainer has in hand). */
@@ -119,10 +126,10 @@ export function knownModelTypes(): string[] {
   return families.flatMap((f) => [...f.modelTypes]).sort();
 }
 
-/** Thrown for a `model_type` no family serves. */
-export class UnknownModelTypeError extends MuseError {
+/** Thrown for a `model_type` no family serves (a {@link FileFormatError}: the config file names a type muse does not load). */
+export class UnknownModelTypeError extends FileFormatError {
   constructor(message: string) {
-    super('UNKNOWN_MODEL_TYPE', message);
+    super(message);
     this.name = 'UnknownModelTypeError';
   }
 }
@@ -238,4 +245,16 @@ export function loadModelOfKind<K extends LoadedModelAny['kind']>(path: string, 
  */
 export function loadCausalLM(path: string, opts: LoadModelOptions & { task?: string } = {}): LoadedCausalLM {
   return loadModelOfKind(path, 'causal-lm', opts.task ?? 'generate text', opts);
+}
+
+/**
+ * Load a model's weights without its tokenizer (a bare Hugging Face
+ * checkpoint, a run being resumed), by `model_type`.
+ * @throws FileFormatError / UnknownModelTypeError as {@link loadModel}; ConfigError when the family has no weights-only loader
+ */
+export function loadModelWeights(path: string, opts: { generator?: Generator } = {}): { family: string; modelType: string; model: Module; report: LoadReport } {
+  const family = familyOfPath(path);
+  if (!family.loadWeights) throw new ConfigError(`${path}: the ${family.name} family loads whole directories only (with their tokenizer); use loadModel`);
+  const modelType = existsSync(path) && statSync(path).isFile() ? family.name : String(modelTypeOf(path));
+  return { family: family.name, modelType, ...family.loadWeights(path, opts) };
 }

@@ -5,7 +5,10 @@ import { join, dirname } from 'node:path';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { fromArray, noGrad } from '../../src/tensor/index.js';
-import { loadHFModel, loadBert } from '../../src/models/bert/weights.js';
+import { loadBert } from '../../src/models/bert/weights.js';
+import { loadModelWeights } from '../../src/models/registry.js';
+import type { GPT } from '../../src/models/gpt2/model.js';
+import type { BertForMaskedLM } from '../../src/models/bert/model.js';
 import { loadGPT } from '../../src/models/gpt2/weights.js';
 import { readSafetensors, writeSafetensors, type StTensor } from '../../src/io/safetensors.js';
 import { loadTokenizer } from '../../src/tokenizers/index.js';
@@ -35,11 +38,11 @@ function ints(rows: number[][]) {
 
 /** Logits of the model in `dir` for the reference inputs, restricted to `r.columns` when given. */
 function logitsFor(dir: string, r: Ref): number[] {
-  const loaded = loadHFModel(dir);
+  const loaded = loadModelWeights(dir);
   const full = noGrad(() =>
     loaded.modelType === 'gpt2'
-      ? (loaded.model.forward(ints(r.inputIds)).logits.data as Float32Array)
-      : (loaded.model.forward(ints(r.inputIds), {
+      ? ((loaded.model as GPT).forward(ints(r.inputIds)).logits.data as Float32Array)
+      : ((loaded.model as BertForMaskedLM).forward(ints(r.inputIds), {
           attentionMask: r.attentionMask ? ints(r.attentionMask) : null,
           tokenTypeIds: r.tokenTypeIds ? ints(r.tokenTypeIds) : null,
         }).logits.data as Float32Array),
@@ -80,11 +83,11 @@ for (const r of ref.shared) {
 
 test('real checkpoints: a bare GPT2Model loads with its vocab.json + merges.txt tokenizer; BertLMHeadModel loads with bert-base-uncased vocab.txt', (t) => {
   if (!existsSync(shared)) return t.skip('../shared/hf-checkpoints is absent');
-  const gpt = loadHFModel(join(shared, 'lmbuddy-tiny-gpt2'));
+  const gpt = loadModelWeights(join(shared, 'lmbuddy-tiny-gpt2'));
   assert.equal(gpt.modelType, 'gpt2');
   assert.deepEqual(gpt.report.unexpected, []);
   assert.equal(loadTokenizer(join(shared, 'lmbuddy-tiny-gpt2')).vocabSize, 21);
-  const bert = loadHFModel(join(shared, 'lmbuddy-bert-tiniest'));
+  const bert = loadModelWeights(join(shared, 'lmbuddy-bert-tiniest'));
   assert.equal(bert.modelType, 'bert');
   assert.deepEqual(bert.report, { missing: [], unexpected: [] });
   const tok = loadTokenizer(join(sharedVocab, 'bert-base-uncased'));
@@ -171,14 +174,14 @@ test('a tensor of the wrong shape is rejected with its name and both shapes', ()
   }
 });
 
-test('loadHFModel names an unsupported model_type and a directory without config.json', () => {
+test('loadModelWeights (the registry) names an unsupported model_type and a directory without config.json', () => {
   const d = mkdtempSync(join(tmpdir(), 'muse-hf-'));
   try {
-    assert.throws(() => loadHFModel(d), (e: unknown) => e instanceof FileFormatError && /config\.json/.test(e.message));
+    assert.throws(() => loadModelWeights(d), (e: unknown) => e instanceof FileFormatError && /config\.json/.test(e.message));
     cpSync(join(fixtures, 'tiny-bert'), d, { recursive: true });
     const cfg = JSON.parse(readFileSync(join(d, 'config.json'), 'utf8')) as Record<string, unknown>;
     writeFileSync(join(d, 'config.json'), JSON.stringify({ ...cfg, model_type: 't5' }));
-    assert.throws(() => loadHFModel(d), (e: unknown) => e instanceof FileFormatError && /"t5"/.test(e.message));
+    assert.throws(() => loadModelWeights(d), (e: unknown) => e instanceof FileFormatError && /"t5"/.test(e.message));
   } finally {
     rmSync(d, { recursive: true, force: true });
   }

@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { writeFileAtomic } from '../../io/atomic.js';
 import { fablesToPairs, readCorpus, readPairs } from '../../data/index.js';
@@ -53,7 +55,8 @@ interface FinetuneFlags {
 /** `muse finetune --arch seq2seq`: train (or continue) an encoder–decoder and print its report. */
 async function finetuneSeq2SeqCommand(o: FinetuneFlags, pairs: ReturnType<typeof readPairs>): Promise<void> {
   const dir = o.model ?? defaultModelFor(pairs[0]?.beginning ?? '');
-  const start = modelTypeOf(dir) === SEQ2SEQ_MODEL_TYPE ? loadSeq2SeqDir(dir) : null;
+  // A seq2seq directory continues training; any other directory only lends its tokenizer.
+  const start = existsSync(join(dir, 'config.json')) && modelTypeOf(dir) === SEQ2SEQ_MODEL_TYPE ? loadSeq2SeqDir(dir) : null;
   const tokenizer = o.tokenizer ? loadTokenizer(o.tokenizer) : start ? start.tokenizer : loadTokenizer(dir);
   const config = Object.fromEntries(
     Object.entries({

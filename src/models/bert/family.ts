@@ -54,4 +54,5 @@ export const bertFamily: ModelFamily<LoadedMaskedLM> = {
   build: (config, opts = {}) => new BertForMaskedLM(bertConfig(config), { generator: new Generator(opts.seed ?? 0) }),
   load: (path, opts = {}) => loadMaskedLMDir(path, opts.tokenizerDir),
   save: saveBertDir,
+  loadWeights: (path, opts) => loadBert(path, opts),
 };

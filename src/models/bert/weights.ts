@@ -1,22 +1,19 @@
 /**
- * Loading Hugging Face model directories from disk (never a network call):
- * `config.json` + `model.safetensors` as `transformers`' `save_pretrained`
- * writes them, for GPT-2 (`GPT2LMHeadModel`, bare `GPT2Model`) and BERT
- * (`BertForMaskedLM`, `BertLMHeadModel`, `BertForPreTraining`, bare
- * `BertModel` for its encoder). Tied weights are resolved, tensors the model
+ * BERT's Hugging Face weight names: loading `BertForMaskedLM`,
+ * `BertLMHeadModel`, `BertForPreTraining` and bare `BertModel` (for its
+ * encoder) directories from disk as `transformers`' `save_pretrained` writes
+ * them (never a network call). Tied weights are resolved, tensors the model
  * lacks or has in excess are reported by name, and wrong shapes are rejected.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { Generator, fromArray, type Tensor } from '../../tensor/index.js';
-import { loadCheckpoint, missingConfigError, readJsonFile } from '../../io/checkpoint.js';
+import { fromArray, type Generator, type Tensor } from '../../tensor/index.js';
+import { loadCheckpoint, missingConfigError } from '../../io/checkpoint.js';
 import type { StTensor } from '../../io/safetensors.js';
 import { FileFormatError } from '../../errors.js';
 import { BertForMaskedLM } from './model.js';
 import type { BertConfig } from './config.js';
-import { type LoadReport } from '../pretrained.js';
-import { loadGPT } from '../gpt2/weights.js';
-import type { GPT } from '../gpt2/model.js';
+import type { LoadReport } from '../pretrained.js';
 
 // TF-converted BERT checkpoints name LayerNorm parameters gamma/beta (transformers renames them on load too).
 const TF_LAYERNORM = /\.(gamma|beta)$/;
@@ -91,42 +88,4 @@ export function loadBert(dir: string, opts: { generator?: Generator; requireHead
   }
   model.eval();
   return { model, report: { missing, unexpected }, config: ck.config };
-}
-
-/** A model loaded by {@link loadHFModel}. */
-export type LoadedHFModel =
-  | { modelType: 'gpt2'; model: GPT; report: LoadReport; generationConfig?: Record<string, unknown> }
-  | { modelType: 'bert'; model: BertForMaskedLM; report: LoadReport };
-
-/**
- * Load whatever Hugging Face model directory `dir` holds, by its
- * `config.json` `model_type` (`gpt2` or `bert`).
- * @throws FileFormatError for a missing config or an unsupported model_type (named)
- * @throws ShapeError for a tensor whose shape does not match the config
- */
-export function loadHFModel(dir: string, opts: { generator?: Generator } = {}): LoadedHFModel {
-  if (!existsSync(join(dir, 'config.json'))) throw missingConfigError(dir);
-  const type = modelTypeOf(dir);
-  if (type === 'gpt2') {
-    const { model, report, generationConfig } = loadGPT(dir, opts);
-    return { modelType: 'gpt2', model, report, generationConfig };
-  }
-  if (type === 'bert') {
-    const { model, report } = loadBert(dir, opts);
-    return { modelType: 'bert', model, report };
-  }
-  throw new FileFormatError(`${join(dir, 'config.json')}: model_type "${type}" is not supported; muse loads gpt2 and bert checkpoints`);
-}
-
-/** The `model_type` of a directory's `config.json` (read without loading the weights). */
-export function modelTypeOf(dir: string): string {
-  const cfg = loadConfigOnly(join(dir, 'config.json'));
-  return String(cfg.model_type);
-}
-
-function loadConfigOnly(path: string): Record<string, unknown> {
-  if (!existsSync(path)) throw new FileFormatError(`${path} does not exist; a model directory needs config.json (Hugging Face layout)`);
-  const v = readJsonFile(path);
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new FileFormatError(`${path}: expected a JSON object`);
-  return v as Record<string, unknown>;
 }

@@ -94,4 +94,5 @@ export const gpt2Family: ModelFamily<LoadedGPT2> = {
   },
   save: saveGPT2Dir,
   canLoadFile: (path) => isGgufOf(path, ['gpt2']),
+  loadWeights: (path, opts) => loadGPT(path, opts),
 };

@@ -90,6 +90,7 @@ export const llamaFamily: ModelFamily<LoadedLlamaLM> = {
   },
   save: saveLlamaDir,
   canLoadFile: (path) => isGgufOf(path, GGUF_LLAMA_ARCHS),
+  loadWeights: (path, opts) => loadLlama(path, opts),
 };
 
 /** `generation_config.json` of a directory, when present. */
