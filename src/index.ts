@@ -68,6 +68,10 @@ export * from './eval/index.js';
 export * from './tokenizers/index.js';
 export type { Tokenizer, Encoding, EncodeOptions, DecodeOptions } from './tokenizers/types.js';
 export * from './features/index.js';
+// Both layers name a type Normalizer: the vectorizers' row normalizer (scikit-learn) keeps the name;
+// a tokenizer.json normalizer is TokenizerNormalizer.
+export { Normalizer } from './features/index.js';
+export type { Normalizer as TokenizerNormalizer } from './tokenizers/index.js';
 export * from './tensor/index.js';
 export { Module } from './nn/module.js';
 export { getBackend, setBackend } from './backend/index.js';

@@ -91,6 +91,33 @@ export interface ModelFamily<L extends LoadedModelAny = LoadedModelAny> {
    * resuming a training run), with dropout drawing from `generator`.
    */
   loadWeights?(path: string, opts?: { generator?: Generator }): { model: Module; report: LoadReport };
+  /**
+   * Parameters and training FLOPs per token of a recipe's model (`muse estimate`).
+   * @throws ConfigError naming a bad field
+   */
+  trainingCost?(recipe: CostRecipe): TrainingCost;
+}
+
+/** What a recipe's model costs to train, per token (for `muse estimate`; see `src/pipelines/estimate.ts`). */
+export interface TrainingCost {
+  parameters: number;
+  /** Parameters excluding position embeddings (the "N" of 6N; Kaplan et al. 2020). */
+  nonEmbeddingParameters: number;
+  /** Training FLOPs per token (forward + backward incl. attention; PaLM appendix B). */
+  flopsPerToken: number;
+  /** The widest GEMM's shape `[tokens, width]·[width, inner]`, where the speed is measured. */
+  width: number;
+  inner: number;
+}
+
+/** The recipe fields a training-cost estimate reads. */
+export interface CostRecipe {
+  /** The recipe's `model` section (HF config fields, `vocab_size` filled in). */
+  model: Record<string, unknown>;
+  /** Sequence length of a training example. */
+  blockSize: number;
+  /** Share of positions a masked LM predicts (default 0.15). */
+  mlmProbability?: number;
 }
 
 /** The parts of a loaded model that saving needs (what a trainer has in hand). */
@@ -113,7 +140,7 @@ export function registerFamily<L extends LoadedModelAny>(family: ModelFamily<L>)
   }
   const i = families.findIndex((f) => f.name === family.name);
   if (i >= 0) families.splice(i, 1);
-  families.push(family as unknown as ModelFamily);
+  families.push(family);
 }
 
 /** The registered families, in registration order. */

@@ -1,8 +1,7 @@
 import { getBackend } from '../backend/index.js';
-import { gptConfig, gptParameterCount, type GPTConfig } from '../models/gpt2/config.js';
-import { bertConfig, bertParameterCount } from '../models/bert/config.js';
+import { ConfigError } from '../errors.js';
+import { familyFor, registeredFamilies } from '../models/registry.js';
 import type { TrainRecipe } from './recipe.js';
-import { LLAMA_MODEL_TYPES, llamaConfig, llamaParameterCount, type LlamaModelType } from '../models/llama/config.js';
 
 /** What {@link estimateTraining} reports. */
 export interface TrainingEstimate {
@@ -35,14 +34,13 @@ export interface TrainingEstimate {
  * @param vocabSize vocabulary size to assume when the recipe does not fix it
  */
 export function estimateTraining(recipe: TrainRecipe, vocabSize: number): TrainingEstimate {
-  const t = recipe.training;
-  if ((recipe.model as Record<string, unknown>).model_type === 'bert') return estimateBert(recipe, vocabSize);
-  if (LLAMA_MODEL_TYPES.includes((recipe.model as Record<string, unknown>).model_type as LlamaModelType)) return estimateLlama(recipe, vocabSize);
-  const cfg: GPTConfig = gptConfig({ ...recipe.model, vocab_size: (recipe.model.vocab_size as number | undefined) ?? vocabSize, n_positions: recipe.model.n_positions ?? t.blockSize });
-  const parameters = gptParameterCount(cfg);
-  const nonEmbeddingParameters = parameters - cfg.n_positions * cfg.n_embd;
-  const flopsPerToken = 6 * nonEmbeddingParameters + 12 * cfg.n_layer * cfg.n_embd * t.blockSize;
-  return withThroughput(recipe, parameters, nonEmbeddingParameters, flopsPerToken, cfg.n_embd, 4 * cfg.n_embd);
+  const m = recipe.model as Record<string, unknown>;
+  // The recipe's model_type picks the family (GPT-2 when absent); the family knows its parameter count and FLOPs.
+  const family = familyFor(m['model_type'] ?? 'gpt2', 'the recipe\'s model section');
+  if (!family.trainingCost) throw new ConfigError(`the ${family.name} family has no training estimate; estimate supports ${registeredFamilies().filter((f) => f.trainingCost).flatMap((f) => f.modelTypes).join(', ')}`);
+  const t = recipe.training as TrainRecipe['training'] & { mlmProbability?: number };
+  const cost = family.trainingCost({ model: { ...m, vocab_size: (m['vocab_size'] as number | undefined) ?? vocabSize }, blockSize: t.blockSize, mlmProbability: t.mlmProbability });
+  return withThroughput(recipe, cost.parameters, cost.nonEmbeddingParameters, cost.flopsPerToken, cost.width, cost.inner);
 }
 
 /** The estimate's per-iteration, memory and speed fields, with the GEMM measured at `[batch·T, width]·[width, inner]`. */
@@ -65,38 +63,6 @@ function withThroughput(
     msPerIter: (flopsPerIter / (measuredGflops * 1e9)) * 1e3,
     backend: getBackend().name,
   };
-}
-
-/** {@link estimateTraining} for a `model_type: "bert"` recipe (masked-LM pretraining). */
-function estimateBert(recipe: TrainRecipe, vocabSize: number): TrainingEstimate {
-  const t = recipe.training;
-  const m = recipe.model as Record<string, unknown>;
-  const cfg = bertConfig({ ...m, vocab_size: (m.vocab_size as number | undefined) ?? vocabSize });
-  const parameters = bertParameterCount(cfg);
-  const C = cfg.hidden_size;
-  const L = cfg.num_hidden_layers;
-  const T = t.blockSize;
-  const p = (t as { mlmProbability?: number }).mlmProbability ?? 0.15;
-  const nonEmbeddingParameters = parameters - (cfg.max_position_embeddings + cfg.type_vocab_size) * C;
-  const matmulPerToken = L * (4 * C * C + 2 * C * cfg.intermediate_size) + p * (C * C + cfg.vocab_size * C);
-  const flopsPerToken = 6 * matmulPerToken + 12 * L * C * T;
-  return withThroughput(recipe, parameters, nonEmbeddingParameters, flopsPerToken, C, cfg.intermediate_size);
-}
-
-/**
- * {@link estimateTraining} for a Llama-family recipe: N is every parameter
- * (no position embeddings; the embedding matrix counted once, as the tied head
- * or beside an untied one, whose lookup costs no FLOPs but is counted as the
- * GPT-2 estimate counts wte); attention adds 12·L·(heads·headDim)·T.
- */
-function estimateLlama(recipe: TrainRecipe, vocabSize: number): TrainingEstimate {
-  const t = recipe.training;
-  const m = recipe.model as Record<string, unknown>;
-  const cfg = llamaConfig({ ...m, vocab_size: (m.vocab_size as number | undefined) ?? vocabSize, max_position_embeddings: (m.max_position_embeddings as number | undefined) ?? t.blockSize }, 'recipe model');
-  const parameters = llamaParameterCount(cfg);
-  const matmulParams = cfg.tie_word_embeddings ? parameters : parameters - cfg.vocab_size * cfg.hidden_size;
-  const flopsPerToken = 6 * matmulParams + 12 * cfg.num_hidden_layers * cfg.num_attention_heads * cfg.head_dim * t.blockSize;
-  return withThroughput(recipe, parameters, parameters, flopsPerToken, cfg.hidden_size, cfg.intermediate_size);
 }
 
 /** GFLOP/s of `[m, k]·[k, n]` on the active backend (best of a few repetitions, ~0.2 s). */

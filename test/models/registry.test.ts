@@ -119,7 +119,7 @@ for (const family of registeredFamilies()) {
       model.eval();
       const before = c.output(model);
       const parts = { model, ...c.parts(model) };
-      (family as ModelFamily<LoadedModelAny>).save(dir, parts as never);
+      (family).save(dir, parts as never);
       const loaded = loadModel(dir);
       assert.equal(loaded.family, family.name);
       assert.equal(loaded.kind, family.kind);
@@ -165,8 +165,8 @@ test('config errors name the file and the field; a model of another kind is refu
   assert.throws(() => readConfigFor({ model_type: 'gpt2', n_embd: 30, n_head: 4 }, '/m/config.json'), (e: unknown) => e instanceof ConfigError && /^\/m\/config\.json: .*n_embd/.test(e.message));
   const dir = mkdtempSync(join(tmpdir(), 'muse-registry-kind-'));
   try {
-    const c = cases['vector-autoencoder']!;
-    const fam = familyFor('muse-autoencoder') as ModelFamily<LoadedModelAny>;
+    const c = cases['vector-autoencoder'];
+    const fam = familyFor('muse-autoencoder');
     fam.save(dir, { model: fam.build(c.config), ...c.parts(null as never) } as never);
     assert.throws(() => loadCausalLM(dir), (e: unknown) => e instanceof ConfigError && /cannot generate text/.test(e.message) && /gpt2/.test(e.message));
   } finally {

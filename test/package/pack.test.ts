@@ -40,7 +40,7 @@ test('npm pack → offline install → import from "muse" in JavaScript and Type
   try {
     const packed = run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', tmp], root);
     if (packed.status !== 0) return t.skip(`npm pack is not possible here: ${packed.out.slice(-300)}`);
-    const tarball = join(tmp, (JSON.parse(packed.out.slice(packed.out.indexOf('['))) as { filename: string }[])[0]!.filename);
+    const tarball = join(tmp, (JSON.parse(packed.out.slice(packed.out.indexOf('['))) as { filename: string }[])[0].filename);
     // A consumer project whose own dependencies are links to this checkout's installed
     // packages, so that npm resolves muse's dependencies without the network.
     const proj = join(tmp, 'consumer');

@@ -12,9 +12,9 @@ import { recipeScript, scriptNoteFiles } from '../../pipelines/recipe.js';
 import { saveModel } from '../pretrained.js';
 import { defaultModelDir } from '../bundled.js';
 import type { LoadedMaskedLM } from '../loaded.js';
-import type { ModelFamily, SaveParts } from '../registry.js';
+import type { CostRecipe, ModelFamily, SaveParts, TrainingCost } from '../registry.js';
 import { BertForMaskedLM } from './model.js';
-import { bertConfig } from './config.js';
+import { bertConfig, bertParameterCount } from './config.js';
 import { loadBert } from './weights.js';
 
 /**
@@ -44,6 +44,23 @@ export function saveBertDir(dir: string, parts: SaveParts<LoadedMaskedLM>): void
   });
 }
 
+/**
+ * Parameters and training FLOPs of a masked-LM recipe: N counts the encoder's
+ * matrices, the head's transform and the decoder on the masked share of
+ * positions only (the head runs on labelled rows); attention adds 12·L·C·T.
+ */
+export function bertTrainingCost(r: CostRecipe): TrainingCost {
+  const cfg = bertConfig(r.model);
+  const parameters = bertParameterCount(cfg);
+  const C = cfg.hidden_size;
+  const L = cfg.num_hidden_layers;
+  const p = r.mlmProbability ?? 0.15;
+  const nonEmbeddingParameters = parameters - (cfg.max_position_embeddings + cfg.type_vocab_size) * C;
+  const matmulPerToken = L * (4 * C * C + 2 * C * cfg.intermediate_size) + p * (C * C + cfg.vocab_size * C);
+  const flopsPerToken = 6 * matmulPerToken + 12 * L * C * r.blockSize;
+  return { parameters, nonEmbeddingParameters, flopsPerToken, width: C, inner: cfg.intermediate_size };
+}
+
 /** The registry entry (listed in `src/models/families.ts`). */
 export const bertFamily: ModelFamily<LoadedMaskedLM> = {
   name: 'bert',
@@ -54,5 +71,6 @@ export const bertFamily: ModelFamily<LoadedMaskedLM> = {
   build: (config, opts = {}) => new BertForMaskedLM(bertConfig(config), { generator: new Generator(opts.seed ?? 0) }),
   load: (path, opts = {}) => loadMaskedLMDir(path, opts.tokenizerDir),
   save: saveBertDir,
+  trainingCost: bertTrainingCost,
   loadWeights: (path, opts) => loadBert(path, opts),
 };

@@ -12,9 +12,9 @@ import { ConfigError, FileFormatError } from '../../errors.js';
 import { recipeScript, scriptNoteFiles } from '../../pipelines/recipe.js';
 import { saveModel } from '../pretrained.js';
 import type { LoadedCausalLM, LoadedModelAny } from '../loaded.js';
-import type { ModelFamily, SaveParts } from '../registry.js';
+import type { CostRecipe, ModelFamily, SaveParts, TrainingCost } from '../registry.js';
 import { GPT } from './model.js';
-import { gptConfig } from './config.js';
+import { gptConfig, gptParameterCount } from './config.js';
 import { loadGPT } from './weights.js';
 import { isGgufOf, loadGgufGPT2 } from '../../gguf/load.js';
 import { loadStoredGgufLM, wantsStoredWeights } from '../../quant/gguf-stored.js';
@@ -79,6 +79,18 @@ export function requireGPT(loaded: LoadedModelAny, what: string): GPT {
   );
 }
 
+/**
+ * Parameters and training FLOPs of a GPT-2 recipe: 6N + 12·n_layer·n_embd·T,
+ * N without the position embeddings (PaLM appendix B; Kaplan et al. 2020).
+ */
+export function gpt2TrainingCost(r: CostRecipe): TrainingCost {
+  const cfg = gptConfig({ ...r.model, n_positions: (r.model['n_positions'] as number | undefined) ?? r.blockSize });
+  const parameters = gptParameterCount(cfg);
+  const nonEmbeddingParameters = parameters - cfg.n_positions * cfg.n_embd;
+  const flopsPerToken = 6 * nonEmbeddingParameters + 12 * cfg.n_layer * cfg.n_embd * r.blockSize;
+  return { parameters, nonEmbeddingParameters, flopsPerToken, width: cfg.n_embd, inner: 4 * cfg.n_embd };
+}
+
 /** The registry entry (listed in `src/models/families.ts`). */
 export const gpt2Family: ModelFamily<LoadedGPT2> = {
   name: 'gpt2',
@@ -93,6 +105,7 @@ export const gpt2Family: ModelFamily<LoadedGPT2> = {
     return wantsStoredWeights(opts) ? (loadStoredGgufLM(path, opts) as unknown as LoadedGPT2) : loadGgufGPT2(path);
   },
   save: saveGPT2Dir,
+  trainingCost: gpt2TrainingCost,
   canLoadFile: (path) => isGgufOf(path, ['gpt2']),
   loadWeights: (path, opts) => loadGPT(path, opts),
 };

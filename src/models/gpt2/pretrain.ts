@@ -13,9 +13,10 @@ import { CharTokenizer, ByteLevelBPETokenizer, loadTokenizer, type Tokenizer } f
 import { ConfigError } from '../../errors.js';
 import { assertFreshRunDir, recipeTrainerOptions, resumeState, type TrainRecipe } from '../../pipelines/recipe.js';
 import { pretrainMLM } from '../bert/pretrain.js';
+import { familyFor } from '../registry.js';
 import { LlamaForCausalLM } from '../llama/model.js';
 import { architectureOf, loadLlama } from '../llama/load.js';
-import { LLAMA_MODEL_TYPES, llamaParameterCount, type LlamaModelType } from '../llama/config.js';
+import { llamaParameterCount } from '../llama/config.js';
 
 /** Options of {@link pretrain}. */
 export interface PretrainOptions {
@@ -209,8 +210,14 @@ export function defaultGenerationConfig(recipe: TrainRecipe, tok: Tokenizer): Re
 export async function pretrain(opts: PretrainOptions): Promise<TrainSummary & { parameters: number }> {
   const { recipe, outDir } = opts;
   assertFreshRunDir(outDir, opts);
-  // BERT recipes train a masked LM (src/pipelines/pretrain-mlm.ts) with the same Trainer and checkpoints.
-  if ((recipe.model as Record<string, unknown>).model_type === 'bert') return pretrainMLM(opts);
+  // The recipe's model_type picks the family through the registry (GPT-2 when absent): masked LMs
+  // (BERT) train with src/models/bert/pretrain.ts, causal LMs (GPT-2, the Llama family) here, with
+  // the same Trainer and checkpoints.
+  const family = familyFor((recipe.model as Record<string, unknown>).model_type ?? 'gpt2', "the recipe's model section");
+  if (family.kind === 'masked-lm') return pretrainMLM(opts);
+  if (family.kind !== 'causal-lm') {
+    throw new ConfigError(`muse train pretrains causal LMs and masked LMs from recipes; a ${family.name} model (${family.kind}) trains with its own command (muse vae train, muse ae train, muse finetune --arch seq2seq)`);
+  }
   const tr = recipe.training;
   const lastDir = join(outDir, 'last');
   const resuming = opts.resume === true && existsSync(join(lastDir, 'trainer_state.json'));
@@ -225,7 +232,7 @@ export async function pretrain(opts: PretrainOptions): Promise<TrainSummary & { 
   const ids = { bos_token_id: tok.bosTokenId ?? tok.eosTokenId ?? null, eos_token_id: tok.eosTokenId ?? null };
   const modelGen = new Generator(seed);
   // Llama-family recipes (model_type llama, mistral, qwen2, qwen3) train the same way; the context is max_position_embeddings.
-  const llama = LLAMA_MODEL_TYPES.includes(recipe.model.model_type as LlamaModelType);
+  const llama = family.name === 'llama';
   // the run being resumed, or the model continued pretraining starts from (--init-from)
   const fromDir = resuming ? lastDir : opts.initFrom;
   let model: GPT | LlamaForCausalLM;

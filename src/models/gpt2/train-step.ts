@@ -83,7 +83,7 @@ export function fusedLMLoss(
   const ids = (inputIds.data as I32).slice();
   const tg = (targets.data as I32).slice();
   for (let i = 0; i < N; i++) {
-    if (ids[i]! < 0 || ids[i]! >= V) throw new RangeError(`GPT.forward: token id ${ids[i]} is outside the vocabulary [0, ${V})`);
+    if (ids[i] < 0 || ids[i] >= V) throw new RangeError(`GPT.forward: token id ${ids[i]} is outside the vocabulary [0, ${V})`);
   }
   return kernelLMLoss(kernels, key, cfg, params, ids, tg, B, T);
 }
@@ -149,7 +149,7 @@ function kernelLMLoss(
   const forwardNo = ++kw.forwards;
   const owner = kw;
   let total = 0;
-  for (let i = 0; i < N; i++) total += losses[i]!;
+  for (let i = 0; i < N; i++) total += losses[i];
   // All targets ignored: PyTorch's mean over zero rows is NaN.
   const loss = fromArray(new Float32Array([count > 0 ? total / count : NaN]), []);
   const logitsT = fromArray(logits, [B, T, V]);
@@ -159,8 +159,8 @@ function kernelLMLoss(
       if (owner.forwards !== forwardNo || kernelWorkspaces.get(key) !== owner) throw staleActivationsError('GPT');
       const { grads, accumulate } = kernelGradBuffers(parents);
       // The kernel lists ln_f right after the embeddings; the node lists it last.
-      const kernelOrder = [grads[0]!, grads[1]!, grads[grads.length - 2]!, grads[grads.length - 1]!, ...grads.slice(2, -2)];
-      const gScale = count > 0 ? gLoss[0]! / count : 0;
+      const kernelOrder = [grads[0], grads[1], grads[grads.length - 2], grads[grads.length - 1], ...grads.slice(2, -2)];
+      const gScale = count > 0 ? gLoss[0] / count : 0;
       kernels.backward({ workspace: ws, weights, grads: kernelOrder, ids, targets: tg, masks, maskEmbd, maskResid, logits, gScale, accumulate });
       return accumulate ? parents.map(() => null) : grads;
     });

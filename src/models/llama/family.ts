@@ -12,9 +12,9 @@ import { generationConfigFromHF, toHF } from '../../generate/index.js';
 import { FileFormatError } from '../../errors.js';
 import { recipeScript, scriptNoteFiles } from '../../pipelines/recipe.js';
 import type { LoadedCausalLM } from '../loaded.js';
-import type { ModelFamily, SaveParts } from '../registry.js';
+import type { CostRecipe, ModelFamily, SaveParts, TrainingCost } from '../registry.js';
 import { LlamaForCausalLM } from './model.js';
-import { LLAMA_MODEL_TYPES, llamaConfig } from './config.js';
+import { LLAMA_MODEL_TYPES, llamaConfig, llamaParameterCount } from './config.js';
 import { loadLlama, saveLlama } from './load.js';
 import { isGgufOf, loadGgufLlama } from '../../gguf/load.js';
 
@@ -76,6 +76,20 @@ export function saveLlamaDir(dir: string, parts: SaveParts<LoadedLlamaLM>): void
   });
 }
 
+/**
+ * Parameters and training FLOPs of a Llama-family recipe: N is every parameter
+ * (no position embeddings; the embedding matrix counted once, as the tied head
+ * or beside an untied one, whose lookup costs no FLOPs but is counted as the
+ * GPT-2 estimate counts wte); attention adds 12·L·(heads·headDim)·T.
+ */
+export function llamaTrainingCost(r: CostRecipe): TrainingCost {
+  const cfg = llamaConfig({ ...r.model, max_position_embeddings: (r.model['max_position_embeddings'] as number | undefined) ?? r.blockSize }, 'recipe model');
+  const parameters = llamaParameterCount(cfg);
+  const matmulParams = cfg.tie_word_embeddings ? parameters : parameters - cfg.vocab_size * cfg.hidden_size;
+  const flopsPerToken = 6 * matmulParams + 12 * cfg.num_hidden_layers * cfg.num_attention_heads * cfg.head_dim * r.blockSize;
+  return { parameters, nonEmbeddingParameters: parameters, flopsPerToken, width: cfg.hidden_size, inner: cfg.intermediate_size };
+}
+
 /** The registry entry (listed in `src/models/families.ts`). */
 export const llamaFamily: ModelFamily<LoadedLlamaLM> = {
   name: 'llama',
@@ -89,6 +103,7 @@ export const llamaFamily: ModelFamily<LoadedLlamaLM> = {
     return wantsStoredWeights(opts) ? (loadStoredGgufLM(path, opts) as LoadedLlamaLM) : loadGgufLlama(path);
   },
   save: saveLlamaDir,
+  trainingCost: llamaTrainingCost,
   canLoadFile: (path) => isGgufOf(path, GGUF_LLAMA_ARCHS),
   loadWeights: (path, opts) => loadLlama(path, opts),
 };

@@ -17,7 +17,7 @@ export const LINE_END_PUNCTUATION = '，。？！';
 export function extractPoemLines(docs: Iterable<string>, charsPerLine = 5): string[] {
   const re = new RegExp(`(?<=^|[，。？！；：、\\s])(${HAN}{${charsPerLine}}[${LINE_END_PUNCTUATION}])`, 'gu');
   const seen = new Set<string>();
-  for (const d of docs) for (const m of d.matchAll(re)) seen.add(m[1]!);
+  for (const d of docs) for (const m of d.matchAll(re)) seen.add(m[1]);
   return [...seen];
 }
 

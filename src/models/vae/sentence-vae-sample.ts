@@ -58,16 +58,16 @@ export function interpolateLines(vae: LoadedSentenceVAE, a: string, b: string, s
   for (let s = 0; s < steps; s++) {
     const t = s / (steps - 1);
     ts.push(t);
-    for (let j = 0; j < k; j++) z[s * k + j] = (1 - t) * mu[j]! + t * mu[k + j]!;
+    for (let j = 0; j < k; j++) z[s * k + j] = (1 - t) * mu[j] + t * mu[k + j];
   }
   const gen = new Generator(opts.seed ?? 0);
   const out = decodeIds(vae, vae.model.decode(fromArray(z, [steps, k]), { temperature: opts.temperature, topK: opts.topK, gen }));
-  return out.map((line, i) => ({ t: ts[i]!, line }));
+  return out.map((line, i) => ({ t: ts[i], line }));
 }
 
 /** Encode a line to its posterior mean and decode it back. */
 export function reconstructLine(vae: LoadedSentenceVAE, line: string, opts: VAEDecodeOptions = {}): string {
   const mu = encodeLinesToMu(vae, [line]);
   const gen = new Generator(opts.seed ?? 0);
-  return decodeIds(vae, vae.model.decode(mu, { temperature: opts.temperature, topK: opts.topK, gen }))[0]!;
+  return decodeIds(vae, vae.model.decode(mu, { temperature: opts.temperature, topK: opts.topK, gen }))[0];
 }
