@@ -79,7 +79,8 @@ export { getBackend, setBackend } from './backend/index.js';
 // Training.
 export { Trainer, type TrainerOptions, type TrainSummary } from './train/index.js';
 export { AdamW, clipGradNorm, cosineWithWarmup, EarlyStopping, type AdamWOptions } from './train/index.js';
-export { loadRecipe, applyRecipeOverrides, assertFreshRunDir, type TrainRecipe } from './pipelines/recipe.js';
+export { loadRecipe, applyRecipeOverrides, type TrainRecipe } from './pipelines/recipe.js';
+export { assertFreshRunDir, resumeChanges } from './pipelines/runs.js';
 export { estimateTraining, type TrainingEstimate } from './pipelines/estimate.js';
 export { inferPoemForm } from './pipelines/poem-form.js';
 export { unknownCharacters, unknownPromptWarning } from './pipelines/prompt-check.js';

@@ -1,10 +1,7 @@
-import { readFileSync, existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { ConfigError, FileFormatError, closestName } from '../errors.js';
 import type { GPTConfig } from '../models/gpt2/config.js';
-import { nanoGptNoDecay, type ResumeState, type TrainerOptions } from '../train/index.js';
-import { loadCheckpoint } from '../io/checkpoint.js';
-import { recoverInterruptedSaves } from '../io/recover.js';
+import { nanoGptNoDecay, type TrainerOptions } from '../train/index.js';
 import { readJsonFile } from '../io/json.js';
 
 /**
@@ -192,95 +189,4 @@ export function recipeTrainerOptions(
     earlyStoppingPatience: tr.earlyStoppingPatience,
     logInterval: tr.logInterval,
   };
-}
-
-/**
- * Trainer state and optimizer moments of a run's `last/` checkpoint, for an exact resume.
- * @throws FileFormatError when the directory is not a readable checkpoint
- */
-export function resumeState(dir: string): ResumeState {
-  const ck = loadCheckpoint(dir, { optimizer: true });
-  return { trainerState: ck.trainerState, optimizerTensors: ck.optimizerTensors };
-}
-
-/**
- * Refuse to start a run afresh in a directory that already holds one
- * (`best/` or `last/`): a finished model is never replaced by re-running a
- * command. `resume` continues the run instead; `overwrite` replaces it on purpose.
- * @param resumable whether the command offers `--resume` (fine-tuning does not), for the message
- * @throws ConfigError naming the directory and the ways on
- */
-export function assertFreshRunDir(outDir: string, opts: { resume?: boolean; overwrite?: boolean } = {}, resumable = true): void {
-  // A save interrupted by a kill is finished (or undone) first, so --resume finds last/ and a fresh start sees the run.
-  recoverInterruptedSaves(outDir);
-  if (opts.resume || opts.overwrite) return;
-  const earlier = ['best', 'last'].map((d) => join(outDir, d)).filter((d) => existsSync(d));
-  if (earlier.length) {
-    throw new ConfigError(
-      `${outDir} already holds a run (${earlier.join(', ')}); ${resumable ? 'continue it with --resume, pick' : 'pick'} another --out, or pass --overwrite to replace it`,
-    );
-  }
-}
-
-/**
- * What a `--resume` changes relative to the run it continues, read from the
- * run's `last/muse_recipe.json` (`{recipe, command}`, written by `muse
- * train`): every `training` and `data` field whose value differs (an
- * override given at the start and not repeated is the usual cause: the
- * schedule then changes silently), and a different `--corpus` (validation
- * losses stop being comparable with the best so far). Empty when the note is
- * absent or unreadable.
- * @returns one human-readable line per difference, e.g. `training.maxIters 20000 → 2000`
- */
-export function resumeChanges(lastDir: string, recipe: TrainRecipe, corpus: readonly string[]): string[] {
-  const path = join(lastDir, 'muse_recipe.json');
-  if (!existsSync(path)) return [];
-  let saved: { recipe?: Partial<TrainRecipe>; command?: string };
-  try {
-    saved = JSON.parse(readFileSync(path, 'utf8')) as typeof saved;
-  } catch {
-    return [];
-  }
-  const out: string[] = [];
-  for (const section of ['training', 'data'] as const) {
-    const was = (saved.recipe?.[section] ?? {}) as Record<string, unknown>;
-    const now = recipe[section] as unknown as Record<string, unknown>;
-    for (const key of [...new Set([...Object.keys(was), ...Object.keys(now)])].sort()) {
-      const a = JSON.stringify(was[key]);
-      const b = JSON.stringify(now[key]);
-      if (a !== b) out.push(`${section}.${key} ${a ?? 'unset'} → ${b ?? 'unset'}`);
-    }
-  }
-  const words = (saved.command ?? '').split(' ');
-  const at = words.indexOf('--corpus');
-  if (at >= 0) {
-    const before: string[] = [];
-    for (let i = at + 1; i < words.length && !words[i]!.startsWith('--'); i++) before.push(words[i]!);
-    if (before.join(' ') !== corpus.join(' ')) out.push(`--corpus ${before.join(' ')} → ${corpus.join(' ')}`);
-  }
-  return out;
-}
-
-/**
- * The Chinese script a model was trained on, from the recipe note
- * (`muse_recipe.json`) its training wrote into the directory; `'keep'` when
- * there is none or it is damaged (a damaged note never stops a model from loading).
- */
-export function recipeScript(dir: string): 'simplified' | 'traditional' | 'keep' {
-  const recipePath = join(dir, 'muse_recipe.json');
-  if (!existsSync(recipePath)) return 'keep';
-  try {
-    const r = readJsonFile(recipePath) as { recipe?: { data?: { script?: 'simplified' | 'traditional' | 'keep' } } };
-    return r.recipe?.data?.script ?? 'keep';
-  } catch {
-    return 'keep';
-  }
-}
-
-/**
- * The recipe note that makes {@link recipeScript} return `script` when a model
- * is saved outside a training run (nothing for `keep`), as `extraFiles` for `saveModel`.
- */
-export function scriptNoteFiles(script: 'simplified' | 'traditional' | 'keep'): Record<string, string> | undefined {
-  return script === 'keep' ? undefined : { 'muse_recipe.json': JSON.stringify({ recipe: { data: { script } } }, null, 2) + '\n' };
 }

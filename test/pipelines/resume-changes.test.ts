@@ -4,7 +4,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadRecipe, resumeChanges } from '../../src/pipelines/recipe.js';
+import { loadRecipe } from '../../src/pipelines/recipe.js';
+import { resumeChanges } from '../../src/pipelines/runs.js';
 
 const recipePath = join(dirname(fileURLToPath(import.meta.url)), '../../configs/shakespeare-char-baby.json');
 

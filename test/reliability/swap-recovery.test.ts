@@ -4,7 +4,7 @@ import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { recoverInterruptedSaves } from '../../src/io/recover.js';
-import { assertFreshRunDir } from '../../src/pipelines/recipe.js';
+import { assertFreshRunDir } from '../../src/pipelines/runs.js';
 import { muse, ROOT } from './helpers.js';
 
 const MODEL = join(ROOT, 'models', 'muse-story-en');

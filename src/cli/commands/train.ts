@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { join } from 'node:path';
-import { loadRecipe, resumeChanges } from '../../pipelines/recipe.js';
+import { loadRecipe } from '../../pipelines/recipe.js';
+import { resumeChanges } from '../../pipelines/runs.js';
 import { pretrain } from '../../models/gpt2/pretrain.js';
 import { estimateTraining } from '../../pipelines/estimate.js';
 import { ConfigError } from '../../errors.js';

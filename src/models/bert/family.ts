@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { Generator } from '../../tensor/index.js';
 import { loadTokenizer } from '../../tokenizers/index.js';
 import { FileFormatError } from '../../errors.js';
-import { recipeScript, scriptNoteFiles } from '../../pipelines/recipe.js';
+import { recipeScript, scriptNoteFiles } from '../../pipelines/runs.js';
 import { saveModel } from '../pretrained.js';
 import { defaultModelDir } from '../bundled.js';
 import type { LoadedMaskedLM } from '../loaded.js';

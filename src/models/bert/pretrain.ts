@@ -12,7 +12,8 @@ import { LengthGroupedSampler, MlmCollator, chunkAtBoundaries, chineseWordIds, t
 import { WordPieceTokenizer, BERT_SPECIAL_TOKENS, loadTokenizer, type Tokenizer } from '../../tokenizers/index.js';
 import { specialToken } from '../../tokenizers/added-tokens.js';
 import { ConfigError } from '../../errors.js';
-import { recipeTrainerOptions, resumeState, type TrainRecipe } from '../../pipelines/recipe.js';
+import { recipeTrainerOptions, type TrainRecipe } from '../../pipelines/recipe.js';
+import { resumeState } from '../../pipelines/runs.js';
 import type { PretrainOptions } from '../gpt2/pretrain.js';
 
 /** The MLM-specific recipe fields (`data.*` and `training.*` of a `model_type: "bert"` recipe). */

@@ -9,7 +9,7 @@ import { Generator } from '../../tensor/index.js';
 import { loadTokenizer } from '../../tokenizers/index.js';
 import { generationConfigFromHF, toHF } from '../../generate/index.js';
 import { ConfigError, FileFormatError } from '../../errors.js';
-import { recipeScript, scriptNoteFiles } from '../../pipelines/recipe.js';
+import { recipeScript, scriptNoteFiles } from '../../pipelines/runs.js';
 import { saveModel } from '../pretrained.js';
 import type { LoadedCausalLM, LoadedModelAny } from '../loaded.js';
 import type { CostRecipe, ModelFamily, SaveParts, TrainingCost } from '../registry.js';

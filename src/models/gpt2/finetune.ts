@@ -10,7 +10,7 @@ import { corpusBleu, corpusRouge, hasCjk } from '../../eval/index.js';
 import { ConfigError } from '../../errors.js';
 import { loadGPT2Dir, requireGPT } from './family.js';
 import type { LoadedCausalLM } from '../loaded.js';
-import { assertFreshRunDir } from '../../pipelines/recipe.js';
+import { assertFreshRunDir } from '../../pipelines/runs.js';
 
 /** Options of {@link finetune}. */
 export interface FinetuneOptions {

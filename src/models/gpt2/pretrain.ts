@@ -11,7 +11,8 @@ import { encodeTextStream, fileBytes, LARGE_TEXT_FILE_BYTES, readTextChunks, Tok
 import { getBatch } from '../../data/lm-batches.js';
 import { CharTokenizer, ByteLevelBPETokenizer, loadTokenizer, type Tokenizer } from '../../tokenizers/index.js';
 import { ConfigError } from '../../errors.js';
-import { assertFreshRunDir, recipeTrainerOptions, resumeState, type TrainRecipe } from '../../pipelines/recipe.js';
+import { assertFreshRunDir, resumeState } from '../../pipelines/runs.js';
+import { recipeTrainerOptions, type TrainRecipe } from '../../pipelines/recipe.js';
 import { pretrainMLM } from '../bert/pretrain.js';
 import { familyFor } from '../registry.js';
 import { LlamaForCausalLM } from '../llama/model.js';

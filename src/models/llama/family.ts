@@ -10,7 +10,7 @@ import { Generator } from '../../tensor/index.js';
 import { loadTokenizer } from '../../tokenizers/index.js';
 import { generationConfigFromHF, toHF } from '../../generate/index.js';
 import { FileFormatError } from '../../errors.js';
-import { recipeScript, scriptNoteFiles } from '../../pipelines/recipe.js';
+import { recipeScript, scriptNoteFiles } from '../../pipelines/runs.js';
 import type { LoadedCausalLM } from '../loaded.js';
 import type { CostRecipe, ModelFamily, SaveParts, TrainingCost } from '../registry.js';
 import { LlamaForCausalLM } from './model.js';

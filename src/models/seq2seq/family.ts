@@ -4,7 +4,7 @@
  */
 import { Generator } from '../../tensor/index.js';
 import { toHF } from '../../generate/index.js';
-import { scriptNoteFiles } from '../../pipelines/recipe.js';
+import { scriptNoteFiles } from '../../pipelines/runs.js';
 import { saveModel } from '../pretrained.js';
 import type { LoadedSeq2Seq } from '../loaded.js';
 import type { ModelFamily, SaveParts } from '../registry.js';

@@ -12,7 +12,7 @@ import type { Tokenizer } from '../../tokenizers/index.js';
 import { ConfigError } from '../../errors.js';
 import type { EndingScores } from '../gpt2/finetune.js';
 import { encodeSource, generateEndings, loadSeq2SeqDir, SEQ2SEQ_MODEL_TYPE } from './load.js';
-import { assertFreshRunDir } from '../../pipelines/recipe.js';
+import { assertFreshRunDir } from '../../pipelines/runs.js';
 
 /** One training example of the encoder–decoder: source ids and target labels. */
 export interface Seq2SeqExample {

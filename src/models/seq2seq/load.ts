@@ -10,7 +10,7 @@ import { generate, generationConfigFromHF, type GenerationConfig, type GenerateO
 import { FileFormatError } from '../../errors.js';
 import { hasCjk } from '../../eval/index.js';
 import type { CausalLM } from '../causal-lm.js';
-import { recipeScript } from '../../pipelines/recipe.js';
+import { recipeScript } from '../../pipelines/runs.js';
 
 /** The `model_type` of a muse encoder–decoder checkpoint. */
 export const SEQ2SEQ_MODEL_TYPE = 'muse-seq2seq';
