@@ -8,7 +8,7 @@ export default tseslint.config(
     ignores: ['dist/', 'node_modules/', 'native/build/', 'web/dist/', 'models/', '**/*.js', '**/*.mjs', '**/*.cjs'],
   },
   {
-    files: ['src/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts', 'scripts/**/*.ts', 'web/src/**/*.ts'],
+    files: ['src/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts', 'scripts/*.ts', 'web/src/**/*.ts'],
     languageOptions: {
       parser: tseslint.parser,
       parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
