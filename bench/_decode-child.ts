@@ -37,7 +37,7 @@ function promptIds(): number[] {
 
 function argmax(x: Float32Array): number {
   let best = 0;
-  for (let i = 1; i < x.length; i++) if (x[i]! > x[best]!) best = i;
+  for (let i = 1; i < x.length; i++) if (x[i] > x[best]) best = i;
   return best;
 }
 

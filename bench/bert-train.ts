@@ -26,7 +26,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 
 function arg(args: string[], name: string, dflt: string): string {
   const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] ? args[i + 1]! : dflt;
+  return i >= 0 && args[i + 1] ? args[i + 1] : dflt;
 }
 
 export default async function main(args: string[]): Promise<void> {
@@ -58,7 +58,7 @@ export default async function main(args: string[]): Promise<void> {
   const stats = { fused: { ms: 0, tokens: 0, masked: 0, flops: 0, n: 0 }, autograd: { ms: 0, tokens: 0, masked: 0, flops: 0, n: 0 } };
   const gen = new Generator(7);
   const step = (path: 'fused' | 'autograd'): void => {
-    const rows = [...sampler.sample(B, gen)].map((i) => ex[i]!);
+    const rows = [...sampler.sample(B, gen)].map((i) => ex[i]);
     const b = collator.collate(rows, gen);
     const s = [b.batchSize, b.seqLen];
     const ids = fromArray(b.inputIds, s, 'int32');

@@ -60,7 +60,7 @@ const ALL_TYPES: GgufFileType[] = ['f32', 'f16', 'bf16', 'q8_0', 'q4_0', 'q4_k_m
 
 function arg(args: string[], name: string, dflt: string): string {
   const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] ? args[i + 1]! : dflt;
+  return i >= 0 && args[i + 1] ? args[i + 1] : dflt;
 }
 
 /** Random seeded HF tensors of a shape (std 0.02, norms 1, biases 0). */
@@ -124,7 +124,7 @@ function ggufFile(cacheDir: string, model: string, type: GgufFileType, seed: num
   const path = join(cacheDir, `${model}-${type}-seed${seed}.gguf`);
   if (existsSync(path)) return path;
   const tok = ByteLevelBPETokenizer.train(['muse decode bench: random weights, ids fed directly.'], { vocabSize: 300, specialTokens: ['<|endoftext|>'] });
-  const file = hfToGguf({ config: DECODE_MODELS[model]!, tensors: tensors(), tokenizerJson: tok.toJSON() as unknown as Record<string, unknown>, name: `${model} (random, seed ${seed})` }, type);
+  const file = hfToGguf({ config: DECODE_MODELS[model], tensors: tensors(), tokenizerJson: tok.toJSON() as unknown as Record<string, unknown>, name: `${model} (random, seed ${seed})` }, type);
   writeGguf(`${path}.part`, file);
   renameSync(`${path}.part`, path);
   return path;
@@ -183,7 +183,7 @@ export default async function main(args: string[]): Promise<void> {
   }
 
   for (const model of models) {
-    const cfg = DECODE_MODELS[model]!;
+    const cfg = DECODE_MODELS[model];
     const defaultTypes = ALL_TYPES.filter((t) => (cfg['model_type'] === 'gpt2' ? t !== 'bf16' : t !== 'f16'));
     const types = (typesArg ? typesArg.split(',') : defaultTypes) as GgufFileType[];
     let tensors: Map<string, StTensor> | null = null;

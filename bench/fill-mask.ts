@@ -22,7 +22,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 export default async function main(args: string[]): Promise<void> {
   const flag = (name: string, dflt: string): string => {
     const i = args.indexOf(`--${name}`);
-    return i >= 0 && args[i + 1] !== undefined ? args[i + 1]! : dflt;
+    return i >= 0 && args[i + 1] !== undefined ? args[i + 1] : dflt;
   };
   const modelDir = flag('model', join(here, '../models/muse-bert-zh'));
   const corpus = flag('corpus', join(here, '../../shared/data/tang-poems.jsonl'));

@@ -47,14 +47,14 @@ async function score(model: CausalLM, ids: ArrayLike<number>): Promise<number> {
       let nll = 0;
       let count = 0;
       for (let i = 0; i + 1 < t; i++) {
-        const target = labels[i + 1]!;
+        const target = labels[i + 1];
         if (target === -100) continue;
         const row = logits.subarray(i * V, (i + 1) * V);
         let max = -Infinity;
-        for (let v = 0; v < V; v++) if (row[v]! > max) max = row[v]!;
+        for (let v = 0; v < V; v++) if (row[v] > max) max = row[v]!;
         let sum = 0;
-        for (let v = 0; v < V; v++) sum += Math.exp(row[v]! - max);
-        nll += max + Math.log(sum) - row[target]!;
+        for (let v = 0; v < V; v++) sum += Math.exp(row[v] - max);
+        nll += max + Math.log(sum) - row[target];
         count++;
       }
       return { nll, count };
@@ -81,7 +81,7 @@ export default async function main(args: string[]): Promise<void> {
       const { val } = tokenizeCorpus(loadRecipe(join(root, m.config)), m.corpus.map((f) => join(data, f)), base.tokenizer);
       const ids = Array.from(val.subarray(0, Math.min(nTokens, val.length)));
       let f32: number | undefined;
-      for (const type of types as GgufFileType[]) {
+      for (const type of types) {
         const path = join(tmp, `${name}-${type}.gguf`);
         const r = convertToGguf(dir, path, type);
         for (const dtype of dtypes) {

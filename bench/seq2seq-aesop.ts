@@ -33,7 +33,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 
 function arg(args: string[], name: string, dflt: string): string {
   const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] ? args[i + 1]! : dflt;
+  return i >= 0 && args[i + 1] ? args[i + 1] : dflt;
 }
 const num = (args: string[], name: string, dflt: number): number => Number(arg(args, name, String(dflt)));
 
@@ -46,14 +46,14 @@ const round = (x: number, d = 4) => Number(x.toFixed(d));
  * of 2,000 resamples in which the difference is ≤ 0 (a one-sided p-value).
  */
 function versusCopy(hyps: readonly string[], val: readonly StoryPair[]): { diff: number; p: number } {
-  const f = (h: string, r: string) => rougeScores(h, r, { rougeTypes: ['rougeL'] }).rougeL!.fmeasure;
-  const d = val.map((p, i) => f(hyps[i]!, p.ending) - f(p.beginning, p.ending));
+  const f = (h: string, r: string) => rougeScores(h, r, { rougeTypes: ['rougeL'] }).rougeL.fmeasure;
+  const d = val.map((p, i) => f(hyps[i], p.ending) - f(p.beginning, p.ending));
   const n = d.length;
   const g = new Generator(12345);
   let le = 0;
   for (let r = 0; r < 2000; r++) {
     let s = 0;
-    for (let i = 0; i < n; i++) s += d[g.randint(0, n)]!;
+    for (let i = 0; i < n; i++) s += d[g.randint(0, n)];
     if (s <= 0) le++;
   }
   return { diff: round(d.reduce((a, b) => a + b, 0) / n), p: round(le / 2000, 3) };
@@ -77,7 +77,7 @@ function moreCuts(train: readonly StoryPair[]): StoryPair[] {
     for (let k = 2; ; k++) {
       const cut = fablesToPairs([doc], { openingSentences: k });
       if (cut.length === 0) break;
-      out.push(cut[0]!);
+      out.push(cut[0]);
     }
   }
   return out;
@@ -108,7 +108,7 @@ export default async function main(args: string[]): Promise<void> {
     const shakespeare = join(here, '../../shared/data/tinyshakespeare.txt');
     if (args.includes('--shakespeare') && existsSync(shakespeare)) {
       const speeches = readFileSync(shakespeare, 'utf8').split(/\n\s*\n/).map((t) => t.trim()).filter(Boolean);
-      for (let i = 0; i + 1 < speeches.length; i++) extra.push({ beginning: speeches[i]!, ending: speeches[i + 1]! });
+      for (let i = 0; i + 1 < speeches.length; i++) extra.push({ beginning: speeches[i], ending: speeches[i + 1] });
     }
     const L = num(args, 'layers', 3);
     const maxTargetLength = num(args, 'max-target-length', 256);
@@ -188,7 +188,7 @@ export default async function main(args: string[]): Promise<void> {
   if (arch === 'score') {
     // Re-score trained seq2seq checkpoints: --arch score --checkpoint DIR [--checkpoint DIR …]
     args.forEach((a, i) => {
-      if (a === '--checkpoint' && args[i + 1]) scoreCheckpoint(args[i + 1]!, val, num(args, 'max-target-length', 160), { checkpoint: args[i + 1] });
+      if (a === '--checkpoint' && args[i + 1]) scoreCheckpoint(args[i + 1], val, num(args, 'max-target-length', 160), { checkpoint: args[i + 1] });
     });
     return;
   }

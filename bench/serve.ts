@@ -31,7 +31,7 @@ const root = join(here, '..');
 
 function arg(args: string[], name: string, dflt: string): string {
   const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] ? args[i + 1]! : dflt;
+  return i >= 0 && args[i + 1] ? args[i + 1] : dflt;
 }
 
 function quantile(xs: number[], q: number): number {
@@ -40,7 +40,7 @@ function quantile(xs: number[], q: number): number {
   const pos = (s.length - 1) * q;
   const lo = Math.floor(pos);
   const hi = Math.ceil(pos);
-  return s[lo]! + (s[hi]! - s[lo]!) * (pos - lo);
+  return s[lo] + (s[hi] - s[lo]) * (pos - lo);
 }
 
 const PROMPTS = ['Once upon a time', 'The fox', 'A lion and a mouse', 'There was once a crow', 'The tortoise said', 'An old man'];
@@ -77,7 +77,7 @@ async function oneStream(url: string, prompt: string, maxTokens: number, model: 
   const dec = new TextDecoder();
   try {
     for await (const chunk of res.body) {
-      buf += dec.decode(chunk as Uint8Array, { stream: true });
+      buf += dec.decode(chunk, { stream: true });
       let cut: number;
       while ((cut = buf.indexOf('\n\n')) >= 0) {
         const ev = buf.slice(0, cut);
@@ -125,7 +125,7 @@ export default async function main(args: string[]): Promise<void> {
   let refTokens = 0;
   const r0 = performance.now();
   for (let i = 0; i < 3; i++) {
-    const s = stream(loaded.model, loaded.tokenizer, PROMPTS[i]!, openAIConfig(loaded, { prompt: '', max_tokens: maxTokens }, i));
+    const s = stream(loaded.model, loaded.tokenizer, PROMPTS[i], openAIConfig(loaded, { prompt: '', max_tokens: maxTokens }, i));
     for await (const _ of s) void _;
     refTokens += s.output?.sequences[0]?.length ?? 0;
   }
@@ -139,21 +139,21 @@ export default async function main(args: string[]): Promise<void> {
   );
   const url = await new Promise<string>((resolve, reject) => {
     let err = '';
-    child.stderr!.on('data', (d: Buffer) => {
+    child.stderr.on('data', (d: Buffer) => {
       err += d.toString();
       const m = /muse serve: (http:\/\/\S+)/.exec(err);
-      if (m) resolve(m[1]!);
+      if (m) resolve(m[1]);
     });
     child.on('exit', (code) => reject(new Error(`muse serve exited (${code}): ${err}`)));
   });
-  const model = (await (await fetch(`${url}/v1/models`)).json() as { data: { id: string }[] }).data[0]!.id;
+  const model = (await (await fetch(`${url}/v1/models`)).json() as { data: { id: string }[] }).data[0].id;
 
   const results: Result[] = [];
   const t0 = performance.now();
   const deadline = t0 + seconds * 1000;
   await Promise.all(
     Array.from({ length: clients }, async (_, c) => {
-      for (let k = 0; performance.now() < deadline; k++) results.push(await oneStream(url, PROMPTS[(c + k) % PROMPTS.length]!, maxTokens, model));
+      for (let k = 0; performance.now() < deadline; k++) results.push(await oneStream(url, PROMPTS[(c + k) % PROMPTS.length], maxTokens, model));
     }),
   );
   const elapsed = (performance.now() - t0) / 1000;

@@ -32,7 +32,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 
 function arg(args: string[], name: string, dflt: string): string {
   const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] ? args[i + 1]! : dflt;
+  return i >= 0 && args[i + 1] ? args[i + 1] : dflt;
 }
 
 export default async function main(args: string[]): Promise<void> {

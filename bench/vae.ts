@@ -31,7 +31,7 @@ export default async function main(args: string[]): Promise<void> {
     const pick: number[][] = [];
     const want = flag('lines', 2000);
     while (pick.length < want) {
-      const ids = vae.tokenizer.encodeIds(lines[g.randint(0, lines.length)]!, { addSpecialTokens: false });
+      const ids = vae.tokenizer.encodeIds(lines[g.randint(0, lines.length)], { addSpecialTokens: false });
       if (!ids.includes(unk)) pick.push(ids);
     }
     const t0 = performance.now();

@@ -33,7 +33,7 @@ import { writeFileAtomic } from '../src/io/atomic.js';
 const args = process.argv.slice(2);
 const opt = (name: string, dflt: string): string => {
   const i = args.indexOf(name);
-  return i >= 0 && args[i + 1] ? args[i + 1]! : dflt;
+  return i >= 0 && args[i + 1] ? args[i + 1] : dflt;
 };
 const root = resolve(import.meta.dirname, '..');
 const shared = resolve(opt('--shared', join(root, '..', 'shared', 'data')));
@@ -84,7 +84,7 @@ function v1HeldOut(): { docs: string[]; firstDocOffset: number; valTokens: numbe
   docs = [...docs];
   for (let i = docs.length - 1; i > 0; i--) {
     const j = gen.randint(0, i + 1);
-    [docs[i], docs[j]] = [docs[j]!, docs[i]!];
+    [docs[i], docs[j]] = [docs[j], docs[i]];
   }
   const tok = CharTokenizer.train(docs, { minFrequency: recipe.tokenizer.minFrequency, specialTokens: ['<|endoftext|>'], unkToken: '<unk>' });
   const lens = docs.map((doc) => tok.encodeIds(doc, { addSpecialTokens: false }).length + 1);
@@ -92,7 +92,7 @@ function v1HeldOut(): { docs: string[]; firstDocOffset: number; valTokens: numbe
   const nVal = Math.floor(total * d.valFraction);
   let k = docs.length;
   let acc = 0;
-  while (acc < nVal) acc += lens[--k]!;
+  while (acc < nVal) acc += lens[--k];
   return { docs: docs.slice(k), firstDocOffset: acc - nVal, valTokens: nVal };
 }
 

@@ -34,7 +34,7 @@ if (!runDir || !outDir) {
   console.error('usage: tsx scripts/bundle-model.ts RUN_DIR models/NAME --title T --data D --prompt P… [--acrostic A]');
   process.exit(2);
 }
-const flag = (name: string): string[] => rest.flatMap((w, i) => (w === `--${name}` && rest[i + 1] !== undefined ? [rest[i + 1]!] : []));
+const flag = (name: string): string[] => rest.flatMap((w, i) => (w === `--${name}` && rest[i + 1] !== undefined ? [rest[i + 1]] : []));
 const title = flag('title')[0] ?? outDir;
 const dataNote = flag('data')[0] ?? '';
 const prompts = flag('prompt');
@@ -68,7 +68,7 @@ const state = JSON.parse(readFileSync(join(best, 'trainer_state.json'), 'utf8'))
 const recipeNote = JSON.parse(readFileSync(join(best, 'muse_recipe.json'), 'utf8')) as { recipe: unknown; command: string };
 const metrics = readFileSync(join(runDir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, number | string>);
 const evals = metrics.filter((m) => m.event === 'eval');
-const lastEval = evals[evals.length - 1]!;
+const lastEval = evals[evals.length - 1];
 const trainRecords = metrics.filter((m) => m.event === 'train');
 const tps = trainRecords.map((m) => Number(m.tokensPerSec)).filter(Number.isFinite);
 const meanTps = tps.reduce((a, b) => a + b, 0) / Math.max(1, tps.length);
@@ -144,8 +144,8 @@ const sample = (prompt: string, extra: Record<string, unknown>, seed: number) =>
   const t0 = performance.now();
   const out = generate(loaded.model, [ids], { ...loaded.generationConfig, seed, ...extra }, { tokenizer: loaded.tokenizer, onWarning: () => {} });
   const ms = performance.now() - t0;
-  const text = loaded.tokenizer.decode(out.sequences[0]!, { skipSpecialTokens: true });
-  const n = out.sequences[0]!.length;
+  const text = loaded.tokenizer.decode(out.sequences[0], { skipSpecialTokens: true });
+  const n = out.sequences[0].length;
   sampleLines.push(
     `**${prompt || "(no prompt)"}** ${Object.keys(extra).length ? `(\`${JSON.stringify(extra)}\`, ` : '('}seed ${seed}; ${n} tokens in ${ms.toFixed(0)} ms)`,
     '',

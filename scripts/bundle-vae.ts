@@ -69,7 +69,7 @@ const pairs: [string, string][] = [
 const interps = pairs.map(([a, b]) => ({ a, b, path: interpolateLines(vae, a, b, 6) }));
 const recons = ['床前明月光，', '欲穷千里目，', '明月松间照，', '清泉石上流。', '野火烧不尽，', '举头望明月，'].map((l) => ({ input: l, output: reconstructLine(vae, l) }));
 
-const last = history[history.length - 1]!;
+const last = history[history.length - 1];
 const bytes = statSync(weights).size;
 const fmt = (x: number) => x.toFixed(2);
 const card = `# muse-vae-zh
@@ -107,9 +107,9 @@ ${sampleStats.map((s) => `| ${s.temperature === 0 ? 'greedy' : `temperature ${s.
 
 ## Samples (unedited)
 
-Greedy, the first 20 of the 100: ${sampleStats[0]!.lines.slice(0, 20).join(' ')}
+Greedy, the first 20 of the 100: ${sampleStats[0].lines.slice(0, 20).join(' ')}
 
-Temperature 0.8, the first 20: ${sampleStats[1]!.lines.slice(0, 20).join(' ')}
+Temperature 0.8, the first 20: ${sampleStats[1].lines.slice(0, 20).join(' ')}
 
 ## Interpolations (greedy, posterior means, 6 steps)
 

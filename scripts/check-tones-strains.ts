@@ -42,7 +42,7 @@ for (const era of ['tang', 'song']) {
         continue;
       }
       text.forEach((ch, i) => {
-        const m = marks[i]!;
+        const m = marks[i];
         if (!/\p{Script=Han}/u.test(ch)) return;
         counts.chars++;
         if (m !== '平' && m !== '仄') {

@@ -24,7 +24,7 @@ import { loadGPT2Dir as loadModelDir } from '../src/models/gpt2/family.js';
 import { poemLines, poemMetrics } from '../src/poetry/metrics.js';
 
 const args = process.argv.slice(2);
-const all = (name: string): string[] => args.flatMap((w, i) => (w === `--${name}` && args[i + 1] !== undefined ? [args[i + 1]!] : []));
+const all = (name: string): string[] => args.flatMap((w, i) => (w === `--${name}` && args[i + 1] !== undefined ? [args[i + 1]] : []));
 const one = (name: string, dflt: string): string => all(name)[0] ?? dflt;
 const n = Number(one('n', '200'));
 const outDir = one('out', 'runs/poet-eval');
@@ -35,7 +35,7 @@ const corpusFiles = all('corpus');
 const copyModel = one('copy-model', '');
 const models = all('model').map((m) => {
   const [name, dir] = m.includes('=') ? m.split('=') : [m.split('/').pop()!, m];
-  return { name: name!, dir: dir! };
+  return { name: name, dir: dir };
 });
 mkdirSync(outDir, { recursive: true });
 
@@ -63,7 +63,7 @@ for (const { name, dir } of models) {
       list.forEach((p, i) => {
         const ids = loaded.tokenizer.encode(p, { addSpecialTokens: false }).ids;
         const out = generate(loaded.model, [ids], { ...loaded.generationConfig, form, seed: i, ...extraFor(c) }, { tokenizer: loaded.tokenizer, onWarning: () => {} });
-        poems.push(p + loaded.tokenizer.decode(out.sequences[0]!, { skipSpecialTokens: true }).replace(/\n/g, ' '));
+        poems.push(p + loaded.tokenizer.decode(out.sequences[0], { skipSpecialTokens: true }).replace(/\n/g, ' '));
       });
       const ms = performance.now() - t0;
       writeFileAtomic(join(outDir, `${name}.${c}.${form}.txt`), poems.join('\n') + '\n');

@@ -20,7 +20,7 @@ import { perplexity } from '../src/eval/perplexity.js';
 
 const args = process.argv.slice(2);
 const hi = args.indexOf('--heldout');
-const heldout = hi >= 0 ? args[hi + 1]! : '.muse-cache/poet-v2/heldout.jsonl';
+const heldout = hi >= 0 ? args[hi + 1] : '.muse-cache/poet-v2/heldout.jsonl';
 const dirs = args.filter((_, i) => hi < 0 || (i !== hi && i !== hi + 1));
 const docs = readCorpus(heldout, { script: 'simplified' });
 for (const dir of dirs) {

@@ -50,7 +50,7 @@ export class ChatTemplate {
   constructor(t: ChatTemplateSource) {
     this.source = t.source;
     this.text = t.template;
-    this.specials = { ...(t.specialTokens ?? {}) } as Record<string, string>;
+    this.specials = { ...(t.specialTokens ?? {}) };
     try {
       this.compiled = new Template(t.template);
     } catch (err) {

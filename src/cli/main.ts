@@ -40,7 +40,7 @@ for (const s of [process.stdout, process.stderr]) {
 // Every directory a command is given (--model, --out, --runs, --tokenizer…) is first repaired if a
 // kill interrupted a checkpoint save in it (or in its best/ and last/), so the command finds it whole.
 program.hook('preAction', (_program, action) => {
-  const opts = action.opts() as Record<string, unknown>;
+  const opts = action.opts<Record<string, unknown>>();
   const paths = Object.values(opts).flatMap((v) => (typeof v === 'string' ? [v] : Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []));
   for (const path of paths) {
     if (path === '' || path.includes('\n')) continue;

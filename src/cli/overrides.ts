@@ -9,7 +9,7 @@ import { ConfigError } from '../errors.js';
 export function overridesFrom(words: string[]): Record<string, string> {
   const out: Record<string, string> = {};
   for (let i = 0; i < words.length; i++) {
-    const w = words[i]!;
+    const w = words[i];
     if (!w.startsWith('--')) throw new ConfigError(`unexpected argument "${w}"; recipe overrides look like --training.maxIters=100 or --maxIters 100`);
     const body = w.slice(2);
     const eq = body.indexOf('=');

@@ -67,7 +67,7 @@ export function splitSentences(text: string): string[] {
   let start = 0;
   for (const m of text.matchAll(TERMINATOR)) {
     const end = m.index + m[0].length;
-    const mark = m[1]!;
+    const mark = m[1];
     if (!/[。！？]/.test(mark)) {
       const next = text.slice(end).match(/^(\s+)(\S?)/);
       if (end < text.length && !next) continue; // "3.5", "e.g.x": no space after
@@ -109,7 +109,7 @@ export function fablesToPairs(docs: readonly string[], opts: FablesToPairsOption
     if (sentences.length <= k) continue;
     // locate the end of the k-th sentence in the original text, to keep its spacing
     let at = 0;
-    for (let i = 0; i < k; i++) at = doc.indexOf(sentences[i]!, at) + sentences[i]!.length;
+    for (let i = 0; i < k; i++) at = doc.indexOf(sentences[i], at) + sentences[i].length;
     pairs.push({ beginning: doc.slice(0, at).trim(), ending: doc.slice(at).trim() });
   }
   return pairs;
@@ -173,7 +173,7 @@ export function pairsToFinetuneExamples(
     throw new ConfigError(`pairsToFinetuneExamples: maxLength must be an integer >= 2, got ${maxLength}`);
   }
   return pairs.map(({ beginning, ending }) => {
-    const sep = opts.separator ?? (beginning && ending && !CJK.test(beginning.slice(-1)) && !CJK.test(ending[0]!) && !/\s$/.test(beginning) ? ' ' : '');
+    const sep = opts.separator ?? (beginning && ending && !CJK.test(beginning.slice(-1)) && !CJK.test(ending[0]) && !/\s$/.test(beginning) ? ' ' : '');
     const prefix = [...(bosId === undefined ? [] : [bosId]), ...encode(beginning)];
     let target = [...encode(sep + ending), eosId];
     let truncated = false;
@@ -195,7 +195,7 @@ export function pairsToFinetuneExamples(
     const labels = new Int32Array(n);
     for (let t = 0; t < n; t++) {
       inputIds[t] = s[t]!;
-      labels[t] = t + 1 >= ctx.length ? s[t + 1]! : -100;
+      labels[t] = t + 1 >= ctx.length ? s[t + 1] : -100;
     }
     return { inputIds, labels, truncated };
   });

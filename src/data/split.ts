@@ -51,10 +51,10 @@ export function splitDocuments<T>(docs: readonly T[], opts: SplitDocumentsOption
   const rand = mulberry32(opts.seed ?? 0);
   for (let i = n - 1; i > 0; i--) {
     const j = Math.floor(rand() * (i + 1));
-    [order[i], order[j]] = [order[j]!, order[i]!];
+    [order[i], order[j]] = [order[j], order[i]];
   }
   const isVal = new Uint8Array(n);
-  for (let k = 0; k < nVal; k++) isVal[order[k]!] = 1;
+  for (let k = 0; k < nVal; k++) isVal[order[k]] = 1;
   const train: T[] = [];
   const val: T[] = [];
   docs.forEach((d, i) => (isVal[i] ? val : train).push(d));

@@ -25,7 +25,7 @@ function invalidUtf8(bytes: Uint8Array): { count: number; first: number } {
   let i = 0;
   const n = bytes.length;
   while (i < n) {
-    const b = bytes[i]!;
+    const b = bytes[i];
     if (b < 0x80) {
       i++;
       continue;

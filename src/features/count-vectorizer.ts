@@ -156,7 +156,7 @@ export class CountVectorizer {
     const terms = [...vocab.keys()].sort(compareCodePoints);
     const remap = new Int32Array(terms.length);
     terms.forEach((t, i) => (remap[vocab.get(t)!] = i));
-    let x = CsrMatrix.fromRowMaps(rows.map((r) => new Map([...r].map(([j, c]) => [remap[j]!, c]))), terms.length);
+    let x = CsrMatrix.fromRowMaps(rows.map((r) => new Map([...r].map(([j, c]) => [remap[j], c]))), terms.length);
     // As scikit-learn: binary before pruning, so maxFeatures ranks by document counts.
     if (this.options.binary) x = x.mapValues(() => 1);
     const n = docs.length;
@@ -175,7 +175,7 @@ export class CountVectorizer {
         const r = x.row(i);
         const m = new Map<number, number>();
         r.indices.forEach((j, k) => {
-          if (newCol[j]! >= 0) m.set(newCol[j]!, r.values[k]!);
+          if (newCol[j] >= 0) m.set(newCol[j], r.values[k]);
         });
         return m;
       }),
@@ -232,12 +232,12 @@ export class CountVectorizer {
   /** The keep-mask of scikit-learn's `_limit_features`. */
   private limitFeatures(x: CsrMatrix, high: number, low: number, limit: number | null): boolean[] {
     const df = new Float64Array(x.cols);
-    for (let k = 0; k < x.nnz; k++) df[x.indices[k]!] += 1;
+    for (let k = 0; k < x.nnz; k++) df[x.indices[k]] += 1;
     const keep = Array.from(df, (d) => d <= high && d >= low);
     const nKept = keep.filter(Boolean).length;
     if (limit !== null && nKept > limit) {
       const tfs = x.columnSums();
-      const idx = keep.flatMap((k, i) => (k ? [i] : [])).sort((a, b) => tfs[b]! - tfs[a]! || a - b);
+      const idx = keep.flatMap((k, i) => (k ? [i] : [])).sort((a, b) => tfs[b] - tfs[a] || a - b);
       const chosen = new Set(idx.slice(0, limit));
       return keep.map((_, i) => chosen.has(i));
     }

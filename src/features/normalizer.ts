@@ -7,7 +7,7 @@ export type Norm = 'l1' | 'l2' | 'max';
 function rowNorm(values: ArrayLike<number>, start: number, end: number, norm: Norm): number {
   let s = 0;
   for (let k = start; k < end; k++) {
-    const v = values[k]!;
+    const v = values[k];
     if (norm === 'l1') s += Math.abs(v);
     else if (norm === 'l2') s += v * v;
     else s = Math.max(s, Math.abs(v));
@@ -31,10 +31,10 @@ export function normalize(x: CsrMatrix | number[][], norm: Norm = 'l2'): CsrMatr
   if (x instanceof CsrMatrix) {
     const data = new Float64Array(x.data);
     for (let i = 0; i < x.rows; i++) {
-      const a = x.indptr[i]!;
-      const b = x.indptr[i + 1]!;
+      const a = x.indptr[i];
+      const b = x.indptr[i + 1];
       const n = rowNorm(x.data, a, b, norm);
-      if (n !== 0) for (let k = a; k < b; k++) data[k] = data[k]! / n;
+      if (n !== 0) for (let k = a; k < b; k++) data[k] = data[k] / n;
     }
     return new CsrMatrix(x.rows, x.cols, x.indptr, x.indices, data);
   }

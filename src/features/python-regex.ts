@@ -19,16 +19,16 @@ export function pythonRegex(pattern: string): RegExp {
   const inline = /^\(\?([aiLmsux]+)\)/.exec(src);
   if (inline) {
     src = src.slice(inline[0].length);
-    if (inline[1]!.includes('i')) flags += 'i';
-    if (inline[1]!.includes('s')) flags += 's';
-    if (inline[1]!.includes('m')) flags += 'm';
+    if (inline[1].includes('i')) flags += 'i';
+    if (inline[1].includes('s')) flags += 's';
+    if (inline[1].includes('m')) flags += 'm';
   }
   let out = '';
   let inClass = false;
   for (let i = 0; i < src.length; i++) {
-    const c = src[i]!;
+    const c = src[i];
     if (c === '\\' && i + 1 < src.length) {
-      const n = src[i + 1]!;
+      const n = src[i + 1];
       i++;
       if (inClass) {
         if (n === 'w') out += W;

@@ -56,7 +56,7 @@ export class CsrMatrix {
   toFloat32(): Float32Array {
     const out = new Float32Array(this.rows * this.cols);
     for (let i = 0; i < this.rows; i++) {
-      for (let k = this.indptr[i]!; k < this.indptr[i + 1]!; k++) out[i * this.cols + this.indices[k]!] = this.data[k]!;
+      for (let k = this.indptr[i]; k < this.indptr[i + 1]; k++) out[i * this.cols + this.indices[k]] = this.data[k]!;
     }
     return out;
   }
@@ -66,7 +66,7 @@ export class CsrMatrix {
     const out: number[][] = [];
     for (let i = 0; i < this.rows; i++) {
       const row = new Array<number>(this.cols).fill(0);
-      for (let k = this.indptr[i]!; k < this.indptr[i + 1]!; k++) row[this.indices[k]!] = this.data[k]!;
+      for (let k = this.indptr[i]; k < this.indptr[i + 1]; k++) row[this.indices[k]] = this.data[k]!;
       out.push(row);
     }
     return out;
@@ -81,7 +81,7 @@ export class CsrMatrix {
   /** Column sums (float64), `[cols]`. */
   columnSums(): Float64Array {
     const s = new Float64Array(this.cols);
-    for (let k = 0; k < this.data.length; k++) s[this.indices[k]!] += this.data[k]!;
+    for (let k = 0; k < this.data.length; k++) s[this.indices[k]] += this.data[k];
     return s;
   }
 
@@ -89,7 +89,7 @@ export class CsrMatrix {
   mapValues(fn: (v: number, row: number, col: number) => number): CsrMatrix {
     const data = new Float64Array(this.data.length);
     for (let i = 0; i < this.rows; i++) {
-      for (let k = this.indptr[i]!; k < this.indptr[i + 1]!; k++) data[k] = fn(this.data[k]!, i, this.indices[k]!);
+      for (let k = this.indptr[i]; k < this.indptr[i + 1]; k++) data[k] = fn(this.data[k], i, this.indices[k]);
     }
     return new CsrMatrix(this.rows, this.cols, this.indptr, this.indices, data);
   }

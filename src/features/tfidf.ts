@@ -42,7 +42,7 @@ export class TfidfTransformer {
   fit(x: CsrMatrix): this {
     if (!this.useIdf) return this;
     const df = new Float64Array(x.cols);
-    for (let k = 0; k < x.nnz; k++) if (x.data[k] !== 0) df[x.indices[k]!] += 1;
+    for (let k = 0; k < x.nnz; k++) if (x.data[k] !== 0) df[x.indices[k]] += 1;
     const s = this.smoothIdf ? 1 : 0;
     const n = x.rows + s;
     this.idf = Float64Array.from(df, (d) => Math.log(n / (d + s)) + 1);
@@ -54,7 +54,7 @@ export class TfidfTransformer {
     if (this.useIdf && !this.idf) throw new ConfigError('TfidfTransformer is not fitted; call fit() first');
     if (this.idf && this.idf.length !== x.cols) throw new ConfigError(`TfidfTransformer was fitted on ${this.idf.length} features, got ${x.cols}`);
     const idf = this.idf;
-    let y = x.mapValues((v, _i, j) => (this.sublinearTf ? Math.log(v) + 1 : v) * (idf ? idf[j]! : 1));
+    let y = x.mapValues((v, _i, j) => (this.sublinearTf ? Math.log(v) + 1 : v) * (idf ? idf[j] : 1));
     if (this.norm) y = normalize(y, this.norm);
     return y;
   }

@@ -94,7 +94,7 @@ export function* beamSearchSteps(model: CausalLM, plan: GenerationPlan, opts: Be
   );
 
   const slots: Slot[][] = Array.from({ length: B }, () =>
-    Array.from({ length: K }, () => ({ score: NEG, finished: false, tokens: [], logprobs: [], reason: 'length' as FinishReason })),
+    Array.from({ length: K }, () => ({ score: NEG, finished: false, tokens: [], logprobs: [], reason: 'length' })),
   );
   if (maxNew === 0) return collect(slots, plan, opts.onToken);
 

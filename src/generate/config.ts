@@ -228,7 +228,7 @@ export function validateGenerationConfig(cfg: GenerationConfig): void {
   const has = (k: keyof GenerationConfig): boolean => c[k] !== undefined;
 
   const intAtLeast = (k: keyof GenerationConfig, min: number): void => {
-    if (has(k) && !(isInt(c[k]) && (c[k] as number) >= min)) {
+    if (has(k) && !(isInt(c[k]) && (c[k]) >= min)) {
       throw bad(k, c[k], min === 0 ? 'a non-negative integer' : `an integer ≥ ${min}`);
     }
   };
@@ -285,7 +285,7 @@ export function validateGenerationConfig(cfg: GenerationConfig): void {
       throw bad('stopStrings', s, 'a non-empty string or a list of non-empty strings');
     }
   }
-  if (has('seed') && !(isInt(c.seed) && (c.seed as number) >= 0)) {
+  if (has('seed') && !(isInt(c.seed) && (c.seed) >= 0)) {
     throw bad('seed', c.seed, 'a non-negative integer below 2^53');
   }
   if (has('acrostic') && !(typeof c.acrostic === 'string' && [...c.acrostic].length > 0)) {
@@ -395,7 +395,7 @@ export function generationConfigFromHF(json: Record<string, unknown>): Generatio
   }
   // HF writes integral floats as `1.0`, which JSON.parse reads as 1 already; ints stay ints.
   try {
-    validateGenerationConfig(out as GenerationConfig);
+    validateGenerationConfig(out);
   } catch (err) {
     if (err instanceof ConfigError) {
       const m = /generation option (\w+)/.exec(err.message);
@@ -404,7 +404,7 @@ export function generationConfigFromHF(json: Record<string, unknown>): Generatio
     }
     throw err;
   }
-  return out as GenerationConfig;
+  return out;
 }
 
 /**

@@ -86,7 +86,7 @@ export class ProsodyConstraint implements LogitsProcessor {
     const ids = ctx.inputIds;
     let begin = 0;
     for (let i = ctx.promptLength - 1; i >= 0; i--) {
-      if (this.starts.has(ids[i]!) || (this.texts[ids[i]!] ?? '').includes('\n')) {
+      if (this.starts.has(ids[i]) || (this.texts[ids[i]] ?? '').includes('\n')) {
         begin = i + 1;
         break;
       }
@@ -94,7 +94,7 @@ export class ProsodyConstraint implements LogitsProcessor {
     const done: string[] = [];
     let current = '';
     for (let i = begin; i < ids.length; i++) {
-      for (const ch of this.texts[ids[i]!] ?? '') {
+      for (const ch of this.texts[ids[i]] ?? '') {
         if (VERSE_CLOSERS.has(ch) && current.length > 0) {
           done.push(current);
           current = '';
@@ -166,8 +166,8 @@ export class ProsodyConstraint implements LogitsProcessor {
     let any = false;
     for (let id = 0; id < scores.length; id++) {
       if (!this.single[id]) continue;
-      const tone = this.tone[id]!;
-      const text = this.texts[id]!;
+      const tone = this.tone[id];
+      const text = this.texts[id];
       let ok = false;
       if (mode) {
         for (const p of live) {
@@ -192,7 +192,7 @@ export class ProsodyConstraint implements LogitsProcessor {
   }
 
   private rhymeOk(id: number, text: string, shared: number, used: Set<string>): boolean {
-    const g = this.groups[id]!;
+    const g = this.groups[id];
     return g !== 0 && (shared & g) !== 0 && !used.has(text);
   }
 }

@@ -126,7 +126,7 @@ export function convertToGguf(input: string, out: string, fileType: GgufFileType
       fileType,
     );
     writeGguf(out, file);
-    report = { input, out, fileType, arch: String(file.metadata instanceof Map ? file.metadata.get('general.architecture')?.value : file.metadata[0]![1].value), tensors: file.tensors.length, types: typeCounts(file) };
+    report = { input, out, fileType, arch: String(file.metadata instanceof Map ? file.metadata.get('general.architecture')?.value : file.metadata[0][1].value), tensors: file.tensors.length, types: typeCounts(file) };
   }
   return { ...report, bytes: statSync(out).size, seconds: (Date.now() - started) / 1000 };
 }

@@ -75,7 +75,7 @@ export function tensorTypeFor(name: string, dims: readonly number[], ctx: MixCon
   if (!allowsQuantization(name, dims.length) || ctx.fileType === 'f32') return 'F32';
   let t = DEFAULT_TYPE[ctx.fileType];
   if (t === 'F16' || t === 'BF16') return t;
-  const nx = dims[0]!;
+  const nx = dims[0];
   const layer = /^blk\.(\d+)\./.exec(name);
   const i = layer ? Number(layer[1]) : -1;
   if (name === 'output.weight' || (ctx.tiedEmbeddings && name === 'token_embd.weight')) {

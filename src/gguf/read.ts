@@ -70,7 +70,7 @@ function llama3ScalingFromFreqs(factors: Float32Array, headDim: number, theta: n
       const smooth = (scaling.original_max_position_embeddings / wavelen - scaling.low_freq_factor) / (scaling.high_freq_factor - scaling.low_freq_factor);
       want = 1 / ((1 - smooth) / factor + smooth);
     }
-    if (Math.abs(want - factors[i]!) > 1e-3 * want) {
+    if (Math.abs(want - factors[i]) > 1e-3 * want) {
       throw new ConfigError(
         `${path}: rope_freqs holds per-frequency factors that are not Llama 3.1's rope scaling with the standard parameters; muse cannot rebuild this rope scaling`,
       );
@@ -108,7 +108,7 @@ export function ggufConfig(file: GgufFile): GgufConfig {
   const nEmbd = num('embedding_length');
   const nHead = num('attention.head_count');
   const embd = file.requireTensor('token_embd.weight');
-  const vocabSize = embd.shape[0]!;
+  const vocabSize = embd.shape[0];
   const bos = metaNumber(m, 'tokenizer.ggml.bos_token_id', p);
   const eos = metaNumber(m, 'tokenizer.ggml.eos_token_id', p);
 
@@ -226,7 +226,7 @@ export function ggufToHf(file: GgufFile): GgufAsHf {
     }
     if (pair.ropePermute) {
       const heads = pair.ropePermute === 'q' ? nHead : nKv;
-      const rows = t.shape[0]!;
+      const rows = t.shape[0];
       const rowBytes = (t.data.length / rows) * 4;
       const d = t.data as Float32Array;
       const permuted = permuteRopeRows(new Uint8Array(d.buffer, d.byteOffset, d.byteLength), heads, rows / heads, rowBytes, true);
@@ -243,8 +243,8 @@ export function ggufToHf(file: GgufFile): GgufAsHf {
     let se = 0;
     let sx = 0;
     for (let i = 0; i < head.length && head.length === wte.length; i++) {
-      se += (head[i]! - wte[i]!) ** 2;
-      sx += wte[i]! ** 2;
+      se += (head[i] - wte[i]) ** 2;
+      sx += wte[i] ** 2;
     }
     if (head.length !== wte.length || se > 0.01 * sx) {
       throw new FileFormatError(`${p}: output.weight differs from token_embd.weight; muse's GPT-2 ties the head to the embeddings and cannot load an untied head`);

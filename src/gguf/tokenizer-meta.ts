@@ -60,7 +60,7 @@ function bytePreName(tok: Json): string {
     return 'gpt-2';
   }
   const pattern = asObj(split['pattern']);
-  const regex = typeof pattern?.['Regex'] === 'string' ? (pattern['Regex'] as string) : undefined;
+  const regex = typeof pattern?.['Regex'] === 'string' ? (pattern['Regex']) : undefined;
   const hit = PRE_BY_REGEX.find(([r]) => r === regex);
   if (!hit) {
     throw new ConfigError(
@@ -153,7 +153,7 @@ export function tokenizerMetadata(
     const byteFallback = model['byte_fallback'] === true;
     const { tokens, types } = vocabById(vocab, added, vocabSize);
     if (byteFallback) {
-      for (let i = 0; i < tokens.length; i++) if (/^<0x[0-9A-F]{2}>$/.test(tokens[i]!)) types[i] = TOKEN_TYPE.byte;
+      for (let i = 0; i < tokens.length; i++) if (/^<0x[0-9A-F]{2}>$/.test(tokens[i])) types[i] = TOKEN_TYPE.byte;
       const unkName = typeof model['unk_token'] === 'string' ? model['unk_token'] : undefined;
       if (unkName !== undefined) {
         const u = tokens.indexOf(unkName);
@@ -181,7 +181,7 @@ export function tokenizerMetadata(
     const { tokens, types } = vocabById(vocab, added, vocabSize);
     const unkName = typeof model['unk_token'] === 'string' ? model['unk_token'] : undefined;
     for (let i = 0; i < tokens.length; i++) {
-      const t = tokens[i]!;
+      const t = tokens[i];
       if (types[i] !== TOKEN_TYPE.normal) continue;
       if ([...t].length !== 1) {
         throw new ConfigError(`tokenizer.json: WordLevel token ${JSON.stringify(t)} is longer than one character; only character vocabularies can be written to GGUF`);
@@ -239,13 +239,13 @@ export function simpleTokenizerJSON(meta: GgufMetadata, source = 'GGUF'): Json |
   const types = metaNumbers(meta, 'tokenizer.ggml.token_type', source) ?? tokens.map(() => TOKEN_TYPE.normal);
   if (types.length !== tokens.length) throw new FileFormatError(`${source}: tokenizer.ggml.token_type has ${types.length} entries for ${tokens.length} tokens`);
   const added = tokens
-    .map((content, id) => ({ id, content, type: types[id]! }))
+    .map((content, id) => ({ id, content, type: types[id] }))
     .filter((t) => t.type === TOKEN_TYPE.control || t.type === TOKEN_TYPE.userDefined || t.type === TOKEN_TYPE.unknown || t.type === TOKEN_TYPE.unused)
     .map((t) => ({ id: t.id, content: t.content, single_word: false, lstrip: false, rstrip: false, normalized: t.type === TOKEN_TYPE.userDefined, special: t.type !== TOKEN_TYPE.userDefined }));
   const addBos = metaBool(meta, 'tokenizer.ggml.add_bos_token', source) === true;
   const bosId = metaNumber(meta, 'tokenizer.ggml.bos_token_id', source);
   const postProcessor = addBos && bosId !== undefined
-    ? { type: 'TemplateProcessing', single: [{ SpecialToken: { id: tokens[bosId], type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }], pair: [{ SpecialToken: { id: tokens[bosId], type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }, { Sequence: { id: 'B', type_id: 1 } }], special_tokens: { [tokens[bosId]!]: { id: tokens[bosId], ids: [bosId], tokens: [tokens[bosId]] } } }
+    ? { type: 'TemplateProcessing', single: [{ SpecialToken: { id: tokens[bosId], type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }], pair: [{ SpecialToken: { id: tokens[bosId], type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }, { Sequence: { id: 'B', type_id: 1 } }], special_tokens: { [tokens[bosId]]: { id: tokens[bosId], ids: [bosId], tokens: [tokens[bosId]] } } }
     : null;
   const pre = metaString(meta, 'tokenizer.ggml.pre', source);
   if (model === 'gpt2' && pre === 'gpt-2') {

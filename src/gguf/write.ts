@@ -141,7 +141,7 @@ export function hfToGguf(model: HfModelForGguf, fileType: GgufFileType): GgufToW
   const embName = arch === 'gpt2' ? 'transformer.wte.weight' : 'model.embed_tokens.weight';
   const emb = model.tensors.get(embName);
   if (!emb) throw new FileFormatError(`GGUF export: tensor ${embName} is missing`);
-  const modelVocab = emb.shape[0]!;
+  const modelVocab = emb.shape[0];
   const tokMeta = model.tokenizerJson ? tokenizerMetadata(model.tokenizerJson, modelVocab, model.specialIds, model.chatTemplate) : undefined;
   const vocabSize = tokMeta?.nTokens ?? modelVocab;
   const hp = hparams(arch, cfg, vocabSize);
@@ -163,11 +163,11 @@ export function hfToGguf(model: HfModelForGguf, fileType: GgufFileType): GgufToW
     let t = model.tensors.get(pair.hf)!;
     if (vocabSize > modelVocab && (pair.gguf === 'token_embd.weight' || pair.gguf === 'output.weight')) {
       // byte-fallback tokens appended to a character vocabulary: zero rows
-      const padded = new Float32Array(vocabSize * t.shape[1]!);
-      padded.set(t.data as Float32Array);
-      t = { dtype: 'F32', shape: [vocabSize, t.shape[1]!], data: padded };
+      const padded = new Float32Array(vocabSize * t.shape[1]);
+      padded.set(t.data);
+      t = { dtype: 'F32', shape: [vocabSize, t.shape[1]], data: padded };
     }
-    const shape = pair.conv1d ? [t.shape[1]!, t.shape[0]!] : [...t.shape];
+    const shape = pair.conv1d ? [t.shape[1], t.shape[0]] : [...t.shape];
     const dims = [...shape].reverse();
     const type: GgmlType = tensorTypeFor(pair.gguf, dims, ctx);
     tensors.push({
@@ -176,10 +176,10 @@ export function hfToGguf(model: HfModelForGguf, fileType: GgufFileType): GgufToW
       shape,
       data: () => {
         let x = t.data as Float32Array;
-        if (pair.conv1d) x = transpose2d(x, t.shape[0]!, t.shape[1]!);
+        if (pair.conv1d) x = transpose2d(x, t.shape[0], t.shape[1]);
         if (pair.ropePermute) {
           const heads = pair.ropePermute === 'q' ? hp.nHead : hp.nKv;
-          const rows = shape[0]!;
+          const rows = shape[0];
           const rb = (x.length / rows) * 4;
           const bytes = permuteRopeRows(new Uint8Array(x.buffer, x.byteOffset, x.byteLength), heads, rows / heads, rb, false);
           x = new Float32Array(bytes.buffer);

@@ -363,7 +363,7 @@ function rejectNonFinite(tensors: Map<string, StTensor>, path: string): void {
     if (!(t.data instanceof Float32Array)) continue;
     const d = t.data;
     let bad = 0;
-    for (let i = 0; i < d.length; i++) if (!Number.isFinite(d[i]!)) bad++;
+    for (let i = 0; i < d.length; i++) if (!Number.isFinite(d[i])) bad++;
     if (bad > 0) {
       throw new FileFormatError(
         `${path}: tensor ${name} holds ${bad} non-finite value${bad === 1 ? '' : 's'} (NaN/Inf); the checkpoint comes from a diverged run — load an earlier checkpoint (a run's best/ directory), or retrain with a lower learning rate`,

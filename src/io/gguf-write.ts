@@ -126,7 +126,7 @@ function writeScalar(s: ByteSink, key: string, type: GgufScalarType, v: number |
     case 'int16': s.i16(v as number); break;
     case 'uint32': s.u32(v as number); break;
     case 'int32': s.i32(v as number); break;
-    case 'uint64': s.u64(v as bigint); break;
+    case 'uint64': s.u64(v); break;
     case 'int64': s.i64(v as bigint); break;
   }
 }
@@ -190,7 +190,7 @@ function plan(file: GgufToWrite): { header: Buffer; tensors: Planned[]; alignmen
     const n = t.shape.reduce((a, b) => a * b, 1);
     let bytes: number;
     try {
-      bytes = (n === 0 ? 0 : rowBytes(t.type, dims[0]!) * (n / dims[0]!));
+      bytes = (n === 0 ? 0 : rowBytes(t.type, dims[0]) * (n / dims[0]));
     } catch (err) {
       throw new ShapeError(`gguf: tensor "${t.name}" [${t.shape.join(', ')}]: ${(err as Error).message}`);
     }

@@ -279,7 +279,7 @@ function parseHeader(fd: number, path: string): GgufHeader {
     let byteLength = -1;
     if (traits !== undefined) {
       const [bs, ts] = traits;
-      if (dims.length > 0 && dims[0]! % bs !== 0) {
+      if (dims.length > 0 && dims[0] % bs !== 0) {
         throw bad(`tensor "${name}" (${typeName}) has rows of ${dims[0]} values, not a multiple of the type's block size ${bs}`);
       }
       byteLength = (nElements / bs) * ts;
@@ -312,7 +312,7 @@ function parseHeader(fd: number, path: string): GgufHeader {
     prevName = t.name;
   }
   for (const t of tensors) t.offset += dataOffset;
-  return { path, version: version as 2 | 3, alignment, metadata, tensors, dataOffset, fileSize };
+  return { path, version: version, alignment, metadata, tensors, dataOffset, fileSize };
 }
 
 /**
@@ -407,7 +407,7 @@ export class GgufFile {
       this.readInto(new Uint8Array(y.buffer, y.byteOffset, y.byteLength), t.offset);
       return y;
     }
-    const rowLen = t.dims.length > 0 ? t.dims[0]! : 1;
+    const rowLen = t.dims.length > 0 ? t.dims[0] : 1;
     const nRows = rowLen === 0 ? 0 : t.nElements / rowLen;
     const rb = rowBytes(t.type, rowLen);
     const rowsPerChunk = Math.max(1, Math.floor((4 << 20) / Math.max(1, rb)));

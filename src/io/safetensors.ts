@@ -130,7 +130,7 @@ export function encodeSafetensors(
   for (const [, t] of entries) {
     if (diskDtype(t) === 'F16') {
       const src = t.data as Float32Array;
-      for (let i = 0; i < src.length; i++) view.setUint16(pos + 2 * i, floatToHalf(src[i]!), true);
+      for (let i = 0; i < src.length; i++) view.setUint16(pos + 2 * i, floatToHalf(src[i]), true);
       pos += 2 * src.length;
       continue;
     }
@@ -138,8 +138,8 @@ export function encodeSafetensors(
       out.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), pos);
     } else {
       for (let i = 0; i < t.data.length; i++) {
-        if (t.data instanceof Float32Array) view.setFloat32(pos + 4 * i, t.data[i]!, true);
-        else view.setInt32(pos + 4 * i, t.data[i]!, true);
+        if (t.data instanceof Float32Array) view.setFloat32(pos + 4 * i, t.data[i], true);
+        else view.setInt32(pos + 4 * i, t.data[i], true);
       }
     }
     pos += t.data.byteLength;
@@ -399,7 +399,7 @@ const U32_BUF = new Uint32Array(F32_BUF.buffer);
  */
 export function floatToHalf(x: number): number {
   F32_BUF[0] = x;
-  const b = U32_BUF[0]!;
+  const b = U32_BUF[0];
   const sign = (b >>> 16) & 0x8000;
   const exp = (b >>> 23) & 0xff;
   let mant = b & 0x7fffff;

@@ -61,7 +61,7 @@ export class KVCache implements LMCache {
 
   /** Key and value buffers of `layer`, `[batch, heads, capacity, headDim]`. */
   layerBuffers(layer: number): { k: Float32Array; v: Float32Array; capacity: number } {
-    return { k: this.keys[layer]!, v: this.values[layer]!, capacity: this.capacity };
+    return { k: this.keys[layer], v: this.values[layer], capacity: this.capacity };
   }
 
   /** Mark `t` more positions as filled (called once per forward, after every layer wrote them). */

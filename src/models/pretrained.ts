@@ -15,7 +15,7 @@ import type { StTensor } from '../io/safetensors.js';
 export function modelTensors(model: Module): Map<string, StTensor> {
   const out = new Map<string, StTensor>();
   for (const [name, t] of model.namedParameters()) {
-    out.set(name, { dtype: 'F32', shape: [...t.shape], data: t.data as Float32Array });
+    out.set(name, { dtype: 'F32', shape: [...t.shape], data: t.data });
   }
   return out;
 }

@@ -101,8 +101,8 @@ export function applyRecipeOverrides(recipe: Record<string, unknown>, overrides:
       /* a bare string */
     }
     const path = key.includes('.') ? key.split('.') : [sectionOf(recipe, key, spec), key];
-    if (path.length === 2 && path[0] === 'training' && !spec.trainingFields.includes(path[1]!)) {
-      const near = closestName(path[1]!, spec.trainingFields, 2);
+    if (path.length === 2 && path[0] === 'training' && !spec.trainingFields.includes(path[1])) {
+      const near = closestName(path[1], spec.trainingFields, 2);
       throw new ConfigError(
         `override ${key}: ${spec.what ? `${spec.what}'s ` : ''}training has no field "${path[1]}"${near ? `; did you mean training.${near}?` : ''} (fields: ${spec.trainingFields.join(', ')})`,
       );
@@ -112,7 +112,7 @@ export function applyRecipeOverrides(recipe: Record<string, unknown>, overrides:
       if (typeof obj[part] !== 'object' || obj[part] === null) throw new ConfigError(`override ${key}: the recipe has no section "${part}"`);
       obj = obj[part] as Record<string, unknown>;
     }
-    obj[path[path.length - 1]!] = value;
+    obj[path[path.length - 1]] = value;
   }
 }
 

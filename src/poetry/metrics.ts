@@ -27,7 +27,7 @@ export function poemLines(text: string): string[] {
 /** The regulated form of a poem's lines (`5x4`, `7x4`, `5x8`, `7x8`), or undefined. */
 export function poemForm(lines: readonly string[]): PoemForm | undefined {
   if (lines.length !== 4 && lines.length !== 8) return undefined;
-  const n = [...lines[0]!].length;
+  const n = [...lines[0]].length;
   if ((n !== 5 && n !== 7) || !lines.every((l) => [...l].length === n)) return undefined;
   return `${n}x${lines.length}` as PoemForm;
 }
@@ -117,7 +117,7 @@ export function poemMetrics(poems: readonly string[], opts: PoemMetricsOptions =
     if (linesRhyme(even)) rhymed++;
     for (let i = 1; i < even.length; i++) {
       pairTotal++;
-      if (linesRhyme([even[0]!, even[i]!])) pairRhymed++;
+      if (linesRhyme([even[0], even[i]])) pairRhymed++;
     }
     const ls = bestPattern(lines, form, 'loose').onPattern;
     const st = bestPattern(lines, form, 'strict').onPattern;
@@ -190,7 +190,7 @@ function copyCheck(poems: string[][], corpus: readonly string[], skip: number, m
   };
   const hash = (s: ArrayLike<number>, from: number, n: number): number => {
     let h = 0;
-    for (let i = from; i < from + n; i++) h = (h * BASE + s[i]!) % MOD;
+    for (let i = from; i < from + n; i++) h = (h * BASE + s[i]) % MOD;
     return h;
   };
   for (let n = minN; n <= maxLen && alive.some(Boolean); n++) {
@@ -215,7 +215,7 @@ function copyCheck(poems: string[][], corpus: readonly string[], skip: number, m
         if (list) {
           for (const [p, j] of list) {
             if (hitThisN[p]) continue;
-            const s = seqs[p]!;
+            const s = seqs[p];
             let same = true;
             for (let t = 0; t < n && same; t++) same = s[j + t] === d[i + t];
             if (same) {
@@ -226,14 +226,14 @@ function copyCheck(poems: string[][], corpus: readonly string[], skip: number, m
           }
         }
         if (i + n >= d.length) break;
-        h = (((h - ((d[i]! * top) % MOD) + MOD) % MOD) * BASE + d[i + n]!) % MOD;
+        h = (((h - ((d[i] * top) % MOD) + MOD) % MOD) * BASE + d[i + n]) % MOD;
       }
     }
     alive = hitThisN;
   }
   let best = 0;
   longest.forEach((l, p) => {
-    if (l > longest[best]!) best = p;
+    if (l > longest[best]) best = p;
   });
   return {
     lines,

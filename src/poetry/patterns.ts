@@ -55,12 +55,12 @@ export function tonePatterns(form: PoemForm): TonePattern[] {
   const hit = patternCache.get(form);
   if (hit) return hit;
   const [chars, count] = form.split('x').map(Number) as [number, number];
-  const out = QUATRAINS.map((q) => {
+  const out = QUATRAINS.map((q): TonePattern => {
     const types = count === 4 ? q : q + UNRHYMED_SECOND_HALF[q];
     const lines = [...types].map((t) => lineOf(t as 'A' | 'B' | 'C' | 'D', chars));
-    const start = lines[0]![1] === '平' ? '平起' : '仄起';
-    const firstLineRhymes = lines[0]!.endsWith('平');
-    return { name: `${start}首句${firstLineRhymes ? '' : '不'}入韵`, start, firstLineRhymes, lines } as TonePattern;
+    const start = lines[0][1] === '平' ? '平起' : '仄起';
+    const firstLineRhymes = lines[0].endsWith('平');
+    return { name: `${start}首句${firstLineRhymes ? '' : '不'}入韵`, start, firstLineRhymes, lines };
   });
   patternCache.set(form, out);
   return out;
@@ -92,7 +92,7 @@ export function lineMismatches(line: string, slots: string, mode: ToneMode): num
   const n = Math.min(chars.length, slots.length);
   for (let i = 0; i < n; i++) {
     if (isFreePosition(i, slots.length, mode)) continue;
-    if (!fitsSlot(chars[i]!, slots[i] as ToneSlot)) bad++;
+    if (!fitsSlot(chars[i], slots[i] as ToneSlot)) bad++;
   }
   return bad;
 }
@@ -113,10 +113,10 @@ export function bestPattern(lines: readonly string[], form: PoemForm, mode: Tone
   let best: PatternMatch | undefined;
   let bestKey = [-1, 0];
   for (const pattern of tonePatterns(form)) {
-    const miss = pattern.lines.map((slots, i) => (lines[i] === undefined ? slots.length : lineMismatches(lines[i]!, slots, mode)));
+    const miss = pattern.lines.map((slots, i) => (lines[i] === undefined ? slots.length : lineMismatches(lines[i], slots, mode)));
     const on = miss.map((m) => m === 0);
     const key = [on.filter(Boolean).length, -miss.reduce((a, b) => a + b, 0)];
-    if (key[0]! > bestKey[0]! || (key[0] === bestKey[0] && key[1]! > bestKey[1]!)) {
+    if (key[0] > bestKey[0] || (key[0] === bestKey[0] && key[1] > bestKey[1])) {
       best = { pattern, onPattern: on };
       bestKey = key;
     }

@@ -54,7 +54,7 @@ export function xinyunGroupOfSyllable(syllable: string): XinyunGroup | undefined
   const s = syllable.toLowerCase().replace(/v/g, 'ü').replace(/[0-9]/g, '');
   if (s === 'er') return '齐';
   const m = INITIAL.exec(s);
-  const initial = m ? m[1]! : '';
+  const initial = m ? m[1] : '';
   let rest = s.slice(initial.length);
   if (initial === 'y') rest = rest.startsWith('u') ? 'ü' + rest.slice(1) : rest.startsWith('i') ? rest : 'i' + rest;
   else if (initial === 'w') rest = rest.startsWith('u') ? rest : 'u' + rest;

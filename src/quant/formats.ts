@@ -153,15 +153,15 @@ export function dequantizeRow(type: GgmlType, bytes: Uint8Array, n: number, out?
     }
     case 'Q8_0':
       for (let b = 0, o = 0; o < n; b += 34, o += 32) {
-        const d = h[v.getUint16(b, true)]!;
+        const d = h[v.getUint16(b, true)];
         for (let j = 0; j < 32; j++) y[o + j] = d * v.getInt8(b + 2 + j);
       }
       break;
     case 'Q4_0':
       for (let b = 0, o = 0; o < n; b += 18, o += 32) {
-        const d = h[v.getUint16(b, true)]!;
+        const d = h[v.getUint16(b, true)];
         for (let j = 0; j < 16; j++) {
-          const q = bytes[b + 2 + j]!;
+          const q = bytes[b + 2 + j];
           y[o + j] = ((q & 15) - 8) * d;
           y[o + j + 16] = ((q >> 4) - 8) * d;
         }
@@ -169,10 +169,10 @@ export function dequantizeRow(type: GgmlType, bytes: Uint8Array, n: number, out?
       break;
     case 'Q5_0':
       for (let b = 0, o = 0; o < n; b += 22, o += 32) {
-        const d = h[v.getUint16(b, true)]!;
+        const d = h[v.getUint16(b, true)];
         const qh = v.getUint32(b + 2, true);
         for (let j = 0; j < 16; j++) {
-          const q = bytes[b + 6 + j]!;
+          const q = bytes[b + 6 + j];
           const h0 = ((qh >>> j) << 4) & 0x10;
           const h1 = (qh >>> (j + 12)) & 0x10;
           y[o + j] = (((q & 15) | h0) - 16) * d;
@@ -182,8 +182,8 @@ export function dequantizeRow(type: GgmlType, bytes: Uint8Array, n: number, out?
       break;
     case 'Q4_K':
       for (let b = 0, o = 0; o < n; b += 144, o += QK_K) {
-        const d = h[v.getUint16(b, true)]!;
-        const dmin = h[v.getUint16(b + 2, true)]!;
+        const d = h[v.getUint16(b, true)];
+        const dmin = h[v.getUint16(b + 2, true)];
         const sc = bytes.subarray(b + 4, b + 16);
         let q = b + 16;
         for (let j = 0, is = 0; j < QK_K; j += 64, is += 2, q += 32) {
@@ -191,15 +191,15 @@ export function dequantizeRow(type: GgmlType, bytes: Uint8Array, n: number, out?
           const [s2, m2] = scaleMinK4(is + 1, sc);
           const d1 = fr(d * s1), mm1 = fr(dmin * m1);
           const d2 = fr(d * s2), mm2 = fr(dmin * m2);
-          for (let l = 0; l < 32; l++) y[o + j + l] = fr(d1 * (bytes[q + l]! & 15)) - mm1;
-          for (let l = 0; l < 32; l++) y[o + j + 32 + l] = fr(d2 * (bytes[q + l]! >> 4)) - mm2;
+          for (let l = 0; l < 32; l++) y[o + j + l] = fr(d1 * (bytes[q + l] & 15)) - mm1;
+          for (let l = 0; l < 32; l++) y[o + j + 32 + l] = fr(d2 * (bytes[q + l] >> 4)) - mm2;
         }
       }
       break;
     case 'Q5_K':
       for (let b = 0, o = 0; o < n; b += 176, o += QK_K) {
-        const d = h[v.getUint16(b, true)]!;
-        const dmin = h[v.getUint16(b + 2, true)]!;
+        const d = h[v.getUint16(b, true)];
+        const dmin = h[v.getUint16(b + 2, true)];
         const sc = bytes.subarray(b + 4, b + 16);
         const qh = b + 16;
         let ql = b + 48;
@@ -209,23 +209,23 @@ export function dequantizeRow(type: GgmlType, bytes: Uint8Array, n: number, out?
           const [s2, m2] = scaleMinK4(is + 1, sc);
           const d1 = fr(d * s1), mm1 = fr(dmin * m1);
           const d2 = fr(d * s2), mm2 = fr(dmin * m2);
-          for (let l = 0; l < 32; l++) y[o + j + l] = fr(d1 * ((bytes[ql + l]! & 15) + (bytes[qh + l]! & u1 ? 16 : 0))) - mm1;
-          for (let l = 0; l < 32; l++) y[o + j + 32 + l] = fr(d2 * ((bytes[ql + l]! >> 4) + (bytes[qh + l]! & u2 ? 16 : 0))) - mm2;
+          for (let l = 0; l < 32; l++) y[o + j + l] = fr(d1 * ((bytes[ql + l] & 15) + (bytes[qh + l] & u1 ? 16 : 0))) - mm1;
+          for (let l = 0; l < 32; l++) y[o + j + 32 + l] = fr(d2 * ((bytes[ql + l] >> 4) + (bytes[qh + l] & u2 ? 16 : 0))) - mm2;
         }
       }
       break;
     case 'Q6_K':
       for (let b = 0, o = 0; o < n; b += 210, o += QK_K) {
-        const d = h[v.getUint16(b + 208, true)]!;
+        const d = h[v.getUint16(b + 208, true)];
         let ql = b, qh = b + 128, sc = b + 192;
         for (let nn = 0; nn < QK_K; nn += 128, ql += 64, qh += 32, sc += 8) {
           for (let l = 0; l < 32; l++) {
             const is = l >> 4;
-            const hb = bytes[qh + l]!;
-            const q1 = ((bytes[ql + l]! & 15) | ((hb & 3) << 4)) - 32;
-            const q2 = ((bytes[ql + l + 32]! & 15) | (((hb >> 2) & 3) << 4)) - 32;
-            const q3 = ((bytes[ql + l]! >> 4) | (((hb >> 4) & 3) << 4)) - 32;
-            const q4 = ((bytes[ql + l + 32]! >> 4) | (((hb >> 6) & 3) << 4)) - 32;
+            const hb = bytes[qh + l];
+            const q1 = ((bytes[ql + l] & 15) | ((hb & 3) << 4)) - 32;
+            const q2 = ((bytes[ql + l + 32] & 15) | (((hb >> 2) & 3) << 4)) - 32;
+            const q3 = ((bytes[ql + l] >> 4) | (((hb >> 4) & 3) << 4)) - 32;
+            const q4 = ((bytes[ql + l + 32] >> 4) | (((hb >> 6) & 3) << 4)) - 32;
             const at = o + nn + l;
             y[at] = fr(d * v.getInt8(sc + is)) * q1;
             y[at + 32] = fr(d * v.getInt8(sc + is + 2)) * q2;
@@ -249,8 +249,8 @@ export function dequantizeRow(type: GgmlType, bytes: Uint8Array, n: number, out?
  * @returns [scale, min], each 0–63
  */
 export function scaleMinK4(j: number, q: Uint8Array): [number, number] {
-  if (j < 4) return [q[j]! & 63, q[j + 4]! & 63];
-  return [(q[j + 4]! & 0xf) | ((q[j - 4]! >> 6) << 4), (q[j + 4]! >> 4) | ((q[j]! >> 6) << 4)];
+  if (j < 4) return [q[j] & 63, q[j + 4] & 63];
+  return [(q[j + 4] & 0xf) | ((q[j - 4] >> 6) << 4), (q[j + 4] >> 4) | ((q[j] >> 6) << 4)];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -276,13 +276,13 @@ export function quantizeRow(type: GgmlType, x: Float32Array): Uint8Array {
   const v = new DataView(out.buffer);
   switch (type) {
     case 'F32':
-      for (let i = 0; i < n; i++) v.setFloat32(4 * i, x[i]!, true);
+      for (let i = 0; i < n; i++) v.setFloat32(4 * i, x[i], true);
       break;
     case 'F16':
-      for (let i = 0; i < n; i++) v.setUint16(2 * i, floatToHalf(x[i]!), true);
+      for (let i = 0; i < n; i++) v.setUint16(2 * i, floatToHalf(x[i]), true);
       break;
     case 'BF16':
-      for (let i = 0; i < n; i++) v.setUint16(2 * i, floatToBf16(x[i]!), true);
+      for (let i = 0; i < n; i++) v.setUint16(2 * i, floatToBf16(x[i]), true);
       break;
     case 'Q8_0':
       for (let o = 0, b = 0; o < n; o += 32, b += 34) quantizeBlockQ8_0(x, o, out, v, b);
@@ -313,18 +313,18 @@ export function quantizeRow(type: GgmlType, x: Float32Array): Uint8Array {
 
 function quantizeBlockQ8_0(x: Float32Array, o: number, out: Uint8Array, v: DataView, b: number): void {
   let amax = 0;
-  for (let j = 0; j < 32; j++) amax = Math.max(amax, Math.abs(x[o + j]!));
+  for (let j = 0; j < 32; j++) amax = Math.max(amax, Math.abs(x[o + j]));
   const d = fr(amax / 127);
   const id = d ? fr(1 / d) : 0;
   v.setUint16(b, floatToHalf(d), true);
-  for (let j = 0; j < 32; j++) out[b + 2 + j] = roundAway(fr(x[o + j]! * id)) & 0xff;
+  for (let j = 0; j < 32; j++) out[b + 2 + j] = roundAway(fr(x[o + j] * id)) & 0xff;
 }
 
 function quantizeBlockQ4_0(x: Float32Array, o: number, out: Uint8Array, v: DataView, b: number): void {
   let amax = 0;
   let max = 0;
   for (let j = 0; j < 32; j++) {
-    const val = x[o + j]!;
+    const val = x[o + j];
     if (amax < Math.abs(val)) {
       amax = Math.abs(val);
       max = val;
@@ -334,8 +334,8 @@ function quantizeBlockQ4_0(x: Float32Array, o: number, out: Uint8Array, v: DataV
   const id = d ? fr(1 / d) : 0;
   v.setUint16(b, floatToHalf(d), true);
   for (let j = 0; j < 16; j++) {
-    const x0 = fr(x[o + j]! * id);
-    const x1 = fr(x[o + 16 + j]! * id);
+    const x0 = fr(x[o + j] * id);
+    const x1 = fr(x[o + 16 + j] * id);
     const xi0 = Math.min(15, Math.trunc(fr(x0 + 8.5)));
     const xi1 = Math.min(15, Math.trunc(fr(x1 + 8.5)));
     out[b + 2 + j] = xi0 | (xi1 << 4);
@@ -346,7 +346,7 @@ function quantizeBlockQ5_0(x: Float32Array, o: number, out: Uint8Array, v: DataV
   let amax = 0;
   let max = 0;
   for (let j = 0; j < 32; j++) {
-    const val = x[o + j]!;
+    const val = x[o + j];
     if (amax < Math.abs(val)) {
       amax = Math.abs(val);
       max = val;
@@ -357,8 +357,8 @@ function quantizeBlockQ5_0(x: Float32Array, o: number, out: Uint8Array, v: DataV
   v.setUint16(b, floatToHalf(d), true);
   let qh = 0;
   for (let j = 0; j < 16; j++) {
-    const x0 = fr(x[o + j]! * id);
-    const x1 = fr(x[o + 16 + j]! * id);
+    const x0 = fr(x[o + j] * id);
+    const x1 = fr(x[o + 16 + j] * id);
     const xi0 = Math.min(31, Math.trunc(fr(x0 + 16.5)));
     const xi1 = Math.min(31, Math.trunc(fr(x1 + 16.5)));
     out[b + 6 + j] = (xi0 & 15) | ((xi1 & 15) << 4);
@@ -390,16 +390,16 @@ function makeQkx2Quants(
   n: number, nmax: number, x: Float32Array, weights: Float32Array, L: Uint8Array, Loff: number,
   Laux: Uint8Array, rmin: number, rdelta: number, nstep: number, useMad: boolean,
 ): [number, number] {
-  let min = x[0]!;
-  let max = x[0]!;
-  let sumW = weights[0]!;
-  let sumX = fr(sumW * x[0]!);
+  let min = x[0];
+  let max = x[0];
+  let sumW = weights[0];
+  let sumX = fr(sumW * x[0]);
   for (let i = 1; i < n; i++) {
-    if (x[i]! < min) min = x[i]!;
-    if (x[i]! > max) max = x[i]!;
-    const w = weights[i]!;
+    if (x[i] < min) min = x[i]!;
+    if (x[i] > max) max = x[i]!;
+    const w = weights[i];
     sumW = fr(sumW + w);
-    sumX = fr(sumX + fr(w * x[i]!));
+    sumX = fr(sumX + fr(w * x[i]));
   }
   if (min > 0) min = 0;
   if (max === min) {
@@ -410,24 +410,24 @@ function makeQkx2Quants(
   let scale = fr(1 / iscale);
   let bestError = 0;
   for (let i = 0; i < n; i++) {
-    const l = nearestInt(fr(iscale * fr(x[i]! - min)));
+    const l = nearestInt(fr(iscale * fr(x[i] - min)));
     L[Loff + i] = Math.max(0, Math.min(nmax, l));
-    let diff = fr(fr(fr(scale * L[Loff + i]!) + min) - x[i]!);
+    let diff = fr(fr(fr(scale * L[Loff + i]) + min) - x[i]);
     diff = useMad ? Math.abs(diff) : fr(diff * diff);
-    bestError = fr(bestError + fr(weights[i]! * diff));
+    bestError = fr(bestError + fr(weights[i] * diff));
   }
   if (nstep < 1) return [scale, -min];
   for (let is = 0; is <= nstep; is++) {
     iscale = fr(fr(fr(rmin + fr(rdelta * is)) + nmax) / fr(max - min));
     let sumL = 0, sumL2 = 0, sumXL = 0;
     for (let i = 0; i < n; i++) {
-      let l = nearestInt(fr(iscale * fr(x[i]! - min)));
+      let l = nearestInt(fr(iscale * fr(x[i] - min)));
       l = Math.max(0, Math.min(nmax, l));
       Laux[i] = l;
-      const w = weights[i]!;
+      const w = weights[i];
       sumL = fr(sumL + fr(w * l));
       sumL2 = fr(sumL2 + fr(fr(w * l) * l));
-      sumXL = fr(sumXL + fr(fr(w * l) * x[i]!));
+      sumXL = fr(sumXL + fr(fr(w * l) * x[i]));
     }
     const D = fr(fr(sumW * sumL2) - fr(sumL * sumL));
     if (D > 0) {
@@ -439,9 +439,9 @@ function makeQkx2Quants(
       }
       let curError = 0;
       for (let i = 0; i < n; i++) {
-        let diff = fr(fr(fr(thisScale * Laux[i]!) + thisMin) - x[i]!);
+        let diff = fr(fr(fr(thisScale * Laux[i]) + thisMin) - x[i]);
         diff = useMad ? Math.abs(diff) : fr(diff * diff);
-        curError = fr(curError + fr(weights[i]! * diff));
+        curError = fr(curError + fr(weights[i] * diff));
       }
       if (curError < bestError) {
         for (let i = 0; i < n; i++) L[Loff + i] = Laux[i]!;
@@ -463,34 +463,34 @@ function quantizeBlockQ45K(five: boolean, x: Float32Array, o: number, out: Uint8
   for (let j = 0; j < QK_K / 32; j++) {
     let sumX2 = 0;
     for (let l = 0; l < 32; l++) {
-      const xv = x[o + 32 * j + l]!;
+      const xv = x[o + 32 * j + l];
       xs[l] = xv;
       sumX2 = fr(sumX2 + fr(xv * xv));
     }
     const avX = fr(Math.sqrt(fr(sumX2 / 32)));
-    for (let l = 0; l < 32; l++) weights[l] = fr(avX + Math.abs(xs[l]!));
+    for (let l = 0; l < 32; l++) weights[l] = fr(avX + Math.abs(xs[l]));
     const [sc, mn] = five
       ? makeQkx2Quants(32, nmax, xs, weights, L, 32 * j, Laux, -0.5, fr(0.1), 15, false)
       : makeQkx2Quants(32, nmax, xs, weights, L, 32 * j, Laux, -1, fr(0.1), 20, false);
     scales[j] = sc;
     mins[j] = mn;
     if (sc > maxScale) maxScale = sc;
-    if (mins[j]! > maxMin) maxMin = mins[j]!;
+    if (mins[j] > maxMin) maxMin = mins[j]!;
   }
   const invScale = maxScale > 0 ? fr(63 / maxScale) : 0;
   const invMin = maxMin > 0 ? fr(63 / maxMin) : 0;
   const scb = b + 4; // scales[12] start
   for (let k = 0; k < 12; k++) out[scb + k] = 0;
   for (let j = 0; j < QK_K / 32; j++) {
-    const ls = Math.min(63, nearestInt(fr(invScale * scales[j]!)) & 0xff);
-    const lm = Math.min(63, nearestInt(fr(invMin * mins[j]!)) & 0xff);
+    const ls = Math.min(63, nearestInt(fr(invScale * scales[j])) & 0xff);
+    const lm = Math.min(63, nearestInt(fr(invMin * mins[j])) & 0xff);
     if (j < 4) {
       out[scb + j] = ls;
       out[scb + j + 4] = lm;
     } else {
       out[scb + j + 4] = (ls & 0xf) | ((lm & 0xf) << 4);
-      out[scb + j - 4]! |= (ls >> 4) << 6;
-      out[scb + j]! |= (lm >> 4) << 6;
+      out[scb + j - 4] |= (ls >> 4) << 6;
+      out[scb + j] |= (lm >> 4) << 6;
     }
   }
   const dBits = floatToHalf(fr(maxScale / 63));
@@ -498,8 +498,8 @@ function quantizeBlockQ45K(five: boolean, x: Float32Array, o: number, out: Uint8
   v.setUint16(b, dBits, true);
   v.setUint16(b + 2, mBits, true);
   const h = halfToFloatTable();
-  const dAll = h[dBits]!;
-  const mAll = h[mBits]!;
+  const dAll = h[dBits];
+  const mAll = h[mBits];
   const scBytes = out.subarray(scb, scb + 12);
   for (let j = 0; j < QK_K / 32; j++) {
     const [sc, m] = scaleMinK4(j, scBytes);
@@ -507,14 +507,14 @@ function quantizeBlockQ45K(five: boolean, x: Float32Array, o: number, out: Uint8
     if (!d) continue;
     const dm = fr(mAll * m);
     for (let ii = 0; ii < 32; ii++) {
-      const l = nearestInt(fr(fr(x[o + 32 * j + ii]! + dm) / d));
+      const l = nearestInt(fr(fr(x[o + 32 * j + ii] + dm) / d));
       L[32 * j + ii] = Math.max(0, Math.min(nmax, l));
     }
   }
   if (!five) {
     let q = b + 16;
     for (let j = 0; j < QK_K; j += 64, q += 32) {
-      for (let l = 0; l < 32; l++) out[q + l] = L[j + l]! | (L[j + l + 32]! << 4);
+      for (let l = 0; l < 32; l++) out[q + l] = L[j + l] | (L[j + l + 32] << 4);
     }
     return;
   }
@@ -524,15 +524,15 @@ function quantizeBlockQ45K(five: boolean, x: Float32Array, o: number, out: Uint8
   let m1 = 1, m2 = 2;
   for (let nn = 0; nn < QK_K; nn += 64, ql += 32, m1 <<= 2, m2 <<= 2) {
     for (let j = 0; j < 32; j++) {
-      let l1 = L[nn + j]!;
+      let l1 = L[nn + j];
       if (l1 > 15) {
         l1 -= 16;
-        out[qh + j]! |= m1;
+        out[qh + j] |= m1;
       }
-      let l2 = L[nn + j + 32]!;
+      let l2 = L[nn + j + 32];
       if (l2 > 15) {
         l2 -= 16;
-        out[qh + j]! |= m2;
+        out[qh + j] |= m2;
       }
       out[ql + j] = l1 | (l2 << 4);
     }
@@ -548,7 +548,7 @@ function makeQxQuants(n: number, nmax: number, x: Float32Array, Li: Int32Array, 
   let max = 0;
   let amax = 0;
   for (let i = 0; i < n; i++) {
-    const ax = Math.abs(x[i]!);
+    const ax = Math.abs(x[i]);
     if (ax > amax) {
       amax = ax;
       max = x[i]!;
@@ -562,11 +562,11 @@ function makeQxQuants(n: number, nmax: number, x: Float32Array, Li: Int32Array, 
   let sumlx = 0;
   let suml2 = 0;
   for (let i = 0; i < n; i++) {
-    let l = nearestInt(fr(iscale * x[i]!));
+    let l = nearestInt(fr(iscale * x[i]));
     l = Math.max(-nmax, Math.min(nmax - 1, l));
     Li[Loff + i] = l + nmax;
-    const w = fr(x[i]! * x[i]!);
-    sumlx = fr(sumlx + fr(fr(w * x[i]!) * l));
+    const w = fr(x[i] * x[i]);
+    sumlx = fr(sumlx + fr(fr(w * x[i]) * l));
     suml2 = fr(suml2 + fr(fr(w * l) * l));
   }
   let scale = suml2 ? fr(sumlx / suml2) : 0;
@@ -577,15 +577,15 @@ function makeQxQuants(n: number, nmax: number, x: Float32Array, Li: Int32Array, 
     sumlx = 0;
     suml2 = 0;
     for (let i = 0; i < n; i++) {
-      let l = nearestInt(fr(iscale * x[i]!));
+      let l = nearestInt(fr(iscale * x[i]));
       l = Math.max(-nmax, Math.min(nmax - 1, l));
-      const w = fr(x[i]! * x[i]!);
-      sumlx = fr(sumlx + fr(fr(w * x[i]!) * l));
+      const w = fr(x[i] * x[i]);
+      sumlx = fr(sumlx + fr(fr(w * x[i]) * l));
       suml2 = fr(suml2 + fr(fr(w * l) * l));
     }
     if (suml2 > 0 && fr(sumlx * sumlx) > fr(best * suml2)) {
       for (let i = 0; i < n; i++) {
-        const l = nearestInt(fr(iscale * x[i]!));
+        const l = nearestInt(fr(iscale * x[i]));
         Li[Loff + i] = nmax + Math.max(-nmax, Math.min(nmax - 1, l));
       }
       scale = fr(sumlx / suml2);
@@ -619,14 +619,14 @@ function quantizeBlockQ6K(x: Float32Array, o: number, out: Uint8Array, v: DataVi
   v.setUint16(b + 208, dBits, true);
   const scb = b + 192;
   for (let ib = 0; ib < QK_K / 16; ib++) {
-    v.setInt8(scb + ib, Math.min(127, nearestInt(fr(iscale * scales[ib]!))));
+    v.setInt8(scb + ib, Math.min(127, nearestInt(fr(iscale * scales[ib]))));
   }
-  const dAll = halfToFloatTable()[dBits]!;
+  const dAll = halfToFloatTable()[dBits];
   for (let j = 0; j < QK_K / 16; j++) {
     const d = fr(dAll * v.getInt8(scb + j));
     if (!d) continue;
     for (let ii = 0; ii < 16; ii++) {
-      let l = nearestInt(fr(x[o + 16 * j + ii]! / d));
+      let l = nearestInt(fr(x[o + 16 * j + ii] / d));
       l = Math.max(-32, Math.min(31, l));
       Li[16 * j + ii] = l + 32;
     }
@@ -634,13 +634,13 @@ function quantizeBlockQ6K(x: Float32Array, o: number, out: Uint8Array, v: DataVi
   let ql = b, qh = b + 128;
   for (let j = 0; j < QK_K; j += 128, ql += 64, qh += 32) {
     for (let l = 0; l < 32; l++) {
-      const q1 = Li[j + l]! & 0xf;
-      const q2 = Li[j + l + 32]! & 0xf;
-      const q3 = Li[j + l + 64]! & 0xf;
-      const q4 = Li[j + l + 96]! & 0xf;
+      const q1 = Li[j + l] & 0xf;
+      const q2 = Li[j + l + 32] & 0xf;
+      const q3 = Li[j + l + 64] & 0xf;
+      const q4 = Li[j + l + 96] & 0xf;
       out[ql + l] = q1 | (q3 << 4);
       out[ql + l + 32] = q2 | (q4 << 4);
-      out[qh + l] = (Li[j + l]! >> 4) | ((Li[j + l + 32]! >> 4) << 2) | ((Li[j + l + 64]! >> 4) << 4) | ((Li[j + l + 96]! >> 4) << 6);
+      out[qh + l] = (Li[j + l] >> 4) | ((Li[j + l + 32] >> 4) << 2) | ((Li[j + l + 64] >> 4) << 4) | ((Li[j + l + 96] >> 4) << 6);
     }
   }
 }

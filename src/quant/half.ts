@@ -35,7 +35,7 @@ export function halfToFloatTable(): Float32Array {
 
 /** IEEE 754 binary16 bits → number (exact). */
 export function halfToFloat(h: number): number {
-  return halfToFloatTable()[h & 0xffff]!;
+  return halfToFloatTable()[h & 0xffff];
 }
 
 /**
@@ -46,7 +46,7 @@ export function halfToFloat(h: number): number {
  */
 export function floatToHalf(x: number): number {
   F32[0] = x;
-  const b = U32[0]!;
+  const b = U32[0];
   const sign = (b >>> 16) & 0x8000;
   const exp = (b >>> 23) & 0xff;
   let mant = b & 0x7fffff;
@@ -73,7 +73,7 @@ export function floatToHalf(x: number): number {
 /** bfloat16 bits → number (exact: the top half of a float32). */
 export function bf16ToFloat(h: number): number {
   U32[0] = (h & 0xffff) << 16;
-  return F32[0]!;
+  return F32[0];
 }
 
 /**
@@ -83,7 +83,7 @@ export function bf16ToFloat(h: number): number {
  */
 export function floatToBf16(x: number): number {
   F32[0] = x;
-  const u = U32[0]!;
+  const u = U32[0];
   if ((u & 0x7fffffff) > 0x7f800000) return ((u >>> 16) | 64) & 0xffff;
   return ((u + (0x7fff + ((u >>> 16) & 1))) >>> 16) & 0xffff;
 }

@@ -33,11 +33,11 @@ export function activationRoundtrip(x: Float32Array, m: number, k: number, out =
   if (x.length < m * k) throw new ShapeError(`activations: need ${m * k} values, got ${x.length}`);
   for (let o = 0; o < m * k; o += 32) {
     let amax = 0;
-    for (let i = 0; i < 32; i++) amax = Math.max(amax, Math.abs(x[o + i]!));
+    for (let i = 0; i < 32; i++) amax = Math.max(amax, Math.abs(x[o + i]));
     const d = fr(amax / 127);
     const id = d !== 0 ? fr(1 / d) : 0;
     for (let i = 0; i < 32; i++) {
-      const q = Math.max(-127, Math.min(127, roundHalfEven(fr(x[o + i]! * id)))) | 0;
+      const q = Math.max(-127, Math.min(127, roundHalfEven(fr(x[o + i] * id)))) | 0;
       out[o + i] = fr(q * d);
     }
   }
@@ -82,12 +82,12 @@ export function quantLinearReference(w: QuantizedWeight, x: Float32Array, m: num
   const row = new Float32Array(K);
   for (let n = 0; n < w.rows; n++) {
     dequantizeRow(w.type, w.bytes.subarray(n * rb, (n + 1) * rb), K, row);
-    const b = opts.bias ? opts.bias[n]! : 0;
+    const b = opts.bias ? opts.bias[n] : 0;
     for (let i = 0; i < m; i++) {
       let s = 0;
-      for (let k = 0; k < K; k++) s += xt[i * K + k]! * row[k]!;
+      for (let k = 0; k < K; k++) s += xt[i * K + k] * row[k];
       const o = i * w.rows + n;
-      out[o] = opts.accumulate ? out[o]! + s + b : s + b;
+      out[o] = opts.accumulate ? out[o] + s + b : s + b;
     }
   }
   return out;

@@ -213,9 +213,9 @@ export class Batcher {
     const finish = (i: number, reason: string): void => {
       if (ended[i]) return;
       ended[i] = true;
-      const e = entries[i]!;
+      const e = entries[i];
       if (!e.signal?.aborted && !e.stops.done) {
-        const rest = texts[i]!.flush();
+        const rest = texts[i].flush();
         if (rest) emit(e, rest);
         const tail = e.stops.flush();
         if (tail) {
@@ -233,10 +233,10 @@ export class Batcher {
       if (entries.every((e) => e.signal?.aborted || e.stops.done)) stop.abort();
       const events = decoder.step(stop.signal);
       for (const ev of events) {
-        const e = entries[ev.sequence]!;
+        const e = entries[ev.sequence];
         if (e.signal?.aborted || e.stops.done) continue;
         e.tokens++;
-        const piece = texts[ev.sequence]!.push(ev.tokenId);
+        const piece = texts[ev.sequence].push(ev.tokenId);
         if (piece) emit(e, piece);
         if (e.stops.done) finish(ev.sequence, 'stop');
       }
@@ -247,7 +247,7 @@ export class Batcher {
         // While decoding runs, output() reports unfinished rows as 'length' (the budget ends them all at once),
         // so any other reason marks a row that has just finished.
         const reasons = decoder.output().finishReasons;
-        for (const ev of events) if (reasons[ev.sequence] !== 'length') finish(ev.sequence, reasons[ev.sequence]!);
+        for (const ev of events) if (reasons[ev.sequence] !== 'length') finish(ev.sequence, reasons[ev.sequence]);
       }
       if (performance.now() - lastYield > 10) {
         await new Promise<void>((r) => setImmediate(r));
@@ -255,6 +255,6 @@ export class Batcher {
       }
     }
     const reasons = decoder.output().finishReasons;
-    entries.forEach((_, i) => finish(i, reasons[i]!));
+    entries.forEach((_, i) => finish(i, reasons[i]));
   }
 }

@@ -138,7 +138,7 @@ export class ModelRegistry {
         nHead: c.nHead,
         vocabSize: c.vocabSize,
         script: m.script,
-        generationConfig: { ...m.generationConfig } as Record<string, unknown>,
+        generationConfig: { ...m.generationConfig },
       });
     }
     for (const [name, m] of this.masked) out.push({ name, dir: m.dir, kind: 'masked-lm' });

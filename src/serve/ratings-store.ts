@@ -41,7 +41,7 @@ export function canonicalJSON(value: unknown): string {
     if (Array.isArray(v)) return v.map(sort);
     if (v !== null && typeof v === 'object') {
       const out: Record<string, unknown> = {};
-      for (const k of Object.keys(v as object).sort()) {
+      for (const k of Object.keys(v).sort()) {
         const x = (v as Record<string, unknown>)[k];
         if (x !== undefined) out[k] = sort(x);
       }

@@ -95,7 +95,7 @@ function statusOf(err: unknown): { status: number; body: ReturnType<typeof error
   if (e.validation && e.validation.length > 0) {
     // With a field that takes several shapes (anyOf: a string or an array…), the first error is the
     // first shape's ("must be string"); the informative one is a limit of the shape the value has.
-    const v = e.validation.find((x) => x.keyword !== 'type' && x.keyword !== 'anyOf') ?? e.validation[0]!;
+    const v = e.validation.find((x) => x.keyword !== 'type' && x.keyword !== 'anyOf') ?? e.validation[0];
     const where = e.validationContext ?? 'body';
     const path = v.instancePath.replace(/^\//, '').replace(/\//g, '.');
     let message: string;

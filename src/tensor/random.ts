@@ -178,7 +178,7 @@ export class Generator {
     }
     const w = [0, 1, 2, 3].map((i) => parseInt((o.pcg32 as string).slice(i * 8, i * 8 + 8), 16));
     [this.hi, this.lo, this.incHi, this.incLo] = w;
-    this.spare = o.spare as number | null;
+    this.spare = o.spare;
   }
 
   /** An independent copy continuing from the same state. */

@@ -187,7 +187,7 @@ export function tokenizerFromJSON(obj: unknown, opts: TokenizerJSONOptions = {})
         normalizer: normalizerFromJSON(obj.normalizer, source),
         preTokenizer: preTokenizerFromJSON(obj.pre_tokenizer, source),
         decoder: decoderFromJSON(obj.decoder, source),
-        decoderJSON: (obj.decoder ?? null) as object | null,
+        decoderJSON: (obj.decoder ?? null),
         byteFallback: Boolean(model.byte_fallback),
         ignoreMerges: Boolean(model.ignore_merges),
         postProcessor,

@@ -318,7 +318,7 @@ function prependSchemeOf(o: Record<string, unknown>): PrependScheme {
  * @throws FileFormatError naming `source` for an unsupported type or placement
  */
 export function preTokenizerFromJSON(json: unknown, source: string): PreTokenizerPipeline {
-  const pipeline: PreTokenizerPipeline = { steps: [], metaspace: null, byteLevel: false, byteLevelPrefixSpace: false, json: (json ?? null) as object | null };
+  const pipeline: PreTokenizerPipeline = { steps: [], metaspace: null, byteLevel: false, byteLevelPrefixSpace: false, json: (json ?? null) };
   if (json === null || json === undefined) return pipeline;
   const list = (json as { type?: unknown }).type === 'Sequence' ? (json as { pretokenizers?: unknown }).pretokenizers : [json];
   if (!Array.isArray(list)) throw new FileFormatError(`${source}: Sequence pre_tokenizer needs a "pretokenizers" array`);

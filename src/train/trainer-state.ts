@@ -93,7 +93,7 @@ export function parseTrainerState(json: unknown, source = 'trainer_state.json'):
     logging_steps: int(o, 'logging_steps', source),
     best_metric: numOrNull(o, 'best_metric', source),
     best_global_step: numOrNull(o, 'best_global_step', source),
-    best_model_checkpoint: (best as string | null | undefined) ?? null,
+    best_model_checkpoint: (best) ?? null,
     evals_without_improvement: int(o, 'evals_without_improvement', source),
     non_finite_in_a_row: int(o, 'non_finite_in_a_row', source),
     non_finite_total: int(o, 'non_finite_total', source),

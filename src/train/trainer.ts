@@ -443,7 +443,7 @@ export class Trainer<B> {
         const counts = batches?.map((b) => Math.max(0, o.tokensInBatch!(b)));
         const total = counts?.reduce((a, b) => a + b, 0) ?? 0;
         for (let micro = 0; micro < this.accum; micro++) {
-          const loss = o.lossFn(batches ? batches[micro]! : o.nextTrainBatch());
+          const loss = o.lossFn(batches ? batches[micro] : o.nextTrainBatch());
           const v = loss.item();
           if (!Number.isFinite(v)) {
             lossFinite = false;
@@ -451,7 +451,7 @@ export class Trainer<B> {
             break;
           }
           if (counts && total > 0) {
-            const share = counts[micro]! / total;
+            const share = counts[micro] / total;
             lossSum += v * share * this.accum;
             loss.backward(fromArray([share * this.accum], []));
           } else {

@@ -16,7 +16,7 @@ function captureStderr<T>(fn: () => T): { value: T; text: string } {
   process.stderr.write = ((chunk: string | Uint8Array) => {
     text += String(chunk);
     return true;
-  }) as typeof process.stderr.write;
+  });
   try {
     return { value: fn(), text };
   } finally {

@@ -157,16 +157,16 @@ test('adamwMany equals one adamw per tensor, bit for bit (per-tensor decay and s
     const grads = sizes.map((n, i) => randn(n, 7 * n + step + i));
     const params = (s: ReturnType<typeof mk>) =>
       s.map((t, i) => ({
-        param: t.p, grad: grads[i]!, expAvg: t.m, expAvgSq: t.v, lr: 2e-3, beta1: 0.9, beta2: 0.99, eps: 1e-8,
+        param: t.p, grad: grads[i], expAvg: t.m, expAvgSq: t.v, lr: 2e-3, beta1: 0.9, beta2: 0.99, eps: 1e-8,
         weightDecay: i % 2 ? 0 : 0.1, step: step + i, gradScale: 0.8,
       }));
     for (const u of params(one)) nb().adamw(u);
     nb().adamwMany!(params(many));
   }
   for (let i = 0; i < sizes.length; i++) {
-    assert.deepEqual(many[i]!.p, one[i]!.p, `param ${i}`);
-    assert.deepEqual(many[i]!.m, one[i]!.m, `exp_avg ${i}`);
-    assert.deepEqual(many[i]!.v, one[i]!.v, `exp_avg_sq ${i}`);
+    assert.deepEqual(many[i].p, one[i].p, `param ${i}`);
+    assert.deepEqual(many[i].m, one[i].m, `exp_avg ${i}`);
+    assert.deepEqual(many[i].v, one[i].v, `exp_avg_sq ${i}`);
   }
   const g = randn(3, 1);
   assert.throws(() => nb().adamwMany!([

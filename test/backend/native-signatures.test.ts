@@ -49,31 +49,31 @@ test('a deliberately wrong entry is caught, naming the kernel and the argument',
   checkNativeSignatures(reported()); // the untouched table passes
 
   let t = reported();
-  t.gemm!.args[3]!.kind = 'num'; // gemm's batch read as a plain number
+  t.gemm.args[3].kind = 'num'; // gemm's batch read as a plain number
   rejects(t, 'kernel gemm, argument 3 (batch)', 'kind is "num" in the addon, "count"');
 
   t = reported();
-  [t.attention!.args[1], t.attention!.args[2]] = [t.attention!.args[2]!, t.attention!.args[1]!]; // k and v swapped
+  [t.attention.args[1], t.attention.args[2]] = [t.attention.args[2], t.attention.args[1]]; // k and v swapped
   rejects(t, 'kernel attention, argument 1 (k)', 'name is "v"');
 
   t = reported();
-  t.layerNorm!.args.pop(); // one argument short
+  t.layerNorm.args.pop(); // one argument short
   rejects(t, 'kernel layerNorm, argument 8 (eps)', 'the addon does not take it');
 
   t = reported();
-  t.unary!.args.push({ name: 'extra', kind: 'count' });
+  t.unary.args.push({ name: 'extra', kind: 'count' });
   rejects(t, 'kernel unary, argument 4 (extra)', 'does not list it');
 
   t = reported();
-  t.embedding!.args[2]!.length = 'n';
+  t.embedding.args[2].length = 'n';
   rejects(t, 'kernel embedding, argument 2 (out)', 'length is "n" in the addon, "n*dim"');
 
   t = reported();
-  t.adamw!.args[0]!.role = 'in';
+  t.adamw.args[0].role = 'in';
   rejects(t, 'kernel adamw, argument 0 (param)', 'role is "in"');
 
   t = reported();
-  t.crossEntropy!.returns = 'void';
+  t.crossEntropy.returns = 'void';
   rejects(t, 'kernel crossEntropy returns "void"');
 
   t = reported();
@@ -97,9 +97,9 @@ test('an addon without a kernel table (built from older sources) is refused at l
 test('the addon refuses calls that break its table: argument count, kinds, lengths named after the table', { skip }, () => {
   const addon = loadNativeAddon()!;
   const loose = addon as unknown as Record<string, (...args: unknown[]) => unknown>;
-  assert.throws(() => loose.unary!(0, new Float32Array(4), new Float32Array(4)), /unary takes 4 arguments \(op, x, out, n\), got 3/);
-  assert.throws(() => loose.unary!(0, new Float32Array(4), new Int32Array(4), 4), /unary argument 2 \(out\) must be a Float32Array/);
+  assert.throws(() => loose.unary(0, new Float32Array(4), new Float32Array(4)), /unary takes 4 arguments \(op, x, out, n\), got 3/);
+  assert.throws(() => loose.unary(0, new Float32Array(4), new Int32Array(4), 4), /unary argument 2 \(out\) must be a Float32Array/);
   assert.throws(() => addon.unary(0, new Float32Array(4), new Float32Array(2), 4), /unary argument 2 \(out\) has 2 elements, the kernel needs 4 \(n\)/);
-  assert.throws(() => loose.softmax!(new Float32Array(6), new Float32Array(6), 2, 3.5), /softmax argument 3 \(cols\) must be a non-negative integer/);
+  assert.throws(() => loose.softmax(new Float32Array(6), new Float32Array(6), 2, 3.5), /softmax argument 3 \(cols\) must be a non-negative integer/);
   assert.equal(addon.sumSquares(Float32Array.from([1, 2]), 2), 5);
 });

@@ -67,8 +67,8 @@ function assertClose(name: string, got: Float32Array, ref: Float32Array, rel = 1
   let scale = 0;
   let diff = 0;
   for (let i = 0; i < ref.length; i++) {
-    scale = Math.max(scale, Math.abs(ref[i]!));
-    diff = Math.max(diff, Math.abs(ref[i]! - got[i]!));
+    scale = Math.max(scale, Math.abs(ref[i]));
+    diff = Math.max(diff, Math.abs(ref[i] - got[i]));
   }
   assert.ok(diff <= rel * Math.max(scale, 1e-3), `${name}: max |Δ| ${diff} (max |ref| ${scale})`);
 }
@@ -125,7 +125,7 @@ test('BERT kernel draws the hidden-dropout masks of the op-by-op path', { skip }
     };
     const r = two(false);
     const g = two(true);
-    assert.ok(Math.abs(r[0]! - g[0]!) < 1e-5 && Math.abs(r[1]! - g[1]!) < 1e-5, `losses ${g} vs ${r}`);
+    assert.ok(Math.abs(r[0] - g[0]) < 1e-5 && Math.abs(r[1] - g[1]) < 1e-5, `losses ${g} vs ${r}`);
     assert.notEqual(g[0], g[1]); // the second step draws new masks
     compare(dcfg, b, 5);
   });

@@ -65,9 +65,9 @@ test('gradients of the masked-LM loss match central finite differences (embeddin
   const eps = 1e-2;
   for (const [name, i] of probes) {
     const p = sd.get(name)!;
-    const g = p.grad!.data[i]!;
+    const g = p.grad!.data[i];
     const d = p.data as Float32Array;
-    const x0 = d[i]!;
+    const x0 = d[i];
     d[i] = x0 + eps;
     const lp = loss().item();
     d[i] = x0 - eps;
@@ -104,16 +104,16 @@ test('fill-mask on the tiny checkpoint: scores are the softmax of the reference 
   const expected = row.map((x, id) => ({ id, p: Math.exp(x - max) / z })).sort((a, b) => b.p - a.p).slice(0, 3);
   const lm = loadMaskedLMDir(join(fixtures, 'tiny-bert'));
   const [cands] = fillMask(lm, '床前明[MASK]光知', { topK: 3 });
-  assert.equal(cands!.length, 3);
-  cands!.forEach((c, k) => {
-    assert.equal(c.token, expected[k]!.id);
-    assert.ok(Math.abs(c.score - expected[k]!.p) < 1e-5);
+  assert.equal(cands.length, 3);
+  cands.forEach((c, k) => {
+    assert.equal(c.token, expected[k].id);
+    assert.ok(Math.abs(c.score - expected[k].p) < 1e-5);
     assert.equal(c.token_str, lm.tokenizer.idToToken(c.token));
     assert.equal(c.sequence, `床前明${lm.tokenizer.decode([c.token], { skipSpecialTokens: true })}光知`, 'a special token is dropped from the sequence, as HF decodes with skip_special_tokens');
   });
   const two = fillMask(lm, '床[MASK]明[MASK]', { topK: 2 });
   assert.equal(two.length, 2);
-  assert.match(two[0]![0]!.sequence, /^\[CLS\]床.+明\[MASK\] ?\[SEP\]$/u, 'several masks: specials kept, as HF');
+  assert.match(two[0][0].sequence, /^\[CLS\]床.+明\[MASK\] ?\[SEP\]$/u, 'several masks: specials kept, as HF');
   assert.throws(() => fillMask(lm, '床前明月光'), (e: unknown) => e instanceof ConfigError && /\[MASK\]/.test(e.message));
   assert.equal(joinCjk('床 前 明 月 光 ， 疑'), '床前明月光，疑');
   // Several masks: the same joining whatever a mask's neighbours are; English keeps its spaces.
@@ -148,14 +148,14 @@ test('muse train dispatches model_type bert to MLM pretraining: loss falls, best
     const lm = loadMaskedLMDir(join(dir, 'run', 'best'));
     assert.deepEqual(lm.model.config.architectures, ['BertForMaskedLM']);
     const [c] = fillMask(lm, '床前明月光，疑是地上[MASK]。', { topK: 5 });
-    assert.ok(c!.some((x) => x.token_str === '霜'), JSON.stringify(c));
+    assert.ok(c.some((x) => x.token_str === '霜'), JSON.stringify(c));
     // Examples are [CLS] … [SEP] pieces of ≤ blockSize tokens cut after 。
     const tok = charWordPieceTokenizer(poems);
-    const ex = mlmExamples([poems[0]!], tok, 16);
+    const ex = mlmExamples([poems[0]], tok, 16);
     assert.deepEqual(ex.map((e) => e.ids.length), [14, 14]);
     // Whole-word examples carry word ids aligned with the tokens: 举头 and 明月 are one word each, specials and punctuation −1.
     const [ww] = mlmExamples(['举头望明月，低头思故乡。'], tok, 16, true);
-    const w = [...ww!.wordIds!];
+    const w = [...ww.wordIds!];
     assert.equal(w[0], -1);
     assert.equal(w[1], w[2]);
     assert.equal(w[4], w[5]);

@@ -19,12 +19,12 @@ test('muse fill-mask --json prints HF fill-mask pipeline output: a list for one 
   const list = JSON.parse(one.stdout) as { score: number; token: number; token_str: string; sequence: string }[];
   assert.equal(list.length, 3);
   for (const c of list) assert.deepEqual(Object.keys(c), ['score', 'token', 'token_str', 'sequence']);
-  assert.ok(list[0]!.score >= list[1]!.score && list[1]!.score >= list[2]!.score);
+  assert.ok(list[0].score >= list[1].score && list[1].score >= list[2].score);
   const two = muse(['--model', tiny, '[MASK]前明[MASK]', '--json', '--top-k', '2']);
   assert.equal(two.status, 0, two.stderr);
   const lists = JSON.parse(two.stdout) as unknown[][];
   assert.equal(lists.length, 2);
-  assert.equal(lists[0]!.length, 2);
+  assert.equal(lists[0].length, 2);
 });
 
 test('muse fill-mask: text output, and errors name the problem', () => {
@@ -45,7 +45,7 @@ test('muse fill-mask works out of the box with the bundled muse-bert-zh', (t) =>
   assert.equal(r.status, 0, r.stderr);
   const list = JSON.parse(r.stdout) as { token_str: string; sequence: string }[];
   assert.equal(list.length, 5);
-  assert.match(list[0]!.sequence, /^床前明月.，疑是地上霜。$/u);
+  assert.match(list[0].sequence, /^床前明月.，疑是地上霜。$/u);
 });
 
 test('muse fill-mask --tokenizer pairs a checkpoint saved without tokenizer files (real bert-tiniest + bert-base-uncased vocab.txt)', (t) => {
@@ -55,5 +55,5 @@ test('muse fill-mask --tokenizer pairs a checkpoint saved without tokenizer file
   assert.equal(r.status, 0, r.stderr);
   const list = JSON.parse(r.stdout) as { sequence: string }[];
   assert.equal(list.length, 2);
-  assert.match(list[0]!.sequence, /^paris is the ?.+ of france\.$/);
+  assert.match(list[0].sequence, /^paris is the ?.+ of france\.$/);
 });

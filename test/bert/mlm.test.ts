@@ -26,7 +26,7 @@ test('token masking follows BERT: 15% selected; of those 80% [MASK], 10% random,
   for (let r = 0; r < b.batchSize; r++) {
     for (let t = 0; t < b.seqLen; t++) {
       const i = r * b.seqLen + t;
-      const orig = ex[r]!.ids[t]!;
+      const orig = ex[r].ids[t];
       if (orig <= 4) {
         assert.equal(b.labels[i], -100, 'special token selected');
         assert.equal(b.inputIds[i], orig);
@@ -43,7 +43,7 @@ test('token masking follows BERT: 15% selected; of those 80% [MASK], 10% random,
       else if (b.inputIds[i] === orig) unchanged++;
       else {
         random++;
-        assert.ok(b.inputIds[i]! >= 5 && b.inputIds[i]! < V, 'random replacement drew a special id');
+        assert.ok(b.inputIds[i] >= 5 && b.inputIds[i] < V, 'random replacement drew a special id');
       }
     }
   }
@@ -133,16 +133,16 @@ test('LengthGroupedSampler: buckets of whole lengths (≥ minBucketSize, short t
   for (let k = 0; k < draws; k++) {
     const batch = s.sample(8, gen);
     assert.equal(batch.length, 8);
-    const bucket = s.buckets.findIndex((b) => b.includes(batch[0]!));
+    const bucket = s.buckets.findIndex((b) => b.includes(batch[0]));
     for (const i of batch) {
-      assert.ok(s.buckets[bucket]!.includes(i), 'a batch mixes buckets');
-      hits[i]!++;
+      assert.ok(s.buckets[bucket].includes(i), 'a batch mixes buckets');
+      hits[i]++;
     }
   }
   // Expected draws per example: 8 · 4000 / 570 ≈ 56.1; group means by length must all be close to it (binomial sd of a group mean < 1).
   for (const len of [26, 49, 50, 51, 66]) {
     let sum = 0, n = 0;
-    lengths.forEach((l, i) => { if (l === len) { sum += hits[i]!; n++; } });
+    lengths.forEach((l, i) => { if (l === len) { sum += hits[i]; n++; } });
     assert.ok(Math.abs(sum / n - (8 * draws) / lengths.length) < 4, `length ${len}: mean draws ${sum / n}`);
   }
   assert.throws(() => new LengthGroupedSampler([], 4), /no examples/);

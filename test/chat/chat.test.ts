@@ -23,7 +23,7 @@ import { SIMPLE_TEMPLATE, tinyChatModel } from './helpers.js';
 const TEMPLATES = JSON.parse(readFileSync(join(REPO_ROOT, 'test', 'fixtures', 'chat', 'templates.json'), 'utf8')) as Record<string, { chat_template: string; bos_token: string | null; eos_token: string | null }>;
 
 function realTemplate(name: string): ChatTemplate {
-  const t = TEMPLATES[name]!;
+  const t = TEMPLATES[name];
   const specialTokens = { ...(t.bos_token ? { bos_token: t.bos_token } : {}), ...(t.eos_token ? { eos_token: t.eos_token } : {}) };
   return new ChatTemplate({ template: t.chat_template, source: `${name} tokenizer_config.json`, specialTokens });
 }
@@ -76,14 +76,14 @@ test('a session keeps the history, and generation stops at every end-of-turn id 
   for await (const p of r) text += p;
   assert.equal(r.output?.finishReasons[0], 'length');
   assert.deepEqual(session.messages.map((m) => m.role), ['system', 'user', 'assistant']);
-  assert.equal(session.messages[2]!.content, text.trim());
+  assert.equal(session.messages[2].content, text.trim());
   // The prompt of the second turn holds the first exchange.
   assert.match(chat.template.render(session.messages), /^<\|endoftext\|>system: You tell stories\.\nuser: Once\nassistant: /);
 
   // With the first greedy token listed as an end-of-turn id (eos_token_id a list), the reply ends there.
   const prompt = chat.template.render([{ role: 'user', content: 'Once' }]);
   const ids = loaded.tokenizer.encode(prompt, { addSpecialTokens: false }).ids;
-  const firstId = generate(loaded.model, [ids], { doSample: false, maxNewTokens: 1, eosTokenId: 0 }).sequences[0]![0]!;
+  const firstId = generate(loaded.model, [ids], { doSample: false, maxNewTokens: 1, eosTokenId: 0 }).sequences[0][0];
   const stopDir = tinyChatModel({ eosTokenIds: [0, firstId] });
   const stopping = chatModel(loadModel(stopDir) as LoadedCausalLM);
   assert.deepEqual(stopping.endOfTurnIds, [0, firstId]);

@@ -22,8 +22,8 @@ function withTmp(fn: (dir: string) => void): void {
 test('tinyshakespeare is one document of 1,115,394 characters (nanoGPT input.txt)', { skip }, () => {
   const docs = readCorpus(join(DATA, 'tinyshakespeare.txt'));
   assert.equal(docs.length, 1);
-  assert.equal(docs[0]!.length, 1115394);
-  assert.ok(docs[0]!.startsWith('First Citizen:\nBefore we proceed any further, hear me speak.'));
+  assert.equal(docs[0].length, 1115394);
+  assert.ok(docs[0].startsWith('First Citizen:\nBefore we proceed any further, hear me speak.'));
 });
 
 test('split on blank lines: 7,222 speeches (Python: text.split("\\n\\n"), non-empty)', { skip }, () => {
@@ -38,8 +38,8 @@ test('tang-poems.jsonl prefix: field, several fields, maxDocuments', { skip }, (
   assert.equal(docs.length, 2000);
   assert.equal(docs[0], '秦川雄帝宅，函谷壯皇居。綺殿千尋起，離宮百雉餘。連甍遙接漢，飛觀迥凌虛。雲日隱層闕，風煙出綺疎。');
   const titled = readCorpus(join(DATA, 'tang-poems.jsonl'), { field: ['title', 'author', 'text'], join: '|', maxDocuments: 2000 });
-  assert.equal(titled[1999]!.split('|')[0], '雜曲歌辭 伊州 歌第二');
-  assert.ok(titled[0]!.startsWith('帝京篇十首 一|太宗皇帝|秦川雄帝宅'));
+  assert.equal(titled[1999].split('|')[0], '雜曲歌辭 伊州 歌第二');
+  assert.ok(titled[0].startsWith('帝京篇十首 一|太宗皇帝|秦川雄帝宅'));
 });
 
 test('traditional → simplified on a Tang poem (李白《靜夜思》, line 55721 of the corpus)', { skip }, () => {
@@ -67,7 +67,7 @@ test('song-ci.jsonl is already simplified: converting changes almost nothing', {
   docs.forEach((d, i) => {
     // by code point: 巘 → 𪩘 turns one UTF-16 unit into two
     const a = Array.from(d);
-    const b = Array.from(simple[i]!);
+    const b = Array.from(simple[i]);
     assert.equal(b.length, a.length);
     chars += a.length;
     for (let k = 0; k < a.length; k++) if (a[k] !== b[k]) changed++;
@@ -101,7 +101,7 @@ test('invalid UTF-8 becomes U+FFFD with one warning counting the sequences', () 
     assert.equal(doc, reference);
     const added = (reference.match(/\ufffd/g) ?? []).length - 1;
     assert.equal(warnings.length, 1);
-    assert.match(warnings[0]!, new RegExp(`bad\\.txt: ${added} invalid UTF-8 sequences replaced with U\\+FFFD \\(first at byte 3\\)`));
+    assert.match(warnings[0], new RegExp(`bad\\.txt: ${added} invalid UTF-8 sequences replaced with U\\+FFFD \\(first at byte 3\\)`));
     assert.equal(added, 4); // 80 | E4 B8 | C0 | AF (WHATWG: one per maximal subpart)
     const clean: string[] = [];
     writeFileSync(join(dir, 'good.txt'), '\ufeffhello');
@@ -125,7 +125,7 @@ test('invalid-sequence counts agree with the WHATWG decoder on random bytes', ()
       const legitFffd = bytes.toString('latin1').split('\xef\xbf\xbd').length - 1; // U+FFFD already in the bytes
       const expected = fffd - legitFffd;
       if (expected === 0) assert.deepEqual(warnings, []);
-      else assert.match(warnings[0]!, new RegExp(`: ${expected} invalid UTF-8 sequences?`));
+      else assert.match(warnings[0], new RegExp(`: ${expected} invalid UTF-8 sequences?`));
     }
   });
 });

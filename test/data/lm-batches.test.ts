@@ -11,7 +11,7 @@ function scripted(values: number[]): { randint(low: number, high: number): numbe
     calls,
     randint(low: number, high: number) {
       calls.push([low, high]);
-      return values[k++ % values.length]!;
+      return values[k++ % values.length];
     },
   };
 }

@@ -66,11 +66,11 @@ test("Aesop's fables become (opening sentence, rest) pairs", { skip }, () => {
   const fables = readCorpus(join(DATA, 'aesop-fables.jsonl'));
   const pairs = fablesToPairs(fables);
   assert.equal(pairs.length, 146);
-  assert.deepEqual(pairs[0]!.beginning, 'An Ox came down to a reedy pool to drink.');
-  assert.ok(pairs[0]!.ending.startsWith('As he splashed heavily into the water'));
-  pairs.forEach((p, i) => assert.equal(`${p.beginning} ${p.ending}`, fables[i]!.trim().replace(/(?<=[.!?"”'’])\s+/, ' ')));
+  assert.deepEqual(pairs[0].beginning, 'An Ox came down to a reedy pool to drink.');
+  assert.ok(pairs[0].ending.startsWith('As he splashed heavily into the water'));
+  pairs.forEach((p, i) => assert.equal(`${p.beginning} ${p.ending}`, fables[i].trim().replace(/(?<=[.!?"”'’])\s+/, ' ')));
   const two = fablesToPairs(fables, { openingSentences: 2 });
-  assert.equal(two[0]!.beginning, 'An Ox came down to a reedy pool to drink. As he splashed heavily into the water, he crushed a young Frog into the mud.');
+  assert.equal(two[0].beginning, 'An Ox came down to a reedy pool to drink. As he splashed heavily into the water, he crushed a young Frog into the mud.');
   assert.ok(fablesToPairs(['One sentence only.']).length === 0);
   assert.throws(() => fablesToPairs(fables, { openingSentences: 0 }), ConfigError);
 });
@@ -95,19 +95,19 @@ test('fine-tuning examples put the loss on the ending only, as HF does after its
     { beginning: 'The fox ran.', ending: 'The end.' },
   ];
   const [zh, en] = pairsToFinetuneExamples(pairs, encode, { eosId: 0, maxLength: 64 });
-  const refZh = hfLossTargets(encode(pairs[0]!.beginning), [...encode('他跑回家。'), 0]);
-  assert.deepEqual([...zh!.inputIds], refZh.inputs);
-  assert.deepEqual([...zh!.labels], refZh.targets);
-  assert.equal(zh!.truncated, false);
+  const refZh = hfLossTargets(encode(pairs[0].beginning), [...encode('他跑回家。'), 0]);
+  assert.deepEqual([...zh.inputIds], refZh.inputs);
+  assert.deepEqual([...zh.labels], refZh.targets);
+  assert.equal(zh.truncated, false);
   // English: a space goes in front of the ending, as in running text
   const refEn = hfLossTargets(encode('The fox ran.'), [...encode(' The end.'), 0]);
-  assert.deepEqual([...en!.inputIds], refEn.inputs);
-  assert.deepEqual([...en!.labels], refEn.targets);
+  assert.deepEqual([...en.inputIds], refEn.inputs);
+  assert.deepEqual([...en.labels], refEn.targets);
   // the first target is the ending's first token, predicted from the beginning's last
-  const first = en!.labels.findIndex((l) => l !== -100);
+  const first = en.labels.findIndex((l) => l !== -100);
   assert.equal(first, 'The fox ran.'.length - 1);
-  assert.equal(en!.labels[first], ' '.charCodeAt(0));
-  const withBos = pairsToFinetuneExamples([pairs[1]!], encode, { eosId: 0, bosId: 1, maxLength: 64, separator: '' })[0]!;
+  assert.equal(en.labels[first], ' '.charCodeAt(0));
+  const withBos = pairsToFinetuneExamples([pairs[1]], encode, { eosId: 0, bosId: 1, maxLength: 64, separator: '' })[0];
   assert.deepEqual([...withBos.inputIds.slice(0, 2)], [1, 'T'.charCodeAt(0)]);
   assert.equal(withBos.labels.filter((l) => l !== -100).length, 'The end.'.length + 1);
 });
@@ -116,12 +116,12 @@ test('too long: the beginning is cut from the left, then the ending from the rig
   const pair = { beginning: 'abcdefgh', ending: 'XYZ' };
   const [ex] = pairsToFinetuneExamples([pair], encode, { eosId: 0, maxLength: 6, separator: '' });
   // s = "fgh" + "XYZ" + eos → inputs "fghXYZ" (6), labels: -, -, X, Y, Z, eos
-  assert.equal(String.fromCharCode(...ex!.inputIds), 'fghXYZ');
-  assert.deepEqual([...ex!.labels], [-100, -100, ...encode('XYZ'), 0]);
-  assert.equal(ex!.truncated, true);
+  assert.equal(String.fromCharCode(...ex.inputIds), 'fghXYZ');
+  assert.deepEqual([...ex.labels], [-100, -100, ...encode('XYZ'), 0]);
+  assert.equal(ex.truncated, true);
   const [long] = pairsToFinetuneExamples([{ beginning: 'ab', ending: 'LONGENDING' }], encode, { eosId: 0, maxLength: 4, separator: '' });
-  assert.equal(String.fromCharCode(...long!.inputIds), 'bLON');
-  assert.deepEqual([...long!.labels], encode('LONG'));
+  assert.equal(String.fromCharCode(...long.inputIds), 'bLON');
+  assert.deepEqual([...long.labels], encode('LONG'));
   assert.throws(() => pairsToFinetuneExamples([pair], encode, { eosId: 0, maxLength: 1 }), ConfigError);
 });
 

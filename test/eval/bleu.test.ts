@@ -67,8 +67,8 @@ test('matches sacreBLEU on every BLEU fixture case (counts, totals, precisions, 
   for (const c of fixtures.bleu) {
     const got =
       c.level === 'corpus'
-        ? corpusBleu(c.hyps, c.refs, c.opts as BleuOptions)
-        : sentenceBleu(c.hyps[0], c.refs.map((r) => r[0]), c.opts as BleuOptions);
+        ? corpusBleu(c.hyps, c.refs, c.opts)
+        : sentenceBleu(c.hyps[0], c.refs.map((r) => r[0]), c.opts);
     close(got.score, c.expected.score, `${c.name}: score`);
     assert.deepEqual(got.counts, c.expected.counts, `${c.name}: counts`);
     assert.deepEqual(got.totals, c.expected.totals, `${c.name}: totals`);

@@ -63,8 +63,8 @@ test('matches sacreBLEU on every chrF / chrF++ fixture case', () => {
   for (const c of fixtures.chrf) {
     const got =
       c.level === 'corpus'
-        ? corpusChrf(c.hyps, c.refs, c.opts as ChrfOptions)
-        : sentenceChrf(c.hyps[0], c.refs.map((r) => r[0]), c.opts as ChrfOptions);
+        ? corpusChrf(c.hyps, c.refs, c.opts)
+        : sentenceChrf(c.hyps[0], c.refs.map((r) => r[0]), c.opts);
     close(got.score, c.expected.score, c.name);
     assert.equal(got.name, c.expected.name, c.name);
     assert.equal(got.signature.replace(/\|version:.*$/, ''), c.expected.signature, c.name);

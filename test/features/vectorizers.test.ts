@@ -54,8 +54,8 @@ function options(o: Record<string, unknown>): TfidfVectorizerOptions {
 function assertMatrix(actual: number[][], expected: number[][], what: string): void {
   assert.equal(actual.length, expected.length, `${what}: rows`);
   expected.forEach((row, i) => {
-    assert.equal(actual[i]!.length, row.length, `${what}: row ${i} width`);
-    row.forEach((e, j) => assert.ok(Math.abs(actual[i]![j]! - e) <= 1e-12 + 1e-9 * Math.abs(e), `${what}[${i}][${j}]: ${actual[i]![j]} vs scikit-learn ${e}`));
+    assert.equal(actual[i].length, row.length, `${what}: row ${i} width`);
+    row.forEach((e, j) => assert.ok(Math.abs(actual[i][j] - e) <= 1e-12 + 1e-9 * Math.abs(e), `${what}[${i}][${j}]: ${actual[i][j]} vs scikit-learn ${e}`));
   });
 }
 
@@ -79,7 +79,7 @@ test('Normalizer matches scikit-learn (l1, l2, max; a zero row stays zero), dens
   const input = fx.normalizer.input;
   for (const norm of ['l1', 'l2', 'max'] as const) {
     assertMatrix(new Normalizer(norm).transform(input), fx.normalizer[norm], norm);
-    const csr = CsrMatrix.fromRowMaps(input.map((r) => new Map(r.map((v, j) => [j, v]))), input[0]!.length);
+    const csr = CsrMatrix.fromRowMaps(input.map((r) => new Map(r.map((v, j) => [j, v]))), input[0].length);
     assertMatrix(normalize(csr, norm).toDense(), fx.normalizer[norm], `${norm} CSR`);
   }
 });

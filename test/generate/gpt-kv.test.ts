@@ -69,7 +69,7 @@ for (const backend of ['js', 'native'] as const) {
       return;
     }
     if (getBackend().name !== backend) {
-      setBackend(previous as 'js' | 'native');
+      setBackend(previous);
       t.skip(`${backend} backend unavailable (not built)`);
       return;
     }

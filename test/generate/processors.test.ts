@@ -94,7 +94,7 @@ test('processors match HF (repetition penalty, no-repeat-ngram, min-new-tokens)'
     fixture.logits.forEach((row, r) => {
       const s = Float32Array.from(row);
       const ids = (c.inputIds as number[][])[r];
-      for (const p of procs) p.process(s, ctxOf(ids, (k.prompt_len as number | undefined) ?? ids.length));
+      for (const p of procs) p.process(s, ctxOf(ids, (k.prompt_len) ?? ids.length));
       assertRow(s, c.expected[r], `${JSON.stringify(c.config)} row ${r}`);
     });
   }

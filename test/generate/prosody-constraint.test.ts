@@ -21,7 +21,7 @@ const quiet = { onWarning: (): void => {} };
 function poem(prompt: string, cfg: GenerationConfig): string {
   const ids = prompt ? tok.encode(prompt, { addSpecialTokens: false }).ids : [];
   const out = generate(lm(), [ids], { maxNewTokens: 100, doSample: true, temperature: 1.5, topK: 0, ...cfg }, { ...quiet, tokenizer: tok });
-  return prompt + tok.decode(out.sequences[0]!);
+  return prompt + tok.decode(out.sequences[0]);
 }
 
 test('rhyme + strict tones: every poem rhymes and every line is on one standard pattern', () => {
@@ -40,7 +40,7 @@ test('rhyme alone: the even lines rhyme with a level-tone first line given in th
     const lines = p.split(/[，。]/u).filter(Boolean);
     assert.equal(poemMetrics([p]).rhymeRate, 1, p);
     assert.equal(poemMetrics([`${lines[0]}，${lines[1]}。${lines[2]}，${lines[0]}。`]).rhymeRate, 1, p); // 光 rhymes too
-    assert.notEqual(lines[1]!.at(-1), lines[3]!.at(-1), p); // no rhyme character twice
+    assert.notEqual(lines[1].at(-1), lines[3].at(-1), p); // no rhyme character twice
   }
 });
 

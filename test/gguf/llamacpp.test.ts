@@ -42,14 +42,14 @@ function softmax(logits: Float32Array): Float64Array {
   for (const v of logits) m = Math.max(m, v);
   const p = new Float64Array(logits.length);
   let s = 0;
-  for (let i = 0; i < logits.length; i++) s += p[i] = Math.exp(logits[i]! - m);
-  for (let i = 0; i < p.length; i++) p[i]! /= s;
+  for (let i = 0; i < logits.length; i++) s += p[i] = Math.exp(logits[i] - m);
+  for (let i = 0; i < p.length; i++) p[i] /= s;
   return p;
 }
 
 function argmax(p: Float64Array): number {
   let best = 0;
-  for (let i = 1; i < p.length; i++) if (p[i]! > p[best]!) best = i;
+  for (let i = 1; i < p.length; i++) if (p[i] > p[best]) best = i;
   return best;
 }
 
@@ -67,15 +67,15 @@ function compareWithLlamaCpp(name: string, type: string, model: CausalLM, tokeni
     let compared = 0;
     for (let step = 0; step < pr.steps.length; step++) {
       const p = softmax(model.forward(next, 1, next.length, cache, { lastOnly: true }).slice(0, V));
-      for (const [id, want] of pr.steps[step]!) {
-        assert.ok(Math.abs(p[id]! - want) <= PROB_TOL[type]!, `${name} step ${step}: p(${id}) muse ${p[id]} llama.cpp ${want}`);
+      for (const [id, want] of pr.steps[step]) {
+        assert.ok(Math.abs(p[id] - want) <= PROB_TOL[type], `${name} step ${step}: p(${id}) muse ${p[id]} llama.cpp ${want}`);
       }
-      const top = pr.steps[step]!;
-      if (top[0]![1] - top[1]![1] >= TIE_GAP[type]!) {
+      const top = pr.steps[step];
+      if (top[0][1] - top[1][1] >= TIE_GAP[type]) {
         assert.equal(argmax(p), pr.greedy[step], `${name} greedy step ${step}`);
         compared++;
       }
-      next = Int32Array.of(pr.greedy[step]!);
+      next = Int32Array.of(pr.greedy[step]);
     }
     assert.ok(compared >= 2, `${name}: only ${compared} of ${pr.steps.length} greedy steps were clear enough to compare`);
   }
@@ -124,7 +124,7 @@ for (const rec of fixture.bundled) {
           const greedy: number[] = [];
           for (let step = 0; step < pr.greedy.length; step++) {
             greedy.push(argmax(softmax(orig.forward(next, 1, next.length, cache, { lastOnly: true }).slice(0, orig.vocabSize))));
-            next = Int32Array.of(greedy[step]!);
+            next = Int32Array.of(greedy[step]);
           }
           assert.deepEqual(greedy, pr.greedy, `${b.name}: muse's own greedy continuation of ${JSON.stringify(pr.text)} equals llama.cpp's`);
         }

@@ -105,7 +105,7 @@ test('a muse Llama directory (char tokenizer) → GGUF → muse: same logits, sa
     const V = tok.vocabSize;
     const want = model.forward(Int32Array.from(ids), 1, ids.length, model.newCache(1), { lastOnly: true });
     const got = back.model.forward(Int32Array.from(ids), 1, ids.length, back.model.newCache(1), { lastOnly: true });
-    for (let i = 0; i < V; i++) assert.ok(Math.abs(got[i]! - want[i]!) < 1e-5, `logit ${i}: ${got[i]} vs ${want[i]}`);
+    for (let i = 0; i < V; i++) assert.ok(Math.abs(got[i] - want[i]) < 1e-5, `logit ${i}: ${got[i]} vs ${want[i]}`);
     for (let i = V; i < back.model.vocabSize; i++) assert.equal(got[i], 0, 'byte-fallback rows are zero');
   } finally {
     rmSync(dir, { recursive: true, force: true });

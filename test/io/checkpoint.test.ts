@@ -70,7 +70,7 @@ test('save then load round-trips every part in Hugging Face layout', () => {
     assert.deepEqual(ck.trainerState, { global_step: 3 });
     assert.equal(ck.optimizerTensors, undefined, 'optimizer only on request');
     const withOpt = loadCheckpoint(dir, { optimizer: true });
-    assert.ok(Math.abs(withOpt.optimizerTensors!.get('transformer.wte.weight.exp_avg')!.data[0]! - 0.3) < 1e-7);
+    assert.ok(Math.abs(withOpt.optimizerTensors!.get('transformer.wte.weight.exp_avg')!.data[0] - 0.3) < 1e-7);
   } finally {
     rmSync(root, { recursive: true, force: true });
   }

@@ -21,9 +21,9 @@ test('writing F16 stores the numpy bits, and reading converts back to float32', 
   const bytes = encodeSafetensors(new Map([['w', { dtype: 'F32', shape: [data.length], data }], ['i', { dtype: 'I32', shape: [2], data: Int32Array.from([7, -7]) }]]), { format: 'pt' }, { floatDtype: 'F16' });
   const headerLen = Number(new DataView(bytes.buffer).getBigUint64(0, true));
   const header = JSON.parse(Buffer.from(bytes.subarray(8, 8 + headerLen)).toString('utf8')) as Record<string, { dtype: string; data_offsets: [number, number] }>;
-  assert.equal(header.w!.dtype, 'F16');
-  assert.equal(header.i!.dtype, 'I32');
-  const [a] = header.w!.data_offsets;
+  assert.equal(header.w.dtype, 'F16');
+  assert.equal(header.i.dtype, 'I32');
+  const [a] = header.w.data_offsets;
   const view = new DataView(bytes.buffer, 8 + headerLen + a);
   fx.bits.forEach((b, k) => assert.equal(view.getUint16(2 * k, true), b));
   const back = decodeSafetensors(bytes, 'mem').tensors;

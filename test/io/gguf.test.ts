@@ -50,7 +50,7 @@ function tensors(): { spec: GgufTensorToWrite; values: Float32Array }[] {
   const types: GgmlType[] = ['F32', 'F16', 'BF16', 'Q8_0', 'Q4_0', 'Q5_0', 'Q4_K', 'Q5_K', 'Q6_K'];
   types.forEach((type, i) => {
     const shape = type.endsWith('_K') ? [3, 256] : [5, 64];
-    const v = values(shape[0]! * shape[1]!, i + 1);
+    const v = values(shape[0] * shape[1], i + 1);
     out.push({ spec: { name: `blk.${i}.w`, type, shape, data: quantizeRow(type, v) }, values: v });
   });
   const bias = values(7, 99);
@@ -110,7 +110,7 @@ test('a non-default alignment is written as general.alignment and honoured on re
     ], alignment: 64 });
     const h = readGgufHeader(path);
     assert.equal(h.alignment, 64);
-    assert.equal(h.tensors[1]!.offset % 64, 0);
+    assert.equal(h.tensors[1].offset % 64, 0);
     assert.equal(h.dataOffset % 64, 0);
     const bytes = readFileSync(path);
     bytes.writeUInt32LE(2, 4);
@@ -215,5 +215,5 @@ test('a tensor type muse cannot decode is named, with the fix', () => {
   const unknown = Buffer.from(good);
   unknown.writeUInt32LE(200, typeAt);
   expectBad(unknown, /unknown ggml type 200/);
-  assert.equal(h.tensors[0]!.typeName, 'Q8_0');
+  assert.equal(h.tensors[0].typeName, 'Q8_0');
 });

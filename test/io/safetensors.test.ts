@@ -227,8 +227,8 @@ test('a file written here parses with an independent JSON reading of the spec', 
   const n = Number(new DataView(bytes.buffer).getBigUint64(0, true));
   assert.equal((8 + n) % 8, 0);
   const header = JSON.parse(Buffer.from(bytes.subarray(8, 8 + n)).toString()) as Record<string, { data_offsets: number[] }>;
-  assert.deepEqual(header['x']!.data_offsets, [0, 12]);
-  assert.deepEqual(header['y']!.data_offsets, [12, 16]);
+  assert.deepEqual(header['x'].data_offsets, [0, 12]);
+  assert.deepEqual(header['y'].data_offsets, [12, 16]);
   assert.equal(bytes.length, 8 + n + 16);
   assert.equal(Buffer.from(bytes).readInt32LE(8 + n + 12), 9);
   assert.equal(Buffer.from(bytes).readFloatLE(8 + n + 4), 2);

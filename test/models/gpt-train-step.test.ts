@@ -43,8 +43,8 @@ for (const backend of ['native'] as const) {
           let scale = 0;
           let diff = 0;
           for (let i = 0; i < g.length; i++) {
-            scale = Math.max(scale, Math.abs(g[i]!));
-            diff = Math.max(diff, Math.abs(g[i]! - h[i]!));
+            scale = Math.max(scale, Math.abs(g[i]));
+            diff = Math.max(diff, Math.abs(g[i] - h[i]));
           }
           assert.ok(diff <= 1e-4 * Math.max(scale, 1e-3), `${name}: max |Δ| ${diff} (max |g| ${scale})`);
         }
@@ -65,7 +65,7 @@ test('native training step with dropout draws the same masks as the op-by-op pat
     const out = model.forward(ids, { targets: ids });
     out.loss!.backward();
     const again = model.forward(ids, { targets: ids }).loss!.item();
-    return { loss: out.loss!.item(), grad: model.transformer.h[1]!.mlp.c_fc.weight.grad!.data as Float32Array, again };
+    return { loss: out.loss!.item(), grad: model.transformer.h[1].mlp.c_fc.weight.grad!.data as Float32Array, again };
   };
   const ref = run(false);
   const got = run(true);
@@ -73,7 +73,7 @@ test('native training step with dropout draws the same masks as the op-by-op pat
   assert.ok(Math.abs(ref.again - got.again) < 1e-5, 'second step draws the next masks');
   assert.notEqual(got.loss, got.again); // masks differ between steps
   let diff = 0;
-  for (let i = 0; i < ref.grad.length; i++) diff = Math.max(diff, Math.abs(ref.grad[i]! - got.grad[i]!));
+  for (let i = 0; i < ref.grad.length; i++) diff = Math.max(diff, Math.abs(ref.grad[i] - got.grad[i]));
   assert.ok(diff < 1e-5, `grad max |Δ| ${diff}`);
 });
 
@@ -99,8 +99,8 @@ function maxRelDiff(a: Map<string, Float32Array>, b: Map<string, Float32Array>):
     let scale = 1e-3;
     let diff = 0;
     for (let i = 0; i < g.length; i++) {
-      scale = Math.max(scale, Math.abs(g[i]!));
-      diff = Math.max(diff, Math.abs(g[i]! - h[i]!));
+      scale = Math.max(scale, Math.abs(g[i]));
+      diff = Math.max(diff, Math.abs(g[i] - h[i]));
     }
     worst = Math.max(worst, diff / scale);
   }
@@ -209,7 +209,7 @@ test('batches of different lengths share one workspace and still give the autogr
     };
     const ref = runAll(false);
     const got = runAll(true);
-    for (let i = 0; i < shapes.length; i++) assert.ok(maxRelDiff(got[i]!, ref[i]!) < 1e-4, `shape ${shapes[i]}`);
+    for (let i = 0; i < shapes.length; i++) assert.ok(maxRelDiff(got[i], ref[i]) < 1e-4, `shape ${shapes[i]}`);
   } finally {
     setBackend(prev);
   }

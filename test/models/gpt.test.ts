@@ -23,7 +23,7 @@ const expected = JSON.parse(readFileSync(join(fixtureDir, 'expected.json'), 'utf
 function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   assert.equal(a.length, b.length);
   let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
   return m;
 }
 
@@ -40,7 +40,7 @@ for (const name of backends) {
     try {
       const { model } = loadGPT(fixtureDir);
       const B = expected.input_ids.length;
-      const T = expected.input_ids[0]!.length;
+      const T = expected.input_ids[0].length;
       const ids = fromArray(Int32Array.from(expected.input_ids.flat()), [B, T], 'int32');
       const labels = fromArray(Int32Array.from(expected.labels.flat()), [B, T], 'int32');
       const out = model.forward(ids, { labels });
@@ -70,7 +70,7 @@ test('KV-cached decoding gives the logits of a full recompute at every step (wit
     const last = full.data.subarray((n - 1) * 23, n * 23);
     assert.ok(maxAbsDiff(logits, last) < 1e-5, `step ${n}: ${maxAbsDiff(logits, last)}`);
     if (n === seq.length) break;
-    logits = model.forward(Int32Array.from([seq[n]!]), 1, 1, cache, { lastOnly: true });
+    logits = model.forward(Int32Array.from([seq[n]]), 1, 1, cache, { lastOnly: true });
   }
   assert.equal(cache.length, seq.length);
 });

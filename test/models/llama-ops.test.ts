@@ -15,7 +15,7 @@ test('rmsNorm values (float64 formula) and finite-difference gradients', () => {
   for (let r = 0; r < 3; r++) {
     const row = Array.from(x.data.subarray(r * 5, r * 5 + 5));
     const s = 1 / Math.sqrt(row.reduce((p, q) => p + q * q, 0) / 5 + 1e-6);
-    row.forEach((q, j) => want.push(q * s * w.data[j]!));
+    row.forEach((q, j) => want.push(q * s * w.data[j]));
   }
   assertClose(y.data, want, 1e-6, 1e-5);
   gradcheck('rmsNorm', (a, b) => rmsNorm(a, b, 1e-6), [rnd([2, 3, 4], 3), rnd([4], 4)]);
@@ -30,9 +30,9 @@ test('applyRotary rotates pairs (i, i + D/2) and its gradient checks', () => {
   assertClose(y.data.subarray(0, 12), x.data.subarray(0, 12), 0, 0);
   // row 2 (position 5), head 1, pair 1: angle 0.5
   const o = (2 * 2 + 1) * 6;
-  const a = x.data[o + 1]!;
-  const b = x.data[o + 4]!;
-  assertClose([y.data[o + 1]!, y.data[o + 4]!], [a * Math.cos(0.5) - b * Math.sin(0.5), b * Math.cos(0.5) + a * Math.sin(0.5)], 1e-6, 1e-6);
+  const a = x.data[o + 1];
+  const b = x.data[o + 4];
+  assertClose([y.data[o + 1], y.data[o + 4]], [a * Math.cos(0.5) - b * Math.sin(0.5), b * Math.cos(0.5) + a * Math.sin(0.5)], 1e-6, 1e-6);
   gradcheck('applyRotary', (t) => applyRotary(t, cos, sin), [x]);
 });
 
@@ -40,7 +40,7 @@ test('siluMul = silu(gate)·up and its gradients check', () => {
   const g = rnd([3, 4], 6, 2);
   const u = rnd([3, 4], 7);
   const y = siluMul(g, u);
-  assertClose(y.data, Array.from(g.data, (z, i) => (z / (1 + Math.exp(-z))) * u.data[i]!), 1e-6, 1e-5);
+  assertClose(y.data, Array.from(g.data, (z, i) => (z / (1 + Math.exp(-z))) * u.data[i]), 1e-6, 1e-5);
   gradcheck('siluMul', siluMul, [g, u]);
 });
 
@@ -60,14 +60,14 @@ test('a whole tiny Llama (GQA, qwen3 q/k norm, untied) trains: loss gradients ma
     const d = p.data as Float32Array;
     const g = (p.grad as Tensor).data as Float32Array;
     for (const j of [0, Math.floor(d.length / 2), d.length - 1]) {
-      const orig = d[j]!;
+      const orig = d[j];
       d[j] = orig + eps;
       const lp = lossAt();
       d[j] = orig - eps;
       const lm = lossAt();
       d[j] = orig;
       const num = (lp - lm) / (2 * eps);
-      assert.ok(Math.abs(num - g[j]!) < 2e-3 + 2e-2 * Math.abs(num), `${name}[${j}]: analytic ${g[j]} vs numeric ${num}`);
+      assert.ok(Math.abs(num - g[j]) < 2e-3 + 2e-2 * Math.abs(num), `${name}[${j}]: analytic ${g[j]} vs numeric ${num}`);
     }
   }
 });

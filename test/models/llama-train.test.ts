@@ -37,11 +37,11 @@ test('muse train recipes accept a llama-family model_type: loss falls, best/ loa
     assert.deepEqual(cfg.architectures, ['Qwen3ForCausalLM']);
     assert.equal(cfg.max_position_embeddings, 16);
     const g = generate(loaded.model, [loaded.tokenizer.encode('to', { addSpecialTokens: false }).ids], { maxNewTokens: 4, doSample: false });
-    assert.equal(g.sequences[0]!.length, 4);
+    assert.equal(g.sequences[0].length, 4);
     const resumed = await pretrain({ recipe: recipe({ maxIters: 34 }), corpus: [corpus], outDir: out, resume: true, progress: false, log: () => {} });
     assert.equal(resumed.step, 34);
     const wider = recipe({ maxIters: 40 });
-    wider.model = { ...wider.model, hidden_size: 32 } as TrainRecipe['model'];
+    wider.model = { ...wider.model, hidden_size: 32 };
     await assert.rejects(pretrain({ recipe: wider, corpus: [corpus], outDir: out, resume: true, progress: false, log: () => {} }), /hidden_size 16 but the recipe .* asks for 32/);
   } finally {
     rmSync(dir, { recursive: true, force: true });

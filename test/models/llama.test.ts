@@ -31,7 +31,7 @@ interface Expected {
 function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   assert.equal(a.length, b.length);
   let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
   return m;
 }
 
@@ -76,7 +76,7 @@ for (const backend of ['js', 'native'] as const) {
         exp.continuation.forEach((c, i) => {
           const got = model.forward(Int32Array.from(c), 1, c.length, cache);
           assert.equal(got.length, c.length * V);
-          assert.ok(maxAbsDiff(got, exp.continuationLogits[i]!) < 1e-4, `${v}: continuation ${i} off by ${maxAbsDiff(got, exp.continuationLogits[i]!)}`);
+          assert.ok(maxAbsDiff(got, exp.continuationLogits[i]) < 1e-4, `${v}: continuation ${i} off by ${maxAbsDiff(got, exp.continuationLogits[i])}`);
         });
         // lastOnly is the last row of the full logits.
         const last = model.forward(ids, 1, P, model.newCache(1), { lastOnly: true });
@@ -109,14 +109,14 @@ test('a left-padded batch row equals the same prompt alone (attention mask + pos
 test('generate: greedy, beam search (cache reorder) and sampling run on a llama model', () => {
   const { model } = loadLlama(join(fixtures, 'qwen3-qknorm-sharded'));
   const greedy = generate(model, [[3, 17, 5]], { maxNewTokens: 6, doSample: false, padTokenId: 0 });
-  assert.equal(greedy.sequences[0]!.length, 6);
+  assert.equal(greedy.sequences[0].length, 6);
   // Greedy by hand with the cache.
   const cache = model.newCache(1);
   let logits = model.forward(Int32Array.from([3, 17, 5]), 1, 3, cache, { lastOnly: true });
   const want: number[] = [];
   for (let i = 0; i < 6; i++) {
     let best = 0;
-    for (let j = 1; j < logits.length; j++) if (logits[j]! > logits[best]!) best = j;
+    for (let j = 1; j < logits.length; j++) if (logits[j] > logits[best]) best = j;
     want.push(best);
     logits = model.forward(Int32Array.from([best]), 1, 1, cache, { lastOnly: true });
   }
@@ -124,7 +124,7 @@ test('generate: greedy, beam search (cache reorder) and sampling run on a llama 
   const beams = generate(model, [[3, 17, 5], [9]], { maxNewTokens: 5, numBeams: 3, numReturnSequences: 2, doSample: false, padTokenId: 0 });
   assert.equal(beams.sequences.length, 4);
   const sampled = generate(model, [[3, 17, 5]], { maxNewTokens: 5, doSample: true, temperature: 0.8, topK: 10, padTokenId: 0 }, { generator: new Generator(1) });
-  assert.equal(sampled.sequences[0]!.length, 5);
+  assert.equal(sampled.sequences[0].length, 5);
 });
 
 test('save → load round-trips the weights and config; a tied head saves no lm_head', () => {
@@ -192,14 +192,14 @@ test('rope inverse frequencies: linear divides, llama3 keeps high, smooths mediu
   const base = llamaConfig({ model_type: 'llama', hidden_size: 16, num_attention_heads: 2 });
   const f0 = ropeInvFreq(base);
   const lin = ropeInvFreq(llamaConfig({ ...base, rope_scaling: { rope_type: 'linear', factor: 4 } }));
-  f0.forEach((f, i) => assert.ok(Math.abs(lin[i]! - f / 4) < 1e-15));
+  f0.forEach((f, i) => assert.ok(Math.abs(lin[i] - f / 4) < 1e-15));
   const l3 = ropeInvFreq(llamaConfig({ ...base, rope_scaling: { rope_type: 'llama3', factor: 8, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 64 } }));
   assert.equal(l3[0], f0[0]); // wavelength 2π < 16: kept
-  assert.ok(Math.abs(l3[3]! - f0[3]! / 8) < 1e-18); // longest wavelength: divided
+  assert.ok(Math.abs(l3[3] - f0[3] / 8) < 1e-18); // longest wavelength: divided
   // dynamic: unchanged up to max_position_embeddings
   const dyn = llamaConfig({ ...base, max_position_embeddings: 8, rope_scaling: { rope_type: 'dynamic', factor: 2 } });
   assert.deepEqual(Array.from(ropeInvFreq(dyn, 7)), Array.from(f0));
-  assert.ok(ropeInvFreq(dyn, 12)[1]! < f0[1]!);
+  assert.ok(ropeInvFreq(dyn, 12)[1] < f0[1]);
 });
 
 test('loadCausalLM serves a llama directory with its tokenizer: stream and poem-free generation end to end', async () => {
@@ -215,11 +215,11 @@ test('loadCausalLM serves a llama directory with its tokenizer: stream and poem-
     const s = stream(loaded.model, loaded.tokenizer, 'to be', { maxNewTokens: 8, doSample: false });
     let text = '';
     for await (const piece of s) text += piece;
-    assert.ok(s.output!.sequences[0]!.length >= 1);
+    assert.ok(s.output!.sequences[0].length >= 1);
     assert.equal(typeof text, 'string');
     // A prompt longer than the context slides the window (maxPositions = max_position_embeddings).
     const long = generate(loaded.model, [new Array<number>(40).fill(1)], { maxNewTokens: 3, doSample: false, padTokenId: 0 });
-    assert.ok(long.promptTokensDropped[0]! >= 8);
+    assert.ok(long.promptTokensDropped[0] >= 8);
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
@@ -233,9 +233,9 @@ test('poem constraints (form, acrostic) hold on a llama model with sampling and 
   const couplet = (n: number): string => `${H}{${n}}，${H}{${n}}。`;
   const quiet = { onWarning: (): void => {}, tokenizer: tok };
   const sampled = generate(model, [[]], { maxNewTokens: 60, form: '5x4', doSample: true, seed: 3 }, quiet);
-  assert.match(tok.decode(sampled.sequences[0]!), new RegExp(`^(?:${couplet(5)}){2}$`, 'u'));
+  assert.match(tok.decode(sampled.sequences[0]), new RegExp(`^(?:${couplet(5)}){2}$`, 'u'));
   const beam = generate(model, [[]], { maxNewTokens: 60, form: '7x4', acrostic: '春夏秋冬', numBeams: 3 }, quiet);
-  const text = tok.decode(beam.sequences[0]!);
+  const text = tok.decode(beam.sequences[0]);
   assert.match(text, new RegExp(`^(?:${couplet(7)}){2}$`, 'u'));
   assert.deepEqual([...text.split(/[，。]/).filter(Boolean).map((l) => l[0])], ['春', '夏', '秋', '冬']);
 });

@@ -49,7 +49,7 @@ test('pretrain on a tiny JSONL corpus: loss falls, best/ is a loadable HF direct
     assert.equal(loaded.tokenizer.tokenToId('舉'), undefined);
     assert.equal(loaded.model.config.vocab_size, loaded.tokenizer.vocabSize);
     const g = generate(loaded.model, [loaded.tokenizer.encode('床前', { addSpecialTokens: false }).ids], { maxNewTokens: 5, doSample: false });
-    assert.equal(g.sequences[0]!.length, 5);
+    assert.equal(g.sequences[0].length, 5);
     // Resume: 40 → 46 steps continues from last/.
     const resumed = await pretrain({ recipe: tinyRecipe({ maxIters: 46 }), corpus: [corpus], outDir: out, resume: true, progress: false, log: () => {} });
     assert.equal(resumed.step, 46);
@@ -77,7 +77,7 @@ test('finetune puts the loss on endings only and reports BLEU/ROUGE-L before and
     writeFileSync(corpus, Array.from({ length: 20 }, (_, i) => JSON.stringify({ text: poems[i % poems.length] })).join('\n') + '\n');
     await pretrain({ recipe: tinyRecipe(), corpus: [corpus], outDir: join(dir, 'base'), progress: false, log: () => {} });
     const base = loadGPT2Dir(join(dir, 'base', 'best'));
-    const pairs = Array.from({ length: 10 }, (_, i) => ({ beginning: poems[i % 4]!.slice(0, 6), ending: poems[i % 4]!.slice(6, 12) }));
+    const pairs = Array.from({ length: 10 }, (_, i) => ({ beginning: poems[i % 4].slice(0, 6), ending: poems[i % 4].slice(6, 12) }));
     const report = await finetune({ base, pairs, outDir: join(dir, 'ft'), maxIters: 60, batchSize: 4, learningRate: 0.01, valFraction: 0.2, progress: false, log: () => {} });
     assert.equal(report.heldOut, 2);
     assert.equal(report.before.tokenize, 'zh');

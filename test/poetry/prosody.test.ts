@@ -46,7 +46,7 @@ test('the four patterns of each form are the textbook ones', () => {
     仄起首句不入韵: '仄仄平平平仄仄，平平仄仄仄平平，平平仄仄平平仄，仄仄平平仄仄平',
   });
   // 五律 仄起首句不入韵: the quatrain twice
-  assert.deepEqual(tonePatterns('5x8')[0]!.lines, ['仄仄平平仄', '平平仄仄平', '平平平仄仄', '仄仄仄平平', '仄仄平平仄', '平平仄仄平', '平平平仄仄', '仄仄仄平平']);
+  assert.deepEqual(tonePatterns('5x8')[0].lines, ['仄仄平平仄', '平平仄仄平', '平平平仄仄', '仄仄仄平平', '仄仄平平仄', '平平仄仄平', '平平平仄仄', '仄仄仄平平']);
 });
 
 test('登鹳雀楼 is 仄起首句不入韵 with 一三五不论; strict finds the broken first position', () => {
@@ -65,8 +65,8 @@ test('poem metrics: form, rhyme, tones, repeats, distinct-n and the copy check',
     '春眠不觉晓，处处闻啼鸟。夜来风雨声，花落知多少。',
     '这不是一首诗',
   ];
-  assert.deepEqual(poemLines(poems[0]!), ['床前明月光', '疑是地上霜', '举头望明月', '低头思故乡']);
-  assert.equal(poemForm(poemLines(poems[0]!)), '5x4');
+  assert.deepEqual(poemLines(poems[0]), ['床前明月光', '疑是地上霜', '举头望明月', '低头思故乡']);
+  assert.equal(poemForm(poemLines(poems[0])), '5x4');
   const m = poemMetrics(poems, { corpus: ['床前明月光，疑是地上霜。', '春眠不觉晓，处处闻啼鸟。'] });
   assert.equal(m.poems, 4);
   assert.equal(m.validForm, 3);

@@ -49,7 +49,7 @@ function positions(t: number, past: number, mask: Int32Array): Int32Array {
   for (let b = 0; b < 2; b++) {
     for (let j = past; j < tk; j++) {
       let seen = 0;
-      for (let i = 0; i < j; i++) seen += mask[b * tk + i]!;
+      for (let i = 0; i < j; i++) seen += mask[b * tk + i];
       pos[b * t + (j - past)] = seen;
     }
   }
@@ -66,7 +66,7 @@ test('GPT-2 on the stored-weight decoder equals the autograd path (F32, 1e-4)', 
   const model = tinyGpt();
   const want = reference(model);
   const got = native(model, 'F32');
-  for (let i = 0; i < want.length; i++) assertClose(got[i]!, want[i]!, 1e-4, `step ${i}`);
+  for (let i = 0; i < want.length; i++) assertClose(got[i], want[i], 1e-4, `step ${i}`);
 });
 
 test('GPT-2 on the stored-weight decoder: F16 and Q8_0 weights, float16 KV cache', { skip }, () => {
@@ -74,13 +74,13 @@ test('GPT-2 on the stored-weight decoder: F16 and Q8_0 weights, float16 KV cache
   const want = reference(model);
   for (const [type, kv, tol] of [['F16', 'float32', 2e-3], ['F32', 'float16', 2e-3], ['Q8_0', 'float32', 3e-2]] as const) {
     const got = native(model, type, kv);
-    for (let i = 0; i < want.length; i++) assertClose(got[i]!, want[i]!, tol, `${type} kv=${kv} step ${i}`);
+    for (let i = 0; i < want.length; i++) assertClose(got[i], want[i], tol, `${type} kv=${kv} step ${i}`);
   }
 });
 
 test('the decoder names a weight whose shape does not fit', { skip }, () => {
   const model = tinyGpt();
   const spec = gpt2DecoderSpec(model, { type: 'F32' });
-  spec.layers[1]!.o = spec.layers[1]!.up;
+  spec.layers[1].o = spec.layers[1].up;
   assert.throws(() => new NativeDecoder(spec), /layers\[1\]\.o is 256×64, expected 64×64/);
 });

@@ -67,7 +67,7 @@ for (const [name, over] of Object.entries(VARIANTS)) {
     const want = run(m);
     m.fastDecode = true;
     const got = run(m);
-    for (let i = 0; i < want.length; i++) assertClose(got[i]!, want[i]!, 1e-4, `${name} step ${i}`);
+    for (let i = 0; i < want.length; i++) assertClose(got[i], want[i], 1e-4, `${name} step ${i}`);
   });
 }
 
@@ -82,7 +82,7 @@ test('StoredLlamaLM: F16, BF16, Q8_0, Q4_K weights and a float16 KV cache stay n
     const lm = new StoredLlamaLM(m.config, {
       matrix: (n) => {
         const p = params.get(n);
-        return p && p.shape.length === 2 ? quantizeMatrix(p.data as Float32Array, p.shape[0]!, p.shape[1]!, type) : undefined;
+        return p && p.shape.length === 2 ? quantizeMatrix(p.data as Float32Array, p.shape[0], p.shape[1], type) : undefined;
       },
       vector: (n) => {
         const p = params.get(n);
@@ -93,9 +93,9 @@ test('StoredLlamaLM: F16, BF16, Q8_0, Q4_K weights and a float16 KV cache stay n
     for (let i = 0; i < want.length; i++) {
       let num = 0;
       let den = 0;
-      for (let j = 0; j < want[i]!.length; j++) {
-        num += (got[i]![j]! - want[i]![j]!) ** 2;
-        den += want[i]![j]! ** 2;
+      for (let j = 0; j < want[i].length; j++) {
+        num += (got[i][j] - want[i][j]) ** 2;
+        den += want[i][j] ** 2;
       }
       const rel = Math.sqrt(num / den);
       assert.ok(rel < tol, `${type} kv=${kv} step ${i}: relative error ${rel.toFixed(4)} ≥ ${tol}`);

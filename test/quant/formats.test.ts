@@ -103,7 +103,7 @@ test('Q5_0 golden block: the fifth bit of value j is bit j of qh', () => {
   const bytes = block([...le16(HALF_ONE), qh & 0xff, (qh >>> 8) & 0xff, (qh >>> 16) & 0xff, qh >>> 24, ...qs]);
   const want: number[] = [];
   for (let j = 0; j < 32; j++) {
-    const nib = j < 16 ? qs[j]! & 15 : qs[j - 16]! >> 4;
+    const nib = j < 16 ? qs[j] & 15 : qs[j - 16] >> 4;
     want.push((nib | (((qh >>> j) & 1) << 4)) - 16);
   }
   assert.deepEqual([...dequantizeRow('Q5_0', bytes, 32)], want);
@@ -117,9 +117,9 @@ function packK4Scales(sc: number[], mn: number[]): number[] {
       s[j] = sc[j]!;
       s[j + 4] = mn[j]!;
     } else {
-      s[j + 4] = (sc[j]! & 15) | ((mn[j]! & 15) << 4);
-      s[j - 4] |= (sc[j]! >> 4) << 6;
-      s[j] |= (mn[j]! >> 4) << 6;
+      s[j + 4] = (sc[j] & 15) | ((mn[j] & 15) << 4);
+      s[j - 4] |= (sc[j] >> 4) << 6;
+      s[j] |= (mn[j] >> 4) << 6;
     }
   }
   return s;
@@ -135,9 +135,9 @@ test('Q4_K golden block: 8 sub-blocks of 32, x = d·sc·q − dmin·m, nibbles o
   for (let sb = 0; sb < 8; sb++) {
     const group = sb >> 1; // 32 bytes per pair of sub-blocks
     for (let l = 0; l < 32; l++) {
-      const byte = qs[32 * group + l]!;
+      const byte = qs[32 * group + l];
       const q = sb % 2 === 0 ? byte & 15 : byte >> 4;
-      want.push(0.25 * K_SC[sb]! * q - 0.5 * K_MN[sb]!);
+      want.push(0.25 * K_SC[sb] * q - 0.5 * K_MN[sb]);
     }
   }
   assert.deepEqual([...dequantizeRow('Q4_K', bytes, 256)], want);
@@ -151,9 +151,9 @@ test('Q5_K golden block: Q4_K plus a high bit per value, bits 2g and 2g+1 of qh[
   for (let sb = 0; sb < 8; sb++) {
     const group = sb >> 1;
     for (let l = 0; l < 32; l++) {
-      const byte = qs[32 * group + l]!;
-      const q = (sb % 2 === 0 ? byte & 15 : byte >> 4) | (((qh[l]! >> sb) & 1) << 4);
-      want.push(K_SC[sb]! * q - 0.25 * K_MN[sb]!);
+      const byte = qs[32 * group + l];
+      const q = (sb % 2 === 0 ? byte & 15 : byte >> 4) | (((qh[l] >> sb) & 1) << 4);
+      want.push(K_SC[sb] * q - 0.25 * K_MN[sb]);
     }
   }
   assert.deepEqual([...dequantizeRow('Q5_K', bytes, 256)], want);
@@ -170,11 +170,11 @@ test('Q6_K golden block: 16 int8 scales, 4 low bits in ql and 2 high bits in qh,
   for (let half = 0; half < 2; half++) {
     for (let k = 0; k < 4; k++) {
       for (let l = 0; l < 32; l++) {
-        const lowByte = ql[64 * half + l + 32 * (k & 1)]!;
+        const lowByte = ql[64 * half + l + 32 * (k & 1)];
         const low = k < 2 ? lowByte & 15 : lowByte >> 4;
-        const high = (qh[32 * half + l]! >> (2 * k)) & 3;
+        const high = (qh[32 * half + l] >> (2 * k)) & 3;
         const idx = 128 * half + 32 * k + l;
-        want[idx] = 0.5 * scales[Math.floor(idx / 16)]! * ((low | (high << 4)) - 32);
+        want[idx] = 0.5 * scales[Math.floor(idx / 16)] * ((low | (high << 4)) - 32);
       }
     }
   }
@@ -202,8 +202,8 @@ test('quantize → dequantize error stays within each type bound; requantizing t
     const y = dequantizeRow(t, q, n);
     let se = 0, sx = 0;
     for (let i = 0; i < n; i++) {
-      se += (y[i]! - x[i]!) ** 2;
-      sx += x[i]! ** 2;
+      se += (y[i] - x[i]) ** 2;
+      sx += x[i] ** 2;
     }
     const rel = Math.sqrt(se / sx);
     assert.ok(rel <= BOUNDS[t], `${t}: relative RMS error ${rel} above ${BOUNDS[t]}`);
@@ -218,18 +218,18 @@ test('reference quantizers: Q8_0 scale is amax/127 with roundf, Q4_0 maps the si
   const x = new Float32Array(32);
   for (let j = 0; j < 32; j++) x[j] = (j - 16) / 16; // -1 … 0.9375, amax 1
   const q8 = quantizeRow('Q8_0', x);
-  assert.equal(q8[0]! | (q8[1]! << 8), floatToHalf(1 / 127));
-  assert.equal((q8[2]! << 24) >> 24, -127);
+  assert.equal(q8[0] | (q8[1] << 8), floatToHalf(1 / 127));
+  assert.equal((q8[2] << 24) >> 24, -127);
   // amax 127 gives d = 1: ±2.5 round away from zero to ±3 (roundf, not banker's rounding)
   const r = new Float32Array(32);
   r[0] = 127;
   r[1] = 2.5;
   r[2] = -2.5;
   const q8r = quantizeRow('Q8_0', r);
-  assert.deepEqual([(q8r[3]! << 24) >> 24, (q8r[4]! << 24) >> 24], [3, -3]);
+  assert.deepEqual([(q8r[3] << 24) >> 24, (q8r[4] << 24) >> 24], [3, -3]);
   const q4 = quantizeRow('Q4_0', x);
-  assert.equal(halfToFloat(q4[0]! | (q4[1]! << 8)), 0.125, 'd = max / -8 = -1/-8');
-  assert.equal(q4[2]! & 15, 0, 'the value -1 becomes level 0 (−8·d)');
+  assert.equal(halfToFloat(q4[0] | (q4[1] << 8)), 0.125, 'd = max / -8 = -1/-8');
+  assert.equal(q4[2] & 15, 0, 'the value -1 becomes level 0 (−8·d)');
   // all-zero blocks encode as zeros for every type
   const z = new Float32Array(256);
   for (const t of GGML_TYPES) assert.ok(dequantizeRow(t, quantizeRow(t, z), 256).every((v) => v === 0), t); // Q4_0 stores d = 0/−8 = −0, as ggml does
@@ -237,13 +237,13 @@ test('reference quantizers: Q8_0 scale is amax/127 with roundf, Q4_0 maps the si
 
 test('K-quants keep each sub-block scale: a block mixing tiny and large sub-blocks loses little on the tiny ones', () => {
   const x = gaussian(256, 3, 1);
-  for (let i = 0; i < 32; i++) x[i]! *= 0.1; // sub-block 0 is 10× smaller
+  for (let i = 0; i < 32; i++) x[i] *= 0.1; // sub-block 0 is 10× smaller
   for (const t of ['Q4_K', 'Q6_K'] as const) {
     const y = dequantizeRow(t, quantizeRow(t, x), 256);
     let se = 0, sx = 0;
     for (let i = 0; i < 32; i++) {
-      se += (y[i]! - x[i]!) ** 2;
-      sx += x[i]! ** 2;
+      se += (y[i] - x[i]) ** 2;
+      sx += x[i] ** 2;
     }
     assert.ok(Math.sqrt(se / sx) < (t === 'Q4_K' ? 0.5 : 0.1), `${t} small sub-block error ${Math.sqrt(se / sx)}`);
   }

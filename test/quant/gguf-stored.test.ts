@@ -39,8 +39,8 @@ function softmax(logits: Float32Array): Float64Array {
   for (const v of logits) m = Math.max(m, v);
   const p = new Float64Array(logits.length);
   let s = 0;
-  for (let i = 0; i < logits.length; i++) s += p[i] = Math.exp(logits[i]! - m);
-  for (let i = 0; i < p.length; i++) p[i]! /= s;
+  for (let i = 0; i < logits.length; i++) s += p[i] = Math.exp(logits[i] - m);
+  for (let i = 0; i < p.length; i++) p[i] /= s;
   return p;
 }
 
@@ -59,18 +59,18 @@ test('stored-weight GGUF models match llama.cpp on every oracle case', { skip },
         let next = Int32Array.from(pr.museTokens);
         for (let step = 0; step < pr.steps.length; step++) {
           const p = softmax(model.forward(next, 1, next.length, cache, { lastOnly: true }).slice(0, model.vocabSize));
-          for (const [id, want] of pr.steps[step]!) {
-            const d = Math.abs(p[id]! - want);
+          for (const [id, want] of pr.steps[step]) {
+            const d = Math.abs(p[id] - want);
             worst[c.name] = Math.max(worst[c.name] ?? 0, d);
-            assert.ok(d <= PROB_TOL[c.type]!, `${c.name} step ${step}: p(${id}) muse ${p[id]} llama.cpp ${want}`);
+            assert.ok(d <= PROB_TOL[c.type], `${c.name} step ${step}: p(${id}) muse ${p[id]} llama.cpp ${want}`);
           }
-          const top = pr.steps[step]!;
-          if (top[0]![1] - top[1]![1] >= TIE_GAP[c.type]!) {
+          const top = pr.steps[step];
+          if (top[0][1] - top[1][1] >= TIE_GAP[c.type]) {
             let best = 0;
-            for (let i = 1; i < p.length; i++) if (p[i]! > p[best]!) best = i;
+            for (let i = 1; i < p.length; i++) if (p[i] > p[best]) best = i;
             assert.equal(best, pr.greedy[step], `${c.name} greedy step ${step}`);
           }
-          next = Int32Array.of(pr.greedy[step]!);
+          next = Int32Array.of(pr.greedy[step]);
         }
       }
     }

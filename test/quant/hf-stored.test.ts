@@ -43,8 +43,8 @@ test('an F16 llama directory stays half precision with dtype auto', { skip }, ()
     let err = 0;
     let scale = 0;
     for (let i = 0; i < a.length; i++) {
-      err = Math.max(err, Math.abs(a[i]! - b[i]!));
-      scale = Math.max(scale, Math.abs(a[i]!));
+      err = Math.max(err, Math.abs(a[i] - b[i]));
+      scale = Math.max(scale, Math.abs(a[i]));
     }
     assert.ok(err < 1e-2 * scale + 1e-4, `max |Δlogit| ${err} vs scale ${scale}`);
     assert.throws(() => saveLlamaDir(join(dir, 'copy'), half as never), (e: unknown) => e instanceof ConfigError && /--dtype float32/.test((e as Error).message));

@@ -29,7 +29,7 @@ test('generate with maxNewTokens 1e10 starts at once and stops when aborted', ()
       if (++n === 5) controller.abort();
     },
   });
-  assert.equal(out.sequences[0]!.length, 5);
+  assert.equal(out.sequences[0].length, 5);
   assert.equal(out.finishReasons[0], 'abort');
 });
 

@@ -60,7 +60,7 @@ test('a tokenizer larger than the model vocabulary is refused at load, naming bo
   try {
     const { tensors } = readSafetensors(join(dir, 'model.safetensors'));
     const wte = tensors.get('transformer.wte.weight')!;
-    tensors.set('transformer.wte.weight', { dtype: 'F32', shape: [40, wte.shape[1]!], data: (wte.data as Float32Array).slice(0, 40 * wte.shape[1]!) });
+    tensors.set('transformer.wte.weight', { dtype: 'F32', shape: [40, wte.shape[1]], data: (wte.data as Float32Array).slice(0, 40 * wte.shape[1]) });
     writeSafetensors(join(dir, 'model.safetensors'), tensors);
     assert.throws(() => loadCausalLM(dir), /the tokenizer has 69 tokens but .*config\.json says vocab_size 40/);
   } finally {

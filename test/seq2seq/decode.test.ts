@@ -63,7 +63,7 @@ test('beam search returns the best-scored hypothesis (exhaustive enumeration on 
       const lp = logProbs(m, src, [START, ...prefix]).at(-1)!;
       for (let v = 0; v < V; v++) {
         const seq = [...prefix, v];
-        const s = sum + lp[v]!;
+        const s = sum + lp[v];
         if (v === EOS || seq.length === maxNew) {
           const score = s / seq.length; // lengthPenalty 1 (HF default)
           if (score > best.score) best = { score, seq };
@@ -73,9 +73,9 @@ test('beam search returns the best-scored hypothesis (exhaustive enumeration on 
     visit([], 0);
     const out = generate(m.bindSource([src]), [[]], { numBeams: 40, maxNewTokens: maxNew, bosTokenId: START, eosTokenId: EOS, earlyStopping: true });
     assert.deepEqual(out.sequences[0], best.seq, `seed ${seed}`);
-    assert.ok(Math.abs(out.sequenceScores![0]! - best.score) < 1e-4, `seed ${seed}: score ${out.sequenceScores![0]} vs ${best.score}`);
+    assert.ok(Math.abs(out.sequenceScores![0] - best.score) < 1e-4, `seed ${seed}: score ${out.sequenceScores![0]} vs ${best.score}`);
     const greedy = generate(m.bindSource([src]), [[]], { doSample: false, maxNewTokens: maxNew, bosTokenId: START, eosTokenId: EOS });
-    if (greedy.sequences[0]!.join() !== best.seq.join()) differed = true;
+    if (greedy.sequences[0].join() !== best.seq.join()) differed = true;
   }
   assert.ok(differed, 'on at least one seed beam search finds a better hypothesis than greedy (otherwise the test shows nothing)');
 });
@@ -91,7 +91,7 @@ test('sampling with a seed is reproducible and numReturnSequences rows keep thei
   // Every returned token's log-prob equals a full recompute on that row's own source.
   const sources = [[2, 0], [3, 4, 0]];
   a.sequences.forEach((seq, i) => {
-    const lp = logProbs(m, sources[Math.floor(i / 3)]!, [START, ...seq.slice(0, -1)]);
-    seq.forEach((tok, t) => assert.ok(Math.abs(lp[t]![tok]! - a.logprobs[i]![t]!) < 1e-4, `sequence ${i} token ${t}`));
+    const lp = logProbs(m, sources[Math.floor(i / 3)], [START, ...seq.slice(0, -1)]);
+    seq.forEach((tok, t) => assert.ok(Math.abs(lp[t][tok] - a.logprobs[i][t]) < 1e-4, `sequence ${i} token ${t}`));
   });
 });

@@ -28,11 +28,11 @@ const fixture = JSON.parse(readFileSync(join(here, '../fixtures/seq2seq/seq2seq-
 function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   assert.equal(a.length, b.length);
   let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
   return m;
 }
 
-const int2d = (rows: number[][]) => fromArray(Int32Array.from(rows.flat()), [rows.length, rows[0]!.length], 'int32');
+const int2d = (rows: number[][]) => fromArray(Int32Array.from(rows.flat()), [rows.length, rows[0].length], 'int32');
 
 function loadCase(c: FixtureCase): Seq2SeqTransformer {
   const model = new Seq2SeqTransformer(c.config, { init: false });
@@ -89,7 +89,7 @@ for (const backend of ['js', 'native'] as const) {
         // Encoder output at real (unpadded) source positions.
         const enc = noGrad(() => model.encode(ids, mask)).data;
         const C = model.config.d_model;
-        const S = c.input_ids[0]!.length;
+        const S = c.input_ids[0].length;
         c.attention_mask.forEach((row, b) =>
           row.forEach((m, s) => {
             if (!m) return;
@@ -126,14 +126,14 @@ test('gradients of a tiny model (dropout off) agree with central finite differen
       const d = p.data as Float32Array;
       // Three entries of every parameter (first, middle, last).
       for (const j of new Set([0, Math.floor(d.length / 2), d.length - 1])) {
-        const orig = d[j]!;
+        const orig = d[j];
         d[j] = orig + eps;
         const lp = noGrad(() => model.forward(inputs).loss!.item());
         d[j] = orig - eps;
         const lm = noGrad(() => model.forward(inputs).loss!.item());
         d[j] = orig;
         const numeric = (lp - lm) / (2 * eps);
-        const analytic = p.grad!.data[j]!;
+        const analytic = p.grad!.data[j];
         assert.ok(Math.abs(analytic - numeric) <= 2e-3 + 2e-2 * Math.abs(numeric), `${name}[${j}]: analytic ${analytic} vs numeric ${numeric}`);
         checked++;
       }
@@ -161,23 +161,23 @@ test('KV-cached decoding (bound source, beams reordered) equals a full teacher-f
   model.train(); // the adapter must switch dropout off itself
   const cache = lm.newCache(2);
   // Prefill 3 target tokens per row, then one at a time.
-  let logits = lm.forward(Int32Array.from([...targets[0]!.slice(0, 3), ...targets[1]!.slice(0, 3)]), 2, 3, cache, { lastOnly: true });
+  let logits = lm.forward(Int32Array.from([...targets[0].slice(0, 3), ...targets[1].slice(0, 3)]), 2, 3, cache, { lastOnly: true });
   for (let n = 3; n <= 7; n++) {
     for (let r = 0; r < 2; r++) {
-      const ref = full(sources[r]!, targets[r]!.slice(0, n)).subarray((n - 1) * V, n * V);
+      const ref = full(sources[r], targets[r].slice(0, n)).subarray((n - 1) * V, n * V);
       assert.ok(maxAbsDiff(logits.subarray(r * V, (r + 1) * V), ref) < 1e-5, `row ${r} step ${n}`);
     }
     if (n === 7) break;
-    logits = lm.forward(Int32Array.from([targets[0]![n]!, targets[1]![n]!]), 2, 1, cache, { lastOnly: true });
+    logits = lm.forward(Int32Array.from([targets[0][n], targets[1][n]]), 2, 1, cache, { lastOnly: true });
   }
   assert.equal(model.training, true);
   // Beam-style reorder: rows [1, 0, 1] keep their own sources.
   cache.reorder(Int32Array.from([1, 0, 1]));
   const next = lm.forward(Int32Array.from([4, 6, 10]), 3, 1, cache, { lastOnly: true });
   const expect = [
-    full(sources[1]!, [...targets[1]!, 4]),
-    full(sources[0]!, [...targets[0]!, 6]),
-    full(sources[1]!, [...targets[1]!, 10]),
+    full(sources[1], [...targets[1], 4]),
+    full(sources[0], [...targets[0], 6]),
+    full(sources[1], [...targets[1], 10]),
   ];
   expect.forEach((e, r) => assert.ok(maxAbsDiff(next.subarray(r * V, (r + 1) * V), e.subarray(7 * V, 8 * V)) < 1e-5, `reordered row ${r}`));
 });

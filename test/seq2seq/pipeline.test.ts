@@ -28,14 +28,14 @@ const tiny = { d_model: 32, encoder_layers: 1, decoder_layers: 1, encoder_attent
 
 test('examples: source = beginning + EOS, target = ending + EOS, padded with mask 0 / −100', () => {
   const ex = pairsToSeq2SeqExamples([{ beginning: 'ab', ending: 'cde' }, { beginning: 'f', ending: 'abcdef' }], tokenizer, { eosId: 0, maxSourceLength: 8, maxTargetLength: 4 });
-  const id = (c: string) => tokenizer.encode(c, { addSpecialTokens: false }).ids[0]!;
-  assert.deepEqual(ex[0]!.inputIds, [id('a'), id('b'), 0]);
-  assert.deepEqual(ex[0]!.labels, [id('c'), id('d'), id('e'), 0]);
-  assert.deepEqual(ex[1]!.labels, [id('a'), id('b'), id('c'), id('d')], 'cut at maxTargetLength, without EOS');
+  const id = (c: string) => tokenizer.encode(c, { addSpecialTokens: false }).ids[0];
+  assert.deepEqual(ex[0].inputIds, [id('a'), id('b'), 0]);
+  assert.deepEqual(ex[0].labels, [id('c'), id('d'), id('e'), 0]);
+  assert.deepEqual(ex[1].labels, [id('a'), id('b'), id('c'), id('d')], 'cut at maxTargetLength, without EOS');
   const b = collateSeq2Seq(ex, 0);
   assert.deepEqual(b.inputIds.shape, [2, 3]);
   assert.deepEqual(Array.from(b.attentionMask.data), [1, 1, 1, 1, 1, 0]);
-  assert.deepEqual(Array.from(b.labels.data).slice(4), ex[1]!.labels);
+  assert.deepEqual(Array.from(b.labels.data).slice(4), ex[1].labels);
 });
 
 test('a tiny training run: validation loss falls, the checkpoint reloads, the rule is learnt better than copying', async () => {
@@ -48,7 +48,7 @@ test('a tiny training run: validation loss falls, the checkpoint reloads, the ru
     const vals = metrics.map((m) => m.val_loss ?? m.valLoss).filter((v): v is number => typeof v === 'number');
     assert.ok(vals.length >= 2, 'validation losses logged');
     assert.ok(report.train.bestValLoss! < 0.5 * Math.log(tokenizer.vocabSize), `best val loss ${report.train.bestValLoss} vs uniform ${Math.log(tokenizer.vocabSize)}`);
-    assert.ok(report.train.bestValLoss! < vals[0]!, `loss fell: first ${vals[0]}, best ${report.train.bestValLoss}`);
+    assert.ok(report.train.bestValLoss! < vals[0], `loss fell: first ${vals[0]}, best ${report.train.bestValLoss}`);
     const cfg = JSON.parse(readFileSync(join(dir, 'best', 'config.json'), 'utf8')) as { model_type: string };
     assert.equal(cfg.model_type, 'muse-seq2seq');
     assert.ok(report.after.rougeL > report.baseline.rougeL, `ROUGE-L ${report.after.rougeL} vs copy ${report.baseline.rougeL}`);

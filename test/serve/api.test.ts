@@ -58,7 +58,7 @@ test('POST /v1/completions returns what the library generates with the same seed
   assert.deepEqual(j.usage, { prompt_tokens: 7, completion_tokens: 16, total_tokens: 23 });
   // And the same ids as generate() (a second, independent decoding path).
   const ids = generate(story.model, [story.tokenizer.encode('The fox', { addSpecialTokens: false }).ids], openAIConfig(story, body, 11), { tokenizer: story.tokenizer });
-  assert.equal(story.tokenizer.decode(ids.sequences[0]!, { skipSpecialTokens: true }), j.choices[0].text);
+  assert.equal(story.tokenizer.decode(ids.sequences[0], { skipSpecialTokens: true }), j.choices[0].text);
 });
 
 test('streamed completions: chunks add up to the non-streamed text; usage; [DONE]', async () => {
@@ -84,7 +84,7 @@ test('temperature 0 decodes greedily (as OpenAI): the same text without a seed',
   const ta = (await a.json()).choices[0].text;
   assert.equal((await b.json()).choices[0].text, ta);
   const ids = generate(story.model, [story.tokenizer.encode('The fox', { addSpecialTokens: false }).ids], { maxNewTokens: 6, doSample: false }, { tokenizer: story.tokenizer });
-  assert.equal(story.tokenizer.decode(ids.sequences[0]!, { skipSpecialTokens: true }), ta);
+  assert.equal(story.tokenizer.decode(ids.sequences[0], { skipSpecialTokens: true }), ta);
 });
 
 test('unseeded requests are decoded in one batch, each as if alone (greedy: the library\'s own answer)', async () => {
@@ -97,7 +97,7 @@ test('unseeded requests are decoded in one batch, each as if alone (greedy: the 
     const answers = await Promise.all(prompts.map((prompt) => post(`${url}/v1/completions`, { prompt, max_tokens: 8, temperature: 0 }).then((r) => r.json())));
     for (const [k, prompt] of prompts.entries()) {
       const ids = generate(story.model, [story.tokenizer.encode(prompt, { addSpecialTokens: false }).ids], { maxNewTokens: 8, doSample: false }, { tokenizer: story.tokenizer });
-      assert.equal(answers[k].choices[0].text, story.tokenizer.decode(ids.sequences[0]!, { skipSpecialTokens: true }), prompt);
+      assert.equal(answers[k].choices[0].text, story.tokenizer.decode(ids.sequences[0], { skipSpecialTokens: true }), prompt);
       assert.equal(answers[k].usage.completion_tokens, 8);
     }
     h = await (await fetch(`${url}/healthz`)).json();
@@ -183,7 +183,7 @@ test('POST /api/generate: streamed events, muse options, poem form from a Chines
   assert.equal(b.outputs.length, 2);
   assert.equal(b.settings.do_sample, false);
   const ids = generate(story.model, [story.tokenizer.encode('The', { addSpecialTokens: false }).ids], { ...story.generationConfig, numBeams: 2, numReturnSequences: 2, maxNewTokens: 4, doSample: false, temperature: undefined, topK: undefined }, { tokenizer: story.tokenizer });
-  assert.equal(b.outputs[0].text, story.tokenizer.decode(ids.sequences[0]!, { skipSpecialTokens: true }));
+  assert.equal(b.outputs[0].text, story.tokenizer.decode(ids.sequences[0], { skipSpecialTokens: true }));
 });
 
 test('POST /api/generate: rhyme and tones; without a poem form they are a 400 naming the fix', async () => {

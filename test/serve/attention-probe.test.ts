@@ -17,7 +17,7 @@ function makeModel(): GPT {
   for (const [name, t] of model.stateDict()) {
     if (name.endsWith('attn.c_attn.weight')) {
       const d = t.data as Float32Array;
-      for (let i = 0; i < d.length; i++) d[i] = d[i]! * 25;
+      for (let i = 0; i < d.length; i++) d[i] = d[i] * 25;
     }
   }
   return model;
@@ -33,14 +33,14 @@ function referenceAttention(model: GPT, ids: number[]): number[][][][] {
   const eps = 1e-5;
   const wte = w('transformer.wte.weight');
   const wpe = w('transformer.wpe.weight');
-  let h = ids.map((id, t) => Array.from({ length: C }, (_, c) => wte[id * C + c]! + wpe[t * C + c]!));
+  let h = ids.map((id, t) => Array.from({ length: C }, (_, c) => wte[id * C + c] + wpe[t * C + c]));
   const ln = (x: number[], g: Float32Array, b: Float32Array): number[] => {
     const mu = x.reduce((s, v) => s + v, 0) / x.length;
     const v = x.reduce((s, u) => s + (u - mu) ** 2, 0) / x.length;
-    return x.map((u, i) => ((u - mu) / Math.sqrt(v + eps)) * g[i]! + b[i]!);
+    return x.map((u, i) => ((u - mu) / Math.sqrt(v + eps)) * g[i] + b[i]);
   };
   const conv = (x: number[], W: Float32Array, b: Float32Array, nOut: number): number[] =>
-    Array.from({ length: nOut }, (_, o) => x.reduce((s, u, i) => s + u * W[i * nOut + o]!, b[o]!));
+    Array.from({ length: nOut }, (_, o) => x.reduce((s, u, i) => s + u * W[i * nOut + o], b[o]));
   const geluNew = (u: number): number => 0.5 * u * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (u + 0.044715 * u ** 3)));
   const out: number[][][][] = [];
   for (let l = 0; l < cfg.n_layer; l++) {
@@ -54,7 +54,7 @@ function referenceAttention(model: GPT, ids: number[]): number[][][][] {
         const s = Array.from({ length: T }, (_, j) => {
           if (j > i) return -Infinity;
           let dot = 0;
-          for (let d = 0; d < D; d++) dot += qkv[i]![hd * D + d]! * qkv[j]![C + hd * D + d]!;
+          for (let d = 0; d < D; d++) dot += qkv[i][hd * D + d] * qkv[j][C + hd * D + d];
           return dot / Math.sqrt(D);
         });
         const m = Math.max(...s);
@@ -62,19 +62,19 @@ function referenceAttention(model: GPT, ids: number[]): number[][][][] {
         const z = e.reduce((a, b) => a + b, 0);
         const a = e.map((v) => v / z);
         rows.push(a);
-        for (let j = 0; j <= i; j++) for (let d = 0; d < D; d++) y[i]![hd * D + d]! += a[j]! * qkv[j]![2 * C + hd * D + d]!;
+        for (let j = 0; j <= i; j++) for (let d = 0; d < D; d++) y[i][hd * D + d] += a[j] * qkv[j][2 * C + hd * D + d];
       }
       layer.push(rows);
     }
     out.push(layer);
     h = h.map((x, i) => {
-      const o = conv(y[i]!, w(p + 'attn.c_proj.weight'), w(p + 'attn.c_proj.bias'), C);
-      return x.map((u, c) => u + o[c]!);
+      const o = conv(y[i], w(p + 'attn.c_proj.weight'), w(p + 'attn.c_proj.bias'), C);
+      return x.map((u, c) => u + o[c]);
     });
     h = h.map((x) => {
       const f = conv(ln(x, w(p + 'ln_2.weight'), w(p + 'ln_2.bias')), w(p + 'mlp.c_fc.weight'), w(p + 'mlp.c_fc.bias'), 4 * C).map(geluNew);
       const o = conv(f, w(p + 'mlp.c_proj.weight'), w(p + 'mlp.c_proj.bias'), C);
-      return x.map((u, c) => u + o[c]!);
+      return x.map((u, c) => u + o[c]);
     });
   }
   return out;
@@ -96,9 +96,9 @@ test('attentionProbe matches an independent float64 GPT-2 forward pass, every la
       for (let i = 0; i < T; i++) {
         let rowSum = 0;
         for (let j = 0; j < T; j++) {
-          const got = maps.weights[l]![(h * T + i) * T + j]!;
+          const got = maps.weights[l][(h * T + i) * T + j];
           rowSum += got;
-          maxErr = Math.max(maxErr, Math.abs(got - ref[l]![h]![i]![j]!));
+          maxErr = Math.max(maxErr, Math.abs(got - ref[l][h][i][j]));
           if (j > i) assert.equal(got, 0, 'no attention to future positions');
           if (got > 0.9 && i > 0) peaky++;
         }

@@ -75,14 +75,14 @@ test('chat mode: only chat models are listed, replies stream in, the conversatio
   await page.waitForFunction(() => document.querySelectorAll('#chat-log .msg').length === 4 && /tokens in/.test(document.querySelector('#chat-status')?.textContent ?? '') && document.querySelector('#chat-send:not([disabled])') !== null);
   const roles = await page.$$eval('#chat-log .msg', (m) => m.map((x) => x.className));
   assert.deepEqual(roles, ['msg user', 'msg assistant', 'msg user', 'msg assistant']);
-  const first = (await page.$$eval('#chat-log .msg.assistant .text', (m) => m.map((x) => x.textContent ?? '')))[0]!;
+  const first = (await page.$$eval('#chat-log .msg.assistant .text', (m) => m.map((x) => x.textContent ?? '')))[0];
   assert.ok(first.length > 0);
   assert.equal(bodies.length, 2);
   assert.deepEqual(
-    bodies[1]!.messages.map((m) => m.role),
+    bodies[1].messages.map((m) => m.role),
     ['system', 'user', 'assistant', 'user'],
   );
-  assert.equal(bodies[1]!.messages[2]!.content, first);
+  assert.equal(bodies[1].messages[2].content, first);
   await page.click('#chat-reset');
   assert.equal(await page.$$eval('#chat-log .msg', (m) => m.length), 0);
 });

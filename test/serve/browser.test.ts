@@ -78,13 +78,13 @@ test('type a prompt → text streams in → rate it → the row is in the databa
 
   const rows = server.context.ratings.all();
   assert.equal(rows.length, 1);
-  assert.equal(rows[0]!.rating, 4);
-  assert.equal(rows[0]!.comment, 'a fine fox');
-  assert.equal(rows[0]!.prompt, 'The fox');
-  assert.equal(rows[0]!.output, outA);
-  assert.equal(rows[0]!.model, 'muse-story-en');
-  assert.equal(rows[0]!.settings.seed, 7);
-  assert.equal(rows[0]!.settings.max_new_tokens, 64);
+  assert.equal(rows[0].rating, 4);
+  assert.equal(rows[0].comment, 'a fine fox');
+  assert.equal(rows[0].prompt, 'The fox');
+  assert.equal(rows[0].output, outA);
+  assert.equal(rows[0].model, 'muse-story-en');
+  assert.equal(rows[0].settings.seed, 7);
+  assert.equal(rows[0].settings.max_new_tokens, 64);
 
   await page.waitForFunction(() => document.querySelectorAll('#summary-table tbody tr').length === 1);
   const cells = await page.$$eval('#summary-table tbody tr td', (tds) => tds.map((td) => td.textContent));

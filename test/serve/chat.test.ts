@@ -14,7 +14,7 @@ import { post, sseEvents, startServer } from './helpers.js';
 const models = new ModelRegistry();
 models.addCausalLM(loadGPT2Dir(tinyChatModel()));
 models.addCausalLM(loadGPT2Dir('models/muse-story-en'));
-const chatName = models.causalNames[0]!;
+const chatName = models.causalNames[0];
 const { server, url } = await startServer({ models, maxTokens: 32 });
 after(() => server.close(100));
 const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: 'unused', maxRetries: 0 });
@@ -27,8 +27,8 @@ test('openai client: chat.completions.create, plain and streamed, agree for a se
   const c = await client.chat.completions.create({ model: chatName, messages, max_tokens: 6, seed: 3, temperature: 0.8 });
   assert.equal(c.object, 'chat.completion');
   assert.match(c.id, /^chatcmpl-/);
-  assert.equal(c.choices[0]!.message.role, 'assistant');
-  assert.equal(c.choices[0]!.finish_reason, 'length');
+  assert.equal(c.choices[0].message.role, 'assistant');
+  assert.equal(c.choices[0].finish_reason, 'length');
   assert.equal(c.usage?.completion_tokens, 6);
   assert.ok((c.usage?.prompt_tokens ?? 0) > 20);
 
@@ -46,21 +46,21 @@ test('openai client: chat.completions.create, plain and streamed, agree for a se
     if (chunk.usage) usage = chunk.usage.completion_tokens;
   }
   assert.equal(role, 'assistant');
-  assert.equal(text, c.choices[0]!.message.content, 'streamed and plain replies agree for the same seed');
+  assert.equal(text, c.choices[0].message.content, 'streamed and plain replies agree for the same seed');
   assert.equal(finish, 'length');
   assert.equal(usage, 6);
 });
 
 test('chat completions: n, stop sequences, max_completion_tokens, content parts, temperature 0', async () => {
   const greedy = await client.chat.completions.create({ model: chatName, messages, max_completion_tokens: 12, temperature: 0 });
-  const again = await client.chat.completions.create({ model: chatName, messages: [{ role: 'developer', content: [{ type: 'text', text: 'You tell ' }, { type: 'text', text: 'stories.' }] }, messages[1]!], max_completion_tokens: 12, temperature: 0 });
-  assert.equal(again.choices[0]!.message.content, greedy.choices[0]!.message.content, 'developer = system, text parts joined');
-  const full = greedy.choices[0]!.message.content ?? '';
+  const again = await client.chat.completions.create({ model: chatName, messages: [{ role: 'developer', content: [{ type: 'text', text: 'You tell ' }, { type: 'text', text: 'stories.' }] }, messages[1]], max_completion_tokens: 12, temperature: 0 });
+  assert.equal(again.choices[0].message.content, greedy.choices[0].message.content, 'developer = system, text parts joined');
+  const full = greedy.choices[0].message.content ?? '';
   const cut = full.trim().slice(2, 4);
   assert.ok(cut.length === 2, `a stop sequence from ${JSON.stringify(full)}`);
   const stopped = await client.chat.completions.create({ model: chatName, messages, max_tokens: 12, temperature: 0, stop: [cut] });
-  assert.equal(stopped.choices[0]!.finish_reason, 'stop');
-  assert.equal(stopped.choices[0]!.message.content, full.slice(0, full.indexOf(cut)));
+  assert.equal(stopped.choices[0].finish_reason, 'stop');
+  assert.equal(stopped.choices[0].message.content, full.slice(0, full.indexOf(cut)));
   const several = await client.chat.completions.create({ model: chatName, messages, max_tokens: 4, n: 3, seed: 7, temperature: 1 });
   assert.deepEqual(several.choices.map((c) => c.index), [0, 1, 2]);
   assert.equal(several.usage?.completion_tokens, 12);
@@ -95,9 +95,9 @@ test('chat completions stream over raw HTTP: role chunk, content chunks, finish 
   const events = sseEvents(await r.text());
   assert.equal(events.at(-1), '[DONE]');
   const chunks = events.slice(0, -1).map((e) => JSON.parse(e) as { choices: { delta: { role?: string; content?: string }; finish_reason: string | null }[] });
-  assert.deepEqual(chunks[0]!.choices[0]!.delta, { role: 'assistant', content: '' });
-  assert.equal(chunks.at(-1)!.choices[0]!.finish_reason, 'length');
-  assert.deepEqual(chunks.at(-1)!.choices[0]!.delta, {});
+  assert.deepEqual(chunks[0].choices[0].delta, { role: 'assistant', content: '' });
+  assert.equal(chunks.at(-1)!.choices[0].finish_reason, 'length');
+  assert.deepEqual(chunks.at(-1)!.choices[0].delta, {});
 });
 
 test('GET /api/models marks the models with a chat template (the playground lists those in chat mode)', async () => {

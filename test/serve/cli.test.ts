@@ -24,7 +24,7 @@ test('muse serve: listens, answers /healthz, exits 0 on SIGTERM', async () => {
     child.stderr.on('data', (d: Buffer) => {
       err += d.toString();
       const m = /muse serve: (http:\/\/\S+)/.exec(err);
-      if (m) resolve(m[1]!);
+      if (m) resolve(m[1]);
     });
     child.on('exit', (code) => reject(new Error(`exited ${code}: ${err}`)));
   });

@@ -19,7 +19,7 @@ test('openai client: models.list, completions.create (plain and streamed)', asyn
 
   const c = await client.completions.create({ model: 'muse-story-en', prompt: 'The fox', max_tokens: 6, seed: 4, temperature: 0.7 });
   assert.equal(c.object, 'text_completion');
-  assert.equal(c.choices[0]!.finish_reason, 'length');
+  assert.equal(c.choices[0].finish_reason, 'length');
   assert.equal(c.usage?.completion_tokens, 6);
 
   const s = await client.completions.create({ model: 'muse-story-en', prompt: 'The fox', max_tokens: 6, seed: 4, temperature: 0.7, stream: true, stream_options: { include_usage: true } });
@@ -29,7 +29,7 @@ test('openai client: models.list, completions.create (plain and streamed)', asyn
     text += chunk.choices[0]?.text ?? '';
     if (chunk.usage) usage = chunk.usage.completion_tokens;
   }
-  assert.equal(text, c.choices[0]!.text, 'streamed and plain answers agree for the same seed');
+  assert.equal(text, c.choices[0].text, 'streamed and plain answers agree for the same seed');
   assert.equal(usage, 6);
 });
 

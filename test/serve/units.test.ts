@@ -106,14 +106,14 @@ test('RatingsStore stores, summarises per model+settings and exports CSV/JSONL',
   assert.equal(store.count(), 4);
   const s = store.summary();
   assert.equal(s.length, 2);
-  assert.equal(s[0]!.model, 'm1');
-  assert.equal(s[0]!.count, 3);
-  assert.equal(s[0]!.mean, 4);
+  assert.equal(s[0].model, 'm1');
+  assert.equal(s[0].count, 3);
+  assert.equal(s[0].mean, 4);
   // scipy: t.interval(0.95, 2, loc=4, scale=sem([5,4,3])) = (1.51586228..., 6.48413771...)
-  assert.ok(Math.abs(s[0]!.low! - 1.5158622882496697) < 1e-8);
-  assert.deepEqual(s[0]!.settings, { temperature: 0.8, top_k: 40 });
-  assert.equal(s[1]!.count, 1);
-  assert.equal(s[1]!.low, null);
+  assert.ok(Math.abs(s[0].low! - 1.5158622882496697) < 1e-8);
+  assert.deepEqual(s[0].settings, { temperature: 0.8, top_k: 40 });
+  assert.equal(s[1].count, 1);
+  assert.equal(s[1].low, null);
 
   const csv = [...exportRatings(store.iterate(), 'csv')].join('');
   const lines = csv.split('\r\n');
@@ -121,8 +121,8 @@ test('RatingsStore stores, summarises per model+settings and exports CSV/JSONL',
   assert.equal(lines[1], '1,2026-01-01T00:00:00.000Z,m1,"{""temperature"":0.8,""top_k"":40}","Once, ""upon""\na time","out, with comma",5,');
   const jsonl = [...exportRatings(store.iterate(), 'jsonl')].join('').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
   assert.equal(jsonl.length, 4);
-  assert.equal(jsonl[1]!.comment, 'good');
-  assert.equal(jsonl[0]!.prompt, base.prompt);
+  assert.equal(jsonl[1].comment, 'good');
+  assert.equal(jsonl[0].prompt, base.prompt);
   assert.equal(canonicalJSON({ b: 1, a: { d: 2, c: 3 } }), '{"a":{"c":3,"d":2},"b":1}');
   store.close();
 });

@@ -41,7 +41,7 @@ function check(name: string, fn: (f: Record<string, T.Tensor>, i: Record<string,
   out.backward(T.fromArray(c.grad_out!.data, c.grad_out!.shape));
   for (const [k, g] of Object.entries(c.grads ?? {})) {
     assert.ok(leaves[k].grad, `${name}: no gradient for ${k}`);
-    assertClose(leaves[k].grad!.data, g.data, atol, rtol, `${name} grad ${k}`);
+    assertClose(leaves[k].grad.data, g.data, atol, rtol, `${name} grad ${k}`);
   }
 }
 

@@ -41,9 +41,9 @@ async function oneStep(fused: boolean, micro: Batch[], weighted: boolean): Promi
     const trainer = new Trainer<Batch>({
       model,
       lossFn: (b) => model.forward(b.x, { targets: b.y }).loss!,
-      nextTrainBatch: () => micro[i++ % micro.length]!,
+      nextTrainBatch: () => micro[i++ % micro.length],
       ...(weighted ? { tokensInBatch: (b: Batch) => countTargetTokens(b.y) } : {}),
-      evalBatches: () => [micro[0]!],
+      evalBatches: () => [micro[0]],
       gradientAccumulationSteps: micro.length,
       maxIters: 1,
       evalInterval: 100,
@@ -77,7 +77,7 @@ for (const fused of [false, true]) {
     const accumulated = await oneStep(fused, [batchOf(a), batchOf(b)], true);
     assert.ok(Math.abs(accumulated.loss - combined.loss) < 1e-5, `loss ${accumulated.loss} vs ${combined.loss}`);
     let maxDiff = 0;
-    combined.weights.forEach((w, k) => w.forEach((v, j) => (maxDiff = Math.max(maxDiff, Math.abs(v - accumulated.weights[k]![j]!)))));
+    combined.weights.forEach((w, k) => w.forEach((v, j) => (maxDiff = Math.max(maxDiff, Math.abs(v - accumulated.weights[k][j])))));
     assert.ok(maxDiff < 1e-5, `weights differ by ${maxDiff}`);
     // Equal weighting (the old behaviour) is not the combined batch here.
     const equal = await oneStep(fused, [batchOf(a), batchOf(b)], false);

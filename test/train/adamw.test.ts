@@ -128,7 +128,7 @@ test('clipGradNorm + AdamW reproduce torch.optim.AdamW with clip_grad_norm_ (PyT
     });
     assert.deepEqual(opt.groups().decay, A.decay);
     A.steps.forEach((s, t) => {
-      for (const [name, p] of params) p.grad = s.grads[name] ? { data: Float32Array.from(s.grads[name]!) } : null;
+      for (const [name, p] of params) p.grad = s.grads[name] ? { data: Float32Array.from(s.grads[name]) } : null;
       const clip = clipGradNorm(params.map(([, p]) => p), A.hyper.max_norm, 1, backend);
       assert.ok(Math.abs(clip.norm - s.norm) <= 1e-5 * s.norm, `step ${t} norm ${clip.norm} vs torch ${s.norm}`);
       if (t === 1) assert.ok(clip.scale < 0.5, 'step 1 is meant to be clipped');

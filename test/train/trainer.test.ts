@@ -142,7 +142,7 @@ test('a tiny MLP learns: loss falls, checkpoints, metrics.jsonl and loss.svg are
     assert.equal(summary.step, 120);
     assert.equal(summary.stopReason, 'maxIters');
     assert.ok(summary.valLoss !== null && summary.valLoss < 0.4 * before, `val loss ${summary.valLoss} vs initial ${before}`);
-    assert.ok(summary.bestValLoss !== null && summary.bestValLoss <= summary.valLoss!);
+    assert.ok(summary.bestValLoss !== null && summary.bestValLoss <= summary.valLoss);
     assert.ok(summary.tokensPerSec !== null && summary.tokensPerSec > 0);
     assert.equal(summary.checkpoint, join(dir, 'best'));
     // HF-layout directories, each with the training record.
@@ -155,7 +155,7 @@ test('a tiny MLP learns: loss falls, checkpoints, metrics.jsonl and loss.svg are
     const reloaded = new TinyMLP(99, new Generator(1));
     const ck = loadWeights(reloaded, join(dir, 'best'));
     const check = new Trainer({ ...setup(join(dir, 'check'))[0], model: reloaded, lossFn: (b) => mseLoss(reloaded.forward(b.x), b.y) });
-    assert.ok(Math.abs(check.evaluate() - summary.bestValLoss!) < 1e-6);
+    assert.ok(Math.abs(check.evaluate() - summary.bestValLoss) < 1e-6);
     assert.equal((ck.trainerState as { best_metric: number }).best_metric, summary.bestValLoss);
     // metrics.jsonl: train lines at 1, 10, …, 120 and eval lines at 40, 80, 120.
     const recs = readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as MetricsRecord);

@@ -22,7 +22,7 @@ test('GRU matches torch.nn.GRU: outputs, final state and gradients', () => {
   const { B, T: L, I, H } = fx;
   const gru = new GRU(I, H, { gen: new T.Generator(0), init: false });
   const sd = new Map<string, T.Tensor>();
-  for (const [name, p] of gru.namedParameters()) sd.set(name, T.fromArray(fx.params[name]!, p.shape));
+  for (const [name, p] of gru.namedParameters()) sd.set(name, T.fromArray(fx.params[name], p.shape));
   gru.loadStateDict(sd);
   const x = T.fromArray(fx.x, [B, L, I]);
   const h0 = T.fromArray(fx.h0, [B, H]);
@@ -32,9 +32,9 @@ test('GRU matches torch.nn.GRU: outputs, final state and gradients', () => {
   assertClose(output.data, fx.output, 1e-5, 1e-4, 'output');
   assertClose(hN.data, fx.hN, 1e-5, 1e-4, 'hN');
   output.mul(T.fromArray(fx.r, [B, L, H])).sum().backward();
-  assertClose(x.grad!.data, fx.grad['x']!, 1e-5, 1e-4, 'dx');
-  assertClose(h0.grad!.data, fx.grad['h0']!, 1e-5, 1e-4, 'dh0');
-  for (const [name, p] of gru.namedParameters()) assertClose(p.grad!.data, fx.grad[name]!, 1e-5, 1e-4, `d ${name}`);
+  assertClose(x.grad!.data, fx.grad['x'], 1e-5, 1e-4, 'dx');
+  assertClose(h0.grad!.data, fx.grad['h0'], 1e-5, 1e-4, 'dh0');
+  for (const [name, p] of gru.namedParameters()) assertClose(p.grad!.data, fx.grad[name], 1e-5, 1e-4, `d ${name}`);
 });
 
 test('GRU mask: a row padded after step k ends with the state of step k', () => {

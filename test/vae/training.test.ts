@@ -68,7 +68,7 @@ test('sentence VAE: loss falls on a toy language, and the decoder reconstructs a
   model.eval();
   const mu = T.noGrad(() => model.encode(batch.inputIds, batch.attentionMask).mu);
   const decoded = model.decode(mu);
-  const exact = decoded.filter((d, i) => d.join() === lines[i]!.join()).length;
+  const exact = decoded.filter((d, i) => d.join() === lines[i].join()).length;
   assert.ok(exact >= 4, `reconstructed ${exact}/6: ${JSON.stringify(decoded)}`);
 });
 
@@ -81,7 +81,7 @@ test('vectorize → normalize → autoencode pipeline: trains, saves, reloads, e
   const g = new T.Generator(4);
   const docs: string[] = [];
   for (let i = 0; i < 60; i++) {
-    const t = topics[i % 3]!;
+    const t = topics[i % 3];
     docs.push(Array.from({ length: 6 }, () => t[g.randint(0, t.length)]).join(' '));
   }
   const dir = mkdtempSync(join(tmpdir(), 'muse-ae-'));
@@ -90,7 +90,7 @@ test('vectorize → normalize → autoencode pipeline: trains, saves, reloads, e
     assert.equal(s.features, 15);
     assert.ok(s.bestValLoss! < 0.5, `val loss ${s.bestValLoss}`);
     const ae = loadVectorAutoencoder(join(dir, 'best'));
-    assert.equal(encodeTexts(ae, ['fox vine'])[0]!.length, 3);
+    assert.equal(encodeTexts(ae, ['fox vine'])[0].length, 3);
     const nb = nearestNeighbors(ae, 'the hare and the tortoise race', docs, 5);
     assert.ok(nb.every((n) => n.index % 3 === 1), `neighbours should be hare/tortoise documents: ${JSON.stringify(nb)}`);
   } finally {

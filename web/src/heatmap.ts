@@ -47,7 +47,7 @@ export class AttentionView {
 
   private matrix(): number[] {
     const d = this.data!;
-    return d.weights[Number(this.layerSel.value)]![Number(this.headSel.value)]!;
+    return d.weights[Number(this.layerSel.value)][Number(this.headSel.value)];
   }
 
   private render(): void {
@@ -71,7 +71,7 @@ export class AttentionView {
     this.canvas.width = this.canvas.height = cell * T;
     for (let i = 0; i < T; i++) {
       for (let j = 0; j < T; j++) {
-        ctx.fillStyle = shade(m[i * T + j]!);
+        ctx.fillStyle = shade(m[i * T + j]);
         ctx.fillRect(j * cell, i * cell, cell, cell);
       }
     }
@@ -82,7 +82,7 @@ export class AttentionView {
     const T = this.data!.seqLen;
     const m = this.matrix();
     spans.forEach((s, j) => {
-      const w = j <= i ? m[i * T + j]! : 0;
+      const w = j <= i ? m[i * T + j] : 0;
       s.style.background = j <= i ? shade(w) : '';
       s.classList.toggle('query', j === i);
       s.title = `token ${j}: ${(w * 100).toFixed(1)}% of token ${i}'s attention`;

@@ -87,8 +87,8 @@ async function main(): Promise<void> {
         ...rows.map(([k, v]) => {
           const tr = document.createElement('tr');
           tr.innerHTML = '<th></th><td></td>';
-          tr.children[0]!.textContent = k;
-          tr.children[1]!.textContent = v;
+          tr.children[0].textContent = k;
+          tr.children[1].textContent = v;
           return tr;
         }),
       );

@@ -89,7 +89,7 @@ export function register(program: Command): void {
       }
       const summary = await trainVectorAutoencoder({
         documents: docs,
-        vectorizer: { type: o.vectorizer, analyzer: o.analyzer, ngramRange: [ngram[0]!, ngram[1]!], minDf: num('min-df', o.minDf), maxDf: num('max-df', o.maxDf), maxFeatures: int('max-features', o.maxFeatures), norm },
+        vectorizer: { type: o.vectorizer, analyzer: o.analyzer, ngramRange: [ngram[0], ngram[1]], minDf: num('min-df', o.minDf), maxDf: num('max-df', o.maxDf), maxFeatures: int('max-features', o.maxFeatures), norm },
         model: { hiddenSizes: o.hidden.split(',').map((h) => int('hidden', h)!), latentSize: int('latent', o.latent) },
         variational: o.vae ? { beta: num('beta', o.beta) } : undefined,
         training: { maxIters: int('max-iters', o.maxIters), batchSize: int('batch-size', o.batchSize), learningRate: num('lr', o.lr), seed: Number(o.seed) },
@@ -116,10 +116,10 @@ export function register(program: Command): void {
       const docs = [...texts, ...(o.corpus ?? []).flatMap((f) => readDocuments(f, { field: o.field }))];
       if (docs.length === 0) throw new ConfigError('nothing to encode: pass texts as arguments or --corpus FILE');
       const z = encodeTexts(m, docs);
-      const lines = docs.map((text, i) => JSON.stringify({ text, z: z[i]!.map((v) => Number(v.toPrecision(6))) })).join('\n') + '\n';
+      const lines = docs.map((text, i) => JSON.stringify({ text, z: z[i].map((v) => Number(v.toPrecision(6))) })).join('\n') + '\n';
       if (o.out) {
         writeFileAtomic(o.out, lines);
-        process.stderr.write(`wrote ${docs.length} vectors of ${z[0]!.length} dimensions to ${o.out}\n`);
+        process.stderr.write(`wrote ${docs.length} vectors of ${z[0].length} dimensions to ${o.out}\n`);
       } else process.stdout.write(lines);
     });
 

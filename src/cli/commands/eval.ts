@@ -129,14 +129,14 @@ async function runPerplexity(flags: EvalFlags): Promise<void> {
       let nll = 0;
       let count = 0;
       for (let i = 0; i + 1 < t; i++) {
-        const target = labels[i + 1]!;
+        const target = labels[i + 1];
         if (target === -100) continue;
         const row = logits.subarray(i * V, (i + 1) * V);
         let max = -Infinity;
-        for (let v = 0; v < V; v++) if (row[v]! > max) max = row[v]!;
+        for (let v = 0; v < V; v++) if (row[v] > max) max = row[v]!;
         let sum = 0;
-        for (let v = 0; v < V; v++) sum += Math.exp(row[v]! - max);
-        nll += max + Math.log(sum) - row[target]!;
+        for (let v = 0; v < V; v++) sum += Math.exp(row[v] - max);
+        nll += max + Math.log(sum) - row[target];
         count++;
       }
       return { nll, count };

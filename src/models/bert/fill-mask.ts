@@ -63,15 +63,15 @@ export function fillMask(lm: LoadedMaskedLM, text: string, opts: FillMaskOptions
   return positions.map((pos) => {
     const row = logits.subarray(pos * V, (pos + 1) * V);
     let max = -Infinity;
-    for (let v = 0; v < V; v++) if (row[v]! > max) max = row[v]!;
+    for (let v = 0; v < V; v++) if (row[v] > max) max = row[v]!;
     let z = 0;
-    for (let v = 0; v < V; v++) z += Math.exp(row[v]! - max);
-    const order = Array.from({ length: V }, (_, v) => v).sort((a, b) => row[b]! - row[a]! || a - b).slice(0, k);
+    for (let v = 0; v < V; v++) z += Math.exp(row[v] - max);
+    const order = Array.from({ length: V }, (_, v) => v).sort((a, b) => row[b] - row[a] || a - b).slice(0, k);
     return order.map((id) => {
       const filled = ids.slice();
       filled[pos] = id;
       return {
-        score: Math.exp(row[id]! - max) / z,
+        score: Math.exp(row[id] - max) / z,
         token: id,
         token_str: joinCjk(tok.decode([id])),
         sequence: joinCjk(tok.decode(filled, { skipSpecialTokens: single })),

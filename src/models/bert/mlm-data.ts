@@ -112,7 +112,7 @@ export class MlmCollator {
     const selected = new Uint8Array(B * T);
     let count = 0;
     for (let b = 0; b < B; b++) {
-      const e = examples[b]!;
+      const e = examples[b];
       inputIds.set(e.ids, b * T);
       attentionMask.fill(1, b * T, b * T + e.ids.length);
       count += this.opts.wholeWordMask ? this.selectWords(e, selected, b * T, rng) : this.selectTokens(e, selected, b * T, rng);
@@ -121,10 +121,10 @@ export class MlmCollator {
       // Force one prediction so the mean loss is defined (HF would return NaN).
       const cands: number[] = [];
       for (let b = 0; b < B; b++) {
-        const e = examples[b]!;
-        for (let i = 0; i < e.ids.length; i++) if (!this.special.has(e.ids[i]!)) cands.push(b * T + i);
+        const e = examples[b];
+        for (let i = 0; i < e.ids.length; i++) if (!this.special.has(e.ids[i])) cands.push(b * T + i);
       }
-      if (cands.length) selected[cands[rng.randint(0, cands.length)]!] = 1;
+      if (cands.length) selected[cands[rng.randint(0, cands.length)]] = 1;
     }
     const { maskReplaceProbability: pm, randomReplaceProbability: pr, maskTokenId } = this.opts;
     for (let i = 0; i < B * T; i++) {
@@ -140,7 +140,7 @@ export class MlmCollator {
   private selectTokens(e: MlmExample, selected: Uint8Array, base: number, rng: MlmRandom): number {
     let n = 0;
     for (let i = 0; i < e.ids.length; i++) {
-      if (this.special.has(e.ids[i]!) || (e.wordIds && e.wordIds[i]! < 0)) continue;
+      if (this.special.has(e.ids[i]) || (e.wordIds && e.wordIds[i] < 0)) continue;
       if (rng.random() < this.opts.mlmProbability) {
         selected[base + i] = 1;
         n++;
@@ -153,8 +153,8 @@ export class MlmCollator {
     const words = new Map<number, number[]>();
     let nTokens = 0;
     for (let i = 0; i < e.ids.length; i++) {
-      if (this.special.has(e.ids[i]!)) continue;
-      const w = e.wordIds ? e.wordIds[i]! : i;
+      if (this.special.has(e.ids[i])) continue;
+      const w = e.wordIds ? e.wordIds[i] : i;
       if (w < 0) continue;
       nTokens++;
       const list = words.get(w);
@@ -165,7 +165,7 @@ export class MlmCollator {
     const groups = [...words.values()];
     for (let i = groups.length - 1; i > 0; i--) {
       const j = rng.randint(0, i + 1);
-      [groups[i], groups[j]] = [groups[j]!, groups[i]!];
+      [groups[i], groups[j]] = [groups[j], groups[i]];
     }
     const budget = Math.max(1, Math.round(nTokens * this.opts.mlmProbability));
     let n = 0;
@@ -196,7 +196,7 @@ export function chunkAtBoundaries(ids: ArrayLike<number>, maxTokens: number, isB
     const limit = Math.min(ids.length, start + maxTokens);
     let end = limit;
     if (limit < ids.length) {
-      for (let i = limit - 1; i > start; i--) if (isBoundary(ids[i]!)) {
+      for (let i = limit - 1; i > start; i--) if (isBoundary(ids[i])) {
         end = i + 1;
         break;
       }
@@ -260,19 +260,19 @@ export class LengthGroupedSampler {
     const n = lengths.length;
     if (n === 0) throw new ConfigError('LengthGroupedSampler: no examples');
     if (!Number.isInteger(minBucketSize) || minBucketSize < 1) throw new ConfigError(`LengthGroupedSampler: minBucketSize must be a positive integer, got ${minBucketSize}`);
-    const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => lengths[a]! - lengths[b]! || a - b);
+    const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => lengths[a] - lengths[b] || a - b);
     const groups: number[][] = [];
     let cur: number[] = [];
     for (let k = 0; k < n; k++) {
-      cur.push(order[k]!);
-      const lengthEnds = k + 1 === n || lengths[order[k + 1]!] !== lengths[order[k]!];
+      cur.push(order[k]);
+      const lengthEnds = k + 1 === n || lengths[order[k + 1]] !== lengths[order[k]];
       if (lengthEnds && cur.length >= minBucketSize) {
         groups.push(cur);
         cur = [];
       }
     }
     if (cur.length) {
-      if (groups.length) groups[groups.length - 1]!.push(...cur);
+      if (groups.length) groups[groups.length - 1].push(...cur);
       else groups.push(cur);
     }
     this.buckets = groups.map((g) => Int32Array.from(g));
@@ -287,9 +287,9 @@ export class LengthGroupedSampler {
    */
   sample(batchSize: number, rng: RandomSource): number[] {
     const first = rng.randint(0, this.bucketOf.length);
-    const bucket = this.buckets[this.bucketOf[first]!]!;
+    const bucket = this.buckets[this.bucketOf[first]];
     const out = [first];
-    for (let i = 1; i < batchSize; i++) out.push(bucket[rng.randint(0, bucket.length)]!);
+    for (let i = 1; i < batchSize; i++) out.push(bucket[rng.randint(0, bucket.length)]);
     return out;
   }
 }

@@ -61,12 +61,12 @@ export function maskedTokenAccuracy(model: BertForMaskedLM, tok: Tokenizer, exam
     rows.forEach((r, b) => {
       ids.set(r.ids, b * T);
       attention.fill(1, b * T, b * T + r.ids.length);
-      const cands = [...r.ids.keys()].filter((i) => eligible(r.ids[i]!));
+      const cands = [...r.ids.keys()].filter((i) => eligible(r.ids[i]));
       if (cands.length === 0) return;
       let chosen = opts.singleMask ? [] : cands.filter(() => gen.random() < p);
-      if (chosen.length === 0) chosen = [cands[gen.randint(0, cands.length)]!];
+      if (chosen.length === 0) chosen = [cands[gen.randint(0, cands.length)]];
       for (const i of chosen) {
-        targets.push([b * T + i, r.ids[i]!]);
+        targets.push([b * T + i, r.ids[i]]);
         ids[b * T + i] = maskId;
       }
     });
@@ -74,9 +74,9 @@ export function maskedTokenAccuracy(model: BertForMaskedLM, tok: Tokenizer, exam
     const logits = model.logits(ids, rows.length, T, attention);
     for (const [pos, gold] of targets) {
       const row = logits.subarray(pos * V, (pos + 1) * V);
-      const g = row[gold]!;
+      const g = row[gold];
       let higher = 0;
-      for (let v = 0; v < V && higher < 5; v++) if (row[v]! > g || (row[v] === g && v < gold)) higher++;
+      for (let v = 0; v < V && higher < 5; v++) if (row[v] > g || (row[v] === g && v < gold)) higher++;
       masked++;
       if (higher === 0) top1++;
       if (higher < 5) top5++;

@@ -65,7 +65,7 @@ export function readMlmCorpus(recipe: TrainRecipe, files: string[]): MlmCorpus {
   const gen = new Generator(recipe.training.seed ?? 1337);
   for (let i = docs.length - 1; i > 0; i--) {
     const j = gen.randint(0, i + 1);
-    [docs[i], docs[j]] = [docs[j]!, docs[i]!];
+    [docs[i], docs[j]] = [docs[j], docs[i]];
   }
   const nVal = Math.floor(docs.length * (d.valFraction ?? 0.1));
   if (nVal < 1 || docs.length - nVal < 1) throw new ConfigError(`the corpus gives ${docs.length - nVal} training and ${nVal} validation documents${filterNote}; use a larger corpus or another valFraction`);
@@ -171,7 +171,7 @@ export async function pretrainMLM(opts: PretrainOptions): Promise<TrainSummary &
   const modelCfg: Record<string, unknown> = {
     ...(recipe.model as Record<string, unknown>),
     vocab_size: tok.vocabSize,
-    max_position_embeddings: (recipe.model.max_position_embeddings as number | undefined) ?? T,
+    max_position_embeddings: (recipe.model.max_position_embeddings) ?? T,
     pad_token_id: tok.padTokenId ?? 0,
     architectures: ['BertForMaskedLM'],
   };
@@ -190,8 +190,8 @@ export async function pretrainMLM(opts: PretrainOptions): Promise<TrainSummary &
     tokensInBatch: (b) => countTargetTokens(b.labels),
     nextTrainBatch: () => {
       const rows: MlmExample[] = [];
-      if (grouped) for (const i of grouped.sample(B, batchGen)) rows.push(trainEx[i]!);
-      else for (let i = 0; i < B; i++) rows.push(trainEx[batchGen.randint(0, trainEx.length)]!);
+      if (grouped) for (const i of grouped.sample(B, batchGen)) rows.push(trainEx[i]);
+      else for (let i = 0; i < B; i++) rows.push(trainEx[batchGen.randint(0, trainEx.length)]);
       return toTensors(collator.collate(rows, batchGen));
     },
     // Fixed validation batches and masks: the same examples in order, masked from the same seed every evaluation.
@@ -199,7 +199,7 @@ export async function pretrainMLM(opts: PretrainOptions): Promise<TrainSummary &
       const g = evalGen.clone();
       for (let i = 0; ; i = (i + B) % valEx.length) {
         const rows: MlmExample[] = [];
-        for (let j = 0; j < B; j++) rows.push(valEx[(i + j) % valEx.length]!);
+        for (let j = 0; j < B; j++) rows.push(valEx[(i + j) % valEx.length]);
         yield toTensors(collator.collate(rows, g));
       }
     },

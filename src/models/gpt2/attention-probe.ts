@@ -84,14 +84,14 @@ function causalSoftmax(scores: Float32Array, H: number, T: number, scale: number
     for (let i = 0; i < T; i++) {
       const row = (h * T + i) * T;
       let max = -Infinity;
-      for (let j = 0; j <= i; j++) max = Math.max(max, scores[row + j]! * scale);
+      for (let j = 0; j <= i; j++) max = Math.max(max, scores[row + j] * scale);
       let sum = 0;
       for (let j = 0; j <= i; j++) {
-        const e = Math.exp(scores[row + j]! * scale - max);
+        const e = Math.exp(scores[row + j] * scale - max);
         out[row + j] = e;
         sum += e;
       }
-      for (let j = 0; j <= i; j++) out[row + j] = out[row + j]! / sum;
+      for (let j = 0; j <= i; j++) out[row + j] = out[row + j] / sum;
     }
   }
   return out;

@@ -69,12 +69,12 @@ export function scoreEndings(loaded: LoadedCausalLM, model: GPT, pairs: readonly
   const hyps = pairs.map((p) => {
     const ids = tok.encode(p.beginning, { addSpecialTokens: false }).ids;
     const out = generate(model, [ids], config, { tokenizer: tok, onWarning: () => {} });
-    return tok.decode(out.sequences[0]!, { skipSpecialTokens: true }).trim();
+    return tok.decode(out.sequences[0], { skipSpecialTokens: true }).trim();
   });
   const tokenize = zh ? 'zh' : '13a';
   return {
     bleu: corpusBleu(hyps, [refs], { tokenize }).score,
-    rougeL: corpusRouge(hyps, refs, { rougeTypes: ['rougeL'] }).mean.rougeL!.fmeasure,
+    rougeL: corpusRouge(hyps, refs, { rougeTypes: ['rougeL'] }).mean.rougeL.fmeasure,
     tokenize,
     hypotheses: hyps,
   };
@@ -123,7 +123,7 @@ export async function finetune(opts: FinetuneOptions): Promise<FinetuneReport> {
     model,
     lossFn: (b: { x: Tensor; y: Tensor }) => model.forward(b.x, { targets: b.y }).loss!,
     tokensInBatch: (b) => countTargetTokens(b.y),
-    nextTrainBatch: () => toBatch(Array.from({ length: batchSize }, () => trainEx[gen.randint(0, trainEx.length)]!)),
+    nextTrainBatch: () => toBatch(Array.from({ length: batchSize }, () => trainEx[gen.randint(0, trainEx.length)])),
     evalBatches: function* () {
       for (let i = 0; ; i = (i + batchSize) % valEx.length) yield toBatch(valEx.slice(i, i + batchSize));
     },

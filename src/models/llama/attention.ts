@@ -20,7 +20,7 @@ import type { KVCache } from '../kv-cache.js';
  */
 export function cachedGQA(q: Tensor, k: Tensor, v: Tensor, cache: KVCache, layer: number, attentionMask: Int32Array | null, window: number | null): Tensor {
   const [B, H, T, D] = q.shape as [number, number, number, number];
-  const Hkv = k.shape[1]!;
+  const Hkv = k.shape[1];
   const rep = H / Hkv;
   const past = cache.length;
   const tk = past + T;
@@ -81,8 +81,8 @@ export function repeatKV(x: Tensor, rep: number): Tensor {
  * `(i − window, i]`).
  */
 export function trainAttention(q: Tensor, k: Tensor, v: Tensor, window: number | null): Tensor {
-  const T = q.shape[2]!;
-  const D = q.shape[3]!;
+  const T = q.shape[2];
+  const D = q.shape[3];
   if (window === null || T <= window) return scaledDotProductAttention(q, k, v, { causal: true });
   const outside = new Float32Array(T * T);
   for (let i = 0; i < T; i++) for (let j = 0; j < T; j++) outside[i * T + j] = j > i || j <= i - window ? 1 : 0;

@@ -188,7 +188,7 @@ function ropeScaling(v: unknown, source: string): RopeScaling | null {
   if (typeof r.factor !== 'number' || !(r.factor >= 1)) throw bad(source, 'rope_scaling.factor', `must be a number ≥ 1 for rope_type ${String(type)}, got ${JSON.stringify(r.factor)}`);
   if (type === 'llama3') {
     for (const f of ['low_freq_factor', 'high_freq_factor', 'original_max_position_embeddings']) {
-      if (typeof r[f] !== 'number' || !((r[f] as number) > 0)) throw bad(source, `rope_scaling.${f}`, `must be a positive number for rope_type llama3, got ${JSON.stringify(r[f])}`);
+      if (typeof r[f] !== 'number' || !((r[f]) > 0)) throw bad(source, `rope_scaling.${f}`, `must be a positive number for rope_type llama3, got ${JSON.stringify(r[f])}`);
     }
     if ((r.high_freq_factor as number) <= (r.low_freq_factor as number)) {
       throw bad(source, 'rope_scaling.high_freq_factor', `(${String(r.high_freq_factor)}) must exceed low_freq_factor (${String(r.low_freq_factor)})`);

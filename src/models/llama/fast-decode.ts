@@ -39,7 +39,7 @@ export function llamaFastForward(
       llamaDecoderSpec(model.config, {
         matrix: (n) => {
           const p = params.get(n);
-          return p && p.shape.length === 2 ? f32Weight(p.data as Float32Array, p.shape[0]!, p.shape[1]!) : undefined;
+          return p && p.shape.length === 2 ? f32Weight(p.data as Float32Array, p.shape[0], p.shape[1]) : undefined;
         },
         vector: (n) => {
           const p = params.get(n);

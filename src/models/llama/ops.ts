@@ -31,10 +31,10 @@ export function rmsNorm(x: Tensor, weight: Tensor, eps: number): Tensor {
   for (let r = 0; r < rows; r++) {
     const o = r * C;
     let ss = 0;
-    for (let j = 0; j < C; j++) ss += xd[o + j]! * xd[o + j]!;
+    for (let j = 0; j < C; j++) ss += xd[o + j] * xd[o + j];
     const s = 1 / Math.sqrt(ss / C + eps);
     rstd[r] = s;
-    for (let j = 0; j < C; j++) out[o + j] = Math.fround(xd[o + j]! * s) * wd[j]!;
+    for (let j = 0; j < C; j++) out[o + j] = Math.fround(xd[o + j] * s) * wd[j];
   }
   const res = new Tensor(out, x.shape);
   if (needsGrad(x, weight)) {
@@ -44,14 +44,14 @@ export function rmsNorm(x: Tensor, weight: Tensor, eps: number): Tensor {
       const dwAcc = dw ? new Float64Array(C) : null;
       for (let r = 0; r < rows; r++) {
         const o = r * C;
-        const s = rstd[r]!;
+        const s = rstd[r];
         if (dx) {
           let dot = 0;
-          for (let j = 0; j < C; j++) dot += g[o + j]! * wd[j]! * xd[o + j]!;
+          for (let j = 0; j < C; j++) dot += g[o + j] * wd[j] * xd[o + j];
           const k = (s * s * s * dot) / C;
-          for (let j = 0; j < C; j++) dx[o + j] = s * g[o + j]! * wd[j]! - k * xd[o + j]!;
+          for (let j = 0; j < C; j++) dx[o + j] = s * g[o + j] * wd[j] - k * xd[o + j];
         }
-        if (dwAcc) for (let j = 0; j < C; j++) dwAcc[j] += g[o + j]! * xd[o + j]! * s;
+        if (dwAcc) for (let j = 0; j < C; j++) dwAcc[j] += g[o + j] * xd[o + j] * s;
       }
       if (dw && dwAcc) for (let j = 0; j < C; j++) dw[j] = dwAcc[j]!;
       return [dx, dw];
@@ -83,10 +83,10 @@ export function applyRotary(x: Tensor, cos: Float32Array, sin: Float32Array): Te
       for (let hh = 0; hh < H; hh++) {
         const o = (r * H + hh) * D;
         for (let i = 0; i < h; i++) {
-          const c = cos[t + i]!;
-          const s = sign * sin[t + i]!;
-          const a = src[o + i]!;
-          const b = src[o + i + h]!;
+          const c = cos[t + i];
+          const s = sign * sin[t + i];
+          const a = src[o + i];
+          const b = src[o + i + h];
           dst[o + i] = a * c - b * s;
           dst[o + i + h] = b * c + a * s;
         }
@@ -124,7 +124,7 @@ export function siluMul(gate: Tensor, up: Tensor): Tensor {
   // σ(gate) on the backend's vectorised kernel, straight into the output (recomputed in the backward: one buffer less to keep).
   const out = new Float32Array(n);
   getBackend().unary('sigmoid', gd, out, n);
-  for (let i = 0; i < n; i++) out[i] = gd[i]! * out[i]! * ud[i]!;
+  for (let i = 0; i < n; i++) out[i] = gd[i] * out[i] * ud[i];
   const res = new Tensor(out, gate.shape);
   if (needsGrad(gate, up)) {
     record(res, [gate, up], (g) => {
@@ -133,13 +133,13 @@ export function siluMul(gate: Tensor, up: Tensor): Tensor {
       let du: Float32Array | null = null;
       if (up.requiresGrad) {
         du = allocF32(n);
-        for (let i = 0; i < n; i++) du[i] = g[i]! * gd[i]! * sig[i]!;
+        for (let i = 0; i < n; i++) du[i] = g[i] * gd[i] * sig[i];
       }
       if (gate.requiresGrad) {
         // dσ-weighted: d/dz [z·σ(z)] = σ(z)·(1 + z·(1 − σ(z))), written over σ in place.
         for (let i = 0; i < n; i++) {
-          const sg = sig[i]!;
-          sig[i] = g[i]! * ud[i]! * sg * (1 + gd[i]! * (1 - sg));
+          const sg = sig[i];
+          sig[i] = g[i] * ud[i] * sg * (1 + gd[i] * (1 - sg));
         }
         return [sig, du];
       }

@@ -62,9 +62,9 @@ export function ropeTables(invFreq: Float64Array, positions: Int32Array): { cos:
   const cos = new Float32Array(n * half);
   const sin = new Float32Array(n * half);
   for (let p = 0; p < n; p++) {
-    const pos = positions[p]!;
+    const pos = positions[p];
     for (let i = 0; i < half; i++) {
-      const a = pos * invFreq[i]!;
+      const a = pos * invFreq[i];
       cos[p * half + i] = Math.cos(a);
       sin[p * half + i] = Math.sin(a);
     }

@@ -74,7 +74,7 @@ export function scoreHypotheses(hypotheses: string[], references: readonly strin
   const tokenize = references.some((r) => hasCjk(r)) ? 'zh' : '13a';
   return {
     bleu: corpusBleu(hypotheses, [references], { tokenize }).score,
-    rougeL: corpusRouge(hypotheses, references, { rougeTypes: ['rougeL'] }).mean.rougeL!.fmeasure,
+    rougeL: corpusRouge(hypotheses, references, { rougeTypes: ['rougeL'] }).mean.rougeL.fmeasure,
     tokenize,
     hypotheses,
   };
@@ -183,7 +183,7 @@ export async function finetuneSeq2Seq(opts: FinetuneSeq2SeqOptions): Promise<Fin
     // Label smoothing while training (§5.4); the plain NLL for validation.
     lossFn: (b: Seq2SeqBatch) => model.forward({ ...b, labelSmoothing: model.training ? cfg.label_smoothing : 0 }).loss!,
     tokensInBatch: (b) => countTargetTokens(b.labels),
-    nextTrainBatch: () => collateSeq2Seq(Array.from({ length: batchSize }, () => trainEx[gen.randint(0, trainEx.length)]!), pad),
+    nextTrainBatch: () => collateSeq2Seq(Array.from({ length: batchSize }, () => trainEx[gen.randint(0, trainEx.length)]), pad),
     evalBatches: function* () {
       for (let i = 0; ; i = (i + batchSize) % valEx.length) yield collateSeq2Seq(valEx.slice(i, i + batchSize), pad);
     },

@@ -125,7 +125,7 @@ export class Seq2SeqAttention extends Module {
     const lse = new Float32Array(T);
     const be = getBackend();
     for (let b = 0; b < B; b++) {
-      const src = srcRow[b]!;
+      const src = srcRow[b];
       for (let h = 0; h < H; h++) {
         const s = b * H + h;
         const m = (src * H + h) * S * D;
@@ -358,6 +358,7 @@ export class Seq2SeqTransformer extends Module {
 
   /** `E[ids]·√d_model + PE[positions]`, dropout: ids `[B, T]`, positions int32 `[B, T]` → `[B, T, C]`. */
   private embed(ids: Tensor, positions: Tensor, side: 'encoder' | 'decoder'): Tensor {
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- needed: the rule misreads an assertion right of `??`
     const table = this.model.shared ?? (this.model[side].embed_tokens as Embedding);
     let x = table.forward(ids);
     if (this.config.scale_embedding) x = x.mul(Math.sqrt(this.config.d_model));
@@ -459,7 +460,7 @@ export class Seq2SeqTransformer extends Module {
   decodeCached(ids: Int32Array, B: number, T: number, cache: Seq2SeqCache, source: EncodedSource, positions: Int32Array, attentionMask: Int32Array | null, lastOnly: boolean): Float32Array {
     let x = this.embed(fromArray(ids, [B, T], 'int32'), fromArray(positions, [B, T], 'int32'), 'decoder');
     const layers = this.model.decoder.layers;
-    for (let l = 0; l < layers.length; l++) x = layers[l]!.forward(x, null, null, { cache, layer: l, attentionMask, source });
+    for (let l = 0; l < layers.length; l++) x = layers[l].forward(x, null, null, { cache, layer: l, attentionMask, source });
     cache.self.advance(T);
     if (this.model.decoder.layer_norm) x = this.model.decoder.layer_norm.forward(x);
     if (lastOnly) x = x.narrow(1, T - 1, 1).reshape([B, this.config.d_model]);
@@ -498,7 +499,7 @@ export function shiftTokensRight(labels: Tensor, decoderStartTokenId: number, pa
   for (let b = 0; b < B; b++) {
     out[b * T] = decoderStartTokenId;
     for (let i = 1; i < T; i++) {
-      const v = src[b * T + i - 1]!;
+      const v = src[b * T + i - 1];
       out[b * T + i] = v === -100 ? padTokenId : v;
     }
   }
@@ -553,7 +554,7 @@ export class EncodedSource {
 
   /** Cross-attention keys/values of decoder layer `layer`. */
   memoryKV(layer: number): { k: Float32Array; v: Float32Array } {
-    return this.kv[layer]!;
+    return this.kv[layer];
   }
 }
 

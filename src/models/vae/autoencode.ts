@@ -97,7 +97,7 @@ export async function trainVectorAutoencoder(opts: TrainVectorAutoencoderOptions
   const shuffle = new Generator(seed + 3);
   for (let i = n - 1; i > 0; i--) {
     const j = shuffle.randint(0, i + 1);
-    [order[i], order[j]] = [order[j]!, order[i]!];
+    [order[i], order[j]] = [order[j], order[i]];
   }
   const nVal = Math.max(1, Math.floor(n * (t.valFraction ?? 0.1)));
   const valIdx = order.slice(0, nVal);
@@ -106,7 +106,7 @@ export async function trainVectorAutoencoder(opts: TrainVectorAutoencoderOptions
   const rows = (idx: number[]): Tensor => {
     const out = new Float32Array(idx.length * d);
     idx.forEach((r, i) => {
-      for (let k = csr.indptr[r]!; k < csr.indptr[r + 1]!; k++) out[i * d + csr.indices[k]!] = csr.data[k]!;
+      for (let k = csr.indptr[r]; k < csr.indptr[r + 1]; k++) out[i * d + csr.indices[k]] = csr.data[k]!;
     });
     return new Tensor(out, [idx.length, d]);
   };
@@ -133,7 +133,7 @@ export async function trainVectorAutoencoder(opts: TrainVectorAutoencoderOptions
   const trainer = new Trainer<Tensor>({
     model,
     lossFn: lossOf,
-    nextTrainBatch: () => rows(Array.from({ length: B }, () => trainIdx[batchGen.randint(0, trainIdx.length)]!)),
+    nextTrainBatch: () => rows(Array.from({ length: B }, () => trainIdx[batchGen.randint(0, trainIdx.length)])),
     evalBatches: () => [val],
     maxIters,
     evalInterval: t.evalInterval ?? Math.max(1, Math.floor(maxIters / 10)),
@@ -172,7 +172,7 @@ export function encodeTexts(ae: LoadedVectorAutoencoder, texts: readonly string[
     let x = ae.vectorizer.transform(chunk);
     if (ae.norm) x = normalize(x, ae.norm);
     const z = noGrad(() => (ae.model instanceof VAE ? ae.model.encode(toTensor(x)).mu : ae.model.encode(toTensor(x))));
-    const k = z.shape[1]!;
+    const k = z.shape[1];
     const zd = z.data as Float32Array;
     for (let i = 0; i < x.rows; i++) out.push(Array.from(zd.subarray(i * k, (i + 1) * k)));
   }
@@ -184,9 +184,9 @@ function cosine(a: readonly number[], b: readonly number[]): number {
   let aa = 0;
   let bb = 0;
   for (let i = 0; i < a.length; i++) {
-    ab += a[i]! * b[i]!;
-    aa += a[i]! * a[i]!;
-    bb += b[i]! * b[i]!;
+    ab += a[i] * b[i];
+    aa += a[i] * a[i];
+    bb += b[i] * b[i];
   }
   return aa === 0 || bb === 0 ? 0 : ab / Math.sqrt(aa * bb);
 }
@@ -200,7 +200,7 @@ export function nearestNeighbors(ae: LoadedVectorAutoencoder, query: string, can
   const [q] = encodeTexts(ae, [query]);
   const zs = encodeTexts(ae, candidates);
   return zs
-    .map((z, index) => ({ text: candidates[index]!, index, similarity: cosine(q!, z) }))
+    .map((z, index) => ({ text: candidates[index], index, similarity: cosine(q, z) }))
     .sort((a, b) => b.similarity - a.similarity || a.index - b.index)
     .slice(0, k);
 }

@@ -82,6 +82,6 @@ export class Autoencoder extends Module {
    * all-zero output), a scale the element mean (÷ features) would hide.
    */
   loss(x: Tensor): Tensor {
-    return mseLoss(this.decode(this.encode(x)), x, { reduction: 'sum' }).div(x.shape[0]!);
+    return mseLoss(this.decode(this.encode(x)), x, { reduction: 'sum' }).div(x.shape[0]);
   }
 }

@@ -49,7 +49,7 @@ export function evaluateSentenceVAE(model: SentenceVAE, lines: readonly (readonl
         const r = model.loss(makeSentenceBatch(chunk, model.config), { gen });
         recon += r.recon.item() * chunk.length;
         kl += r.kl.item() * chunk.length;
-        mus.set(r.mu.data as Float32Array, i * k);
+        mus.set(r.mu.data, i * k);
       }
       const n = lines.length;
       return { negElbo: (recon + kl) / n, recon: recon / n, kl: kl / n, activeUnits: activeUnits(mus, n, k).count, latentSize: k, lines: n };
@@ -92,7 +92,7 @@ export function prepareSentenceData(recipe: SentenceVAERecipe, corpus: readonly 
   const shuffleGen = new Generator((tr.seed ?? 1337) + 3);
   for (let i = encoded.length - 1; i > 0; i--) {
     const j = shuffleGen.randint(0, i + 1);
-    [encoded[i], encoded[j]] = [encoded[j]!, encoded[i]!];
+    [encoded[i], encoded[j]] = [encoded[j], encoded[i]];
   }
   const nVal = d.valLines ?? 2000;
   if (encoded.length < nVal + tr.batchSize) {
@@ -157,7 +157,7 @@ export async function trainSentenceVAE(opts: TrainSentenceVAEOptions): Promise<T
   const B = tr.batchSize;
   const nextTrainBatch = (): SentenceBatch => {
     const rows: number[][] = [];
-    for (let i = 0; i < B; i++) rows.push(train[batchGen.randint(0, train.length)]!);
+    for (let i = 0; i < B; i++) rows.push(train[batchGen.randint(0, train.length)]);
     return makeSentenceBatch(rows, config);
   };
   const valBatches: SentenceBatch[] = [];

@@ -184,7 +184,7 @@ export class SentenceVAE extends Module {
     // Word dropout is a training-time corruption: in eval mode the decoder always sees the real inputs.
     const decIn = opts.wordDropout && this.training ? this.wordDropout(batch.decoderInputIds, opts.wordDropout, opts.gen) : batch.decoderInputIds;
     const logits = this.decoderLogits(z, decIn);
-    const B = batch.inputIds.shape[0]!;
+    const B = batch.inputIds.shape[0];
     const recon = crossEntropy(logits, batch.labels, { reduction: 'sum' }).div(B);
     const klDims = gaussianKL(mu, logVar);
     const kl = klDims.sum(-1).mean();
@@ -223,7 +223,7 @@ export class SentenceVAE extends Module {
     const temperature = opts.temperature ?? 0;
     if (temperature > 0 && !opts.gen) throw new ConfigError('SentenceVAE.decode: sampling (temperature > 0) needs a generator');
     const maxLength = opts.maxLength ?? c.max_length;
-    const B = z.shape[0]!;
+    const B = z.shape[0];
     return noGrad(() => {
       let h = tanh(this.latentToHidden.forward(z));
       let prev = new Int32Array(B).fill(c.bos_token_id);
@@ -247,7 +247,7 @@ export class SentenceVAE extends Module {
           }
           if (!done[b]) {
             if (next[b] === c.eos_token_id) done[b] = true;
-            else out[b]!.push(next[b]!);
+            else out[b].push(next[b]);
           }
         }
         prev = next;
@@ -259,7 +259,7 @@ export class SentenceVAE extends Module {
 
 function argmaxRow(row: Float32Array): number {
   let best = 0;
-  for (let i = 1; i < row.length; i++) if (row[i]! > row[best]!) best = i;
+  for (let i = 1; i < row.length; i++) if (row[i] > row[best]) best = i;
   return best;
 }
 
@@ -274,14 +274,14 @@ function sampleRow(row: Float32Array, temperature: number, topK: number | undefi
   const p = new Float64Array(row.length);
   let s = 0;
   for (let i = 0; i < row.length; i++) {
-    if (row[i]! < cutoff || row[i] === -Infinity) continue;
-    p[i] = Math.exp((row[i]! - max) / temperature);
-    s += p[i]!;
+    if (row[i] < cutoff || row[i] === -Infinity) continue;
+    p[i] = Math.exp((row[i] - max) / temperature);
+    s += p[i];
   }
   let u = gen.random() * s;
   for (let i = 0; i < row.length; i++) {
-    u -= p[i]!;
-    if (u <= 0 && p[i]! > 0) return i;
+    u -= p[i];
+    if (u <= 0 && p[i] > 0) return i;
   }
   return argmaxRow(row);
 }

@@ -209,7 +209,7 @@ export class VAE extends Module {
     const { mu, logVar } = this.encode(x);
     const z = reparameterize(mu, logVar, opts.gen);
     const xHat = this.decode(z);
-    const recon = mseLoss(xHat, x, { reduction: 'sum' }).div(x.shape[0]!);
+    const recon = mseLoss(xHat, x, { reduction: 'sum' }).div(x.shape[0]);
     const klDims = gaussianKL(mu, logVar);
     const kl = klDims.sum(-1).mean();
     const beta = opts.beta ?? 1;

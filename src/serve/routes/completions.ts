@@ -102,12 +102,12 @@ export function registerCompletions(app: FastifyInstance, ctx: ServeContext): vo
         const summaries = batched
           ? await Promise.all(choices.map((c) => collect(start(c, signal))))
           : await choices.reduce<Promise<GenerationSummary[]>>(async (acc, c) => [...(await acc), await collect(start(c, signal))], Promise.resolve([]));
-        summaries.forEach((s, k) => count(s, choices[k]!.index));
-        const out = choices.map((c, k) => ({ text: (body.echo ? c.prompt : '') + summaries[k]!.text, index: c.index, logprobs: null, finish_reason: finish(summaries[k]!) }));
+        summaries.forEach((s, k) => count(s, choices[k].index));
+        const out = choices.map((c, k) => ({ text: (body.echo ? c.prompt : '') + summaries[k].text, index: c.index, logprobs: null, finish_reason: finish(summaries[k]) }));
         return reply.send({ id, object: 'text_completion', created, model: name, choices: out, usage });
       }
       // The first piece (or a refusal, or a bad option) comes before the stream opens, so errors keep their status.
-      const first = start(choices[0]!, signal);
+      const first = start(choices[0], signal);
       const head = await first.next();
       const sse = new SSEStream(reply);
       const chunk = (index: number, text: string, finishReason: string | null) => ({

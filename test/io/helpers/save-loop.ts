@@ -2,7 +2,7 @@
 // of a checkpoint forever, printing "saved N" after each, until killed.
 import { saveCheckpoint } from '../../../src/io/checkpoint.js';
 
-const dir = process.argv[2]!;
+const dir = process.argv[2];
 const size = Number(process.argv[3] ?? 1 << 20);
 for (let v = 1; ; v++) {
   saveCheckpoint(dir, {

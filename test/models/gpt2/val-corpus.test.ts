@@ -61,7 +61,7 @@ test('pretrain initFrom starts from a saved model: its tokenizer, its weights, a
     const w = (m: typeof before) => [...m.namedParameters()].map(([n, p]) => [n, [...p.data.slice(0, 8)]]);
     assert.deepEqual(w(after), w(before));
     await assert.rejects(
-      pretrain({ recipe: { ...recipe(1), model: { ...recipe(1).model, n_embd: 32 } } as TrainRecipe, corpus: [corpus], outDir: join(dir, 'c'), initFrom: join(dir, 'a', 'best'), progress: false, log: () => {} }),
+      pretrain({ recipe: { ...recipe(1), model: { ...recipe(1).model, n_embd: 32 } }, corpus: [corpus], outDir: join(dir, 'c'), initFrom: join(dir, 'a', 'best'), progress: false, log: () => {} }),
       /--init-from: .*n_embd 16 .* 32/,
     );
   } finally {
