@@ -188,7 +188,7 @@ export async function createServer(opts: ServeOptions = {}): Promise<MuseServer>
       done(err, undefined);
       return;
     }
-    jsonParser(request, text, done);
+    void jsonParser(request, text, done); // reports through done (its type also allows a promise)
   });
   // First of all hooks: requests for another host (DNS rebinding), from foreign pages, or without the key stop here.
   const bound: BoundAddress = { host: null };
