@@ -58,3 +58,29 @@ test('eval: an all-empty reference line is scored 0 with a warning naming it; --
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('SentenceVAE.loss applies word dropout in training mode only', async () => {
+  const { loadSentenceVAE } = await import('../../src/models/vae/index.js');
+  const vae = loadSentenceVAE();
+  const calls: number[] = [];
+  const original = vae.model.wordDropout.bind(vae.model);
+  vae.model.wordDropout = (ids, p, gen) => (calls.push(p), original(ids, p, gen));
+  const { Generator } = await import('../../src/tensor/index.js');
+  const { fromArray } = await import('../../src/tensor/index.js');
+  const ids = fromArray(Int32Array.from([1, 5, 6, 7, 2]), [1, 5], 'int32');
+  const batch = { inputIds: ids, attentionMask: fromArray(Int32Array.from([1, 1, 1, 1, 1]), [1, 5], 'int32'), decoderInputIds: ids, labels: ids };
+  vae.model.eval();
+  vae.model.loss(batch, { gen: new Generator(1), wordDropout: 0.5 });
+  assert.equal(calls.length, 0);
+  vae.model.train();
+  vae.model.loss(batch, { gen: new Generator(1), wordDropout: 0.5 });
+  assert.equal(calls.length, 1);
+});
+
+test("muse generate keeps the sliding-window note for budgets the user chose, not for the bundled model's own default", () => {
+  const quiet = muse(['generate', '--seed', '1', '--min-new-tokens', '300', 'Once']);
+  assert.equal(quiet.status, 0, quiet.stderr);
+  assert.doesNotMatch(quiet.stderr, /sliding the window/);
+  const noted = muse(['generate', '--seed', '1', '--max-new-tokens', '200', '--min-new-tokens', '200', 'Once']);
+  assert.match(noted.stderr, /sliding the window/);
+});

@@ -107,3 +107,24 @@ test('/api/runs and 404 answers show paths relative to the served roots, never a
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('HTTP messages: anyOf fields name the real limit; invalid UTF-8 is a 400; oversized headers get 431 in OpenAI shape', async () => {
+  const { server, url, dir } = await startServer();
+  try {
+    const port = new URL(url).port;
+    const many = await post(`${url}/v1/completions`, { prompt: Array.from({ length: 17 }, () => 'a'), max_tokens: 1 });
+    assert.equal(many.status, 400);
+    assert.match(((await many.json()) as { error: { message: string } }).error.message, /prompt must NOT have more than 16 items/);
+    const stops = await post(`${url}/v1/completions`, { prompt: 'a', max_tokens: 1, stop: ['a', 'b', 'c', 'd', 'e'] });
+    assert.match(((await stops.json()) as { error: { message: string } }).error.message, /stop must NOT have more than 4 items/);
+    const bad = await raw(`${url}/v1/completions`, { method: 'POST', headers: { host: `127.0.0.1:${port}`, 'content-type': 'application/json' }, body: Buffer.from('{"prompt":"\xff"}', 'latin1') as unknown as string });
+    assert.equal(bad.status, 400);
+    assert.match(bad.body, /not valid UTF-8/);
+    const big = await raw(`${url}/healthz`, { headers: { host: `127.0.0.1:${port}`, 'x-big': 'y'.repeat(20_000) } });
+    assert.equal(big.status, 431);
+    assert.equal((JSON.parse(big.body) as { error: { code: string } }).error.code, 'headers_too_large');
+  } finally {
+    await server.close(1000);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
