@@ -1,7 +1,7 @@
 /**
  * The probes of issue 17, rerun by hand (not part of `npm test`; minutes):
  *
- *   MUSE_FROM_SOURCE=1 npx tsx scripts/probes/reliability-probes.ts [--kills 20] [--train-kills 6]
+ *   MUSE_FROM_SOURCE=1 npx tsx scripts/probes/reliability-probes.ts [--kills 20] [--swap-kills 10] [--train-kills 6]
  *
  * 1. kill -9 at random moments of a save loop (most land inside a save, many
  *    between the swap's renames) and of `muse train` runs; after each kill the
@@ -68,6 +68,19 @@ async function killProbes(): Promise<void> {
     }
     rmSync(out, { recursive: true, force: true });
   }
+  // Kills exactly between the swap's renames (MUSE_CRASH_POINT=swap:N, src/io/checkpoint.ts), then the real command.
+  const swapTries = arg('swap-kills', 10);
+  let swapSurvived = 0;
+  for (let k = 0; k < swapTries; k++) {
+    const out = mkdtempSync(join(tmpdir(), 'muse-swapkill-'));
+    spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'scripts', 'probes', 'saver.ts'), out], { env: { ...env, MUSE_CRASH_POINT: `swap:${1 + k}` }, stdio: 'ignore' });
+    const between = readdirSync(out).some((n) => n.endsWith('.muse-ready'));
+    const g = cli(['generate', '--model', join(out, 'last'), '--max-new-tokens', '2', 'Once']);
+    if (between && g.status === 0) swapSurvived++;
+    else console.error(`swap kill ${k}: between ${between}, generate ${g.status} ${g.stderr.slice(0, 200)}`);
+    rmSync(out, { recursive: true, force: true });
+  }
+  rows.push(["kills between the swap's two renames survived (then `muse generate --model OUT/last`)", swapSurvived, swapTries, 'MUSE_CRASH_POINT=swap:N, N = 1…']);
   // muse train itself: kill -9 mid-run, then generate from RUN/last and --resume.
   const trainTries = arg('train-kills', 6);
   let trainSurvived = 0;

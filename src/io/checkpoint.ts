@@ -313,9 +313,26 @@ function replaceDirectory(target: string, fill: (staging: string) => void): void
     // The old version's move is on disk before the new one takes its name.
     fsyncDirectory(dirname(target));
   }
+  crashPointForTests();
   renameSync(ready, target);
   fsyncDirectory(dirname(target));
   rmSync(previous, { recursive: true, force: true });
+}
+
+let swapsSeen = 0;
+
+/**
+ * Fault injection for the crash tests (test/reliability, scripts/probes):
+ * with `MUSE_CRASH_POINT=swap:N` the process kills itself (SIGKILL) at its
+ * N-th directory swap, after `dir` moved to `.previous` (when it existed) and
+ * before `.ready` takes its name — the moment a real kill is least likely to
+ * hit and recovery most needs to handle. Unset: nothing happens.
+ */
+function crashPointForTests(): void {
+  const point = process.env.MUSE_CRASH_POINT;
+  if (point === undefined || !point.startsWith('swap')) return;
+  swapsSeen++;
+  if (swapsSeen >= Number(point.split(':')[1] ?? 1)) process.kill(process.pid, 'SIGKILL');
 }
 
 function asObject(value: unknown, path: string): Record<string, unknown> {

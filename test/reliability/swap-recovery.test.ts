@@ -60,3 +60,28 @@ test('muse generate --model RUN/last recovers the interrupted swap first instead
     rmSync(run, { recursive: true, force: true });
   }
 });
+
+test('a process killed between the swap renames (MUSE_CRASH_POINT) leaves a run that muse generate opens by name', async () => {
+  const { spawnSync } = await import('node:child_process');
+  // The saver's swaps: 1 = last/ (first save), 2 = best/ (first save), 3 = last/ again (an old version exists).
+  for (const n of [1, 3]) {
+    const out = mkdtempSync(join(tmpdir(), 'muse-crash-'));
+    try {
+      const r = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'scripts', 'probes', 'saver.ts'), out], {
+        env: { ...process.env, MUSE_CRASH_POINT: `swap:${n}` },
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+      assert.equal(r.signal, 'SIGKILL');
+      // First save: only .last.muse-ready; a later one: .last.muse-previous and .last.muse-ready, no last/.
+      assert.ok(!existsSync(join(out, 'last')));
+      assert.ok(existsSync(join(out, '.last.muse-ready')));
+      if (n === 3) assert.ok(existsSync(join(out, '.last.muse-previous')));
+      const g = muse(['generate', '--model', join(out, 'last'), '--max-new-tokens', '2', '--seed', '1', 'Once']);
+      assert.equal(g.status, 0, g.stderr);
+      assert.match(g.stderr, /completed interrupted save/);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  }
+});
