@@ -52,7 +52,7 @@ export interface ResumeState {
  * @typeParam B whatever one batch is (e.g. `{ inputIds, labels }`)
  */
 export interface TrainerOptions<B> {
-  /** The model; its `namedParameters()` are trained, `train()`/`eval()` toggled around evaluations. */
+  /** The model; its `namedParameters()` that require a gradient are trained (a LoRA model: the adapters only), `train()`/`eval()` toggled around evaluations. */
   model: Module;
   /** Forward pass returning a scalar loss tensor (a mean over the batch's tokens). */
   lossFn: (batch: B) => Tensor;
@@ -243,7 +243,7 @@ export class Trainer<B> {
             lrDecayIters: opts.lrDecayIters ?? opts.maxIters,
           });
     this.backend = opts.backend;
-    this.params = opts.model.namedParameters();
+    this.params = opts.model.namedParameters().filter(([, p]) => p.requiresGrad);
     if (this.params.length === 0) throw new ConfigError('the model has no parameters to train');
     this.optimizer = new AdamW(this.params, {
       beta1: opts.beta1 ?? 0.9,
@@ -417,7 +417,7 @@ export class Trainer<B> {
     const g = this.optimizer.groups();
     if (!o.json) {
       say(
-        `training ${this.params.length} tensors (${o.model.numParameters().toLocaleString('en-US')} parameters; weight decay on ${g.decay.length}, none on ${g.noDecay.length}) ` +
+        `training ${this.params.length} tensors (${this.params.reduce((s, [, p]) => s + p.data.length, 0).toLocaleString('en-US')} parameters of ${o.model.numParameters().toLocaleString('en-US')}; weight decay on ${g.decay.length}, none on ${g.noDecay.length}) ` +
           `${this.step > 0 ? `from step ${this.step} ` : ''}to step ${o.maxIters}`,
       );
     }

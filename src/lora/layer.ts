@@ -1,0 +1,184 @@
+/**
+ * LoRA (Hu et al. 2021, "LoRA: Low-Rank Adaptation of Large Language
+ * Models") on one frozen linear layer, as Hugging Face PEFT's `lora.Linear`
+ * computes it:
+ *
+ *     y = base(x) + scaling · B(A(dropout(x)))
+ *
+ * with `lora_A.weight` A `[r, in]` (Kaiming-uniform, a = √5, as
+ * `nn.Linear` initialises: U(−1/√in, 1/√in)), `lora_B.weight` B `[out, r]`
+ * (zeros, so a fresh adapter leaves the model unchanged) and
+ * `scaling = lora_alpha / r` (or `lora_alpha / √r` with rsLoRA, Kalajievski
+ * 2023). The base keeps its storage: a float32 tensor whose gradient is off,
+ * or a stored half/quantized {@link QuantizedWeight} (QLoRA-style, Dettmers
+ * et al. 2023), multiplied in place by {@link storedLinear}.
+ */
+import { Tensor, Generator, linear, dropout, fromArray } from '../tensor/index.js';
+import { needsGrad, record } from '../tensor/autograd.js';
+import { Module } from '../nn/module.js';
+import { ConfigError, ShapeError } from '../errors.js';
+import { dequantizeRow, rowBytes } from '../quant/formats.js';
+import { quantLinear } from '../quant/linear.js';
+import type { QuantizedWeight } from '../quant/weight.js';
+
+/** The hyperparameters of one adapter (PEFT `LoraConfig` names, camelCased). */
+export interface LoraHyperparameters {
+  /** Rank r (PEFT `r`, default 8). */
+  r: number;
+  /** α (PEFT `lora_alpha`, default 8). */
+  loraAlpha: number;
+  /** Dropout probability on the adapter's input (PEFT `lora_dropout`, default 0). */
+  loraDropout: number;
+  /** Scale by α/√r instead of α/r (PEFT `use_rslora`). */
+  useRslora: boolean;
+}
+
+/**
+ * The scaling of the adapter's output: α/r, or α/√r with rsLoRA.
+ * @throws ConfigError when r is not a positive integer
+ */
+export function loraScaling(h: Pick<LoraHyperparameters, 'r' | 'loraAlpha' | 'useRslora'>): number {
+  if (!Number.isInteger(h.r) || h.r < 1) throw new ConfigError(`LoRA rank r must be a positive integer, got ${h.r} (typical: 8 or 16)`);
+  return h.useRslora ? h.loraAlpha / Math.sqrt(h.r) : h.loraAlpha / h.r;
+}
+
+/** A module holding one `weight` parameter, so names read `lora_A.weight` as in PEFT's files. */
+export class LoraWeight extends Module {
+  readonly weight: Tensor;
+  constructor(weight: Tensor) {
+    super();
+    this.weight = this.registerParameter('weight', weight);
+  }
+}
+
+/**
+ * `y = x · Wᵀ (+ bias)` for a stored weight W `[out, in]` (any ggml type),
+ * differentiable in `x` only (the weight is frozen): the backward pass
+ * computes `dx = dy · W`, dequantizing W one row at a time. Forward follows
+ * the quantized kernel contract of `src/quant/linear.ts`.
+ * @param x `[..., in]` float32
+ * @param w the stored weight `[out, in]`
+ * @param bias `[out]` or null (frozen)
+ * @returns `[..., out]`
+ * @throws ShapeError when the last axis of x is not `w.cols`
+ */
+export function storedLinear(x: Tensor, w: QuantizedWeight, bias: Tensor | null): Tensor {
+  const K = w.cols;
+  const N = w.rows;
+  if (x.shape[x.shape.length - 1] !== K) throw new ShapeError(`storedLinear: input [${x.shape.join(', ')}] must end in ${K} (the weight is [${N}, ${K}])`);
+  const M = x.size / K;
+  const out = quantLinear(w, x.data as Float32Array, M, { bias: bias ? (bias.data as Float32Array) : null });
+  const res = new Tensor(out, [...x.shape.slice(0, -1), N]);
+  if (needsGrad(x)) {
+    record(res, [x], (g) => {
+      const dx = new Float32Array(M * K);
+      const rb = rowBytes(w.type, K);
+      const row = new Float32Array(K);
+      for (let n = 0; n < N; n++) {
+        dequantizeRow(w.type, w.bytes.subarray(n * rb, (n + 1) * rb), K, row);
+        for (let m = 0; m < M; m++) {
+          const gv = g[m * N + n]!;
+          if (gv === 0) continue;
+          const o = m * K;
+          for (let k = 0; k < K; k++) dx[o + k] += gv * row[k]!;
+        }
+      }
+      return [dx];
+    });
+  }
+  return res;
+}
+
+/** What {@link LoraLinear} needs from the frozen layer it wraps. */
+export interface LoraBase {
+  /** The frozen forward pass `[..., in]` → `[..., out]`. */
+  forward(x: Tensor): Tensor;
+}
+
+/**
+ * Kaiming-uniform with a = √5 over fan-in `inFeatures` (what `nn.Linear` and
+ * PEFT's `reset_lora_parameters` draw for `lora_A`): U(−1/√in, 1/√in).
+ * @returns `[r, inFeatures]` float32
+ */
+export function kaimingUniformA(r: number, inFeatures: number, gen: Generator): Tensor {
+  const bound = 1 / Math.sqrt(inFeatures);
+  const d = new Float32Array(r * inFeatures);
+  for (let i = 0; i < d.length; i++) d[i] = (2 * gen.random() - 1) * bound;
+  return fromArray(d, [r, inFeatures]);
+}
+
+/**
+ * A LoRA adapter attached to a frozen linear layer (PEFT `lora.Linear`).
+ * Parameters: `lora_A.weight` `[r, in]`, `lora_B.weight` `[out, r]`.
+ */
+export class LoraLinear extends Module {
+  readonly lora_A: LoraWeight;
+  readonly lora_B: LoraWeight;
+  /** α/r or α/√r. */
+  readonly scaling: number;
+  /** False while the adapter is switched off (the base alone runs). */
+  enabled = true;
+
+  /**
+   * @param base the frozen layer (its forward is called as is)
+   * @param inFeatures in
+   * @param outFeatures out
+   * @param h rank, α, dropout, rsLoRA
+   * @param gen draws A's initial values and the dropout masks
+   * @param owner the module whose `training` flag switches dropout (default this one)
+   * @throws ConfigError for a bad rank or dropout
+   */
+  constructor(
+    private base: LoraBase,
+    readonly inFeatures: number,
+    readonly outFeatures: number,
+    readonly hyper: LoraHyperparameters,
+    private readonly gen: Generator,
+    private readonly owner: Module | null = null,
+  ) {
+    super();
+    this.scaling = loraScaling(hyper);
+    if (!(hyper.loraDropout >= 0 && hyper.loraDropout < 1)) throw new ConfigError(`lora_dropout must be in [0, 1), got ${hyper.loraDropout} (typical: 0.05)`);
+    this.lora_A = this.registerModule('lora_A', new LoraWeight(kaimingUniformA(hyper.r, inFeatures, gen)));
+    this.lora_B = this.registerModule('lora_B', new LoraWeight(fromArray(new Float32Array(outFeatures * hyper.r), [outFeatures, hyper.r])));
+  }
+
+  /**
+   * `x` `[..., in]` → `[..., out]` = base(x) + scaling · dropout(x)·Aᵀ·Bᵀ.
+   * @param baseOut base(x) when the caller already has it
+   */
+  forward(x: Tensor, baseOut?: Tensor): Tensor {
+    const y = baseOut ?? this.base.forward(x);
+    if (!this.enabled) return y;
+    const training = this.owner ? this.owner.training : this.training;
+    const xin = training && this.hyper.loraDropout > 0 ? dropout(x, this.hyper.loraDropout, true, this.gen) : x;
+    const h = linear(linear(xin, this.lora_A.weight, null, { weightLayout: 'outIn' }), this.lora_B.weight, null, { weightLayout: 'outIn' });
+    return y.add(h.mul(this.scaling));
+  }
+
+  /** Replaces the frozen forward (e.g. by a stored-weight one). */
+  setBase(base: LoraBase): void {
+    this.base = base;
+  }
+
+  /**
+   * ΔW = scaling · B·A as `[out, in]` float32 (transpose it for a Conv1D
+   * base stored `[in, out]`, PEFT's `fan_in_fan_out`).
+   */
+  deltaWeight(): Float32Array {
+    const r = this.hyper.r;
+    const A = this.lora_A.weight.data as Float32Array;
+    const B = this.lora_B.weight.data as Float32Array;
+    const out = new Float32Array(this.outFeatures * this.inFeatures);
+    for (let o = 0; o < this.outFeatures; o++) {
+      for (let j = 0; j < r; j++) {
+        const b = B[o * r + j]! * this.scaling;
+        if (b === 0) continue;
+        const ao = j * this.inFeatures;
+        const oo = o * this.inFeatures;
+        for (let i = 0; i < this.inFeatures; i++) out[oo + i] += b * A[ao + i]!;
+      }
+    }
+    return out;
+  }
+}

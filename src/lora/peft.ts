@@ -1,0 +1,162 @@
+/**
+ * Hugging Face PEFT's adapter directory: `adapter_config.json` (a
+ * `LoraConfig`) and `adapter_model.safetensors` with tensors named
+ * `base_model.model.<module path>.lora_A.weight` `[r, in]` and
+ * `….lora_B.weight` `[out, r]` (PEFT's `get_peft_model_state_dict`, adapter
+ * name `default` removed), float32.
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConfigError, FileFormatError, ShapeError } from '../errors.js';
+import { writeFileAtomic } from '../io/atomic.js';
+import { readJsonFile } from '../io/json.js';
+import { readSafetensors, writeSafetensors, type StTensor } from '../io/safetensors.js';
+import type { LoraConfig, LoraModel } from './inject.js';
+
+/** PEFT's prefix of every saved adapter tensor. */
+export const PEFT_PREFIX = 'base_model.model.';
+
+/** PEFT `task_type` values. */
+export type PeftTaskType = 'CAUSAL_LM' | 'SEQ_2_SEQ_LM' | 'TOKEN_CLS' | 'SEQ_CLS' | 'FEATURE_EXTRACTION';
+
+/** The `adapter_config.json` fields muse writes (PEFT `LoraConfig`, snake_case as on disk). */
+export interface AdapterConfigJson {
+  peft_type: 'LORA';
+  task_type: PeftTaskType | null;
+  base_model_name_or_path: string | null;
+  r: number;
+  lora_alpha: number;
+  lora_dropout: number;
+  target_modules: string[] | string;
+  use_rslora: boolean;
+  use_dora: boolean;
+  fan_in_fan_out: boolean;
+  bias: 'none';
+  inference_mode: boolean;
+  init_lora_weights: boolean;
+  modules_to_save: null;
+  layers_to_transform: null;
+  rank_pattern: Record<string, number>;
+  alpha_pattern: Record<string, number>;
+}
+
+/**
+ * Writes a PEFT adapter directory (both files atomically).
+ * @param dir the directory (created when missing)
+ * @param lm the adapted model
+ * @param opts.baseModel `base_model_name_or_path`
+ * @param opts.taskType `task_type` (default `CAUSAL_LM`)
+ */
+export function saveAdapter(dir: string, lm: LoraModel, opts: { baseModel?: string | null; taskType?: PeftTaskType } = {}): void {
+  mkdirSync(dir, { recursive: true });
+  const tensors = new Map<string, StTensor>();
+  for (const e of lm.layers) {
+    tensors.set(`${PEFT_PREFIX}${e.path}.lora_A.weight`, { dtype: 'F32', shape: [...e.lora.lora_A.weight.shape], data: e.lora.lora_A.weight.data });
+    tensors.set(`${PEFT_PREFIX}${e.path}.lora_B.weight`, { dtype: 'F32', shape: [...e.lora.lora_B.weight.shape], data: e.lora.lora_B.weight.data });
+  }
+  writeSafetensors(join(dir, 'adapter_model.safetensors'), tensors, { format: 'pt' });
+  const c = lm.config;
+  const json: AdapterConfigJson = {
+    peft_type: 'LORA',
+    task_type: opts.taskType ?? 'CAUSAL_LM',
+    base_model_name_or_path: opts.baseModel ?? null,
+    r: c.r,
+    lora_alpha: c.loraAlpha,
+    lora_dropout: c.loraDropout,
+    target_modules: c.targetModules === 'all-linear' ? 'all-linear' : [...c.targetModules],
+    use_rslora: c.useRslora,
+    use_dora: false,
+    fan_in_fan_out: lm.layers.some((e) => e.fanInFanOut),
+    bias: 'none',
+    inference_mode: true,
+    init_lora_weights: true,
+    modules_to_save: null,
+    layers_to_transform: null,
+    rank_pattern: {},
+    alpha_pattern: {},
+  };
+  writeFileAtomic(join(dir, 'adapter_config.json'), `${JSON.stringify(json, null, 2)}\n`);
+}
+
+/**
+ * Reads and checks `adapter_config.json` into a {@link LoraConfig}.
+ * @throws FileFormatError when the file is missing
+ * @throws ConfigError naming an unsupported setting (a non-LoRA `peft_type`,
+ *   DoRA, `bias` other than none, `modules_to_save`, rank/alpha patterns,
+ *   `layers_to_transform`, a regex `target_modules`)
+ */
+export function readAdapterConfig(dir: string): { config: LoraConfig; raw: Record<string, unknown> } {
+  const path = join(dir, 'adapter_config.json');
+  if (!existsSync(path)) throw new FileFormatError(`${path} not found: an adapter directory holds adapter_config.json and adapter_model.safetensors (PEFT's save_pretrained)`);
+  const raw = readJsonFile(path) as Record<string, unknown>;
+  const bad = (msg: string): never => {
+    throw new ConfigError(`${path}: ${msg}`);
+  };
+  if (raw.peft_type !== 'LORA') bad(`peft_type ${JSON.stringify(raw.peft_type)} is not supported; muse loads LoRA adapters only`);
+  if (raw.use_dora === true) bad('use_dora: DoRA adapters are not supported; train a plain LoRA adapter (use_dora false)');
+  if (raw.bias !== undefined && raw.bias !== 'none') bad(`bias ${JSON.stringify(raw.bias)} is not supported; only bias "none" (the frozen biases unchanged)`);
+  if (Array.isArray(raw.modules_to_save) && raw.modules_to_save.length) bad(`modules_to_save (${raw.modules_to_save.join(', ')}) is not supported; only LoRA matrices are loaded`);
+  for (const k of ['rank_pattern', 'alpha_pattern'] as const) {
+    const v = raw[k];
+    if (v && typeof v === 'object' && Object.keys(v).length) bad(`${k} is not supported (one rank and alpha for every layer)`);
+  }
+  if (raw.layers_to_transform !== undefined && raw.layers_to_transform !== null) bad('layers_to_transform is not supported; adapt every layer');
+  const r = raw.r ?? 8;
+  if (typeof r !== 'number' || !Number.isInteger(r) || r < 1) bad(`r must be a positive integer, got ${JSON.stringify(r)}`);
+  const tm = raw.target_modules;
+  let targetModules: readonly string[] | 'all-linear';
+  if (tm === 'all-linear') targetModules = 'all-linear';
+  else if (Array.isArray(tm) && tm.every((x) => typeof x === 'string')) targetModules = tm as string[];
+  else if (typeof tm === 'string') bad(`target_modules is the regular expression ${JSON.stringify(tm)}; muse supports a list of module names or "all-linear"`);
+  else bad('target_modules is missing; give a list of module names');
+  const num = (k: string, d: number): number => {
+    const v = raw[k] ?? d;
+    if (typeof v !== 'number' || !Number.isFinite(v)) bad(`${k} must be a number, got ${JSON.stringify(v)}`);
+    return v as number;
+  };
+  return {
+    config: {
+      r: r as number,
+      loraAlpha: num('lora_alpha', 8),
+      loraDropout: num('lora_dropout', 0),
+      useRslora: raw.use_rslora === true,
+      targetModules: targetModules!,
+    },
+    raw,
+  };
+}
+
+/**
+ * Copies an adapter's tensors from `adapter_model.safetensors` into an adapted
+ * model (built with the same config by `injectLora`).
+ * @throws FileFormatError when the file is missing
+ * @throws ShapeError naming a tensor whose shape differs, a module of the
+ *   file that the model does not have, or an adapted layer the file lacks
+ */
+export function loadAdapterWeights(dir: string, lm: LoraModel): void {
+  const path = join(dir, 'adapter_model.safetensors');
+  if (!existsSync(path)) throw new FileFormatError(`${path} not found (adapter_model.bin is PyTorch pickle, which muse does not read; re-save the adapter with safe_serialization)`);
+  const { tensors } = readSafetensors(path);
+  const want = new Map<string, { data: Float32Array | Int32Array; shape: readonly number[] }>();
+  for (const e of lm.layers) {
+    want.set(`${PEFT_PREFIX}${e.path}.lora_A.weight`, e.lora.lora_A.weight);
+    want.set(`${PEFT_PREFIX}${e.path}.lora_B.weight`, e.lora.lora_B.weight);
+  }
+  const extra: string[] = [];
+  for (const [rawName, t] of tensors) {
+    // PEFT keeps the adapter name in memory (`lora_A.default.weight`); saved files drop it, but accept both.
+    const name = rawName.replace(/\.lora_([AB])\.default\.weight$/, '.lora_$1.weight');
+    const p = want.get(name);
+    if (!p) {
+      extra.push(rawName);
+      continue;
+    }
+    if (t.shape.length !== p.shape.length || t.shape.some((d, i) => d !== p.shape[i])) {
+      throw new ShapeError(`${path}: ${rawName} has shape [${t.shape.join(', ')}] but the model expects [${p.shape.join(', ')}]; the adapter was trained on another base or rank`);
+    }
+    (p.data as Float32Array).set(t.data as Float32Array);
+    want.delete(name);
+  }
+  if (extra.length) throw new ShapeError(`${path}: tensors for modules this model does not have: ${extra.slice(0, 5).join(', ')}${extra.length > 5 ? ` (+${extra.length - 5} more)` : ''}; the adapter belongs to another base model`);
+  if (want.size) throw new ShapeError(`${path}: no tensors for ${[...want.keys()].slice(0, 5).join(', ')}${want.size > 5 ? ` (+${want.size - 5} more)` : ''}`);
+}
