@@ -292,9 +292,11 @@ export function copyCheckpoint(src: string, dir: string): void {
 
 /**
  * Steps 1–4 of {@link saveCheckpoint} around `fill`, which writes the new
- * version's files into the (empty, existing) staging directory it is given.
+ * version's files into the (empty, existing) staging directory it is given
+ * (also used for directories of another layout, e.g. PEFT adapters).
+ * @throws fs errors, after which `target` still holds its previous version
  */
-function replaceDirectory(target: string, fill: (staging: string) => void): void {
+export function replaceDirectory(target: string, fill: (staging: string) => void): void {
   mkdirSync(dirname(target), { recursive: true });
   recoverCheckpoint(target);
   const { staging, ready, previous } = siblings(target);

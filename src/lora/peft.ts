@@ -5,12 +5,13 @@
  * `….lora_B.weight` `[out, r]` (PEFT's `get_peft_model_state_dict`, adapter
  * name `default` removed), float32.
  */
-import { existsSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { ConfigError, FileFormatError, ShapeError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { readJsonFile } from '../io/json.js';
-import { readSafetensors, writeSafetensors, type StTensor } from '../io/safetensors.js';
+import { encodeSafetensors, readSafetensors, type StTensor } from '../io/safetensors.js';
+import { replaceDirectory } from '../io/checkpoint.js';
 import type { LoraConfig, LoraModel } from './inject.js';
 
 /** PEFT's prefix of every saved adapter tensor. */
@@ -40,21 +41,37 @@ export interface AdapterConfigJson {
   alpha_pattern: Record<string, number>;
 }
 
+/** Options of {@link saveAdapter}. */
+export interface SaveAdapterOptions {
+  /** `base_model_name_or_path`. */
+  baseModel?: string | null;
+  /** `task_type` (default `CAUSAL_LM`). */
+  taskType?: PeftTaskType;
+  /** `trainer_state.json` of a training checkpoint. */
+  trainerState?: object;
+  /** `optimizer.safetensors` (the adapters' AdamW moments), for exact resume. */
+  optimizerTensors?: Map<string, StTensor>;
+  /** Other files by name (`metrics.jsonl`, `loss.svg`, `muse_recipe.json`). */
+  extraFiles?: Record<string, string | Uint8Array>;
+}
+
 /**
- * Writes a PEFT adapter directory (both files atomically).
- * @param dir the directory (created when missing)
+ * Writes a PEFT adapter directory, replaced as a whole crash-safely (as
+ * model checkpoints are, `src/io/checkpoint.ts`): `adapter_config.json`,
+ * `adapter_model.safetensors`, and for a training checkpoint
+ * `trainer_state.json`, `optimizer.safetensors` and extra files.
+ * @param dir the directory (created with its parents)
  * @param lm the adapted model
- * @param opts.baseModel `base_model_name_or_path`
- * @param opts.taskType `task_type` (default `CAUSAL_LM`)
+ * @throws ConfigError for an extra file name with a path; fs errors (the old directory is then intact)
  */
-export function saveAdapter(dir: string, lm: LoraModel, opts: { baseModel?: string | null; taskType?: PeftTaskType } = {}): void {
-  mkdirSync(dir, { recursive: true });
+export function saveAdapter(dir: string, lm: LoraModel, opts: SaveAdapterOptions = {}): void {
   const tensors = new Map<string, StTensor>();
   for (const e of lm.layers) {
     tensors.set(`${PEFT_PREFIX}${e.path}.lora_A.weight`, { dtype: 'F32', shape: [...e.lora.lora_A.weight.shape], data: e.lora.lora_A.weight.data });
     tensors.set(`${PEFT_PREFIX}${e.path}.lora_B.weight`, { dtype: 'F32', shape: [...e.lora.lora_B.weight.shape], data: e.lora.lora_B.weight.data });
   }
-  writeSafetensors(join(dir, 'adapter_model.safetensors'), tensors, { format: 'pt' });
+  const model = encodeSafetensors(tensors, { format: 'pt' });
+  const optimizer = opts.optimizerTensors ? encodeSafetensors(opts.optimizerTensors) : undefined;
   const c = lm.config;
   const json: AdapterConfigJson = {
     peft_type: 'LORA',
@@ -75,7 +92,17 @@ export function saveAdapter(dir: string, lm: LoraModel, opts: { baseModel?: stri
     rank_pattern: {},
     alpha_pattern: {},
   };
-  writeFileAtomic(join(dir, 'adapter_config.json'), `${JSON.stringify(json, null, 2)}\n`);
+  replaceDirectory(resolve(dir), (staging) => {
+    const write = (name: string, data: string | Uint8Array): void => writeFileAtomic(join(staging, name), data, { fsync: true });
+    write('adapter_config.json', `${JSON.stringify(json, null, 2)}\n`);
+    write('adapter_model.safetensors', model);
+    if (opts.trainerState !== undefined) write('trainer_state.json', `${JSON.stringify(opts.trainerState, null, 2)}\n`);
+    if (optimizer) write('optimizer.safetensors', optimizer);
+    for (const [name, data] of Object.entries(opts.extraFiles ?? {})) {
+      if (name.includes('/') || name.includes('\\') || name.startsWith('.')) throw new ConfigError(`saveAdapter: extra file name "${name}" must be a plain file name`);
+      write(name, data);
+    }
+  });
 }
 
 /**

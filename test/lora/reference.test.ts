@@ -95,7 +95,9 @@ for (const f of fx.families) {
       loss!.backward();
       if (step === 0 || step === f.losses.length - 1) {
         const want = step === 0 ? f.gradsFirst : f.gradsLast;
-        for (const [n, p] of params) close(p.grad ? p.grad.data : new Float32Array(p.size), want[n]!, 2e-5, 2e-3, `grad ${n} at step ${step}`);
+        // float32 vs float64 over 19 Adam steps (Adam's normalisation amplifies tiny gradients' differences): looser at the end.
+        const [atol, rtol] = step === 0 ? [2e-5, 2e-3] : [2e-4, 1e-2];
+        for (const [n, p] of params) close(p.grad ? p.grad.data : new Float32Array(p.size), want[n]!, atol, rtol, `grad ${n} at step ${step}`);
       }
       opt.step(fx.lr);
     }

@@ -9,6 +9,8 @@ import { loadCausalLM, modelTypeOf } from '../../models/registry.js';
 import { finetuneSeq2Seq } from '../../models/seq2seq/finetune.js';
 import { loadSeq2SeqDir, SEQ2SEQ_MODEL_TYPE } from '../../models/seq2seq/load.js';
 import { loadTokenizer } from '../../tokenizers/index.js';
+import { ConfigError } from '../../errors.js';
+import { PEFT_DEFAULT_TARGETS, parseTargetModules, type LoraConfig } from '../../lora/index.js';
 
 function int(name: string) {
   return (v: string): number => {
@@ -50,6 +52,25 @@ interface FinetuneFlags {
   maxSourceLength?: number;
   maxTargetLength?: number;
   json?: boolean;
+  lora?: boolean;
+  loraR: number;
+  loraAlpha: number;
+  loraDropout: number;
+  targetModules?: string;
+  useRslora?: boolean;
+}
+
+/** The LoRA configuration of `--lora …` flags for a model of `modelType` (PEFT's default targets when none are given). */
+export function loraConfigFromFlags(o: { loraR: number; loraAlpha: number; loraDropout: number; targetModules?: string; useRslora?: boolean }, modelType: string): LoraConfig {
+  const defaults = PEFT_DEFAULT_TARGETS[modelType];
+  if (!o.targetModules && !defaults) throw new ConfigError(`--lora: PEFT has no default target modules for model_type "${modelType}"; pass --target-modules NAMES or all-linear`);
+  return {
+    r: o.loraR,
+    loraAlpha: o.loraAlpha,
+    loraDropout: o.loraDropout,
+    useRslora: o.useRslora === true,
+    targetModules: o.targetModules ? parseTargetModules(o.targetModules) : defaults!,
+  };
 }
 
 /** `muse finetune --arch seq2seq`: train (or continue) an encoder–decoder and print its report. */
@@ -154,12 +175,20 @@ export function register(program: Command): void {
     .option('--pre-ln', 'seq2seq: pre-LayerNorm instead of the paper\'s post-LN')
     .option('--max-source-length <n>', 'seq2seq: longest beginning in tokens', int('--max-source-length'))
     .option('--max-target-length <n>', 'seq2seq: longest ending in tokens', int('--max-target-length'))
+    .option('--lora', 'train LoRA adapters (Hu et al. 2021) on the frozen model instead of every weight; best/ and last/ are PEFT adapter directories')
+    .option('--lora-r <n>', 'LoRA rank r', int('--lora-r'), 16)
+    .option('--lora-alpha <a>', 'LoRA alpha (the adapter is scaled by alpha/r)', float('--lora-alpha'), 32)
+    .option('--lora-dropout <p>', 'dropout on the adapters\' input', float('--lora-dropout'), 0.05)
+    .option('--target-modules <names>', 'comma-separated module names (PEFT suffix matching) or all-linear (default: PEFT\'s per architecture, e.g. c_attn for GPT-2, q_proj,v_proj for Llama)')
+    .option('--use-rslora', 'rank-stabilised LoRA: scale by alpha/sqrt(r)')
     .option('--json', 'print JSON records, ending with one report line')
     .action(async (o: FinetuneFlags) => {
       const pairs = readPairs(o.pairs, { beginningField: o.beginningField, endingField: o.endingField });
+      if (o.lora && o.arch === 'seq2seq') throw new ConfigError('--lora applies to --arch gpt; the seq2seq Transformer trains all its weights');
       if (o.arch === 'seq2seq') return finetuneSeq2SeqCommand(o, pairs);
       const base = loadCausalLM(o.model ?? defaultModelFor(pairs[0]?.beginning ?? ''), { task: 'be fine-tuned as a causal LM (use --arch seq2seq for an encoder–decoder)' });
       const report = await finetune({
+        lora: o.lora ? loraConfigFromFlags(o, base.modelType) : undefined,
         base,
         pairs,
         outDir: o.out,
@@ -174,6 +203,8 @@ export function register(program: Command): void {
       });
       const summary = {
         checkpoint: report.checkpoint,
+        trainableParameters: report.trainableParameters,
+        totalParameters: report.totalParameters,
         trainPairs: report.trainPairs,
         heldOut: report.heldOut,
         valLoss: report.train.bestValLoss,
@@ -186,8 +217,8 @@ export function register(program: Command): void {
         return;
       }
       printScores(
-        `fine-tuned on ${report.trainPairs} pairs, ${report.heldOut} held out; best val loss ${report.train.bestValLoss?.toFixed(4)}`,
-        [['base model', report.before], ['fine-tuned', report.after]],
+        `fine-tuned ${o.lora ? `LoRA adapters (${report.trainableParameters.toLocaleString('en')} of ${report.totalParameters.toLocaleString('en')} parameters) ` : ''}on ${report.trainPairs} pairs, ${report.heldOut} held out; best val loss ${report.train.bestValLoss?.toFixed(4)}`,
+        [['base model', report.before], [o.lora ? 'LoRA' : 'fine-tuned', report.after]],
         summary.tokenize,
         report.checkpoint,
       );

@@ -11,6 +11,7 @@ import { ConfigError } from '../../errors.js';
 import { loadGPT2Dir, requireGPT } from './family.js';
 import type { LoadedCausalLM } from '../loaded.js';
 import { assertFreshRunDir } from '../../pipelines/runs.js';
+import { injectLora, loadAdapter, saveAdapter, type LoraConfig, type LoraModel } from '../../lora/index.js';
 
 /** Options of {@link finetune}. */
 export interface FinetuneOptions {
@@ -34,6 +35,13 @@ export interface FinetuneOptions {
   json?: boolean;
   progress?: boolean;
   log?: (line: string) => void;
+  /**
+   * Train LoRA adapters (Hu et al. 2021) instead of every weight: the base
+   * stays frozen, checkpoints (`best/`, `last/`) are PEFT adapter directories
+   * (`adapter_config.json` + `adapter_model.safetensors`), and the default
+   * learning rate is 1e-3.
+   */
+  lora?: LoraConfig;
 }
 
 /** BLEU and ROUGE-L of generated endings against the reference endings. */
@@ -53,8 +61,12 @@ export interface FinetuneReport {
   trainPairs: number;
   before: EndingScores;
   after: EndingScores;
-  /** The fine-tuned model directory (`outDir/best`). */
+  /** The fine-tuned model directory (`outDir/best`; a PEFT adapter directory with `lora`). */
   checkpoint: string;
+  /** Parameters that were trained (all of them, or the adapters'). */
+  trainableParameters: number;
+  /** Parameters of the whole model (base + adapters). */
+  totalParameters: number;
 }
 
 /**
@@ -119,6 +131,10 @@ export async function finetune(opts: FinetuneOptions): Promise<FinetuneReport> {
     return { x: fromArray(c.inputIds, [c.batchSize, c.seqLen], 'int32'), y: fromArray(c.labels, [c.batchSize, c.seqLen], 'int32') };
   };
   const maxIters = opts.maxIters ?? Math.max(20, Math.ceil((3 * trainEx.length) / batchSize));
+  const loraGen = new Generator(seed + 1);
+  const lm: LoraModel | null = opts.lora ? injectLora(model, opts.lora, { gen: loraGen }) : null;
+  const lr = opts.learningRate ?? (lm ? 1e-3 : 1e-4);
+  const recipeJson = JSON.stringify({ recipe: { data: { script: base.script } }, finetunedFrom: base.dir, ...(lm ? { lora: lm.config } : {}) }, null, 2) + '\n';
   const trainer = new Trainer({
     model,
     lossFn: (b: { x: Tensor; y: Tensor }) => model.forward(b.x, { targets: b.y }).loss!,
@@ -130,25 +146,29 @@ export async function finetune(opts: FinetuneOptions): Promise<FinetuneReport> {
     maxIters,
     evalInterval: opts.evalInterval ?? Math.max(1, Math.floor(maxIters / 5)),
     evalIters: Math.max(1, Math.ceil(valEx.length / batchSize)),
-    learningRate: opts.learningRate ?? 1e-4,
-    minLr: (opts.learningRate ?? 1e-4) / 10,
+    learningRate: lr,
+    minLr: lr / 10,
     warmupIters: Math.min(10, Math.floor(maxIters / 10)),
     weightDecay: opts.weightDecay ?? 0.01,
     beta2: 0.99,
     gradClip: 1,
     outDir,
-    rng: { batches: gen },
+    rng: lm ? { batches: gen, lora: loraGen } : { batches: gen },
     save: (dir, extra) =>
-      saveModel(dir, model, {
+      lm
+        ? saveAdapter(dir, lm, {
+            baseModel: base.dir,
+            trainerState: extra.trainerState,
+            optimizerTensors: extra.optimizerTensors,
+            extraFiles: { ...extra.extraFiles, 'muse_recipe.json': recipeJson },
+          })
+        : saveModel(dir, model, {
         config: model.config,
         tokenizerJson: tok.toJSON(),
         generationConfig: toHF(base.generationConfig),
         trainerState: extra.trainerState,
         optimizerTensors: extra.optimizerTensors,
-        extraFiles: {
-          ...extra.extraFiles,
-          'muse_recipe.json': JSON.stringify({ recipe: { data: { script: base.script } }, finetunedFrom: base.dir }, null, 2) + '\n',
-        },
+        extraFiles: { ...extra.extraFiles, 'muse_recipe.json': recipeJson },
       }),
     json: opts.json,
     progress: opts.progress,
@@ -157,7 +177,11 @@ export async function finetune(opts: FinetuneOptions): Promise<FinetuneReport> {
   const summary = await trainer.train();
 
   // Score the best checkpoint's weights (the trainer leaves the last step's in memory).
-  const best = loadGPT2Dir(summary.checkpoint);
+  const best = lm ? loadGPT2Dir(base.dir) : loadGPT2Dir(summary.checkpoint);
+  if (lm) loadAdapter(summary.checkpoint, best.model);
+  best.model.eval();
   const after = scoreEndings(best, best.model, val, genConfig);
-  return { train: summary, heldOut: val.length, trainPairs: train.length, before, after, checkpoint: join(outDir, 'best') };
+  const totalParameters = model.numParameters();
+  const trainableParameters = model.parameters().filter((p) => p.requiresGrad).reduce((n, p) => n + p.size, 0);
+  return { train: summary, heldOut: val.length, trainPairs: train.length, before, after, checkpoint: join(outDir, 'best'), trainableParameters, totalParameters };
 }
