@@ -389,11 +389,13 @@ void lm_forward_cached(const LmWeights& w, const LmShape& s, const int32_t* ids,
       fit(sc.g, rows * F);
       float* g = sc.g.data();
       qlinear(L.gate, h, (int)rows, L.gateb, g, F, false);
-      // silu(g)·u = g·sigmoid(g)·u
-      fit(sc.y, rows * (F > H * D ? F : H * D));
-      y = sc.y.data();
-      unary(U_SIGMOID, g, y, rows * F);
-      for (i64 i = 0; i < rows * F; i++) f[i] = g[i] * y[i] * f[i];
+      // silu(g)·u = g·sigmoid(g)·u, in chunks (no third [rows, F] buffer)
+      float sig[4096];
+      for (i64 i0 = 0; i0 < rows * F; i0 += 4096) {
+        const i64 n = rows * F - i0 < 4096 ? rows * F - i0 : 4096;
+        unary(U_SIGMOID, g + i0, sig, n);
+        for (i64 i = 0; i < n; i++) f[i0 + i] = g[i0 + i] * sig[i] * f[i0 + i];
+      }
     } else {
       unary(U_GELU_TANH, f, f, rows * F);
     }
