@@ -23,3 +23,23 @@ export function overridesFrom(words: string[]): Record<string, string> {
   }
   return out;
 }
+
+/**
+ * What every training command passes its pipeline besides the recipe: output
+ * mode (`--json` lines on stdout, or a progress bar), the interrupt signal,
+ * and the recipe note written into every checkpoint (`muse_recipe.json`:
+ * the effective recipe and the command line, read back on `--resume`).
+ */
+export function trainingRunIO(
+  flags: { json?: boolean; progress?: boolean },
+  signal: AbortSignal,
+  note: object,
+): { json?: boolean; progress?: boolean; signal: AbortSignal; log?: (line: string) => void; extraFiles: Record<string, string> } {
+  return {
+    json: flags.json,
+    progress: flags.progress,
+    signal,
+    log: flags.json ? (line) => process.stdout.write(line + '\n') : undefined,
+    extraFiles: { 'muse_recipe.json': JSON.stringify(note, null, 2) + '\n' },
+  };
+}

@@ -19,6 +19,16 @@ export interface LMCache {
   clear(): void;
 }
 
+/** Options of {@link CausalLM.forward}. */
+export interface CausalLMForwardOptions {
+  /** `[batch, cache.length + t]`, 1 = real token, 0 = padding; null = all real. */
+  attentionMask?: Int32Array | null;
+  /** `[batch, t]`; null = `cache.length + i` for every row. */
+  positionIds?: Int32Array | null;
+  /** Return the logits of the last new position only (`[batch, vocabSize]`). */
+  lastOnly?: boolean;
+}
+
 /** A decoder-only language model usable for generation. */
 export interface CausalLM {
   /** Number of logits per position. */
@@ -49,6 +59,6 @@ export interface CausalLM {
     batch: number,
     t: number,
     cache: LMCache,
-    opts?: { attentionMask?: Int32Array | null; positionIds?: Int32Array | null; lastOnly?: boolean },
+    opts?: CausalLMForwardOptions,
   ): Float32Array;
 }

@@ -58,3 +58,18 @@ export interface LoadReport {
   /** Checkpoint tensors the model has no parameter for (ignored). */
   unexpected: string[];
 }
+
+/**
+ * The `save` callback of a `Trainer` for `model`: every checkpoint gets the
+ * model's files (`files`: config, tokenizer, generation defaults, extra files)
+ * plus what the trainer hands over (`trainer_state.json`,
+ * `optimizer.safetensors`, `metrics.jsonl`, `loss.svg`). `files.extraFiles`
+ * win over the trainer's on a name clash.
+ */
+export function checkpointSaver(
+  model: Module,
+  files: Omit<SaveModelOptions, 'trainerState' | 'optimizerTensors'>,
+): (dir: string, extra: { trainerState: object; optimizerTensors: Map<string, StTensor>; extraFiles: Record<string, string> }) => void {
+  return (dir, extra) =>
+    saveModel(dir, model, { ...files, trainerState: extra.trainerState, optimizerTensors: extra.optimizerTensors, extraFiles: { ...extra.extraFiles, ...(files.extraFiles ?? {}) } });
+}

@@ -12,6 +12,8 @@ import { loadCheckpoint } from '../io/checkpoint.js';
 import { recoverInterruptedSaves } from '../io/recover.js';
 import { readJsonFile } from '../io/json.js';
 import type { TrainRecipe } from './recipe.js';
+import type { StoryPair } from '../data/index.js';
+import type { GenerationConfig } from '../generate/index.js';
 
 /**
  * Trainer state and optimizer moments of a run's `last/` checkpoint, for an exact resume.
@@ -102,4 +104,31 @@ export function recipeScript(dir: string): 'simplified' | 'traditional' | 'keep'
  */
 export function scriptNoteFiles(script: 'simplified' | 'traditional' | 'keep'): Record<string, string> | undefined {
   return script === 'keep' ? undefined : { 'muse_recipe.json': JSON.stringify({ recipe: { data: { script } } }, null, 2) + '\n' };
+}
+
+/**
+ * The options every fine-tuning run shares (GPT-2 `finetune`, `finetuneSeq2Seq`):
+ * the pairs, where the run goes, the held-out share, the optimisation knobs,
+ * the held-out decoding, and how it reports.
+ */
+export interface FinetuneRunOptions {
+  /** (beginning, ending) pairs; a share is held out for the BLEU/ROUGE report. */
+  pairs: StoryPair[];
+  outDir: string;
+  /** Replace a run already in `outDir` (without it such an `outDir` is an error: a finished model is never lost silently). */
+  overwrite?: boolean;
+  /** Fraction of `pairs` held out for the BLEU/ROUGE report (default 0.1; at least one pair); the same split for both architectures. */
+  valFraction?: number;
+  maxIters?: number;
+  batchSize?: number;
+  learningRate?: number;
+  /** Evaluate validation loss every this many steps (default maxIters / 5). */
+  evalInterval?: number;
+  weightDecay?: number;
+  seed?: number;
+  /** Decoding of the held-out endings (default greedy, up to 1.5 × the longest reference + 8 tokens). */
+  generationConfig?: GenerationConfig;
+  json?: boolean;
+  progress?: boolean;
+  log?: (line: string) => void;
 }

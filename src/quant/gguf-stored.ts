@@ -17,7 +17,7 @@ import type { LoadedCausalLM } from '../models/loaded.js';
 import type { Tokenizer } from '../tokenizers/types.js';
 import { llamaConfig } from '../models/llama/config.js';
 import { gptConfig } from '../models/gpt2/config.js';
-import type { CausalLM, LMCache } from '../models/causal-lm.js';
+import type { CausalLM, LMCache, CausalLMForwardOptions } from '../models/causal-lm.js';
 import { Module } from '../nn/module.js';
 import { ShapeError } from '../errors.js';
 import { rowBytes } from './formats.js';
@@ -184,7 +184,7 @@ export class StoredGpt2LM extends Module implements CausalLM {
 
   forward(
     inputIds: Int32Array, batch: number, t: number, cache: LMCache,
-    opts: { attentionMask?: Int32Array | null; positionIds?: Int32Array | null; lastOnly?: boolean } = {},
+    opts: CausalLMForwardOptions = {},
   ): Float32Array {
     if (!(cache instanceof DecodeCache)) throw new ShapeError("StoredGpt2LM.forward: the cache must come from this model's newCache()");
     if (cache.length + t > this.maxPositions) {

@@ -6,7 +6,7 @@
  * safetensors, quantized GGUF tensors) instead of float32 parameters.
  */
 import { FileFormatError, ShapeError } from '../errors.js';
-import type { CausalLM, LMCache } from '../models/causal-lm.js';
+import type { CausalLM, LMCache, CausalLMForwardOptions } from '../models/causal-lm.js';
 import { Module } from '../nn/module.js';
 import { layerWindow, llamaMaxPositions, type LlamaConfig } from '../models/llama/config.js';
 import { ropeInvFreq, ropeTables } from '../models/llama/rope.js';
@@ -133,7 +133,7 @@ export class StoredLlamaLM extends Module implements CausalLM {
 
   forward(
     inputIds: Int32Array, batch: number, t: number, cache: LMCache,
-    opts: { attentionMask?: Int32Array | null; positionIds?: Int32Array | null; lastOnly?: boolean } = {},
+    opts: CausalLMForwardOptions = {},
   ): Float32Array {
     if (!(cache instanceof DecodeCache)) throw new ShapeError("StoredLlamaLM.forward: the cache must come from this model's newCache()");
     if (cache.length + t > this.maxPositions) {

@@ -118,20 +118,33 @@ async function finetuneSeq2SeqCommand(o: FinetuneFlags, pairs: ReturnType<typeof
     trainPairs: report.trainPairs,
     heldOut: report.heldOut,
     valLoss: report.train.bestValLoss,
-    baseline: { bleu: report.baseline.bleu, rougeL: report.baseline.rougeL },
-    after: { bleu: report.after.bleu, rougeL: report.after.rougeL },
+    baseline: scorePair(report.baseline),
+    after: scorePair(report.after),
     tokenize: report.after.tokenize,
   };
-  if (o.json) {
-    process.stdout.write(JSON.stringify(summary) + '\n');
-    return;
-  }
-  printScores(
+  printReport(
+    o.json,
+    summary,
     `trained a ${report.parameters.toLocaleString('en')}-parameter encoder–decoder on ${report.trainPairs} pairs, ${report.heldOut} held out; best val loss ${report.train.bestValLoss?.toFixed(4)}`,
     [['copy the beginning', report.baseline], ['seq2seq', report.after]],
-    summary.tokenize,
-    report.checkpoint,
   );
+}
+
+/** BLEU and ROUGE-L of an ending score, as the JSON report lists them. */
+const scorePair = (s: { bleu: number; rougeL: number }) => ({ bleu: s.bleu, rougeL: s.rougeL });
+
+/**
+ * Print a fine-tuning report: the JSON line (`--json`) or the headline and the
+ * held-out score table (`rows`: [label, score] per system).
+ */
+function printReport(
+  json: boolean | undefined,
+  summary: Record<string, unknown> & { tokenize: string; checkpoint: string },
+  headline: string,
+  rows: [string, { bleu: number; rougeL: number }][],
+): void {
+  if (json) process.stdout.write(JSON.stringify(summary) + '\n');
+  else printScores(headline, rows, summary.tokenize, summary.checkpoint);
 }
 
 /** The held-out score table both architectures print: one row per system, BLEU and ROUGE-L F1 (in %). */
@@ -208,19 +221,15 @@ export function register(program: Command): void {
         trainPairs: report.trainPairs,
         heldOut: report.heldOut,
         valLoss: report.train.bestValLoss,
-        before: { bleu: report.before.bleu, rougeL: report.before.rougeL },
-        after: { bleu: report.after.bleu, rougeL: report.after.rougeL },
+        before: scorePair(report.before),
+        after: scorePair(report.after),
         tokenize: report.after.tokenize,
       };
-      if (o.json) {
-        process.stdout.write(JSON.stringify(summary) + '\n');
-        return;
-      }
-      printScores(
+      printReport(
+        o.json,
+        summary,
         `fine-tuned ${o.lora ? `LoRA adapters (${report.trainableParameters.toLocaleString('en')} of ${report.totalParameters.toLocaleString('en')} parameters) ` : ''}on ${report.trainPairs} pairs, ${report.heldOut} held out; best val loss ${report.train.bestValLoss?.toFixed(4)}`,
         [['base model', report.before], [o.lora ? 'LoRA' : 'fine-tuned', report.after]],
-        summary.tokenize,
-        report.checkpoint,
       );
     });
 

@@ -5,7 +5,7 @@ import { resumeChanges } from '../../pipelines/runs.js';
 import { pretrain } from '../../models/gpt2/pretrain.js';
 import { estimateTraining } from '../../pipelines/estimate.js';
 import { ConfigError } from '../../errors.js';
-import { overridesFrom } from '../overrides.js';
+import { overridesFrom, trainingRunIO } from '../overrides.js';
 import { onInterrupt } from '../interrupt.js';
 
 /** A loss for the summary line; "n/a" before the first evaluation (e.g. after Ctrl-C). */
@@ -63,11 +63,7 @@ export function register(program: Command): void {
         outDir: opts.out,
         resume: opts.resume,
         overwrite: opts.overwrite,
-        json: opts.json,
-        progress: opts.progress,
-        signal: interrupt.signal,
-        log: opts.json ? (line) => process.stdout.write(line + '\n') : undefined,
-        extraFiles: { 'muse_recipe.json': JSON.stringify({ recipe, command }, null, 2) + '\n' },
+        ...trainingRunIO(opts, interrupt.signal, { recipe, command }),
       });
       const interrupted = interrupt.finish();
       const line = {

@@ -10,7 +10,7 @@ import {
   type VAEDecodeOptions,
 } from '../../models/vae/index.js';
 import { ConfigError } from '../../errors.js';
-import { overridesFrom } from '../overrides.js';
+import { overridesFrom, trainingRunIO } from '../overrides.js';
 import { onInterrupt } from '../interrupt.js';
 
 interface DecodeFlags {
@@ -62,11 +62,7 @@ export function register(program: Command): void {
         recipe,
         corpus: opts.corpus,
         outDir: opts.out,
-        json: opts.json,
-        progress: opts.progress,
-        signal: interrupt.signal,
-        log: opts.json ? (line) => process.stdout.write(line + '\n') : undefined,
-        extraFiles: { 'muse_recipe.json': JSON.stringify({ recipe, command }, null, 2) + '\n' },
+        ...trainingRunIO(opts, interrupt.signal, { recipe, command }),
       });
       const interrupted = interrupt.finish();
       const f = summary.final;

@@ -5,7 +5,7 @@ import { Generator, fromArray, type Tensor } from '../../tensor/index.js';
 import { BertForMaskedLM } from './model.js';
 import { bertParameterCount } from './config.js';
 import { loadBert } from './weights.js';
-import { saveModel } from '../pretrained.js';
+import { checkpointSaver } from '../pretrained.js';
 import { Trainer, type TrainSummary } from '../../train/index.js';
 import { readCorpus, BLANK_LINE } from '../../data/corpus.js';
 import { LengthGroupedSampler, MlmCollator, chunkAtBoundaries, chineseWordIds, type MlmBatch, type MlmExample } from './mlm-data.js';
@@ -208,14 +208,7 @@ export async function pretrainMLM(opts: PretrainOptions): Promise<TrainSummary &
     outDir,
     rng: { batches: batchGen, dropout: modelGen },
     resume: resuming ? resumeState(lastDir) : undefined,
-    save: (dir, extra) =>
-      saveModel(dir, model, {
-        config: model.config,
-        tokenizerJson: tok.toJSON(),
-        trainerState: extra.trainerState,
-        optimizerTensors: extra.optimizerTensors,
-        extraFiles: { ...(extra.extraFiles ?? {}), ...(opts.extraFiles ?? {}) },
-      }),
+    save: checkpointSaver(model, { config: model.config, tokenizerJson: tok.toJSON(), extraFiles: opts.extraFiles }),
     json: opts.json,
     progress: opts.progress,
     log: opts.log,

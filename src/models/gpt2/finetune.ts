@@ -2,7 +2,7 @@ import { countTargetTokens } from '../../train/target-tokens.js';
 import { join } from 'node:path';
 import { Generator, fromArray, type Tensor } from '../../tensor/index.js';
 import type { GPT } from './model.js';
-import { saveModel } from '../pretrained.js';
+import { checkpointSaver } from '../pretrained.js';
 import { Trainer, type TrainSummary } from '../../train/index.js';
 import { collateExamples, pairsToFinetuneExamples, splitDocuments, type FinetuneExample, type StoryPair } from '../../data/index.js';
 import { generate, toHF, type GenerationConfig } from '../../generate/index.js';
@@ -10,31 +10,13 @@ import { corpusBleu, corpusRouge, hasCjk } from '../../eval/index.js';
 import { ConfigError } from '../../errors.js';
 import { loadGPT2Dir, requireGPT } from './family.js';
 import type { LoadedCausalLM } from '../loaded.js';
-import { assertFreshRunDir } from '../../pipelines/runs.js';
+import { assertFreshRunDir, type FinetuneRunOptions } from '../../pipelines/runs.js';
 import { injectLora, loadAdapter, saveAdapter, type LoraConfig, type LoraModel } from '../../lora/index.js';
 
 /** Options of {@link finetune}. */
-export interface FinetuneOptions {
+export interface FinetuneOptions extends FinetuneRunOptions {
   /** The base model (it is trained in place). */
   base: LoadedCausalLM;
-  pairs: StoryPair[];
-  outDir: string;
-  /** Replace a run already in `outDir` (without it such an `outDir` is an error: a finished model is never lost silently). */
-  overwrite?: boolean;
-  /** Fraction of pairs held out for the BLEU/ROUGE report (default 0.1; at least one pair). */
-  valFraction?: number;
-  maxIters?: number;
-  batchSize?: number;
-  learningRate?: number;
-  /** Evaluate validation loss every this many steps (default maxIters / 5). */
-  evalInterval?: number;
-  weightDecay?: number;
-  seed?: number;
-  /** Decoding for the held-out endings (default greedy, up to 1.5 × the longest reference + 8 tokens). */
-  generationConfig?: GenerationConfig;
-  json?: boolean;
-  progress?: boolean;
-  log?: (line: string) => void;
   /**
    * Train LoRA adapters (Hu et al. 2021) instead of every weight: the base
    * stays frozen, checkpoints (`best/`, `last/`) are PEFT adapter directories
@@ -154,22 +136,15 @@ export async function finetune(opts: FinetuneOptions): Promise<FinetuneReport> {
     gradClip: 1,
     outDir,
     rng: lm ? { batches: gen, lora: loraGen } : { batches: gen },
-    save: (dir, extra) =>
-      lm
-        ? saveAdapter(dir, lm, {
+    save: lm
+      ? (dir, extra) =>
+          saveAdapter(dir, lm, {
             baseModel: base.dir,
             trainerState: extra.trainerState,
             optimizerTensors: extra.optimizerTensors,
             extraFiles: { ...extra.extraFiles, 'muse_recipe.json': recipeJson },
           })
-        : saveModel(dir, model, {
-        config: model.config,
-        tokenizerJson: tok.toJSON(),
-        generationConfig: toHF(base.generationConfig),
-        trainerState: extra.trainerState,
-        optimizerTensors: extra.optimizerTensors,
-        extraFiles: { ...extra.extraFiles, 'muse_recipe.json': recipeJson },
-      }),
+      : checkpointSaver(model, { config: model.config, tokenizerJson: tok.toJSON(), generationConfig: toHF(base.generationConfig), extraFiles: { 'muse_recipe.json': recipeJson } }),
     json: opts.json,
     progress: opts.progress,
     log: opts.log,

@@ -16,7 +16,7 @@ import { ShapeError } from '../../errors.js';
 import { getBackend } from '../../backend/index.js';
 import { fusedLMLoss, fusedTrainSupported, type FusedGPTParams } from './train-step.js';
 import type { Backend } from '../../backend/backend.js';
-import type { CausalLM, LMCache } from '../causal-lm.js';
+import type { CausalLM, LMCache, CausalLMForwardOptions } from '../causal-lm.js';
 import { gptConfig, type GPTConfig } from './config.js';
 
 /**
@@ -218,14 +218,14 @@ export class GPT extends Module implements CausalLM {
     batch: number,
     t: number,
     cache: LMCache,
-    opts?: { attentionMask?: Int32Array | null; positionIds?: Int32Array | null; lastOnly?: boolean },
+    opts?: CausalLMForwardOptions,
   ): Float32Array;
   forward(
     inputIds: Tensor | Int32Array,
     a?: number | { targets?: Tensor; labels?: Tensor },
     t?: number,
     cache?: LMCache,
-    opts: { attentionMask?: Int32Array | null; positionIds?: Int32Array | null; lastOnly?: boolean } = {},
+    opts: CausalLMForwardOptions = {},
   ): GPTOutput | Float32Array {
     if (inputIds instanceof Tensor) return this.forwardTrain(inputIds, (a as { targets?: Tensor; labels?: Tensor } | undefined) ?? {});
     return this.forwardCached(inputIds, a as number, t as number, cache as KVCache, opts);
@@ -262,7 +262,7 @@ export class GPT extends Module implements CausalLM {
     B: number,
     T: number,
     cache: KVCache,
-    opts: { attentionMask?: Int32Array | null; positionIds?: Int32Array | null; lastOnly?: boolean },
+    opts: CausalLMForwardOptions,
   ): Float32Array {
     if (!(cache instanceof KVCache)) throw new ShapeError('GPT.forward: the cache must come from this model\'s newCache()');
     if (ids.length !== B * T) throw new ShapeError(`GPT.forward: inputIds has ${ids.length} ids, expected batch·t = ${B}·${T}`);

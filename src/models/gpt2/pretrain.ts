@@ -3,7 +3,7 @@ import { extname, join } from 'node:path';
 import { Generator, fromArray, type Tensor } from '../../tensor/index.js';
 import { GPT } from './model.js';
 import { gptParameterCount } from './config.js';
-import { saveModel } from '../pretrained.js';
+import { checkpointSaver } from '../pretrained.js';
 import { loadGPT } from './weights.js';
 import { Trainer, type TrainSummary } from '../../train/index.js';
 import { readCorpus, BLANK_LINE, toSimplified, toTraditional } from '../../data/corpus.js';
@@ -271,15 +271,12 @@ export async function pretrain(opts: PretrainOptions): Promise<TrainSummary & { 
     outDir,
     rng: { batches: batchGen, dropout: modelGen },
     resume: resuming ? resumeState(lastDir) : undefined,
-    save: (dir, extra) =>
-      saveModel(dir, model, {
-        config: model instanceof LlamaForCausalLM ? { architectures: [architectureOf(model.config)], ...model.config } : model.config,
-        tokenizerJson: tok.toJSON(),
-        generationConfig,
-        trainerState: extra.trainerState,
-        optimizerTensors: extra.optimizerTensors,
-        extraFiles: { ...(extra.extraFiles ?? {}), ...(opts.extraFiles ?? {}) },
-      }),
+    save: checkpointSaver(model, {
+      config: model instanceof LlamaForCausalLM ? { architectures: [architectureOf(model.config)], ...model.config } : model.config,
+      tokenizerJson: tok.toJSON(),
+      generationConfig,
+      extraFiles: opts.extraFiles,
+    }),
     json: opts.json,
     progress: opts.progress,
     log: opts.log,

@@ -3,7 +3,7 @@ import { Module } from '../../nn/module.js';
 import { Embedding } from '../../nn/layers.js';
 import { ShapeError } from '../../errors.js';
 import { KVCache } from '../kv-cache.js';
-import type { CausalLM, LMCache } from '../causal-lm.js';
+import type { CausalLM, LMCache, CausalLMForwardOptions } from '../causal-lm.js';
 import { layerWindow, llamaConfig, llamaMaxPositions, mlpBias, oBias, qkNorm, qkvBias, type LlamaConfig } from './config.js';
 import { LlamaLinear } from './linear.js';
 import { applyRotary, rmsNorm, siluMul } from './ops.js';
@@ -229,14 +229,14 @@ export class LlamaForCausalLM extends Module implements CausalLM {
     batch: number,
     t: number,
     cache: LMCache,
-    opts?: { attentionMask?: Int32Array | null; positionIds?: Int32Array | null; lastOnly?: boolean },
+    opts?: CausalLMForwardOptions,
   ): Float32Array;
   forward(
     inputIds: Tensor | Int32Array,
     a?: number | { targets?: Tensor; labels?: Tensor },
     t?: number,
     cache?: LMCache,
-    opts: { attentionMask?: Int32Array | null; positionIds?: Int32Array | null; lastOnly?: boolean } = {},
+    opts: CausalLMForwardOptions = {},
   ): LlamaOutput | Float32Array {
     if (inputIds instanceof Tensor) return this.forwardTrain(inputIds, (a as { targets?: Tensor; labels?: Tensor } | undefined) ?? {});
     return this.forwardCached(inputIds, a as number, t as number, cache as LMCache, opts);
@@ -265,7 +265,7 @@ export class LlamaForCausalLM extends Module implements CausalLM {
     B: number,
     T: number,
     cacheIn: LMCache,
-    opts: { attentionMask?: Int32Array | null; positionIds?: Int32Array | null; lastOnly?: boolean },
+    opts: CausalLMForwardOptions,
   ): Float32Array {
     if (!(cacheIn instanceof KVCache)) throw new ShapeError("LlamaForCausalLM.forward: the cache must come from this model's newCache()");
     const cache = cacheIn;

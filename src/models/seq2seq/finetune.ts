@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Generator, fromArray, type Tensor } from '../../tensor/index.js';
 import { Seq2SeqTransformer } from './model.js';
 import type { Seq2SeqConfig } from './config.js';
-import { saveModel } from '../pretrained.js';
+import { checkpointSaver } from '../pretrained.js';
 import { Trainer, type TrainSummary } from '../../train/index.js';
 import { splitDocuments, type StoryPair } from '../../data/index.js';
 import { toHF, type GenerationConfig } from '../../generate/index.js';
@@ -12,7 +12,7 @@ import type { Tokenizer } from '../../tokenizers/index.js';
 import { ConfigError } from '../../errors.js';
 import type { EndingScores } from '../gpt2/finetune.js';
 import { encodeSource, generateEndings, loadSeq2SeqDir, SEQ2SEQ_MODEL_TYPE } from './load.js';
-import { assertFreshRunDir } from '../../pipelines/runs.js';
+import { assertFreshRunDir, type FinetuneRunOptions } from '../../pipelines/runs.js';
 
 /** One training example of the encoder–decoder: source ids and target labels. */
 export interface Seq2SeqExample {
@@ -85,39 +85,22 @@ export function copyBaseline(pairs: readonly StoryPair[]): EndingScores {
   return scoreHypotheses(pairs.map((p) => p.beginning), pairs.map((p) => p.ending));
 }
 
-/** Options of {@link finetuneSeq2Seq}. */
-export interface FinetuneSeq2SeqOptions {
+/** Options of {@link finetuneSeq2Seq} (held-out decoding stays within maxTargetLength). */
+export interface FinetuneSeq2SeqOptions extends FinetuneRunOptions {
   /** Source and target vocabulary (one tokenizer; its end-of-text token is EOS, padding and decoder start). */
   tokenizer: Tokenizer;
   /** Continue training this model (e.g. a loaded `muse-seq2seq` directory); default: a new model from `config`. */
   model?: Seq2SeqTransformer;
   /** Fields of a new model's config (vocabulary size and special ids come from the tokenizer). */
   config?: Partial<Seq2SeqConfig>;
-  pairs: StoryPair[];
   /** More training pairs (e.g. other cut points of the training stories); never held out. */
   extraTrainPairs?: StoryPair[];
-  outDir: string;
-  /** Replace a run already in `outDir` (without it such an `outDir` is an error: a finished model is never lost silently). */
-  overwrite?: boolean;
-  /** Fraction of `pairs` held out for the BLEU/ROUGE report (default 0.1; at least one pair). Same split as `finetune`. */
-  valFraction?: number;
-  maxIters?: number;
-  batchSize?: number;
-  learningRate?: number;
   warmupIters?: number;
-  evalInterval?: number;
-  weightDecay?: number;
-  seed?: number;
   /** Longest source / target in tokens (default: the model's max_position_embeddings). */
   maxSourceLength?: number;
   maxTargetLength?: number;
-  /** Decoding of the held-out endings (default greedy, up to 1.5 × the longest reference + 8 tokens, within maxTargetLength). */
-  generationConfig?: GenerationConfig;
   /** Script the pairs were normalised to (recorded in `muse_recipe.json`). */
   script?: 'simplified' | 'traditional' | 'keep';
-  json?: boolean;
-  progress?: boolean;
-  log?: (line: string) => void;
 }
 
 /** What {@link finetuneSeq2Seq} returns. */
@@ -198,19 +181,15 @@ export async function finetuneSeq2Seq(opts: FinetuneSeq2SeqOptions): Promise<Fin
     gradClip: 1,
     outDir: opts.outDir,
     rng: { batches: gen },
-    save: (dir, extra) =>
-      saveModel(dir, model, {
-        config: model.config,
-        tokenizerJson: tok.toJSON(),
-        generationConfig: { ...toHF(generationDefaults), decoder_start_token_id: cfg.decoder_start_token_id, pad_token_id: pad },
-        trainerState: extra.trainerState,
-        optimizerTensors: extra.optimizerTensors,
-        extraFiles: {
-          ...extra.extraFiles,
-          'muse_recipe.json':
-            JSON.stringify({ recipe: { arch: SEQ2SEQ_MODEL_TYPE, data: { script: opts.script ?? 'keep' }, maxSourceLength, maxTargetLength, learningRate, batchSize, maxIters, seed } }, null, 2) + '\n',
-        },
-      }),
+    save: checkpointSaver(model, {
+      config: model.config,
+      tokenizerJson: tok.toJSON(),
+      generationConfig: { ...toHF(generationDefaults), decoder_start_token_id: cfg.decoder_start_token_id, pad_token_id: pad },
+      extraFiles: {
+        'muse_recipe.json':
+          JSON.stringify({ recipe: { arch: SEQ2SEQ_MODEL_TYPE, data: { script: opts.script ?? 'keep' }, maxSourceLength, maxTargetLength, learningRate, batchSize, maxIters, seed } }, null, 2) + '\n',
+      },
+    }),
     json: opts.json,
     progress: opts.progress,
     log: opts.log,

@@ -4,7 +4,7 @@ import { Module } from '../../nn/module.js';
 import { Dropout, Embedding, LayerNorm, Linear } from '../../nn/layers.js';
 import { KVCache, cachedAttention } from '../kv-cache.js';
 import { ShapeError } from '../../errors.js';
-import type { CausalLM, LMCache } from '../causal-lm.js';
+import type { CausalLM, LMCache, CausalLMForwardOptions } from '../causal-lm.js';
 import { seq2seqConfig, type Seq2SeqConfig } from './config.js';
 
 /**
@@ -629,7 +629,7 @@ export class Seq2SeqDecoderLM implements CausalLM {
     batch: number,
     t: number,
     cache: LMCache,
-    opts: { attentionMask?: Int32Array | null; positionIds?: Int32Array | null; lastOnly?: boolean } = {},
+    opts: CausalLMForwardOptions = {},
   ): Float32Array {
     if (!(cache instanceof Seq2SeqCache)) throw new ShapeError('Seq2SeqDecoderLM.forward: the cache must come from this model\'s newCache()');
     if (inputIds.length !== batch * t) throw new ShapeError(`Seq2SeqDecoderLM.forward: inputIds has ${inputIds.length} ids, expected batch·t = ${batch}·${t}`);

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { Generator, Tensor, fromArray, noGrad } from '../../tensor/index.js';
 import { Autoencoder, type AutoencoderConfig } from './autoencoder.js';
 import { VAE, type VAEConfig } from './vae.js';
-import { saveModel } from '../pretrained.js';
+import { checkpointSaver } from '../pretrained.js';
 import { loadCheckpoint } from '../../io/checkpoint.js';
 import { Trainer, type TrainSummary } from '../../train/index.js';
 import { readCorpus } from '../../data/corpus.js';
@@ -144,13 +144,7 @@ export async function trainVectorAutoencoder(opts: TrainVectorAutoencoderOptions
     beta2: 0.999,
     outDir: opts.outDir,
     rng: { batches: batchGen, noise: noiseGen },
-    save: (dir, extra) =>
-      saveModel(dir, model, {
-        config,
-        trainerState: extra.trainerState,
-        optimizerTensors: extra.optimizerTensors,
-        extraFiles: { ...extra.extraFiles, 'vectorizer.json': JSON.stringify(vectorizer.toJSON()) + '\n', ...(opts.extraFiles ?? {}) },
-      }),
+    save: checkpointSaver(model, { config, extraFiles: { 'vectorizer.json': JSON.stringify(vectorizer.toJSON()) + '\n', ...(opts.extraFiles ?? {}) } }),
     json: opts.json,
     progress: opts.progress,
     log: opts.log,

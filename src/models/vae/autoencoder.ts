@@ -23,6 +23,39 @@ export interface AutoencoderConfig {
 }
 
 /**
+ * Check the sizes of an MLP autoencoder / VAE config.
+ * @throws ConfigError naming the sizes when one is not a positive integer
+ */
+export function checkMlpSizes(config: { input_size: number; hidden_sizes: number[]; latent_size: number }, what: string): void {
+  const { input_size: d, hidden_sizes: hs, latent_size: k } = config;
+  const ok = (n: number) => Number.isInteger(n) && n > 0;
+  if (!ok(d) || !ok(k) || !Array.isArray(hs) || !hs.every(ok)) {
+    throw new ConfigError(`${what}: sizes must be positive integers, got input ${d}, hidden [${Array.isArray(hs) ? hs.join(', ') : String(hs)}], latent ${k}`);
+  }
+}
+
+/**
+ * Register a stack of Linear layers `from → widths[0] → widths[1] …` under
+ * `owner.name.0`, `.1`, … (scale 1/√fan_in: He/LeCun-style, activations stay O(1)).
+ * @returns the layers and the width of the last one
+ */
+export function mlpStack(owner: Module, name: string, from: number, widths: readonly number[], opts: { gen: Generator; init?: boolean }): { layers: Linear[]; width: number } {
+  const stack = owner.registerModule(name, new Module());
+  const layers: Linear[] = [];
+  let prev = from;
+  widths.forEach((h, i) => {
+    layers.push(stack.registerModule(String(i), mlpLinear(prev, h, opts)));
+    prev = h;
+  });
+  return { layers, width: prev };
+}
+
+/** One Linear `[in → out]` with the scale {@link mlpStack} uses. */
+export function mlpLinear(i: number, o: number, opts: { gen: Generator; init?: boolean }): Linear {
+  return new Linear(i, o, { gen: opts.gen, init: opts.init, std: 1 / Math.sqrt(i) });
+}
+
+/**
  * MLP autoencoder. Parameter names: `encoder.{i}`, `to_latent`, `decoder.{i}`, `output`
  * (each a PyTorch `nn.Linear`: `weight` `[out, in]`, `bias` `[out]`).
  */
@@ -36,29 +69,17 @@ export class Autoencoder extends Module {
   /** @throws ConfigError on non-positive sizes or an unknown activation */
   constructor(readonly config: AutoencoderConfig, opts: { gen: Generator; init?: boolean }) {
     super();
+    checkMlpSizes(config, 'autoencoder');
     const { input_size: d, hidden_sizes: hs, latent_size: k } = config;
-    if (!(Number.isInteger(d) && d > 0) || !(Number.isInteger(k) && k > 0) || hs.some((h) => !(Number.isInteger(h) && h > 0))) {
-      throw new ConfigError(`autoencoder: sizes must be positive integers, got input ${d}, hidden [${hs.join(', ')}], latent ${k}`);
-    }
     const a = config.activation ?? 'relu';
     if (a !== 'relu' && a !== 'tanh') throw new ConfigError(`autoencoder: activation must be relu or tanh, got ${String(a)}`);
     this.act = a === 'relu' ? relu : tanh;
-    // He/LeCun-style scale 1/√fan_in keeps activations O(1) through the stack.
-    const mk = (i: number, o: number) => new Linear(i, o, { gen: opts.gen, init: opts.init, std: 1 / Math.sqrt(i) });
-    const encoder = this.registerModule('encoder', new Module());
-    let prev = d;
-    hs.forEach((h, i) => {
-      this.enc.push(encoder.registerModule(String(i), mk(prev, h)));
-      prev = h;
-    });
-    this.toLatent = this.registerModule('to_latent', mk(prev, k));
-    const decoder = this.registerModule('decoder', new Module());
-    prev = k;
-    [...hs].reverse().forEach((h, i) => {
-      this.dec.push(decoder.registerModule(String(i), mk(prev, h)));
-      prev = h;
-    });
-    this.out = this.registerModule('output', mk(prev, d));
+    const enc = mlpStack(this, 'encoder', d, hs, opts);
+    this.enc.push(...enc.layers);
+    this.toLatent = this.registerModule('to_latent', mlpLinear(enc.width, k, opts));
+    const dec = mlpStack(this, 'decoder', k, [...hs].reverse(), opts);
+    this.dec.push(...dec.layers);
+    this.out = this.registerModule('output', mlpLinear(dec.width, d, opts));
   }
 
   /** `x` `[batch, input]` → z `[batch, latent]`. */

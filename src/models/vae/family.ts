@@ -17,7 +17,7 @@ import { defaultModelDir } from '../bundled.js';
 import type { LoadedSentenceVAE, LoadedVectorAutoencoder, Script } from '../loaded.js';
 import type { ModelFamily, SaveParts } from '../registry.js';
 import { SentenceVAE, type SentenceVAEConfig } from './sentence-vae.js';
-import { Autoencoder, type AutoencoderConfig } from './autoencoder.js';
+import { Autoencoder, checkMlpSizes, type AutoencoderConfig } from './autoencoder.js';
 import { VAE, type VAEConfig } from './vae.js';
 
 /** Tensors of a muse-native checkpoint (names are the model's own) as a state dict. */
@@ -120,8 +120,7 @@ export const vectorAutoencoderFamily: ModelFamily<LoadedVectorAutoencoder> = {
   kind: 'vector-autoencoder',
   tasks: ['encode', 'neighbors', 'pretrain'],
   readConfig: (raw) => {
-    requirePositiveInts(raw, ['input_size', 'latent_size']);
-    if (!Array.isArray(raw['hidden_sizes'])) throw new ConfigError(`hidden_sizes must be an array of positive integers, got ${JSON.stringify(raw['hidden_sizes'])}`);
+    checkMlpSizes(raw as unknown as AutoencoderConfig, String(raw['model_type']));
     return raw;
   },
   build: (config, opts = {}) => {

@@ -6,7 +6,8 @@
  */
 import { Generator, Tensor, exp, maximum, mseLoss, randn, sum, tanh } from '../../tensor/index.js';
 import { Module } from '../../nn/module.js';
-import { Linear } from '../../nn/layers.js';
+import type { Linear } from '../../nn/layers.js';
+import { checkMlpSizes, mlpLinear, mlpStack } from './autoencoder.js';
 import { ConfigError, ShapeError } from '../../errors.js';
 
 /**
@@ -164,24 +165,15 @@ export class VAE extends Module {
   /** @throws ConfigError on non-positive sizes */
   constructor(readonly config: VAEConfig, opts: { gen: Generator; init?: boolean }) {
     super();
+    checkMlpSizes(config, 'VAE');
     const { input_size: d, hidden_sizes: hs, latent_size: k } = config;
-    if (!(d > 0) || !(k > 0) || hs.some((h) => !(h > 0))) throw new ConfigError(`VAE: sizes must be positive, got input ${d}, hidden [${hs.join(', ')}], latent ${k}`);
-    const mk = (i: number, o: number) => new Linear(i, o, { gen: opts.gen, init: opts.init, std: 1 / Math.sqrt(i) });
-    let prev = d;
-    const encoder = this.registerModule('encoder', new Module());
-    hs.forEach((h, i) => {
-      this.enc.push(encoder.registerModule(String(i), mk(prev, h)));
-      prev = h;
-    });
-    this.toMu = this.registerModule('to_mu', mk(prev, k));
-    this.toLogVar = this.registerModule('to_logvar', mk(prev, k));
-    const decoder = this.registerModule('decoder', new Module());
-    prev = k;
-    [...hs].reverse().forEach((h, i) => {
-      this.dec.push(decoder.registerModule(String(i), mk(prev, h)));
-      prev = h;
-    });
-    this.out = this.registerModule('output', mk(prev, d));
+    const enc = mlpStack(this, 'encoder', d, hs, opts);
+    this.enc.push(...enc.layers);
+    this.toMu = this.registerModule('to_mu', mlpLinear(enc.width, k, opts));
+    this.toLogVar = this.registerModule('to_logvar', mlpLinear(enc.width, k, opts));
+    const dec = mlpStack(this, 'decoder', k, [...hs].reverse(), opts);
+    this.dec.push(...dec.layers);
+    this.out = this.registerModule('output', mlpLinear(dec.width, d, opts));
   }
 
   /** `x` `[batch, input]` → μ, log σ² `[batch, latent]`. */
