@@ -52,10 +52,10 @@ function mutateBytes(src: Uint8Array, r: () => number): Uint8Array {
   else if (kind === 2) b[Math.floor(r() * 8)] = Math.floor(r() * 256); // the header length
   else if (kind === 3) {
     // a digit of the JSON header (shapes, offsets) changed
-    const header = Math.min(b.length, 8 + (b[0]! | (b[1]! << 8)));
-    for (let i = 8; i < header; i++) if (b[i]! >= 0x30 && b[i]! <= 0x39 && r() < 0.2) b[i] = 0x30 + Math.floor(r() * 10);
+    const header = Math.min(b.length, 8 + (b[0] | (b[1] << 8)));
+    for (let i = 8; i < header; i++) if (b[i] >= 0x30 && b[i] <= 0x39 && r() < 0.2) b[i] = 0x30 + Math.floor(r() * 10);
   } else if (kind === 4) return new Uint8Array([...b.subarray(0, at), ...Array.from({ length: 1 + Math.floor(r() * 16) }, () => Math.floor(r() * 256)), ...b.subarray(at)]);
-  else b[at] = b[at]! ^ (1 << Math.floor(r() * 8));
+  else b[at] = b[at] ^ (1 << Math.floor(r() * 8));
   return b;
 }
 
@@ -87,17 +87,17 @@ function mutateJson(v: Json, r: () => number, depth = 0): Json {
     const out = [...v];
     const i = Math.floor(r() * out.length);
     if (r() < 0.2) out.splice(i, 1);
-    else if (r() < 0.2) out.push(out[i]!); // a duplicate
-    else out[i] = mutateJson(out[i]!, r, depth + 1);
+    else if (r() < 0.2) out.push(out[i]); // a duplicate
+    else out[i] = mutateJson(out[i], r, depth + 1);
     return out;
   }
   if (v !== null && typeof v === 'object') {
     const keys = Object.keys(v);
     if (keys.length === 0) return v;
     const out = { ...v };
-    const k = keys[Math.floor(r() * keys.length)]!;
+    const k = keys[Math.floor(r() * keys.length)];
     if (r() < 0.2) delete out[k];
-    else out[k] = mutateJson(out[k] as Json, r, depth + 1);
+    else out[k] = mutateJson(out[k], r, depth + 1);
     return out;
   }
   return weird[Math.floor(r() * weird.length)]!;
@@ -114,11 +114,11 @@ test('fuzz: mutated tokenizer.json files load (and encode) or are refused with a
   const r = rng(5);
   const seen = { ok: 0, refused: 0 };
   for (let i = 0; i < 240; i++) {
-    let doc: Json = sources[i % sources.length] as Json;
+    let doc: Json = sources[i % sources.length];
     for (let k = 0; k < 1 + Math.floor(r() * 3); k++) doc = mutateJson(doc, r);
     seen[outcome(`tokenizer case ${i}`, () => {
       const tok = tokenizerFromJSON(doc, { onWarning: () => {} });
-      const ids = tok.encode(text[i % text.length]!, { addSpecialTokens: true }).ids;
+      const ids = tok.encode(text[i % text.length], { addSpecialTokens: true }).ids;
       tok.decode(ids);
     })]++;
   }

@@ -80,7 +80,7 @@ test('tokenizer.json: duplicate ids are refused; missing entries and an added to
   tokenizerFromJSON(holes, { source: 'x/tokenizer.json', onWarning: (m) => warnings.push(m) });
   assert.match(warnings.join('\n'), /x\/tokenizer\.json: 5 ids below \d+ belong to no token/);
   const beyond = structuredClone(json);
-  beyond.added_tokens[0]!.id = 500;
+  beyond.added_tokens[0].id = 500;
   warnings.length = 0;
   tokenizerFromJSON(beyond, { onWarning: (m) => warnings.push(m) });
   assert.match(warnings.join('\n'), /ids below 500 belong to no token/);

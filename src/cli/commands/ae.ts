@@ -78,7 +78,7 @@ export function register(program: Command): void {
       // scikit-learn's word analyzer keeps tokens of 2+ word characters, so single-character words
       // (unsegmented Chinese: 我 爱 你) give an all-zero row. That is right for the vectorizer; say so.
       if (o.analyzer === 'word' && docs.length > 0) {
-        const analyze = buildAnalyzer({ analyzer: 'word', ngramRange: [ngram[0]!, ngram[1]!] });
+        const analyze = buildAnalyzer({ analyzer: 'word', ngramRange: [ngram[0], ngram[1]] });
         const empty = docs.filter((d) => analyze(d).length === 0).length;
         if (empty / docs.length >= 0.2) {
           process.stderr.write(

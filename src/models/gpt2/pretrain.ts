@@ -102,7 +102,7 @@ export function tokenizeCorpus(recipe: TrainRecipe, files: string[], tokenizer?:
     docs = [...docs];
     for (let i = docs.length - 1; i > 0; i--) {
       const j = gen.randint(0, i + 1);
-      [docs[i], docs[j]] = [docs[j]!, docs[i]!];
+      [docs[i], docs[j]] = [docs[j], docs[i]];
     }
   }
   const sep = d.separator ?? '\n\n';
@@ -176,7 +176,7 @@ export function encodeDocuments(docs: readonly Doc[], tok: Tokenizer, sep: strin
     const joined = function* (): IterableIterator<string> {
       for (let i = 0; i < docs.length; i++) {
         if (i > 0) yield sep;
-        yield* piecesOf(docs[i]!);
+        yield* piecesOf(docs[i]);
       }
     };
     encodeTextStream(tok, counted(joined()), out, streamOpts);
@@ -240,13 +240,13 @@ export async function pretrain(opts: PretrainOptions): Promise<TrainSummary & { 
   let modelCfg: Record<string, unknown>;
   if (llama) {
     const m = recipe.model as Record<string, unknown>;
-    modelCfg = { ...m, vocab_size: tok.vocabSize, max_position_embeddings: (m.max_position_embeddings as number | undefined) ?? tr.blockSize, ...ids };
+    modelCfg = { ...m, vocab_size: tok.vocabSize, max_position_embeddings: (m.max_position_embeddings) ?? tr.blockSize, ...ids };
     model = fromDir ? loadLlama(fromDir, { generator: modelGen }).model : new LlamaForCausalLM(modelCfg, { generator: modelGen });
   } else {
     modelCfg = { ...recipe.model, vocab_size: tok.vocabSize, n_positions: recipe.model.n_positions ?? tr.blockSize, ...ids };
     model = fromDir ? loadGPT(fromDir, { generator: modelGen }).model : new GPT(modelCfg, { generator: modelGen });
   }
-  if (fromDir) checkResumeArchitecture(model.config as unknown as Record<string, unknown>, modelCfg, fromDir, resuming ? '--resume' : '--init-from');
+  if (fromDir) checkResumeArchitecture(model.config, modelCfg, fromDir, resuming ? '--resume' : '--init-from');
   model.train();
   const batchGen = new Generator(seed + 1);
   const B = tr.batchSize;
