@@ -16,6 +16,12 @@
  * node-llama-cpp from `--oracle` (installed outside the repository, as for
  * the GGUF fixtures); without it its rows are skipped with a note.
  *
+ * The GGUF files are written once into `--cache` (default: the system's temp
+ * folder) and reused: muse's js quantizers take minutes per 100 M parameters
+ * on a busy machine (the Llama-3.2-1B shape in Q4_K_M: about an hour on two
+ * shared cores), and the float32 tensors of a 1 B model need ~5 GB while the
+ * files are written.
+ *
  * The machine's read bandwidth is measured in the same run (the native
  * addon's `quantReadBandwidth`: 64-bit loads over 1 GiB, best pass, per thread
  * count), and `floorTokS` = bandwidth ÷ the bytes of weights one token reads
