@@ -20,6 +20,7 @@ import { register as registerServe } from './commands/serve.js';
 import { register as registerRatings } from './commands/ratings.js';
 import { register as registerGguf } from './commands/gguf.js';
 import { register as registerChat } from './commands/chat.js';
+import { register as registerLora } from './commands/lora.js';
 
 const program = new Command();
 program
@@ -59,6 +60,7 @@ registerServe(program);
 registerRatings(program);
 registerGguf(program);
 registerChat(program);
+registerLora(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -7,6 +7,7 @@ import { loadAdapterWeights, readAdapterConfig } from './peft.js';
 export * from './layer.js';
 export * from './inject.js';
 export * from './peft.js';
+export { applyAdapter, mergeAdapterToDir } from './apply.js';
 
 /**
  * Attaches a PEFT LoRA adapter directory to `model` (PEFT

@@ -148,9 +148,11 @@ export function storeLoraBases(lm: LoraModel, type: GgmlType): void {
 }
 
 /**
- * Adds every adapter's ΔW = scaling·B·A into its frozen float32 weight (PEFT
- * `merge_and_unload`; transposed for Conv1D) and switches the adapters off,
- * so the model computes base + adapter with its plain weights.
+ * Adds every adapter's ΔW = scaling·B·A into its frozen float32 weight and
+ * removes the adapters (PEFT `merge_and_unload`; transposed for Conv1D): the
+ * model then computes base + adapter with its plain weights, has its original
+ * parameter names (so its family saves it as a plain model directory), its
+ * fast decode path back, and every parameter trainable again.
  * @throws ConfigError when a base weight was released by {@link storeLoraBases}
  */
 export function mergeLora(lm: LoraModel): void {
@@ -163,9 +165,15 @@ export function mergeLora(lm: LoraModel): void {
     if (e.fanInFanOut) for (let o = 0; o < O; o++) for (let i = 0; i < I; i++) w[i * O + o] += d[o * I + i]!;
     else for (let k = 0; k < d.length; k++) w[k] += d[k]!;
     e.lora.enabled = false;
+    // The instance's forward (the adapter's) goes; the class's plain one is back.
+    delete (e.module as { forward?: unknown }).forward;
+    e.module.removeModule('lora_A');
+    e.module.removeModule('lora_B');
   }
-  const flags = lm.model as unknown as { fastDecode?: boolean };
+  for (const p of lm.model.parameters()) p.requiresGrad = true;
+  const flags = lm.model as unknown as { fastDecode?: boolean; fusedTrain?: boolean };
   if ('fastDecode' in flags) flags.fastDecode = true;
+  if ('fusedTrain' in flags) flags.fusedTrain = true;
 }
 
 /** The adapter parameters with their in-model names (`<path>.lora_A.weight`, …), in module order. */

@@ -34,6 +34,14 @@ export class Module {
     return m;
   }
 
+  /**
+   * Unregister the child module `name` (e.g. an adapter being unloaded).
+   * @returns whether there was one
+   */
+  removeModule(name: string): boolean {
+    return this.children.delete(name);
+  }
+
   /** Every parameter with its dotted name, depth-first in registration order, tied tensors once. */
   namedParameters(prefix = ''): [string, Tensor][] {
     const out: [string, Tensor][] = [];

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { pretrain } from '../../src/models/gpt2/pretrain.js';
 import { finetune } from '../../src/models/gpt2/finetune.js';
 import { loadGPT2Dir } from '../../src/models/gpt2/family.js';
-import { loadAdapter } from '../../src/lora/index.js';
+import { applyAdapter, loadAdapter, mergeAdapterToDir } from '../../src/lora/index.js';
 import { fromArray, noGrad } from '../../src/tensor/index.js';
 
 const poems = ['床前明月光，疑是地上霜。', '白日依山尽，黄河入海流。', '春眠不觉晓，处处闻啼鸟。', '千山鸟飞绝，万径人踪灭。'];
@@ -52,6 +52,17 @@ test('finetune --lora trains adapters only, saves PEFT checkpoints, leaves the b
     loadAdapter(join(dir, 'ft', 'best'), fresh.model);
     const after = noGrad(() => fresh.model.forward(ids).logits.data.slice());
     assert.notDeepEqual(before, after);
+    // muse merge: a plain GPT-2 directory whose logits are base + adapter.
+    const mergedDir = join(dir, 'merged');
+    assert.equal(mergeAdapterToDir(baseDir, join(dir, 'ft', 'best'), mergedDir), 4);
+    const merged = loadGPT2Dir(mergedDir);
+    assert.ok(!existsSync(join(mergedDir, 'adapter_config.json')));
+    const m = noGrad(() => merged.model.forward(ids).logits.data.slice());
+    for (let i = 0; i < m.length; i++) assert.ok(Math.abs(m[i]! - after[i]!) < 1e-4, `merged logit ${i}: ${m[i]} vs ${after[i]}`);
+    // applyAdapter (generate --adapter) merges in memory: same logits again, on the fast paths.
+    const g = applyAdapter(loadGPT2Dir(baseDir), join(dir, 'ft', 'best'));
+    const a2 = noGrad(() => g.model.forward(ids).logits.data.slice());
+    for (let i = 0; i < m.length; i++) assert.ok(Math.abs(a2[i]! - m[i]!) < 1e-5);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -125,5 +125,6 @@ for (const f of fx.families) {
     const merged = noGrad(() => fwd(model, false).logits.data as Float32Array);
     close(merged, f.trainedLogits, 3e-3, 3e-3, 'merged logits');
     close(merged, Array.from(trained), 1e-4, 1e-4, 'merged vs unmerged');
+    assert.ok(!model.namedParameters().some(([n]) => n.includes('lora_')), 'merge_and_unload leaves the plain parameter names');
   });
 }

@@ -8,6 +8,7 @@ import { seq2seqTarget } from '../../models/seq2seq/load.js';
 import { inferPoemForm } from '../../pipelines/poem-form.js';
 import { ConfigError } from '../../errors.js';
 import { dtypeLoadOptions } from '../dtype-flags.js';
+import { applyAdapter } from '../../lora/apply.js';
 
 function num(name: string) {
   return (v: string): number => {
@@ -46,6 +47,7 @@ interface GenerateFlags {
   json?: boolean;
   tokenizer?: string;
   dtype?: string;
+  adapter?: string;
   kvCacheDtype?: string;
 }
 
@@ -81,6 +83,7 @@ export function register(program: Command): void {
     .option('--dtype <dtype>', 'weights in memory: auto (as stored: half-precision or quantized files stay so, inference only) or float32', 'auto')
     .option('--kv-cache-dtype <dtype>', 'KV cache of half-precision/quantized models: float32 or float16 (half the memory)', 'float32')
     .option('--tokenizer <dir>', 'tokenizer files (tokenizer.json, or vocab.json + merges.txt) when the model directory has none')
+    .option('--adapter <dir>', 'a LoRA adapter directory (PEFT format, e.g. from `muse finetune --lora`) merged into --model\'s float32 weights')
     .option('--model <dir>', 'model directory (Hugging Face GPT-2 layout, or a muse-seq2seq directory from `muse finetune --arch seq2seq`)')
     .option('--max-new-tokens <n>', 'tokens to generate', num('--max-new-tokens'))
     .option('--min-new-tokens <n>', 'suppress end-of-text before this many tokens', num('--min-new-tokens'))
@@ -107,7 +110,8 @@ export function register(program: Command): void {
       // An acrostic of Chinese characters, or a poem form, needs the poetry model even without a prompt.
       const poem = (flags.form !== undefined && flags.form !== 'free') || flags.acrostic !== undefined;
       const dir = flags.model ?? (poem && promptArg === '' ? defaultModelFor('诗') : defaultModelFor(promptArg + (flags.acrostic ?? '')));
-      const loaded = loadModel(dir, { ...(flags.tokenizer !== undefined ? { tokenizerDir: flags.tokenizer } : {}), ...dtypeLoadOptions(flags) });
+      const loaded = loadModel(dir, { ...(flags.tokenizer !== undefined ? { tokenizerDir: flags.tokenizer } : {}), ...dtypeLoadOptions(flags), ...(flags.adapter ? { dtype: 'float32' as const } : {}) });
+      if (flags.adapter) applyAdapter(loaded, flags.adapter);
       if (loaded.kind !== 'causal-lm' && loaded.kind !== 'seq2seq') {
         throw new ConfigError(`${dir} holds a ${loaded.modelType} model (${loaded.kind}), which does not generate text; pass --model a causal LM or seq2seq directory`);
       }
