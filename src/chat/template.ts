@@ -12,6 +12,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Template } from '@huggingface/jinja';
 import { ConfigError, FileFormatError } from '../errors.js';
+import { readJsonFile } from '../io/json.js';
 
 /** One message of a conversation (OpenAI's and Hugging Face's shape). */
 export interface ChatMessage {
@@ -88,11 +89,7 @@ function isObject(v: unknown): v is Json {
 }
 
 function readJSON(path: string): unknown {
-  try {
-    return JSON.parse(readFileSync(path, 'utf8'));
-  } catch (err) {
-    throw new FileFormatError(`${path} is not valid JSON (${(err as Error).message})`);
-  }
+  return readJsonFile(path);
 }
 
 function tokenText(v: unknown): string | undefined {

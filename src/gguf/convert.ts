@@ -16,6 +16,7 @@ import { loadCausalLM } from '../models/registry.js';
 import { quantizeRow } from '../quant/formats.js';
 import { LLAMA_FTYPE, allowsQuantization, tensorTypeFor, GGUF_FILE_TYPES, type GgufFileType } from './mix.js';
 import { hfToGguf, typeCounts } from './write.js';
+import { readJsonFile } from '../io/json.js';
 
 /** What {@link convertToGguf} did. */
 export interface GgufConversionReport {
@@ -115,7 +116,7 @@ export function convertToGguf(input: string, out: string, fileType: GgufFileType
     const tcPath = join(input, 'tokenizer_config.json');
     if (existsSync(tcPath)) {
       try {
-        const tc = JSON.parse(readFileSync(tcPath, 'utf8')) as { chat_template?: unknown };
+        const tc = readJsonFile(tcPath) as { chat_template?: unknown };
         if (typeof tc.chat_template === 'string') chatTemplate = tc.chat_template;
       } catch {
         // a damaged tokenizer_config.json only loses the chat template
