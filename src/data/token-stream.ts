@@ -157,13 +157,20 @@ export function* readTextChunks(path: string, chunkBytes = 64 << 20, onInvalid?:
     throw new FileFormatError(`${path}: cannot read (${(err as Error).message})`);
   }
   try {
-    let pending: Buffer = Buffer.alloc(0);
+    // One read buffer for the whole file (the unfinished last line of a piece moves to its start),
+    // so reading a large corpus makes no garbage beyond the decoded strings.
+    let buf = Buffer.allocUnsafe(chunkBytes);
+    let pending = 0;
     let first = true;
     const decoder = new TextDecoder('utf-8');
     for (;;) {
-      const buf = Buffer.allocUnsafe(chunkBytes);
-      const n = readSync(fd, buf, 0, chunkBytes, null);
-      const data = n === 0 ? pending : Buffer.concat([pending, buf.subarray(0, n)]);
+      if (buf.length - pending < chunkBytes / 2) {
+        const bigger = Buffer.allocUnsafe(pending + chunkBytes);
+        buf.copy(bigger, 0, 0, pending);
+        buf = bigger;
+      }
+      const n = readSync(fd, buf, pending, buf.length - pending, null);
+      const data = buf.subarray(0, pending + n);
       let end = n === 0 ? data.length : data.lastIndexOf(0x0a) + 1;
       if (end === 0) end = data.length > 4 * chunkBytes ? data.length : 0; // a line longer than the chunk: keep reading (cut at 4×)
       if (end > 0) {
@@ -178,7 +185,8 @@ export function* readTextChunks(path: string, chunkBytes = 64 << 20, onInvalid?:
         }
         if (text) yield text.replace(/\r\n/g, '\n');
       }
-      pending = data.subarray(end);
+      buf.copyWithin(0, end, data.length);
+      pending = data.length - end;
       if (n === 0) break;
     }
   } finally {
