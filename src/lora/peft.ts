@@ -187,3 +187,15 @@ export function loadAdapterWeights(dir: string, lm: LoraModel): void {
   if (extra.length) throw new ShapeError(`${path}: tensors for modules this model does not have: ${extra.slice(0, 5).join(', ')}${extra.length > 5 ? ` (+${extra.length - 5} more)` : ''}; the adapter belongs to another base model`);
   if (want.size) throw new ShapeError(`${path}: no tensors for ${[...want.keys()].slice(0, 5).join(', ')}${want.size > 5 ? ` (+${want.size - 5} more)` : ''}`);
 }
+
+/**
+ * What an adapter training checkpoint holds for resuming: `trainer_state.json`
+ * and `optimizer.safetensors` (the Trainer's `ResumeState`).
+ * @throws FileFormatError when `trainer_state.json` is missing
+ */
+export function readAdapterResumeState(dir: string): { trainerState: unknown; optimizerTensors?: Map<string, StTensor> } {
+  const ts = join(dir, 'trainer_state.json');
+  if (!existsSync(ts)) throw new FileFormatError(`${ts} not found: ${dir} is not an adapter training checkpoint (start without --resume)`);
+  const opt = join(dir, 'optimizer.safetensors');
+  return { trainerState: readJsonFile(ts), optimizerTensors: existsSync(opt) ? readSafetensors(opt).tensors : undefined };
+}

@@ -7,6 +7,8 @@ import { estimateTraining } from '../../pipelines/estimate.js';
 import { ConfigError } from '../../errors.js';
 import { overridesFrom, trainingRunIO } from '../overrides.js';
 import { onInterrupt } from '../interrupt.js';
+import { loraConfigFromFlags } from './finetune.js';
+import { modelTypeOf } from '../../models/registry.js';
 
 /** A loss for the summary line; "n/a" before the first evaluation (e.g. after Ctrl-C). */
 function fmt(x: number | null | undefined): string {
@@ -23,6 +25,26 @@ function humanBytes(n: number): string {
   return `${n.toFixed(i ? 1 : 0)} ${units[i]}`;
 }
 
+interface TrainFlags {
+  config: string;
+  corpus: string[];
+  valCorpus?: string[];
+  initFrom?: string;
+  model?: string;
+  field?: string;
+  out: string;
+  resume?: boolean;
+  overwrite?: boolean;
+  json?: boolean;
+  progress: boolean;
+  lora?: boolean;
+  loraR: number;
+  loraAlpha: number;
+  loraDropout: number;
+  targetModules?: string;
+  useRslora?: boolean;
+}
+
 /** Registers `muse train` and `muse estimate`. */
 export function register(program: Command): void {
   program
@@ -32,6 +54,13 @@ export function register(program: Command): void {
     .requiredOption('--corpus <files...>', 'corpus files (.txt or .jsonl)')
     .option('--val-corpus <files...>', 'fixed validation files: their documents validate and the whole --corpus trains (instead of the stream\'s last valFraction)')
     .option('--init-from <dir>', 'start from this GPT-2 directory\'s weights and tokenizer (continued pretraining: fresh optimizer and schedule)')
+    .option('--model <dir>', 'with --lora: the frozen base model (same as --init-from)')
+    .option('--lora', 'train LoRA adapters on the frozen --model instead of every weight; best/ and last/ are PEFT adapter directories')
+    .option('--lora-r <n>', 'LoRA rank r', (v) => Number(v), 16)
+    .option('--lora-alpha <a>', 'LoRA alpha (scaling alpha/r)', (v) => Number(v), 32)
+    .option('--lora-dropout <p>', 'dropout on the adapters\' input', (v) => Number(v), 0.05)
+    .option('--target-modules <names>', 'comma-separated module names or all-linear (default: PEFT\'s per architecture)')
+    .option('--use-rslora', 'rank-stabilised LoRA: scale by alpha/sqrt(r)')
     .option('--field <name>', 'JSONL field holding the text (overrides data.field)')
     .requiredOption('--out <dir>', 'output directory (best/, last/, metrics.jsonl, loss.svg)')
     .option('--resume', 'continue from OUT/last')
@@ -40,7 +69,11 @@ export function register(program: Command): void {
     .option('--no-progress', 'no progress bar')
     .allowUnknownOption(true)
     .allowExcessArguments(true)
-    .action(async (opts: { config: string; corpus: string[]; valCorpus?: string[]; initFrom?: string; field?: string; out: string; resume?: boolean; overwrite?: boolean; json?: boolean; progress: boolean }, cmd: Command) => {
+    .action(async (opts: TrainFlags, cmd: Command) => {
+      if (opts.model && opts.initFrom && opts.model !== opts.initFrom) throw new ConfigError('--model and --init-from name different models; give one');
+      const initFrom = opts.model ?? opts.initFrom;
+      if (opts.lora && !initFrom) throw new ConfigError('--lora needs the frozen base: --model DIR');
+      const lora = opts.lora ? loraConfigFromFlags(opts, String(modelTypeOf(initFrom!))) : undefined;
       const overrides = overridesFrom(cmd.args);
       if (opts.field) overrides['data.field'] = JSON.stringify(opts.field);
       const recipe = loadRecipe(opts.config, overrides);
@@ -59,7 +92,8 @@ export function register(program: Command): void {
         recipe,
         corpus: opts.corpus,
         valCorpus: opts.valCorpus,
-        initFrom: opts.initFrom,
+        initFrom,
+        lora,
         outDir: opts.out,
         resume: opts.resume,
         overwrite: opts.overwrite,

@@ -10,11 +10,12 @@ import { readCorpus, BLANK_LINE, toSimplified, toTraditional } from '../../data/
 import { encodeTextStream, fileBytes, LARGE_TEXT_FILE_BYTES, readTextChunks, TokenBuffer, type TokenIds } from '../../data/token-stream.js';
 import { getBatch } from '../../data/lm-batches.js';
 import { CharTokenizer, ByteLevelBPETokenizer, loadTokenizer, type Tokenizer } from '../../tokenizers/index.js';
+import { injectLora, loadAdapterWeights, readAdapterResumeState, saveAdapter, type LoraConfig, type LoraModel } from '../../lora/index.js';
 import { ConfigError } from '../../errors.js';
 import { assertFreshRunDir, resumeState } from '../../pipelines/runs.js';
 import { recipeTrainerOptions, type TrainRecipe } from '../../pipelines/recipe.js';
 import { pretrainMLM } from '../bert/pretrain.js';
-import { familyFor } from '../registry.js';
+import { familyFor, readModelConfig } from '../registry.js';
 import { LlamaForCausalLM } from '../llama/model.js';
 import { architectureOf, loadLlama } from '../llama/load.js';
 import { llamaParameterCount } from '../llama/config.js';
@@ -37,6 +38,12 @@ export interface PretrainOptions {
    * The recipe's model shape must match the directory's.
    */
   initFrom?: string;
+  /**
+   * Train LoRA adapters on the frozen `initFrom` model instead of every
+   * weight (causal LMs): `best/` and `last/` are PEFT adapter directories;
+   * `resume` continues the adapter in `last/` over the same base.
+   */
+  lora?: LoraConfig;
   /** Output directory: `best/`, `last/` (HF model directories), `metrics.jsonl`, `loss.svg`. */
   outDir: string;
   /** Continue from `outDir/last`. */
@@ -209,7 +216,9 @@ export function defaultGenerationConfig(recipe: TrainRecipe, tok: Tokenizer): Re
  * @throws ConfigError when `outDir` holds an earlier run and neither `resume` nor `overwrite` is set
  */
 export async function pretrain(opts: PretrainOptions): Promise<TrainSummary & { parameters: number }> {
-  const { recipe, outDir } = opts;
+  const { outDir } = opts;
+  // LoRA adapts the base as it is: its config.json replaces the recipe's model section.
+  const recipe = opts.lora && opts.initFrom ? { ...opts.recipe, model: readModelConfig(opts.initFrom) as TrainRecipe['model'] } : opts.recipe;
   assertFreshRunDir(outDir, opts);
   // The recipe's model_type picks the family through the registry (GPT-2 when absent): masked LMs
   // (BERT) train with src/models/bert/pretrain.ts, causal LMs (GPT-2, the Llama family) here, with
@@ -226,7 +235,9 @@ export async function pretrain(opts: PretrainOptions): Promise<TrainSummary & { 
     throw new ConfigError(`--resume: ${lastDir} holds no trainer_state.json; start without --resume or point --out at an earlier run`);
   }
   // the tokenizer of the run being resumed, or of the model it starts from
-  const tokDir = resuming ? lastDir : opts.initFrom;
+  if (opts.lora && !opts.initFrom) throw new ConfigError('--lora trains adapters on a frozen base: pass --model BASE (or --init-from BASE)');
+  // With LoRA, last/ holds only the adapter: the base and its tokenizer always come from initFrom.
+  const tokDir = resuming && !opts.lora ? lastDir : opts.initFrom;
   const data = tokenizeCorpus(recipe, opts.corpus, tokDir ? loadTokenizer(tokDir) : undefined, opts.valCorpus);
   const tok = data.tokenizer;
   const seed = tr.seed ?? 1337;
@@ -235,7 +246,7 @@ export async function pretrain(opts: PretrainOptions): Promise<TrainSummary & { 
   // Llama-family recipes (model_type llama, mistral, qwen2, qwen3) train the same way; the context is max_position_embeddings.
   const llama = family.name === 'llama';
   // the run being resumed, or the model continued pretraining starts from (--init-from)
-  const fromDir = resuming ? lastDir : opts.initFrom;
+  const fromDir = resuming && !opts.lora ? lastDir : opts.initFrom;
   let model: GPT | LlamaForCausalLM;
   let modelCfg: Record<string, unknown>;
   if (llama) {
@@ -246,7 +257,10 @@ export async function pretrain(opts: PretrainOptions): Promise<TrainSummary & { 
     modelCfg = { ...recipe.model, vocab_size: tok.vocabSize, n_positions: recipe.model.n_positions ?? tr.blockSize, ...ids };
     model = fromDir ? loadGPT(fromDir, { generator: modelGen }).model : new GPT(modelCfg, { generator: modelGen });
   }
-  if (fromDir) checkResumeArchitecture(model.config, modelCfg, fromDir, resuming ? '--resume' : '--init-from');
+  if (fromDir) checkResumeArchitecture(model.config, modelCfg, fromDir, resuming && !opts.lora ? '--resume' : '--init-from');
+  const loraGen = new Generator(seed + 3);
+  const lm: LoraModel | null = opts.lora ? injectLora(model, opts.lora, { gen: loraGen }) : null;
+  if (lm && resuming) loadAdapterWeights(lastDir, lm);
   model.train();
   const batchGen = new Generator(seed + 1);
   const B = tr.batchSize;
@@ -269,9 +283,17 @@ export async function pretrain(opts: PretrainOptions): Promise<TrainSummary & { 
     tokensPerBatch: B * T,
     ...recipeTrainerOptions(tr),
     outDir,
-    rng: { batches: batchGen, dropout: modelGen },
-    resume: resuming ? resumeState(lastDir) : undefined,
-    save: checkpointSaver(model, {
+    rng: lm ? { batches: batchGen, dropout: modelGen, lora: loraGen } : { batches: batchGen, dropout: modelGen },
+    resume: resuming ? (lm ? readAdapterResumeState(lastDir) : resumeState(lastDir)) : undefined,
+    save: lm
+      ? (dir, extra) =>
+          saveAdapter(dir, lm, {
+            baseModel: opts.initFrom,
+            trainerState: extra.trainerState,
+            optimizerTensors: extra.optimizerTensors,
+            extraFiles: { ...extra.extraFiles, ...opts.extraFiles },
+          })
+      : checkpointSaver(model, {
       config: model instanceof LlamaForCausalLM ? { architectures: [architectureOf(model.config)], ...model.config } : model.config,
       tokenizerJson: tok.toJSON(),
       generationConfig,
