@@ -131,4 +131,6 @@ export interface FinetuneRunOptions {
   json?: boolean;
   progress?: boolean;
   log?: (line: string) => void;
+  /** Stops training after the current step (`last/` is saved); the report then scores the best checkpoint so far. */
+  signal?: AbortSignal;
 }

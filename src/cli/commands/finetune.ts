@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { onInterrupt } from '../interrupt.js';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { writeFileAtomic } from '../../io/atomic.js';
 import { fablesToPairs, readCorpus, readPairs } from '../../data/index.js';
@@ -93,6 +94,7 @@ async function finetuneSeq2SeqCommand(o: FinetuneFlags, pairs: ReturnType<typeof
       normalize_before: o.preLn ? true : undefined,
     }).filter(([, v]) => v !== undefined),
   );
+  const interrupt = onInterrupt('saving last/, then scoring the best checkpoint so far');
   const report = await finetuneSeq2Seq({
     tokenizer,
     model: start?.model,
@@ -110,7 +112,10 @@ async function finetuneSeq2SeqCommand(o: FinetuneFlags, pairs: ReturnType<typeof
     script: start?.script,
     json: o.json,
     log: o.json ? (line) => process.stdout.write(line + '\n') : undefined,
+    signal: interrupt.signal,
   });
+  // Ctrl-C / SIGTERM: last/ was saved and the best checkpoint scored; the exit code says it was cut short.
+  interrupt.finish();
   const summary = {
     checkpoint: report.checkpoint,
     arch: 'seq2seq',
@@ -200,6 +205,7 @@ export function register(program: Command): void {
       if (o.lora && o.arch === 'seq2seq') throw new ConfigError('--lora applies to --arch gpt; the seq2seq Transformer trains all its weights');
       if (o.arch === 'seq2seq') return finetuneSeq2SeqCommand(o, pairs);
       const base = loadCausalLM(o.model ?? defaultModelFor(pairs[0]?.beginning ?? ''), { task: 'be fine-tuned as a causal LM (use --arch seq2seq for an encoder–decoder)' });
+      const interrupt = onInterrupt('saving last/, then scoring the best checkpoint so far');
       const report = await finetune({
         lora: o.lora ? loraConfigFromFlags(o, base.modelType) : undefined,
         base,
@@ -213,7 +219,10 @@ export function register(program: Command): void {
         seed: o.seed,
         json: o.json,
         log: o.json ? (line) => process.stdout.write(line + '\n') : undefined,
+        signal: interrupt.signal,
       });
+      // Ctrl-C / SIGTERM: last/ was saved and the best checkpoint scored; the exit code says it was cut short.
+      interrupt.finish();
       const summary = {
         checkpoint: report.checkpoint,
         trainableParameters: report.trainableParameters,

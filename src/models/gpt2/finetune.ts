@@ -148,6 +148,7 @@ export async function finetune(opts: FinetuneOptions): Promise<FinetuneReport> {
     json: opts.json,
     progress: opts.progress,
     log: opts.log,
+    signal: opts.signal,
   });
   const summary = await trainer.train();
 
@@ -158,5 +159,5 @@ export async function finetune(opts: FinetuneOptions): Promise<FinetuneReport> {
   const after = scoreEndings(best, best.model, val, genConfig);
   const totalParameters = model.numParameters();
   const trainableParameters = model.parameters().filter((p) => p.requiresGrad).reduce((n, p) => n + p.size, 0);
-  return { train: summary, heldOut: val.length, trainPairs: train.length, before, after, checkpoint: join(outDir, 'best'), trainableParameters, totalParameters };
+  return { train: summary, heldOut: val.length, trainPairs: train.length, before, after, checkpoint: summary.checkpoint, trainableParameters, totalParameters };
 }

@@ -193,6 +193,7 @@ export async function finetuneSeq2Seq(opts: FinetuneSeq2SeqOptions): Promise<Fin
     json: opts.json,
     progress: opts.progress,
     log: opts.log,
+    signal: opts.signal,
   });
   const summary = await trainer.train();
 
