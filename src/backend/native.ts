@@ -198,7 +198,7 @@ export function createNativeBackend(addon: NativeAddon): Backend {
     },
     adamwMany(ps: AdamWParams[]): void {
       if (ps.length === 0) return;
-      const h = ps[0]!;
+      const h = ps[0];
       for (const p of ps) {
         if (p.lr !== h.lr || p.beta1 !== h.beta1 || p.beta2 !== h.beta2 || p.eps !== h.eps || p.gradScale !== h.gradScale) {
           throw new RangeError('adamwMany: every tensor must share lr, beta1, beta2, eps and gradScale');

@@ -58,7 +58,7 @@ function singleToken(texts: readonly string[], tokenizer: GenerationTokenizer, c
   if (exact >= 0) return exact;
   throw new ConfigError(
     `${option}: the character ${JSON.stringify(ch)} is not a single token for this tokenizer ` +
-      `(${ids.length === 1 ? `it encodes as the one token ${JSON.stringify(texts[ids[0]!] ?? '')}, which is not the character itself` : `it encodes as ${ids.length} tokens`}); ${option} needs a character-level or CJK-aware tokenizer ` +
+      `(${ids.length === 1 ? `it encodes as the one token ${JSON.stringify(texts[ids[0]] ?? '')}, which is not the character itself` : `it encodes as ${ids.length} tokens`}); ${option} needs a character-level or CJK-aware tokenizer ` +
       '(e.g. the char tokenizer of a Tang-poem model)',
   );
 }

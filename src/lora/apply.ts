@@ -36,6 +36,6 @@ export function mergeAdapterToDir(baseDir: string, adapterDir: string, outDir: s
   const loaded = family.load(baseDir, { dtype: 'float32' });
   const lm = loadAdapter(adapterDir, loaded.model as Parameters<typeof loadAdapter>[1]);
   mergeLora(lm);
-  family.save(outDir, loaded as SaveParts<LoadedModelAny>);
+  family.save(outDir, loaded);
   return lm.layers.length;
 }

@@ -162,8 +162,8 @@ export function mergeLora(lm: LoraModel): void {
     const d = e.lora.deltaWeight();
     const I = e.lora.inFeatures;
     const O = e.lora.outFeatures;
-    if (e.fanInFanOut) for (let o = 0; o < O; o++) for (let i = 0; i < I; i++) w[i * O + o] += d[o * I + i]!;
-    else for (let k = 0; k < d.length; k++) w[k] += d[k]!;
+    if (e.fanInFanOut) for (let o = 0; o < O; o++) for (let i = 0; i < I; i++) w[i * O + o] += d[o * I + i];
+    else for (let k = 0; k < d.length; k++) w[k] += d[k];
     e.lora.enabled = false;
     // The instance's forward (the adapter's) goes; the class's plain one is back.
     delete (e.module as { forward?: unknown }).forward;

@@ -77,10 +77,10 @@ export function storedLinear(x: Tensor, w: QuantizedWeight, bias: Tensor | null)
       for (let n = 0; n < N; n++) {
         dequantizeRow(w.type, w.bytes.subarray(n * rb, (n + 1) * rb), K, row);
         for (let m = 0; m < M; m++) {
-          const gv = g[m * N + n]!;
+          const gv = g[m * N + n];
           if (gv === 0) continue;
           const o = m * K;
-          for (let k = 0; k < K; k++) dx[o + k] += gv * row[k]!;
+          for (let k = 0; k < K; k++) dx[o + k] += gv * row[k];
         }
       }
       return [dx];
@@ -172,11 +172,11 @@ export class LoraLinear extends Module {
     const out = new Float32Array(this.outFeatures * this.inFeatures);
     for (let o = 0; o < this.outFeatures; o++) {
       for (let j = 0; j < r; j++) {
-        const b = B[o * r + j]! * this.scaling;
+        const b = B[o * r + j] * this.scaling;
         if (b === 0) continue;
         const ao = j * this.inFeatures;
         const oo = o * this.inFeatures;
-        for (let i = 0; i < this.inFeatures; i++) out[oo + i] += b * A[ao + i]!;
+        for (let i = 0; i < this.inFeatures; i++) out[oo + i] += b * A[ao + i];
       }
     }
     return out;

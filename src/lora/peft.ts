@@ -133,7 +133,7 @@ export function readAdapterConfig(dir: string): { config: LoraConfig; raw: Recor
   const tm = raw.target_modules;
   let targetModules: readonly string[] | 'all-linear';
   if (tm === 'all-linear') targetModules = 'all-linear';
-  else if (Array.isArray(tm) && tm.every((x) => typeof x === 'string')) targetModules = tm as string[];
+  else if (Array.isArray(tm) && tm.every((x) => typeof x === 'string')) targetModules = tm;
   else if (typeof tm === 'string') bad(`target_modules is the regular expression ${JSON.stringify(tm)}; muse supports a list of module names or "all-linear"`);
   else bad('target_modules is missing; give a list of module names');
   const num = (k: string, d: number): number => {
@@ -181,7 +181,7 @@ export function loadAdapterWeights(dir: string, lm: LoraModel): void {
     if (t.shape.length !== p.shape.length || t.shape.some((d, i) => d !== p.shape[i])) {
       throw new ShapeError(`${path}: ${rawName} has shape [${t.shape.join(', ')}] but the model expects [${p.shape.join(', ')}]; the adapter was trained on another base or rank`);
     }
-    (p.data as Float32Array).set(t.data as Float32Array);
+    (p.data as Float32Array).set(t.data);
     want.delete(name);
   }
   if (extra.length) throw new ShapeError(`${path}: tensors for modules this model does not have: ${extra.slice(0, 5).join(', ')}${extra.length > 5 ? ` (+${extra.length - 5} more)` : ''}; the adapter belongs to another base model`);

@@ -17,7 +17,7 @@ import { MuseError } from '../errors.js';
  */
 export function kernelGradBuffers(parents: readonly Tensor[]): { grads: Float32Array[]; accumulate: boolean } {
   const existing = parents.map((p) => (p.grad && p.grad.data instanceof Float32Array && p.grad.data.length === p.size ? p.grad.data : null));
-  if (existing.every((g) => g !== null)) return { grads: existing as Float32Array[], accumulate: true };
+  if (existing.every((g) => g !== null)) return { grads: existing, accumulate: true };
   return { grads: parents.map((p) => new Float32Array(p.size)), accumulate: false };
 }
 

@@ -39,7 +39,7 @@ export function estimateTraining(recipe: TrainRecipe, vocabSize: number): Traini
   const family = familyFor(m['model_type'] ?? 'gpt2', 'the recipe\'s model section');
   if (!family.trainingCost) throw new ConfigError(`the ${family.name} family has no training estimate; estimate supports ${registeredFamilies().filter((f) => f.trainingCost).flatMap((f) => f.modelTypes).join(', ')}`);
   const t = recipe.training as TrainRecipe['training'] & { mlmProbability?: number };
-  const cost = family.trainingCost({ model: { ...m, vocab_size: (m['vocab_size'] as number | undefined) ?? vocabSize }, blockSize: t.blockSize, mlmProbability: t.mlmProbability });
+  const cost = family.trainingCost({ model: { ...m, vocab_size: (m['vocab_size']) ?? vocabSize }, blockSize: t.blockSize, mlmProbability: t.mlmProbability });
   return withThroughput(recipe, cost.parameters, cost.nonEmbeddingParameters, cost.flopsPerToken, cost.width, cost.inner);
 }
 

@@ -76,7 +76,7 @@ export function resumeChanges(lastDir: string, recipe: TrainRecipe, corpus: read
   const at = words.indexOf('--corpus');
   if (at >= 0) {
     const before: string[] = [];
-    for (let i = at + 1; i < words.length && !words[i]!.startsWith('--'); i++) before.push(words[i]!);
+    for (let i = at + 1; i < words.length && !words[i].startsWith('--'); i++) before.push(words[i]);
     if (before.join(' ') !== corpus.join(' ')) out.push(`--corpus ${before.join(' ')} → ${corpus.join(' ')}`);
   }
   return out;

@@ -33,7 +33,7 @@ interface Ref {
 const ref = JSON.parse(readFileSync(join(fixtures, 'reference.json'), 'utf8')) as { local: Ref[]; shared: Ref[] };
 
 function ints(rows: number[][]) {
-  return fromArray(Int32Array.from(rows.flat()), [rows.length, rows[0]!.length], 'int32');
+  return fromArray(Int32Array.from(rows.flat()), [rows.length, rows[0].length], 'int32');
 }
 
 /** Logits of the model in `dir` for the reference inputs, restricted to `r.columns` when given. */
@@ -49,14 +49,14 @@ function logitsFor(dir: string, r: Ref): number[] {
   );
   if (!r.columns) return [...full];
   const out: number[] = [];
-  for (let row = 0; row < full.length / r.vocabSize; row++) for (const c of r.columns) out.push(full[row * r.vocabSize + c]!);
+  for (let row = 0; row < full.length / r.vocabSize; row++) for (const c of r.columns) out.push(full[row * r.vocabSize + c]);
   return out;
 }
 
 function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   assert.equal(a.length, b.length);
   let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
   return m;
 }
 

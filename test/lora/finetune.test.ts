@@ -28,7 +28,7 @@ test('finetune --lora trains adapters only, saves PEFT checkpoints, leaves the b
     const baseDir = join(dir, 'base', 'best');
     const baseBytes = readFileSync(join(baseDir, 'model.safetensors'));
     const base = loadGPT2Dir(baseDir);
-    const pairs = Array.from({ length: 10 }, (_, i) => ({ beginning: poems[i % 4]!.slice(0, 6), ending: poems[i % 4]!.slice(6) }));
+    const pairs = Array.from({ length: 10 }, (_, i) => ({ beginning: poems[i % 4].slice(0, 6), ending: poems[i % 4].slice(6) }));
     const report = await finetune({
       base, pairs, outDir: join(dir, 'ft'), maxIters: 30, batchSize: 4, valFraction: 0.2, progress: false, log: () => {},
       lora: { r: 4, loraAlpha: 8, loraDropout: 0.05, useRslora: false, targetModules: 'all-linear' },
@@ -44,10 +44,10 @@ test('finetune --lora trains adapters only, saves PEFT checkpoints, leaves the b
     assert.deepEqual(readFileSync(join(baseDir, 'model.safetensors')), baseBytes);
     const h = readFileSync(join(dir, 'ft', 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { event?: string; valLoss?: number })
       .filter((r) => r.event === 'eval').map((r) => r.valLoss!);
-    assert.ok(h[h.length - 1]! < h[0]!, `val loss ${h.join(' → ')}`);
+    assert.ok(h[h.length - 1] < h[0], `val loss ${h.join(' → ')}`);
     // The adapter changes the logits of a fresh base.
     const fresh = loadGPT2Dir(baseDir);
-    const ids = fromArray(Int32Array.from(base.tokenizer.encode(poems[0]!, { addSpecialTokens: false }).ids), [1, 12], 'int32');
+    const ids = fromArray(Int32Array.from(base.tokenizer.encode(poems[0], { addSpecialTokens: false }).ids), [1, 12], 'int32');
     const before = noGrad(() => fresh.model.forward(ids).logits.data.slice());
     loadAdapter(join(dir, 'ft', 'best'), fresh.model);
     const after = noGrad(() => fresh.model.forward(ids).logits.data.slice());
@@ -58,11 +58,11 @@ test('finetune --lora trains adapters only, saves PEFT checkpoints, leaves the b
     const merged = loadGPT2Dir(mergedDir);
     assert.ok(!existsSync(join(mergedDir, 'adapter_config.json')));
     const m = noGrad(() => merged.model.forward(ids).logits.data.slice());
-    for (let i = 0; i < m.length; i++) assert.ok(Math.abs(m[i]! - after[i]!) < 1e-4, `merged logit ${i}: ${m[i]} vs ${after[i]}`);
+    for (let i = 0; i < m.length; i++) assert.ok(Math.abs(m[i] - after[i]) < 1e-4, `merged logit ${i}: ${m[i]} vs ${after[i]}`);
     // applyAdapter (generate --adapter) merges in memory: same logits again, on the fast paths.
     const g = applyAdapter(loadGPT2Dir(baseDir), join(dir, 'ft', 'best'));
     const a2 = noGrad(() => g.model.forward(ids).logits.data.slice());
-    for (let i = 0; i < m.length; i++) assert.ok(Math.abs(a2[i]! - m[i]!) < 1e-5);
+    for (let i = 0; i < m.length; i++) assert.ok(Math.abs(a2[i] - m[i]) < 1e-5);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -34,26 +34,26 @@ test('injection: names, frozen base, A Kaiming-uniform, B zeros, all-linear skip
   assert.ok(!lm.layers.some((e) => e.path === 'lm_head'));
   const names = loraParameters(lm).map(([n]) => n);
   assert.ok(names.includes('model.layers.0.self_attn.q_proj.lora_A.weight'));
-  const A = lm.layers[0]!.lora.lora_A.weight;
+  const A = lm.layers[0].lora.lora_A.weight;
   assert.deepEqual(A.shape, [4, 32]);
   const bound = 1 / Math.sqrt(32);
   assert.ok(Array.from(A.data).every((v) => Math.abs(v) <= bound) && Array.from(A.data).some((v) => v !== 0));
-  assert.ok(Array.from(lm.layers[0]!.lora.lora_B.weight.data).every((v) => v === 0));
+  assert.ok(Array.from(lm.layers[0].lora.lora_B.weight.data).every((v) => v === 0));
   const trainable = m.namedParameters().filter(([, p]) => p.requiresGrad).map(([n]) => n);
   assert.deepEqual(trainable.sort(), names.sort());
   const g = new GPT({ vocab_size: 20, n_positions: 8, n_embd: 8, n_head: 2, n_layer: 1 });
-  const lg = injectLora(g, { ...hp, targetModules: PEFT_DEFAULT_TARGETS.gpt2! });
-  assert.equal(lg.layers[0]!.fanInFanOut, true);
-  assert.deepEqual(lg.layers[0]!.lora.lora_B.weight.shape, [24, 4]);
+  const lg = injectLora(g, { ...hp, targetModules: PEFT_DEFAULT_TARGETS.gpt2 });
+  assert.equal(lg.layers[0].fanInFanOut, true);
+  assert.deepEqual(lg.layers[0].lora.lora_B.weight.shape, [24, 4]);
   assert.throws(() => injectLora(tinyLlama(), { ...hp, targetModules: ['c_attn'] }), /match no linear layer.*q_proj/);
 });
 
 test('adapter dropout is active only in training mode', () => {
   const m = tinyLlama();
   const lm = injectLora(m, { ...hp, loraDropout: 0.5, targetModules: ['q_proj'] });
-  (lm.layers[0]!.lora.lora_B.weight.data as Float32Array).fill(0.1);
+  (lm.layers[0].lora.lora_B.weight.data as Float32Array).fill(0.1);
   const x = randn([2, 32], new Generator(1));
-  const q = lm.layers[0]!.module;
+  const q = lm.layers[0].module;
   m.eval();
   const a = noGrad(() => q.forward(x).data.slice());
   const b = noGrad(() => q.forward(x).data.slice());
@@ -75,8 +75,8 @@ test('storedLinear: forward and input gradient of an F32 stored weight equal the
   x2.requiresGrad = true;
   const y2 = x2.matmul(W, { transB: true });
   y2.mul(g).sum().backward();
-  for (let i = 0; i < y.size; i++) assert.ok(Math.abs(y.data[i]! - y2.data[i]!) < 1e-4);
-  for (let i = 0; i < x.size; i++) assert.ok(Math.abs(x.grad!.data[i]! - x2.grad!.data[i]!) < 1e-4);
+  for (let i = 0; i < y.size; i++) assert.ok(Math.abs(y.data[i] - y2.data[i]) < 1e-4);
+  for (let i = 0; i < x.size; i++) assert.ok(Math.abs(x.grad!.data[i] - x2.grad!.data[i]) < 1e-4);
 
   const m = tinyLlama();
   const lm = injectLora(m, { ...hp, targetModules: ['q_proj', 'v_proj'] });
@@ -85,11 +85,11 @@ test('storedLinear: forward and input gradient of an F32 stored weight equal the
   storeLoraBases(lm, 'Q8_0');
   const after = noGrad(() => m.forward(ids).logits.data.slice());
   let maxd = 0;
-  for (let i = 0; i < before.length; i++) maxd = Math.max(maxd, Math.abs(before[i]! - after[i]!));
+  for (let i = 0; i < before.length; i++) maxd = Math.max(maxd, Math.abs(before[i] - after[i]));
   assert.ok(maxd < 0.05 && maxd > 0, `Q8_0 base changes logits a little: ${maxd}`);
   const { loss } = m.forward(ids, { labels: ids });
   loss!.backward();
-  const gB = lm.layers[0]!.lora.lora_B.weight.grad;
+  const gB = lm.layers[0].lora.lora_B.weight.grad;
   assert.ok(gB && Array.from(gB.data).some((v) => v !== 0));
 });
 

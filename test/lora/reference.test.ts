@@ -63,7 +63,7 @@ function close(got: ArrayLike<number>, want: number[], atol: number, rtol: numbe
   assert.equal(got.length, want.length, `${what}: length`);
   let worst = 0;
   for (let i = 0; i < want.length; i++) {
-    const err = Math.abs(got[i]! - want[i]!) - (atol + rtol * Math.abs(want[i]!));
+    const err = Math.abs(got[i] - want[i]) - (atol + rtol * Math.abs(want[i]));
     worst = Math.max(worst, err);
     if (err > 0) assert.fail(`${what}[${i}]: got ${got[i]}, want ${want[i]}`);
   }
@@ -74,12 +74,13 @@ for (const f of fx.families) {
     const model = loadBase(f.dir);
     model.eval();
     const fwd = forwardOf(f);
-    const base = noGrad(() => fwd(model, false).logits.toArray() as unknown as number[]).flat(Infinity) as number[];
+    const nested = noGrad(() => fwd(model, false).logits.toArray());
+    const base: number[] = (nested as unknown as number[]).flat(Infinity);
     close(base, f.baseLogits, 1e-4, 1e-4, 'base logits');
     const lm: LoraModel = injectLora(model, { r: f.r, loraAlpha: f.loraAlpha, loraDropout: 0, useRslora: f.useRslora, targetModules: f.targetModules });
     const params = loraParameters(lm);
     assert.deepEqual(params.filter(([n]) => n.endsWith('lora_A.weight')).map(([n]) => n).sort(), Object.keys(f.A0).sort());
-    for (const [n, p] of params) if (n.endsWith('lora_A.weight')) (p.data as Float32Array).set(f.A0[n]!);
+    for (const [n, p] of params) if (n.endsWith('lora_A.weight')) (p.data as Float32Array).set(f.A0[n]);
     // Only adapters are trainable.
     assert.deepEqual(model.namedParameters().filter(([, p]) => p.requiresGrad).map(([n]) => n).sort(), params.map(([n]) => n).sort());
     const zeroB = noGrad(() => fwd(model, false).logits.data as Float32Array);
@@ -91,17 +92,17 @@ for (const f of fx.families) {
     for (let step = 0; step < f.losses.length; step++) {
       model.zeroGrad();
       const { loss } = fwd(model, true);
-      close([loss!.item()], [f.losses[step]!], 1e-5, 1e-5, `loss at step ${step}`);
+      close([loss!.item()], [f.losses[step]], 1e-5, 1e-5, `loss at step ${step}`);
       loss!.backward();
       if (step === 0 || step === f.losses.length - 1) {
         const want = step === 0 ? f.gradsFirst : f.gradsLast;
         // float32 vs float64 over 19 Adam steps (Adam's normalisation amplifies tiny gradients' differences): looser at the end.
         const [atol, rtol] = step === 0 ? [2e-5, 2e-3] : [2e-4, 1e-2];
-        for (const [n, p] of params) close(p.grad ? p.grad.data : new Float32Array(p.size), want[n]!, atol, rtol, `grad ${n} at step ${step}`);
+        for (const [n, p] of params) close(p.grad ? p.grad.data : new Float32Array(p.size), want[n], atol, rtol, `grad ${n} at step ${step}`);
       }
       opt.step(fx.lr);
     }
-    for (const [n, p] of params) close(p.data, f.final[n]!, 5e-5, 2e-3, `final ${n}`);
+    for (const [n, p] of params) close(p.data, f.final[n], 5e-5, 2e-3, `final ${n}`);
     const trained = noGrad(() => fwd(model, false).logits.data as Float32Array);
     close(trained, f.trainedLogits, 3e-3, 3e-3, 'trained logits (unmerged)');
 

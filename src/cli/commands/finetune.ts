@@ -70,7 +70,7 @@ export function loraConfigFromFlags(o: { loraR: number; loraAlpha: number; loraD
     loraAlpha: o.loraAlpha,
     loraDropout: o.loraDropout,
     useRslora: o.useRslora === true,
-    targetModules: o.targetModules ? parseTargetModules(o.targetModules) : defaults!,
+    targetModules: o.targetModules ? parseTargetModules(o.targetModules) : defaults,
   };
 }
 

@@ -355,7 +355,7 @@ export class BertForMaskedLM extends Module {
       const targets: number[] = [];
       for (let i = 0; i < ld.length; i++) if (ld[i] !== -100) {
         rows.push(i);
-        targets.push(ld[i]!);
+        targets.push(ld[i]);
       }
       const picked = hidden.reshape([B * T, C]).indexSelect(0, fromArray(Int32Array.from(rows), [rows.length], 'int32'));
       const logits = this.predictions.forward(picked);

@@ -107,7 +107,7 @@ export function kernelMLMLoss(
   const forwardNo = ++kw.forwards;
   const owner = kw;
   let total = 0;
-  for (let i = 0; i < count; i++) total += losses[i]!;
+  for (let i = 0; i < count; i++) total += losses[i];
   // No labelled position: PyTorch's mean over zero rows is NaN.
   const loss = fromArray(new Float32Array([count > 0 ? total / count : NaN]), []);
   const logitsT = returnLogits ? fromArray(logits.slice(), [count, V]) : fromArray(new Float32Array(0), [0, V]);
@@ -116,7 +116,7 @@ export function kernelMLMLoss(
     record(loss, parents, (gLoss) => {
       if (owner.forwards !== forwardNo || workspaces.get(key) !== owner) throw staleActivationsError('BertForMaskedLM');
       const { grads, accumulate } = kernelGradBuffers(parents);
-      const gScale = count > 0 ? gLoss[0]! / count : 0;
+      const gScale = count > 0 ? gLoss[0] / count : 0;
       kernels.backward({ workspace: ws, weights, grads, ids, tokenTypes: types, attentionMask: mask, labels: lab, masks, logits, gScale, accumulate });
       return accumulate ? parents.map(() => null) : grads;
     });

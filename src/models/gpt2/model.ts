@@ -324,7 +324,7 @@ export class GPT extends Module implements CausalLM {
     const vCaches: Float32Array[] = [];
     let capacity = 0;
     for (let l = 0; l < tr.h.length; l++) {
-      const b = tr.h[l]!;
+      const b = tr.h[l];
       for (const p of [b.ln_1.weight, b.ln_1.bias, b.attn.c_attn.weight, b.attn.c_attn.bias, b.attn.c_proj.weight, b.attn.c_proj.bias,
         b.ln_2.weight, b.ln_2.bias, b.mlp.c_fc.weight, b.mlp.c_fc.bias, b.mlp.c_proj.weight, b.mlp.c_proj.bias]) {
         weights.push(p.data as Float32Array);
@@ -369,7 +369,7 @@ export class GPT extends Module implements CausalLM {
     let x = tr.wte.forward(ids).add(tr.wpe.forward(positions));
     x = tr.drop.forward(x);
     for (let i = 0; i < tr.h.length; i++) {
-      x = tr.h[i]!.forward(x, cache ? { cache, layer: i, attentionMask: attentionMask ?? null } : undefined);
+      x = tr.h[i].forward(x, cache ? { cache, layer: i, attentionMask: attentionMask ?? null } : undefined);
     }
     return tr.ln_f.forward(x);
   }
