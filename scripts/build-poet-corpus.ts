@@ -18,7 +18,8 @@
  *    fewer than 4 Han characters; drop exact duplicates (same Han characters)
  *    and every poem that shares a clause of 5 or more Han characters with a
  *    held-out poem, so no training text overlaps the held-out set.
- * 4. Write `train.jsonl` ({"text","source"}), `heldout.jsonl` ({"text"}) and
+ * 4. Write `train.jsonl` ({"text","source"}), its Tang shi + ci part
+ *    `tang-ci.jsonl` (Tang shi, Song ci, 五代词), `heldout.jsonl` ({"text"}) and
  *    `stats.json` (counts per source, what was dropped, SHA-256 of the files).
  */
 import { execFileSync } from 'node:child_process';
@@ -147,6 +148,9 @@ function main(): void {
   const trainPath = join(outDir, 'train.jsonl');
   const heldPath = join(outDir, 'heldout.jsonl');
   writeFileAtomic(trainPath, out.join('\n') + '\n');
+  // The Tang shi + ci part (Tang shi, Song ci, 五代词): muse-poet-zh v2 counts it three times from step 500.
+  const tangCiPath = join(outDir, 'tang-ci.jsonl');
+  writeFileAtomic(tangCiPath, out.filter((l) => /"source":"(tang-shi|song-ci|wudai-ci)"/.test(l)).join('\n') + '\n');
   writeFileAtomic(heldPath, held.docs.map((text) => JSON.stringify({ text })).join('\n') + '\n');
   const summary = {
     package: PKG,
@@ -154,7 +158,7 @@ function main(): void {
     heldOut: { documents: held.docs.length, v1ValTokens: held.valTokens, firstDocumentTokensBeforeV1Split: held.firstDocOffset, chars: held.docs.reduce((a, t) => a + t.length, 0), clauses: heldClauses.size },
     train: { documents: out.length, chars: Object.values(stats).reduce((a, s) => a + s.chars, 0) },
     sources: stats,
-    files: { 'train.jsonl': sha256(trainPath), 'heldout.jsonl': sha256(heldPath) },
+    files: { 'train.jsonl': sha256(trainPath), 'tang-ci.jsonl': sha256(tangCiPath), 'heldout.jsonl': sha256(heldPath) },
   };
   writeFileAtomic(join(outDir, 'stats.json'), JSON.stringify(summary, null, 2) + '\n');
   process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
