@@ -5,7 +5,8 @@
  * generate` process (the compiled dist/, so run `npm run build` first) with
  * the bundled poet, timed from spawn to the first generated character on
  * stdout (after the echoed prompt) and to exit, for
- * - `generate "床前明月光，"` (the quatrain: 15 new tokens), and
+ * - `generate "床前明月光，"` (the quatrain: 15 new tokens),
+ * - the same with `--rhyme --tones loose` (pinyin-pro's dictionary is loaded then), and
  * - `generate "床前明月光，" --form free --min-new-tokens 100 --max-new-tokens 100`
  *   (100 new tokens).
  *
@@ -49,12 +50,13 @@ export default async function main(args: string[]): Promise<void> {
   const runs = Number(arg(args, 'runs', '3'));
   const cases: Record<string, string[]> = {
     quatrain: ['--model', model, PROMPT, '--seed', '1'],
+    'quatrain --rhyme --tones loose': ['--model', model, PROMPT, '--seed', '1', '--rhyme', '--tones', 'loose'],
     '100-tokens': ['--model', model, PROMPT, '--seed', '1', '--form', 'free', '--min-new-tokens', '100', '--max-new-tokens', '100'],
   };
   for (let run = 1; run <= runs; run++) {
     for (const [name, cliArgs] of Object.entries(cases)) {
       const r = await timeOne(cliArgs);
-      console.log(JSON.stringify({ bench: 'poet-latency', case: name, model, firstOutputMs: Math.round(r.firstOutputMs), totalMs: Math.round(r.totalMs), run }));
+      console.log(JSON.stringify({ bench: 'poet-latency', case: name, model, threads: process.env.OMP_NUM_THREADS ?? 'default', firstOutputMs: Math.round(r.firstOutputMs), totalMs: Math.round(r.totalMs), run }));
     }
   }
 }

@@ -80,7 +80,7 @@ export interface PoemMetrics {
     verbatimLines: number;
     /** 1 − verbatimLines / lines. */
     novelLineRate: number;
-    /** Longest run of Han characters of one poem (punctuation removed) found in the corpus. */
+    /** Longest run of Han characters of one poem's generated lines (punctuation removed) found in the corpus. */
     longestCopiedNgram: number;
     /** The poem and the n-gram of that longest copy. */
     longestCopiedExample: string;
@@ -178,7 +178,8 @@ function copyCheck(poems: string[][], corpus: readonly string[], skip: number, m
     }
   }
   // Longest copied n-gram per poem.
-  const seqs = poems.map((p) => codePoints(p.join('')));
+  // the generated part only: a prompt line taken from a real poem would otherwise count as copied
+  const seqs = poems.map((p) => codePoints(p.slice(skip).join('')));
   const longest = new Array<number>(seqs.length).fill(0);
   const example = new Array<string>(seqs.length).fill('');
   const maxLen = Math.max(0, ...seqs.map((s) => s.length));
