@@ -7,7 +7,7 @@
  *   {@link stream}), fill masks, sample verse from a VAE.
  * - Train and fine-tune from recipes ({@link pretrain}, {@link finetune},
  *   {@link finetuneSeq2Seq}, {@link trainSentenceVAE}, {@link trainVectorAutoencoder}).
- * - Score text (BLEU, chrF, ROUGE, perplexity, diversity), tokenize
+ * - Score text (BLEU, chrF, ROUGE, perplexity, diversity, poem metrics), tokenize
  *   (char, byte-level BPE, WordPiece), vectorize (scikit-learn's
  *   CountVectorizer / TfidfVectorizer), and compute with tensors and autograd.
  *
@@ -65,6 +65,8 @@ export * from './models/vae/index.js';
 // Generation, evaluation, tokenizers, vectorizers, tensors.
 export * from './generate/index.js';
 export * from './eval/index.js';
+// Chinese verse: prosody of characters, 平仄 patterns, poem metrics.
+export * from './poetry/index.js';
 export * from './tokenizers/index.js';
 export type { Tokenizer, Encoding, EncodeOptions, DecodeOptions } from './tokenizers/types.js';
 export * from './features/index.js';

@@ -13,7 +13,6 @@ export {
   isFreePosition,
   type TonePattern,
   type ToneSlot,
-  type ToneMode,
   type PatternMatch,
 } from './patterns.js';
 export { poemMetrics, poemLines, poemForm, linesRhyme, type PoemMetrics, type PoemMetricsOptions } from './metrics.js';
