@@ -21,7 +21,7 @@ const PROMPT = '床前明月光，';
 
 function arg(args: string[], name: string, dflt: string): string {
   const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] ? args[i + 1]! : dflt;
+  return i >= 0 && args[i + 1] ? args[i + 1] : dflt;
 }
 
 function timeOne(cliArgs: string[]): Promise<{ firstOutputMs: number; totalMs: number; text: string }> {
