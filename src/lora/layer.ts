@@ -13,7 +13,7 @@
  * or a stored half/quantized {@link QuantizedWeight} (QLoRA-style, Dettmers
  * et al. 2023), multiplied in place by {@link storedLinear}.
  */
-import { Tensor, Generator, linear, dropout, fromArray } from '../tensor/index.js';
+import { Tensor, Generator, linear, dropout, fromArray, matmul, noGrad } from '../tensor/index.js';
 import { needsGrad, record } from '../tensor/autograd.js';
 import { Module } from '../nn/module.js';
 import { ConfigError, ShapeError } from '../errors.js';
@@ -54,7 +54,8 @@ export class LoraWeight extends Module {
 /**
  * `y = x · Wᵀ (+ bias)` for a stored weight W `[out, in]` (any ggml type),
  * differentiable in `x` only (the weight is frozen): the backward pass
- * computes `dx = dy · W`, dequantizing W one row at a time. Forward follows
+ * computes `dx = dy · W` with W dequantized into a transient float32 buffer
+ * (one layer's weight at a time) and one GEMM. Forward follows
  * the quantized kernel contract of `src/quant/linear.ts`.
  * @param x `[..., in]` float32
  * @param w the stored weight `[out, in]`
@@ -71,19 +72,11 @@ export function storedLinear(x: Tensor, w: QuantizedWeight, bias: Tensor | null)
   const res = new Tensor(out, [...x.shape.slice(0, -1), N]);
   if (needsGrad(x)) {
     record(res, [x], (g) => {
-      const dx = new Float32Array(M * K);
+      // dx = dy · W: W dequantized into one transient float32 [out, in] buffer, then one GEMM on the backend.
       const rb = rowBytes(w.type, K);
-      const row = new Float32Array(K);
-      for (let n = 0; n < N; n++) {
-        dequantizeRow(w.type, w.bytes.subarray(n * rb, (n + 1) * rb), K, row);
-        for (let m = 0; m < M; m++) {
-          const gv = g[m * N + n];
-          if (gv === 0) continue;
-          const o = m * K;
-          for (let k = 0; k < K; k++) dx[o + k] += gv * row[k];
-        }
-      }
-      return [dx];
+      const wf = new Float32Array(N * K);
+      for (let n = 0; n < N; n++) dequantizeRow(w.type, w.bytes.subarray(n * rb, (n + 1) * rb), K, wf.subarray(n * K, (n + 1) * K));
+      return [noGrad(() => matmul(fromArray(g, [M, N]), fromArray(wf, [N, K])).data as Float32Array)];
     });
   }
   return res;
