@@ -20,7 +20,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 
 function arg(args: string[], name: string, dflt: string): string {
   const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] !== undefined ? args[i + 1]! : dflt;
+  return i >= 0 && args[i + 1] !== undefined ? args[i + 1] : dflt;
 }
 
 export default async function main(args: string[]): Promise<void> {
@@ -47,7 +47,7 @@ export default async function main(args: string[]): Promise<void> {
         continue;
       }
       const m = JSON.parse(last) as Record<string, number>;
-      console.log(JSON.stringify({ bench: 'lora', engine, base, msPerStep: Math.round(m.msPerStep!), tokS: Math.round(m.tokS! * 10) / 10, peakRssMB: Math.round(m.peakRssMB!), ...shape, trainable: m.trainable, total: m.total }));
+      console.log(JSON.stringify({ bench: 'lora', engine, base, msPerStep: Math.round(m.msPerStep), tokS: Math.round(m.tokS * 10) / 10, peakRssMB: Math.round(m.peakRssMB), ...shape, trainable: m.trainable, total: m.total }));
     }
   }
 }
