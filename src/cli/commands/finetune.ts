@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { onInterrupt } from '../interrupt.js';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { writeFileAtomic } from '../../io/atomic.js';
-import { fablesToPairs, readCorpus, readPairs } from '../../data/index.js';
+import { fablesToPairs, readCorpus, readPairs, type StoryPair } from '../../data/index.js';
 import { finetune } from '../../models/gpt2/finetune.js';
 import { defaultModelFor } from '../../models/bundled.js';
 import { loadCausalLM, modelTypeOf } from '../../models/registry.js';
@@ -11,6 +11,7 @@ import { finetuneSeq2Seq } from '../../models/seq2seq/finetune.js';
 import { loadSeq2SeqDir, SEQ2SEQ_MODEL_TYPE } from '../../models/seq2seq/load.js';
 import { loadTokenizer } from '../../tokenizers/index.js';
 import { ConfigError } from '../../errors.js';
+import type { FinetuneRunOptions } from '../../pipelines/runs.js';
 import { PEFT_DEFAULT_TARGETS, parseTargetModules, type LoraConfig } from '../../lora/index.js';
 
 function int(name: string) {
@@ -99,19 +100,10 @@ async function finetuneSeq2SeqCommand(o: FinetuneFlags, pairs: ReturnType<typeof
     tokenizer,
     model: start?.model,
     config,
-    pairs,
-    outDir: o.out,
-    overwrite: o.overwrite,
-    maxIters: o.maxIters,
-    batchSize: o.batchSize,
-    learningRate: o.learningRate,
-    valFraction: o.valFraction,
-    seed: o.seed,
+    ...runFlags(o, pairs),
     maxSourceLength: o.maxSourceLength,
     maxTargetLength: o.maxTargetLength,
     script: start?.script,
-    json: o.json,
-    log: o.json ? (line) => process.stdout.write(line + '\n') : undefined,
     signal: interrupt.signal,
   });
   // Ctrl-C / SIGTERM: last/ was saved and the best checkpoint scored; the exit code says it was cut short.
@@ -133,6 +125,22 @@ async function finetuneSeq2SeqCommand(o: FinetuneFlags, pairs: ReturnType<typeof
     `trained a ${report.parameters.toLocaleString('en')}-parameter encoder–decoder on ${report.trainPairs} pairs, ${report.heldOut} held out; best val loss ${report.train.bestValLoss?.toFixed(4)}`,
     [['copy the beginning', report.baseline], ['seq2seq', report.after]],
   );
+}
+
+/** The fine-tuning run options both architectures take from the command line. */
+function runFlags(o: FinetuneFlags, pairs: StoryPair[]): FinetuneRunOptions {
+  return {
+    pairs,
+    outDir: o.out,
+    overwrite: o.overwrite,
+    maxIters: o.maxIters,
+    batchSize: o.batchSize,
+    learningRate: o.learningRate,
+    valFraction: o.valFraction,
+    seed: o.seed,
+    json: o.json,
+    log: o.json ? (line) => process.stdout.write(line + '\n') : undefined,
+  };
 }
 
 /** BLEU and ROUGE-L of an ending score, as the JSON report lists them. */
@@ -209,16 +217,7 @@ export function register(program: Command): void {
       const report = await finetune({
         lora: o.lora ? loraConfigFromFlags(o, base.modelType) : undefined,
         base,
-        pairs,
-        outDir: o.out,
-        overwrite: o.overwrite,
-        maxIters: o.maxIters,
-        batchSize: o.batchSize,
-        learningRate: o.learningRate,
-        valFraction: o.valFraction,
-        seed: o.seed,
-        json: o.json,
-        log: o.json ? (line) => process.stdout.write(line + '\n') : undefined,
+        ...runFlags(o, pairs),
         signal: interrupt.signal,
       });
       // Ctrl-C / SIGTERM: last/ was saved and the best checkpoint scored; the exit code says it was cut short.

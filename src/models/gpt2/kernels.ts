@@ -6,6 +6,16 @@
  */
 import type { F32, I32 } from '../../backend/backend.js';
 
+/** A GPT-2's dimensions as the kernels take them (`n_layer`, `n_head`, `n_embd`, `vocab_size`, `n_positions`, `layer_norm_epsilon`). */
+export interface GptDims {
+  nLayer: number;
+  nHead: number;
+  nEmbd: number;
+  vocab: number;
+  nPositions: number;
+  eps: number;
+}
+
 /**
  * The GPT-2 decode fast path ({@link Backend.gptForwardCached}): a whole
  * inference forward with a key/value cache in one kernel call.
@@ -21,7 +31,7 @@ import type { F32, I32 } from '../../backend/backend.js';
  * (1 = attend) or null; `logits` receives `[batch, lastOnly ? 1 : t, vocab]`.
  * GELU is the tanh form (HF `gelu_new`), attention causal.
  */
-export interface GptDecodeParams {
+export interface GptDecodeParams extends GptDims {
   weights: F32[];
   kCaches: F32[];
   vCaches: F32[];
@@ -33,12 +43,6 @@ export interface GptDecodeParams {
   t: number;
   past: number;
   capacity: number;
-  nLayer: number;
-  nHead: number;
-  nEmbd: number;
-  vocab: number;
-  nPositions: number;
-  eps: number;
   lastOnly: boolean;
 }
 
@@ -53,15 +57,9 @@ export interface GptDecodeParams {
  * then per block the masks after `attn.c_proj` and after `mlp.c_proj` (when
  * `maskResid`); null without dropout.
  */
-export interface GptTrainShape {
+export interface GptTrainShape extends GptDims {
   batch: number;
   t: number;
-  nLayer: number;
-  nHead: number;
-  nEmbd: number;
-  vocab: number;
-  nPositions: number;
-  eps: number;
 }
 
 /**
