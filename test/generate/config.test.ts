@@ -154,8 +154,9 @@ test('writeGenerationConfig / readGenerationConfig round trip; bad JSON is a Fil
     assert.deepEqual(readGenerationConfig(path), { maxNewTokens: 64, topK: 10, acrostic: '春夏', form: '5x4' });
     const bad = join(dir, 'bad.json');
     writeFileSync(bad, '{"top_k": 5,');
-    assert.throws(() => readGenerationConfig(bad), (e: unknown) => e instanceof FileFormatError && /not valid JSON/.test((e as Error).message));
-    assert.throws(() => readGenerationConfig(join(dir, 'missing.json')), (e: unknown) => e instanceof FileFormatError && /ENOENT/.test((e as Error).message));
+    // The one JSON-file reader (src/io/json.ts) names the file and the position of the error.
+    assert.throws(() => readGenerationConfig(bad), (e: unknown) => e instanceof FileFormatError && /bad\.json: invalid JSON at line 1, column 13/.test((e as Error).message));
+    assert.throws(() => readGenerationConfig(join(dir, 'missing.json')), (e: unknown) => e instanceof FileFormatError && /missing\.json: file not found/.test((e as Error).message));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
