@@ -3,7 +3,8 @@
  * `--key=value` overrides (the shared parser of `src/pipelines/recipe.ts`)
  * and validation.
  */
-import { ConfigError } from '../../errors.js';
+import { existsSync } from 'node:fs';
+import { ConfigError, FileFormatError } from '../../errors.js';
 import { readJsonFile } from '../../io/json.js';
 import { applyRecipeOverrides } from '../../pipelines/recipe.js';
 import type { KLSchedule } from './vae.js';
@@ -63,6 +64,7 @@ const VAE_TRAINING_FIELDS: readonly string[] = [
  * @throws ConfigError when a required section or field is missing
  */
 export function loadVAERecipe(path: string, overrides: Record<string, string> = {}): SentenceVAERecipe {
+  if (!existsSync(path)) throw new FileFormatError(`recipe ${path} does not exist; see configs/vae-poem-zh.json`);
   const r = readJsonFile(path) as Record<string, unknown>;
   if (r === null || typeof r !== 'object' || Array.isArray(r)) throw new ConfigError(`recipe ${path}: expected a JSON object (see configs/vae-poem-zh.json)`);
   applyRecipeOverrides(r, overrides, { sections: ['training', 'model', 'data', 'vae'], trainingFields: VAE_TRAINING_FIELDS, what: 'a VAE recipe' });
