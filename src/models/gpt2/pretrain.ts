@@ -224,6 +224,9 @@ export async function pretrain(opts: PretrainOptions): Promise<TrainSummary & { 
   // (BERT) train with src/models/bert/pretrain.ts, causal LMs (GPT-2, the Llama family) here, with
   // the same Trainer and checkpoints.
   const family = familyFor((recipe.model as Record<string, unknown>).model_type ?? 'gpt2', "the recipe's model section");
+  if (family.kind === 'masked-lm' && opts.lora) {
+    throw new ConfigError('muse train --lora trains causal LMs (GPT-2, the Llama family); for BERT use the library (injectLora from src/lora with the masked-LM loss) or train it fully without --lora');
+  }
   if (family.kind === 'masked-lm') return pretrainMLM(opts);
   if (family.kind !== 'causal-lm') {
     throw new ConfigError(`muse train pretrains causal LMs and masked LMs from recipes; a ${family.name} model (${family.kind}) trains with its own command (muse vae train, muse ae train, muse finetune --arch seq2seq)`);
