@@ -22,6 +22,7 @@ import { PostProcessor } from './post-processor.js';
 import { SPECIAL_TOKEN_ROLES } from './types.js';
 import { WordPieceTokenizer } from './wordpiece.js';
 import type { BertNormalizerOptions } from './bert-pre-tokenizer.js';
+import { readJsonFile } from '../io/json.js';
 
 /** Settings that come from outside `tokenizer.json` (usually `tokenizer_config.json`). */
 export interface TokenizerJSONOptions {
@@ -242,17 +243,7 @@ export function tokenizerFromJSON(obj: unknown, opts: TokenizerJSONOptions = {})
 }
 
 function readJSONFile(path: string): unknown {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new FileFormatError(`cannot read ${path}: ${(err as Error).message}`);
-  }
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    throw new FileFormatError(`${path} is not valid JSON (${(err as Error).message}); re-save or re-download it`);
-  }
+  return readJsonFile(path);
 }
 
 function tokenText(v: unknown): string | undefined {

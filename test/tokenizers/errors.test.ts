@@ -31,7 +31,7 @@ test('malformed tokenizer.json: bad JSON, no model, unsupported model, bad merge
   const dir = tempDir();
   const path = join(dir, 'tokenizer.json');
   writeFileSync(path, '{"model": ');
-  fails(() => loadTokenizer(dir), /tokenizer\.json is not valid JSON/);
+  fails(() => loadTokenizer(dir), /tokenizer\.json: invalid JSON at line 1/);
   writeFileSync(path, '{"version": "1.0"}');
   fails(() => loadTokenizer(dir), /tokenizer\.json: missing "model"/);
   writeFileSync(path, JSON.stringify({ model: { type: 'Unigram', vocab: [] } }));
@@ -63,7 +63,7 @@ test('empty vocab.txt and malformed tokenizer_config.json', () => {
   writeFileSync(join(dir, 'vocab.txt'), '');
   fails(() => loadTokenizer(dir), /vocab\.txt: the vocabulary is empty/);
   writeFileSync(join(dir, 'tokenizer_config.json'), '{oops');
-  fails(() => loadTokenizer(dir), /tokenizer_config\.json is not valid JSON/);
+  fails(() => loadTokenizer(dir), /tokenizer_config\.json: invalid JSON at line 1/);
 });
 
 test('GPT-2 vocab.json + merges.txt without tokenizer.json load and give the same ids', { skip: skipNoVocab }, () => {
