@@ -6,7 +6,7 @@
  * `vocab.json` + `merges.txt`, or BERT's `vocab.txt`, with the special-token
  * roles and flags of `tokenizer_config.json` / `special_tokens_map.json`.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { FileFormatError } from '../errors.js';
 import type { AddedToken } from './added-tokens.js';
