@@ -6,6 +6,7 @@
 import { Command } from 'commander';
 import { MuseError } from '../errors.js';
 import { recoverInterruptedSaves } from '../io/recover.js';
+import { cliFlagNames } from './flag-names.js';
 // Command registrations (one module per command group, each exports `register`).
 // — add one import and one call per command module below —
 import { register as registerTrain } from './commands/train.js';
@@ -66,7 +67,7 @@ try {
   await program.parseAsync(process.argv);
 } catch (err) {
   if (err instanceof MuseError) {
-    process.stderr.write(`muse: ${err.message}\n`);
+    process.stderr.write(`muse: ${cliFlagNames(err.message)}\n`);
     process.exit(1);
   }
   throw err;

@@ -22,6 +22,7 @@ export {
   type PrefixAllowedTokensFn,
 } from './config.js';
 export { checkMinMaxNewTokens } from './config.js';
+export { fallbackGenerationDefaults, FALLBACK_MAX_NEW_TOKENS } from './defaults.js';
 export {
   RepetitionPenaltyLogitsProcessor,
   NoRepeatNGramLogitsProcessor,

@@ -9,7 +9,7 @@
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { FileFormatError } from '../errors.js';
 import { GgufFile, metaPlain, metaString } from '../io/gguf.js';
-import { generationConfigFromHF } from '../generate/index.js';
+import { fallbackGenerationDefaults, generationConfigFromHF } from '../generate/index.js';
 import { GPT } from '../models/gpt2/model.js';
 import { gpt2StateDict } from '../models/gpt2/weights.js';
 import { LlamaForCausalLM } from '../models/llama/model.js';
@@ -122,7 +122,8 @@ export function loadGgufGPT2(path: string): LoadedCausalLM<GPT> & { hf: GgufAsHf
   const c = model.config;
   return {
     kind: 'causal-lm', family: 'gpt2', modelType: 'gpt2', dir: path, model, tokenizer,
-    generationConfig: generationConfigFromHF(hf.generationConfig), script: 'keep',
+    // GGUF carries no generation_config.json: llama.cpp's sampling defaults, the file's own bos/eos.
+    generationConfig: { ...fallbackGenerationDefaults(c.n_positions), ...generationConfigFromHF(hf.generationConfig) }, script: 'keep',
     report: { missing, unexpected: [...unexpected, ...hf.unmapped] },
     info: { contextLength: c.n_positions, nLayer: c.n_layer, nHead: c.n_head, vocabSize: c.vocab_size },
     hf,
@@ -146,7 +147,8 @@ export function loadGgufLlama(path: string): LoadedCausalLM<LlamaForCausalLM> & 
   const c = model.config;
   return {
     kind: 'causal-lm', family: 'llama', modelType: c.model_type, dir: path, model, tokenizer,
-    generationConfig: generationConfigFromHF(hf.generationConfig), script: 'keep',
+    // GGUF carries no generation_config.json: llama.cpp's sampling defaults, the file's own bos/eos.
+    generationConfig: { ...fallbackGenerationDefaults(model.maxPositions), ...generationConfigFromHF(hf.generationConfig) }, script: 'keep',
     report: { missing, unexpected: [...unexpected, ...hf.unmapped] },
     info: { contextLength: model.maxPositions, nLayer: c.num_hidden_layers, nHead: c.num_attention_heads, vocabSize: c.vocab_size },
     hf,

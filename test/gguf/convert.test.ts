@@ -57,6 +57,12 @@ test('GPT-2 → GGUF (F32) → GPT-2: same weights, same logits, same tokenizer'
     assert.deepEqual(loaded.tokenizer.encodeIds('the cat ate the dog'), tok.encodeIds('the cat ate the dog'));
     assert.deepEqual(lastLogits(loaded.model, ids), lastLogits(model, ids));
     assert.equal(loaded.generationConfig.eosTokenId, eos);
+    // No generation_config.json in a GGUF: llama.cpp's sampling defaults and a budget bounded by the context (32).
+    assert.equal(loaded.generationConfig.doSample, true);
+    assert.equal(loaded.generationConfig.temperature, 0.8);
+    assert.equal(loaded.generationConfig.topK, 40);
+    assert.equal(loaded.generationConfig.topP, 0.95);
+    assert.equal(loaded.generationConfig.maxNewTokens, 32);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

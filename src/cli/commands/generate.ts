@@ -9,6 +9,7 @@ import { inferPoemForm } from '../../pipelines/poem-form.js';
 import { ConfigError } from '../../errors.js';
 import { dtypeLoadOptions } from '../dtype-flags.js';
 import { applyAdapter } from '../../lora/apply.js';
+import { cliFlagNames } from '../flag-names.js';
 
 function num(name: string) {
   return (v: string): number => {
@@ -38,6 +39,7 @@ interface GenerateFlags {
   numReturnSequences?: number;
   lengthPenalty?: number;
   greedy?: boolean;
+  doSample?: boolean;
   seed?: number;
   stop?: string[];
   acrostic?: string;
@@ -74,6 +76,14 @@ function emptyNote(dir: string, reason: string | undefined): string {
   );
 }
 
+/**
+ * The note for output cut by the length budget (finish reason `length`), so a cut is never mistaken for an ending.
+ * @param maxNewTokens the budget in force, when known
+ */
+export function lengthNote(maxNewTokens: number | undefined): string {
+  return `muse: output cut at the length limit${maxNewTokens !== undefined ? ` (${maxNewTokens} new tokens)` : ''}; pass --max-new-tokens N for more`;
+}
+
 /** Registers `muse generate`. */
 export function register(program: Command): void {
   program
@@ -98,6 +108,7 @@ export function register(program: Command): void {
     .option('--num-return-sequences <n>', 'sequences to return', num('--num-return-sequences'))
     .option('--length-penalty <x>', 'beam score = logprob / length^x', num('--length-penalty'))
     .option('--greedy', 'greedy decoding (doSample false)')
+    .option('--do-sample', 'sample (doSample true); implied by --temperature, --top-k, --top-p, --min-p, --typical-p or --num-return-sequences > 1 without --num-beams')
     .option('--seed <n>', 'random seed', num('--seed'))
     .option('--stop <text>', 'stop when this text appears (repeatable)', collect)
     .option('--acrostic <chars>', 'acrostic poem (藏头诗): line i starts with the i-th character')
@@ -159,6 +170,11 @@ export function register(program: Command): void {
           `--${flags.rhyme ? 'rhyme' : 'tones'} needs a poem form: start the prompt with a 5- or 7-character line (e.g. "床前明月光，"), give --acrostic with 4 or 8 characters, or pass --form 5x4, 7x4, 5x8 or 7x8`,
         );
       }
+      if (flags.greedy && flags.doSample) throw new ConfigError('--greedy and --do-sample contradict each other; pass one of them');
+      // Asking for a sampling knob (or several different sequences without beams) means sampling, on the CLI.
+      const samplingFlag = (['temperature', 'topK', 'topP', 'minP', 'typicalP'] as const).some((k) => flags[k] !== undefined && !(k === 'temperature' && flags[k] === 0));
+      const manySampled = (flags.numReturnSequences ?? 1) > 1 && (flags.numBeams ?? 1) <= 1;
+      if (!flags.greedy && (flags.doSample || samplingFlag || manySampled)) config.doSample = true;
       // Greedy (or plain beam search, as HF does by default) ignores the model's sampling defaults.
       if (flags.greedy || ((flags.numBeams ?? 1) > 1 && flags.temperature === undefined && flags.topK === undefined && flags.topP === undefined)) {
         config.doSample = false;
@@ -171,7 +187,7 @@ export function register(program: Command): void {
       // slides its window by design; the note is for budgets the user chose.
       const quietDefaultWindow = (m: string): void => {
         if (flags.maxNewTokens === undefined && /sliding the window/.test(m)) return;
-        process.stderr.write(`muse: warning: ${m}\n`);
+        process.stderr.write(`muse: warning: ${cliFlagNames(m)}\n`);
       };
       const single = (config.numBeams ?? 1) <= 1 && (config.numReturnSequences ?? 1) <= 1;
       if (single && !flags.json) {
@@ -185,6 +201,7 @@ export function register(program: Command): void {
         }
         process.stdout.write('\n');
         if (!any) process.stderr.write(emptyNote(dir, s.output?.finishReasons[0]) + '\n');
+        else if (s.output?.finishReasons[0] === 'length') process.stderr.write(lengthNote(config.maxNewTokens) + '\n');
         return;
       }
       const ids = target.prompt.length ? loaded.tokenizer.encode(target.prompt, { addSpecialTokens: false }).ids : [];
@@ -198,5 +215,6 @@ export function register(program: Command): void {
           process.stdout.write(`${out.sequences.length > 1 ? `[${i + 1}] ` : ''}${target.prefix}${text}\n`);
         }
       });
+      if (!flags.json && out.finishReasons.some((r) => r === 'length')) process.stderr.write(lengthNote(config.maxNewTokens) + '\n');
     });
 }

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Generator } from '../../tensor/index.js';
 import { loadTokenizer } from '../../tokenizers/index.js';
-import { generationConfigFromHF, toHF } from '../../generate/index.js';
+import { fallbackGenerationDefaults, generationConfigFromHF, toHF } from '../../generate/index.js';
 import { ConfigError, FileFormatError } from '../../errors.js';
 import { recipeScript, scriptNoteFiles } from '../../pipelines/runs.js';
 import { saveModel } from '../pretrained.js';
@@ -44,7 +44,8 @@ export function loadGPT2Dir(dir: string, tokenizerDir: string = dir): LoadedGPT2
         'the tokenizer does not belong to this model (pass the model\'s own tokenizer, e.g. with --tokenizer DIR)',
     );
   }
-  const generationConfig = genJson ? generationConfigFromHF(genJson) : {};
+  // No generation_config.json: sample with llama.cpp's defaults rather than HF's 20 greedy tokens.
+  const generationConfig = genJson ? generationConfigFromHF(genJson) : fallbackGenerationDefaults(c.n_positions);
   const info = { contextLength: c.n_positions, nLayer: c.n_layer, nHead: c.n_head, vocabSize: c.vocab_size };
   return { kind: 'causal-lm', family: 'gpt2', modelType: 'gpt2', dir, model, tokenizer, generationConfig, script: recipeScript(dir), report, info };
 }

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { readJsonFile } from '../../io/json.js';
 import { Generator } from '../../tensor/index.js';
 import { loadTokenizer } from '../../tokenizers/index.js';
-import { generationConfigFromHF, toHF } from '../../generate/index.js';
+import { fallbackGenerationDefaults, generationConfigFromHF, toHF } from '../../generate/index.js';
 import { FileFormatError } from '../../errors.js';
 import { recipeScript, scriptNoteFiles } from '../../pipelines/runs.js';
 import type { LoadedCausalLM } from '../loaded.js';
@@ -58,8 +58,9 @@ export function loadLlamaDir(dir: string, tokenizerDir: string = dir, opts: Load
     ? { model: stored, report: { missing: [], unexpected: [] }, generationConfig: readGenerationConfig(dir) }
     : loadLlama(dir);
   const tokenizer = loadTokenizer(tokenizerDir);
-  const generationConfig = genJson ? generationConfigFromHF(genJson) : {};
   const c = model.config;
+  // No generation_config.json: sample with llama.cpp's defaults rather than HF's 20 greedy tokens.
+  const generationConfig = genJson ? generationConfigFromHF(genJson) : fallbackGenerationDefaults(model.maxPositions);
   const info = { contextLength: model.maxPositions, nLayer: c.num_hidden_layers, nHead: c.num_attention_heads, vocabSize: c.vocab_size };
   return { kind: 'causal-lm', family: 'llama', modelType: c.model_type, dir, model, tokenizer, generationConfig, script: recipeScript(dir), report, info };
 }
