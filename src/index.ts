@@ -102,3 +102,22 @@ export {
   redactPii,
   type StoryPair,
 } from './data/index.js';
+
+// Chat: templates, end-of-turn ids, sessions (docs/chat.md).
+export * from './chat/index.js';
+// GGUF files: read (docs/models.md) and write.
+export {
+  GgufFile,
+  readGgufHeader,
+  metaNumber,
+  metaString,
+  metaStrings,
+  writeGguf,
+  type GgufHeader,
+  type GgufTensorInfo,
+  type GgufMetadata,
+  type GgufValue,
+} from './io/index.js';
+// The HTTP server (docs/serve.md), loaded on first use.
+export { createServer } from './serve/lazy.js';
+export type { ServeOptions, MuseServer } from './serve/server.js';
