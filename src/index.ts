@@ -120,4 +120,5 @@ export {
 } from './io/index.js';
 // The HTTP server (docs/serve.md), loaded on first use.
 export { createServer } from './serve/lazy.js';
-export type { ServeOptions, MuseServer } from './serve/server.js';
+export type { ServeOptions } from './serve/options.js';
+export type { MuseServerHandle } from './serve/lazy.js';

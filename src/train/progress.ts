@@ -44,6 +44,19 @@ export class LineProgress implements ProgressReporter {
 }
 
 /**
+ * The part of a terminal stream the progress bar uses (`process.stderr` is one).
+ * Declared here so the package's types do not need `@types/node`.
+ */
+export interface TerminalStream {
+  write(chunk: string): boolean;
+  readonly isTTY?: boolean;
+  readonly columns?: number;
+  cursorTo?(x: number, y?: number): boolean;
+  moveCursor?(dx: number, dy: number): boolean;
+  clearLine?(dir: -1 | 0 | 1): boolean;
+}
+
+/**
  * A terminal progress bar (cli-progress) on `stream` — loss, tokens/s and ETA —
  * with log lines printed above it. Use only when `stream.isTTY`.
  */
@@ -51,10 +64,11 @@ export class BarProgress implements ProgressReporter {
   private readonly multi: cliProgress.MultiBar;
   private bar: cliProgress.SingleBar | null = null;
 
-  constructor(stream: NodeJS.WriteStream = process.stderr) {
+  constructor(stream: TerminalStream = process.stderr) {
     this.multi = new cliProgress.MultiBar(
       {
-        stream,
+        // cli-progress types its stream as Node's; it calls only the members TerminalStream names.
+        stream: stream as unknown as NodeJS.WritableStream,
         format: 'step {value}/{total} {bar} {percentage}% | loss {loss} | {tps} tok/s | ETA {eta_formatted}',
         // The caller owns SIGINT (muse train saves last/ on Ctrl-C) and the
         // bar is stopped in a finally block; a hidden cursor would survive a
