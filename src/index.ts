@@ -61,6 +61,8 @@ export * from './models/bert/index.js';
 export * from './models/seq2seq/index.js';
 export * from './models/llama/index.js';
 export * from './models/vae/index.js';
+// LoRA adapters in PEFT's format (docs/finetune.md).
+export * from './lora/index.js';
 
 // Generation, evaluation, tokenizers, vectorizers, tensors.
 export * from './generate/index.js';
