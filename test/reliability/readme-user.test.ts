@@ -2,7 +2,7 @@
 // sampling flags on the CLI, and CLI messages that name CLI flags.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { muse, ROOT } from './helpers.js';
@@ -36,4 +36,24 @@ test('CLI messages name CLI flags, not library option names', () => {
   const r = muse(['generate', '--model', 'models/muse-story-en', '--num-beams', '2', '--num-return-sequences', '3', '--max-new-tokens', '2', 'The']);
   assert.equal(r.status, 1);
   assert.match(r.stderr, /--num-return-sequences \(3\) must be ≤ --num-beams \(2\)/);
+});
+
+test('eval --tokenize zh: Chinese lines are long enough for 4-grams in zh tokens; one segment is singular', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'muse-evalzh-'));
+  try {
+    const hyp = '床前明月光疑是地上霜举头望明月\n白日依山尽黄河入海流欲穷千里目更上一层楼\n';
+    const ref = '床前明月光疑是地上霜举头望山月\n白日依山尽黄河入海流欲穷千里目更上一层楼\n';
+    writeFileSync(join(dir, 'h.txt'), hyp);
+    writeFileSync(join(dir, 'r.txt'), ref);
+    const r = muse(['eval', '--hyp', join(dir, 'h.txt'), '--ref', join(dir, 'r.txt'), '--metrics', 'bleu', '--tokenize', 'zh']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.doesNotMatch(r.stderr, /shorter than BLEU/);
+    writeFileSync(join(dir, 'h1.txt'), 'the cat sat on the mat\n');
+    writeFileSync(join(dir, 'r1.txt'), 'the cat is on the mat\n');
+    const one = muse(['eval', '--hyp', join(dir, 'h1.txt'), '--ref', join(dir, 'r1.txt'), '--metrics', 'rouge']);
+    assert.equal(one.status, 0, one.stderr);
+    assert.match(one.stdout, /mean over 1 segment;/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

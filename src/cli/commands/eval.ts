@@ -19,6 +19,7 @@ import {
   type RougeTokenizerName,
   type SmoothMethod,
   confidenceInterval,
+  getBleuTokenizer,
   hasCjk,
   corpusBleu,
   corpusChrf,
@@ -232,7 +233,9 @@ async function run(flags: EvalFlags): Promise<void> {
       if (missing >= 0) {
         process.stderr.write(`muse: warning: no hypothesis has ${missing + 1} tokens or more, so there are no ${missing + 1}-grams and BLEU is 0 whatever the match; pass --effective-order (sacreBLEU's, as sentence BLEU uses) or score longer segments\n`);
       } else {
-        const short = hyps.filter((h) => h.trim().split(/\s+/).length < N).length;
+        // Counted in BLEU's own tokens (zh splits every Chinese character), not whitespace words.
+        const tok = getBleuTokenizer(bleuOpts.tokenize ?? '13a');
+        const short = hyps.filter((h) => tok(h.trim()).length < N).length;
         if (short > hyps.length / 2) process.stderr.write(`muse: warning: ${short} of ${hyps.length} hypotheses are shorter than BLEU's ${N}-gram order; their higher orders count as misses — consider --effective-order\n`);
       }
     }
@@ -259,7 +262,7 @@ async function run(flags: EvalFlags): Promise<void> {
   if (metrics.includes('rouge')) {
     const r = corpusRouge(hyps, refs, rougeOpts).mean;
     out.rouge = r;
-    table.push(...rougeRows(r).map((row) => `${row}   (mean over ${hyps.length} segments; tokenize ${rougeTok}${flags.useStemmer ? ', stemmed' : ''})`));
+    table.push(...rougeRows(r).map((row) => `${row}   (mean over ${hyps.length} segment${hyps.length === 1 ? '' : 's'}; tokenize ${rougeTok}${flags.useStemmer ? ', stemmed' : ''})`));
   }
   if (metrics.includes('diversity')) {
     const div = {
