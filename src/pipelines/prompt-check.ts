@@ -34,13 +34,16 @@ export function unknownCharacters(tokenizer: Tokenizer, prompt: string): { chars
  * A one-line warning when part of the prompt is unknown to the model's
  * vocabulary (it would be fed as `<unk>`, and the continuation will be poor),
  * naming the characters and what to do; null when every character is known.
+ * @param task which models to suggest: text generators (`generate`, the default) or masked LMs (`fill-mask`)
  */
-export function unknownPromptWarning(tokenizer: Tokenizer, prompt: string, modelDir: string): string | null {
+export function unknownPromptWarning(tokenizer: Tokenizer, prompt: string, modelDir: string, task: 'generate' | 'fill-mask' = 'generate'): string | null {
   const { chars, count, total } = unknownCharacters(tokenizer, prompt);
   if (count === 0) return null;
   const shown = chars.slice(0, 8).map((c) => JSON.stringify(c)).join(', ') + (chars.length > 8 ? ', …' : '');
   return (
     `warning: ${count} of ${total} characters of the prompt are unknown to the model in ${modelDir} (${shown}) and are read as <unk>; ` +
-    `it was trained on other text — pick a model trained on this language with --model (the bundled models/muse-poet-zh knows Chinese, models/muse-story-en English)`
+    (task === 'fill-mask'
+      ? 'it was trained on other text — pass --model a BERT masked-LM directory trained on this language (e.g. a Hugging Face bert-base-uncased download for English); the only bundled masked LM, models/muse-bert-zh, knows Chinese'
+      : 'it was trained on other text — pick a model trained on this language with --model (the bundled models/muse-poet-zh knows Chinese, models/muse-story-en English)')
   );
 }

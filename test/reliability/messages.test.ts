@@ -28,6 +28,9 @@ test('tokenize warns about invalid UTF-8; fill-mask warns about text outside the
   const f = muse(['fill-mask', 'hello world this is [MASK] english']);
   assert.equal(f.status, 0, f.stderr);
   assert.match(f.stderr, /characters of the text are unknown to the model/);
+  // fill-mask refuses GPT models: it suggests a masked LM, never muse-poet-zh / muse-story-en.
+  assert.match(f.stderr, /BERT masked-LM directory/);
+  assert.doesNotMatch(f.stderr, /muse-poet-zh|muse-story-en/);
 });
 
 test('muse ae train warns when the word analyzer finds no features in most documents (unsegmented Chinese)', () => {

@@ -19,7 +19,7 @@ export function register(program: Command): void {
       if (!Number.isInteger(topK) || topK < 1) throw new ConfigError(`--top-k must be a positive integer, got ${opts.topK}`);
       const lm = loadMaskedLMDir(opts.model, opts.tokenizer ?? opts.model);
       // Text mostly outside the vocabulary reads as [UNK]: the candidates then mean little, so say so (as generate does).
-      const unknown = unknownPromptWarning(lm.tokenizer, text.replace(/\[MASK\]/g, ''), opts.model ?? 'the bundled muse-bert-zh');
+      const unknown = unknownPromptWarning(lm.tokenizer, text.replace(/\[MASK\]/g, ''), opts.model ?? 'the bundled muse-bert-zh', 'fill-mask');
       if (unknown) process.stderr.write(`muse: ${unknown.replace('of the prompt', 'of the text')}\n`);
       const results = fillMask(lm, text, { topK });
       if (opts.json) {
