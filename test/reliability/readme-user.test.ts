@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { muse, ROOT } from './helpers.js';
 import { cliFlagNames } from '../../src/cli/flag-names.js';
+import { poemPromptConflict } from '../../src/pipelines/poem-prompt-check.js';
 
 test('generate: a model without generation_config.json samples; --temperature and --num-return-sequences imply sampling; a cut is noted', () => {
   const dir = mkdtempSync(join(tmpdir(), 'muse-nogen-'));
@@ -56,4 +57,16 @@ test('eval --tokenize zh: Chinese lines are long enough for 4-grams in zh tokens
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('generate: a prompt that breaks --acrostic or --form is refused with the conflict and the fix', () => {
+  assert.equal(poemPromptConflict('春眠不觉晓，', { acrostic: '春夏秋冬', form: '5x4' }), null);
+  assert.equal(poemPromptConflict('', { acrostic: '春夏秋冬', form: '5x4' }), null);
+  assert.equal(poemPromptConflict('Once upon', { form: '5x4' }), null);
+  const a = muse(['generate', '--acrostic', '春夏秋冬', '--max-new-tokens', '2', '明月']);
+  assert.equal(a.status, 1, a.stdout);
+  assert.match(a.stderr, /line 1 starts with "明" but --acrostic 春夏秋冬 needs "春"/);
+  const f = muse(['generate', '--form', '7x4', '--max-new-tokens', '2', '床前明月光，']);
+  assert.equal(f.status, 1, f.stdout);
+  assert.match(f.stderr, /line 1 "床前明月光" has 5 characters but --form 7x4 needs 7 per line; pass --form 5x4/);
 });

@@ -6,6 +6,7 @@ import { toScript } from '../../data/script.js';
 import { unknownPromptWarning } from '../../pipelines/prompt-check.js';
 import { seq2seqTarget } from '../../models/seq2seq/load.js';
 import { inferPoemForm } from '../../pipelines/poem-form.js';
+import { poemPromptConflict } from '../../pipelines/poem-prompt-check.js';
 import { ConfigError } from '../../errors.js';
 import { dtypeLoadOptions } from '../dtype-flags.js';
 import { applyAdapter } from '../../lora/apply.js';
@@ -163,6 +164,11 @@ export function register(program: Command): void {
       }
       const form = flags.form === 'free' ? undefined : ((flags.form as PoemForm | undefined) ?? inferPoemForm(prompt) ?? acrosticForm);
       set('form', form);
+      // The constraints continue the prompt's lines: a prompt that already breaks them is refused, not silently mangled.
+      if (gpt && (form !== undefined || config.acrostic !== undefined)) {
+        const conflict = poemPromptConflict(prompt, { ...(config.acrostic !== undefined ? { acrostic: config.acrostic } : {}), ...(form !== undefined ? { form } : {}) });
+        if (conflict) throw new ConfigError(conflict);
+      }
       if (flags.rhyme) set('rhyme', true);
       set('tones', flags.tones as GenerationConfig['tones']);
       if ((flags.rhyme || flags.tones) && form === undefined) {
