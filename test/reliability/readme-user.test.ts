@@ -70,3 +70,17 @@ test('generate: a prompt that breaks --acrostic or --form is refused with the co
   assert.equal(f.status, 1, f.stdout);
   assert.match(f.stderr, /line 1 "床前明月光" has 5 characters but --form 7x4 needs 7 per line; pass --form 5x4/);
 });
+
+test('tokenizer train: a WordPiece alphabet larger than --vocab-size is kept (as HF) and the excess is warned about', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'muse-wp-'));
+  try {
+    writeFileSync(join(dir, 'c.txt'), 'The quick brown fox jumps over the lazy dog. PACK MY BOX WITH FIVE DOZEN LIQUOR JUGS! 0123456789\n');
+    const r = muse(['tokenizer', 'train', '--corpus', join(dir, 'c.txt'), '--type', 'wordpiece', '--no-lowercase', '--vocab-size', '20', '--out', join(dir, 'wp')]);
+    assert.equal(r.status, 0, r.stderr);
+    const n = Number(/with (\d+) ids/.exec(r.stdout)?.[1]);
+    assert.ok(n > 20, r.stdout);
+    assert.match(r.stderr, new RegExp(`the vocabulary has ${n} ids, more than --vocab-size 20: .*as in Hugging Face tokenizers' trainers`));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

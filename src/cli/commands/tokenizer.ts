@@ -72,6 +72,15 @@ function trainAction(flags: TrainFlags): void {
       throw new ConfigError(`--type must be char, bpe or wordpiece, got ${JSON.stringify(flags.type)}`);
   }
   tok.save(flags.out);
+  // As HF tokenizers' BPE/WordPiece trainers do, the special tokens and the whole alphabet (every character,
+  // and WordPiece's ##-continuations of them) are kept even past vocab_size: say so instead of exceeding it silently.
+  if (vocabSize !== undefined && flags.type !== 'char' && tok.vocabSize > vocabSize) {
+    process.stderr.write(
+      `muse: warning: the vocabulary has ${tok.vocabSize} ids, more than --vocab-size ${vocabSize}: the special tokens and the corpus's alphabet ` +
+        `(${flags.type === 'wordpiece' ? 'each character, word-initial and ##-continued' : 'the 256 bytes'}) are always kept, as in Hugging Face tokenizers' trainers, ` +
+        `so no merges were learned past them; pass a --vocab-size above ${tok.vocabSize} to learn subwords\n`,
+    );
+  }
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
   process.stdout.write(`trained a ${flags.type} tokenizer with ${tok.vocabSize} ids on ${docs.length} documents in ${seconds} s; saved to ${flags.out}\n`);
 }
@@ -133,7 +142,7 @@ export function register(program: Command): void {
     .requiredOption('--corpus <file>', 'a .txt or .jsonl corpus (repeatable)', collect, [])
     .option('--field <name>', 'JSON Lines field holding the text', 'text')
     .requiredOption('--type <type>', 'char | bpe | wordpiece')
-    .option('--vocab-size <n>', 'target vocabulary size (bpe, wordpiece)')
+    .option('--vocab-size <n>', 'target vocabulary size (bpe, wordpiece); the special tokens and the alphabet are kept whole even past it, as in HF tokenizers')
     .option('--min-frequency <n>', 'least count for a merge (bpe, wordpiece) or a character (char)')
     .option('--special-tokens <list>', 'comma-separated special tokens (default: bpe <|endoftext|>; wordpiece [PAD],[UNK],[CLS],[SEP],[MASK]; char none)')
     .option('--unk-token <token>', 'char: token for characters outside the vocabulary')
