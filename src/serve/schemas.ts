@@ -23,6 +23,28 @@ const stopSchema = {
   ],
 };
 
+/**
+ * The sampling and streaming fields that `POST /v1/completions` and
+ * `POST /v1/chat/completions` share (OpenAI names, plus vLLM-style top_k,
+ * min_p and repetition_penalty), as JSON-schema properties; `null` means unset.
+ */
+export function openAISamplingProperties(l: SchemaLimits): Record<string, object> {
+  return {
+    temperature: { type: ['number', 'null'], minimum: 0, maximum: 2 },
+    top_p: { type: ['number', 'null'], exclusiveMinimum: 0, maximum: 1 },
+    top_k: { type: ['integer', 'null'], minimum: 0 },
+    min_p: { type: ['number', 'null'], minimum: 0, maximum: 1 },
+    repetition_penalty: { type: ['number', 'null'], exclusiveMinimum: 0 },
+    n: { type: ['integer', 'null'], minimum: 1, maximum: l.maxN },
+    stop: stopSchema,
+    seed: { type: ['integer', 'null'], minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
+    stream: { type: ['boolean', 'null'] },
+    stream_options: {
+      anyOf: [{ type: 'null' }, { type: 'object', additionalProperties: false, properties: { include_usage: { type: 'boolean' } } }],
+    },
+  };
+}
+
 /** `POST /v1/completions`: the OpenAI legacy completions subset (plus vLLM-style top_k, min_p, repetition_penalty). */
 export function completionsSchema(l: SchemaLimits): object {
   return {
@@ -38,18 +60,7 @@ export function completionsSchema(l: SchemaLimits): object {
         ],
       },
       max_tokens: { type: ['integer', 'null'], minimum: 1, maximum: l.maxTokens },
-      temperature: { type: ['number', 'null'], minimum: 0, maximum: 2 },
-      top_p: { type: ['number', 'null'], exclusiveMinimum: 0, maximum: 1 },
-      top_k: { type: ['integer', 'null'], minimum: 0 },
-      min_p: { type: ['number', 'null'], minimum: 0, maximum: 1 },
-      repetition_penalty: { type: ['number', 'null'], exclusiveMinimum: 0 },
-      n: { type: ['integer', 'null'], minimum: 1, maximum: l.maxN },
-      stop: stopSchema,
-      seed: { type: ['integer', 'null'], minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
-      stream: { type: ['boolean', 'null'] },
-      stream_options: {
-        anyOf: [{ type: 'null' }, { type: 'object', additionalProperties: false, properties: { include_usage: { type: 'boolean' } } }],
-      },
+      ...openAISamplingProperties(l),
       echo: { type: ['boolean', 'null'] },
       user: { type: 'string', maxLength: 256 },
       // Accepted at their neutral values only, so clients that always send them work.

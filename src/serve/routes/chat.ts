@@ -15,8 +15,8 @@ import { Batcher } from '../batcher.js';
 import type { ServeContext } from '../context.js';
 import { collect, startGeneration, type GenerationSummary, type TextGeneration } from '../generation.js';
 import { SSEStream, withCancellation, withGenerationSlot } from '../http.js';
-import type { SchemaLimits } from '../schemas.js';
-import { openAIConfig } from './completions.js';
+import { openAISamplingProperties, type SchemaLimits } from '../schemas.js';
+import { openAIConfig, type OpenAISamplingFields } from './completions.js';
 
 /** One message as OpenAI clients send it: text content, or a list of text parts. */
 interface RequestMessage {
@@ -26,33 +26,15 @@ interface RequestMessage {
 }
 
 /** The request body (validated by {@link chatCompletionsSchema}). */
-export interface ChatCompletionsBody {
+export interface ChatCompletionsBody extends OpenAISamplingFields {
   model?: string;
   messages: RequestMessage[];
   max_tokens?: number | null;
   max_completion_tokens?: number | null;
-  temperature?: number | null;
-  top_p?: number | null;
-  top_k?: number | null;
-  min_p?: number | null;
-  repetition_penalty?: number | null;
-  n?: number | null;
-  stop?: string | string[] | null;
-  seed?: number | null;
-  stream?: boolean | null;
-  stream_options?: { include_usage?: boolean } | null;
   user?: string;
   /** Extra chat-template variables (vLLM's name), e.g. `{"enable_thinking": false}` for Qwen3. */
   chat_template_kwargs?: Record<string, unknown> | null;
 }
-
-const stopSchema = {
-  anyOf: [
-    { type: 'string', minLength: 1, maxLength: 200 },
-    { type: 'array', items: { type: 'string', minLength: 1, maxLength: 200 }, maxItems: 4 },
-    { type: 'null' },
-  ],
-};
 
 /** JSON schema of a chat completions request. */
 export function chatCompletionsSchema(l: SchemaLimits): object {
@@ -94,18 +76,7 @@ export function chatCompletionsSchema(l: SchemaLimits): object {
       },
       max_tokens: { type: ['integer', 'null'], minimum: 1, maximum: l.maxTokens },
       max_completion_tokens: { type: ['integer', 'null'], minimum: 1, maximum: l.maxTokens },
-      temperature: { type: ['number', 'null'], minimum: 0, maximum: 2 },
-      top_p: { type: ['number', 'null'], exclusiveMinimum: 0, maximum: 1 },
-      top_k: { type: ['integer', 'null'], minimum: 0 },
-      min_p: { type: ['number', 'null'], minimum: 0, maximum: 1 },
-      repetition_penalty: { type: ['number', 'null'], exclusiveMinimum: 0 },
-      n: { type: ['integer', 'null'], minimum: 1, maximum: l.maxN },
-      stop: stopSchema,
-      seed: { type: ['integer', 'null'], minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
-      stream: { type: ['boolean', 'null'] },
-      stream_options: {
-        anyOf: [{ type: 'null' }, { type: 'object', additionalProperties: false, properties: { include_usage: { type: 'boolean' } } }],
-      },
+      ...openAISamplingProperties(l),
       user: { type: 'string', maxLength: 256 },
       chat_template_kwargs: { anyOf: [{ type: 'null' }, { type: 'object', maxProperties: 16 }] },
       // Accepted at their neutral values only, so clients that always send them work.

@@ -15,11 +15,8 @@ import { collect, startGeneration, type GenerationSummary, type TextGeneration }
 import { SSEStream, withCancellation, withGenerationSlot } from '../http.js';
 import { completionsSchema } from '../schemas.js';
 
-/** The request body (validated by {@link completionsSchema}). */
-export interface CompletionsBody {
-  model?: string;
-  prompt: string | string[];
-  max_tokens?: number | null;
+/** The sampling and streaming fields both OpenAI-style routes accept (schema: `openAISamplingProperties`); `null` = unset. */
+export interface OpenAISamplingFields {
   temperature?: number | null;
   top_p?: number | null;
   top_k?: number | null;
@@ -30,6 +27,13 @@ export interface CompletionsBody {
   seed?: number | null;
   stream?: boolean | null;
   stream_options?: { include_usage?: boolean } | null;
+}
+
+/** The request body (validated by {@link completionsSchema}). */
+export interface CompletionsBody extends OpenAISamplingFields {
+  model?: string;
+  prompt: string | string[];
+  max_tokens?: number | null;
   echo?: boolean | null;
   user?: string;
 }
