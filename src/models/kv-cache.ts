@@ -41,15 +41,10 @@ export class KVCache implements LMCache {
     if (needed > this.maxPositions) {
       throw new ShapeError(`KVCache: ${needed} positions exceed the model's maximum ${this.maxPositions}`);
     }
-    const cap = Math.min(this.maxPositions, Math.max(needed, 2 * this.capacity, 64));
-    const D = this.headDim;
+    const cap = grownCapacity(needed, this.capacity, this.maxPositions);
     const grow = (old: Float32Array | undefined): Float32Array => {
-      const next = new Float32Array(this.rows * this.nHead * cap * D);
-      if (old) {
-        for (let s = 0; s < this.rows * this.nHead; s++) {
-          next.set(old.subarray(s * this.capacity * D, (s * this.capacity + this.len) * D), s * cap * D);
-        }
-      }
+      const next = new Float32Array(this.rows * this.nHead * cap * this.headDim);
+      if (old) copySlabs(old, next, this.rows * this.nHead, this.capacity, cap, this.len, this.headDim);
       return next;
     };
     for (let l = 0; l < this.nLayer; l++) {
@@ -136,4 +131,22 @@ export function cachedAttention(qkv: Tensor, cache: KVCache, layer: number, atte
     });
   }
   return fromArray(out, [B, H, T, D]);
+}
+
+/**
+ * The capacity a growing KV cache moves to: at least `needed`, at least double
+ * the current one (amortised O(1) appends), at least 64, at most `maxPositions`.
+ */
+export function grownCapacity(needed: number, capacity: number, maxPositions: number): number {
+  return Math.min(maxPositions, Math.max(needed, 2 * capacity, 64));
+}
+
+/**
+ * Copy the first `len` positions of each of `slabs` (row, head) slabs from
+ * `old` `[slabs, oldCap, headDim]` into `next` `[slabs, newCap, headDim]`
+ * (same element type; `newCap ≥ len`).
+ */
+export function copySlabs<A extends Float32Array | Uint16Array>(old: A, next: A, slabs: number, oldCap: number, newCap: number, len: number, headDim: number): void {
+  const D = headDim;
+  for (let s = 0; s < slabs; s++) next.set(old.subarray(s * oldCap * D, (s * oldCap + len) * D), s * newCap * D);
 }

@@ -12,7 +12,7 @@
  */
 import { ConfigError, ShapeError } from '../errors.js';
 import type { LMCache } from '../models/causal-lm.js';
-import { KVCache } from '../models/kv-cache.js';
+import { KVCache, copySlabs, grownCapacity } from '../models/kv-cache.js';
 import { GGML_TYPE_ID } from './formats.js';
 import { loadNativeAddon } from '../backend/native.js';
 import type { NativeHandle, NativeKernels } from '../backend/native-signatures.js';
@@ -118,15 +118,10 @@ export class DecodeCache implements LMCache {
   ensure(needed: number): void {
     if (needed <= this.capacity) return;
     if (needed > this.maxPositions) throw new ShapeError(`KV cache: ${needed} positions exceed the model's maximum ${this.maxPositions}`);
-    const cap = Math.min(this.maxPositions, Math.max(needed, 2 * this.capacity, 64));
-    const D = this.headDim;
+    const cap = grownCapacity(needed, this.capacity, this.maxPositions);
     const grow = (old: Float32Array | Uint16Array | undefined): Float32Array | Uint16Array => {
-      const next = this.alloc(this.rows * this.nKvHead * cap * D);
-      if (old) {
-        for (let s = 0; s < this.rows * this.nKvHead; s++) {
-          next.set(old.subarray(s * this.capacity * D, (s * this.capacity + this.len) * D), s * cap * D);
-        }
-      }
+      const next = this.alloc(this.rows * this.nKvHead * cap * this.headDim);
+      if (old) copySlabs(old, next, this.rows * this.nKvHead, this.capacity, cap, this.len, this.headDim);
       return next;
     };
     for (let l = 0; l < this.nLayer; l++) {
@@ -168,6 +163,17 @@ export class DecodeCache implements LMCache {
     for (const a of [...this.keys, ...this.values]) n += a.byteLength;
     return n;
   }
+}
+
+/**
+ * The checks every stored-weight LM's `forward` makes before a decode step.
+ * @param who the message prefix, e.g. `StoredLlamaLM.forward`
+ * @param limitText how the error names the limit, e.g. `the model's 2048 positions`
+ * @throws ShapeError when `cache` is not a {@link DecodeCache}, or `cache.length + t` exceeds `maxPositions`
+ */
+export function checkDecodeCache(who: string, cache: LMCache, t: number, maxPositions: number, limitText: string): asserts cache is DecodeCache {
+  if (!(cache instanceof DecodeCache)) throw new ShapeError(`${who}: the cache must come from this model's newCache()`);
+  if (cache.length + t > maxPositions) throw new ShapeError(`${who}: ${cache.length} cached + ${t} new tokens exceed ${limitText}`);
 }
 
 /** Per-step inputs of {@link NativeDecoder.forward} besides the ids. */

@@ -19,9 +19,8 @@ import { llamaConfig } from '../models/llama/config.js';
 import { gptConfig } from '../models/gpt2/config.js';
 import type { CausalLM, LMCache, CausalLMForwardOptions } from '../models/causal-lm.js';
 import { Module } from '../nn/module.js';
-import { ShapeError } from '../errors.js';
 import { rowBytes } from './formats.js';
-import { DecodeCache, NativeDecoder, nativeDecoderAvailable, type DecoderSpec, type KvCacheDtype } from './decoder.js';
+import { NativeDecoder, checkDecodeCache, nativeDecoderAvailable, type DecoderSpec, type KvCacheDtype } from './decoder.js';
 import { getBackend } from '../backend/index.js';
 import { StoredLlamaLM, decoderWeightBytes, type LlamaTensorSource } from './llama.js';
 import { quantizedWeight, type QuantizedWeight } from './weight.js';
@@ -186,10 +185,7 @@ export class StoredGpt2LM extends Module implements CausalLM {
     inputIds: Int32Array, batch: number, t: number, cache: LMCache,
     opts: CausalLMForwardOptions = {},
   ): Float32Array {
-    if (!(cache instanceof DecodeCache)) throw new ShapeError("StoredGpt2LM.forward: the cache must come from this model's newCache()");
-    if (cache.length + t > this.maxPositions) {
-      throw new ShapeError(`StoredGpt2LM.forward: ${cache.length} cached + ${t} new tokens exceed n_positions ${this.maxPositions}; truncate the prompt or slide the window`);
-    }
+    checkDecodeCache('StoredGpt2LM.forward', cache, t, this.maxPositions, `n_positions ${this.maxPositions}; truncate the prompt or slide the window`);
     return this.decoder.forward(inputIds, batch, t, cache, opts);
   }
 }

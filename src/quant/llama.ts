@@ -10,7 +10,7 @@ import type { CausalLM, LMCache, CausalLMForwardOptions } from '../models/causal
 import { Module } from '../nn/module.js';
 import { layerWindow, llamaMaxPositions, type LlamaConfig } from '../models/llama/config.js';
 import { ropeInvFreq, ropeTables } from '../models/llama/rope.js';
-import { DecodeCache, NativeDecoder, type DecoderSpec, type KvCacheDtype } from './decoder.js';
+import { NativeDecoder, checkDecodeCache, type DecoderSpec, type KvCacheDtype } from './decoder.js';
 import type { QuantizedWeight } from './weight.js';
 
 /** Looks up a tensor by its Hugging Face name (`model.layers.0.self_attn.q_proj.weight`), or undefined. */
@@ -135,10 +135,7 @@ export class StoredLlamaLM extends Module implements CausalLM {
     inputIds: Int32Array, batch: number, t: number, cache: LMCache,
     opts: CausalLMForwardOptions = {},
   ): Float32Array {
-    if (!(cache instanceof DecodeCache)) throw new ShapeError("StoredLlamaLM.forward: the cache must come from this model's newCache()");
-    if (cache.length + t > this.maxPositions) {
-      throw new ShapeError(`StoredLlamaLM.forward: ${cache.length} cached + ${t} new tokens exceed the model's ${this.maxPositions} positions`);
-    }
+    checkDecodeCache('StoredLlamaLM.forward', cache, t, this.maxPositions, `the model's ${this.maxPositions} positions`);
     const { pos, cos, sin } = llamaStepInputs(this.config, batch, t, cache.length, opts.positionIds);
     return this.decoder.forward(inputIds, batch, t, cache, { attentionMask: opts.attentionMask, positionIds: pos, cos, sin, lastOnly: opts.lastOnly });
   }

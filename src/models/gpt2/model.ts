@@ -18,6 +18,7 @@ import { fusedLMLoss, fusedTrainSupported, type FusedGPTParams } from './train-s
 import type { Backend } from '../../backend/backend.js';
 import type { CausalLM, LMCache, CausalLMForwardOptions } from '../causal-lm.js';
 import { gptConfig, type GPTConfig } from './config.js';
+import { lmLoss, lmTrainInputs, positionGrid } from '../lm-train.js';
 
 /**
  * Causal multi-head self-attention of GPT-2 (Radford et al. 2019), HF names:
@@ -232,29 +233,16 @@ export class GPT extends Module implements CausalLM {
   }
 
   private forwardTrain(inputIds: Tensor, opts: { targets?: Tensor; labels?: Tensor }): GPTOutput {
-    if (inputIds.shape.length !== 2) {
-      throw new ShapeError(`GPT.forward: inputIds must be [batch, seqLen], got [${inputIds.shape.join(', ')}]`);
-    }
-    const [B, T] = inputIds.shape as [number, number];
-    if (T > this.config.n_positions) {
-      throw new ShapeError(`GPT.forward: sequence length ${T} exceeds n_positions ${this.config.n_positions}; truncate the input to the last ${this.config.n_positions} tokens`);
-    }
-    const targets = opts.labels ? shiftLabels(opts.labels) : opts.targets;
-    if (targets && (targets.shape.length !== 2 || targets.shape[0] !== B || targets.shape[1] !== T)) {
-      throw new ShapeError(`GPT.forward: targets must be [${B}, ${T}] like inputIds, got [${targets.shape.join(', ')}]`);
-    }
+    const n = this.config.n_positions;
+    const { B, T, targets } = lmTrainInputs('GPT.forward', inputIds, opts, { name: 'n_positions', value: n, hint: `truncate the input to the last ${n} tokens` });
     const be = getBackend();
     if (targets && this.fusedTrain && be.gptTrain && inputIds.dtype === 'int32' && targets.dtype === 'int32' && fusedTrainSupported(this.config, be) && (!isGradEnabled() || this.parameters().every((p) => p.requiresGrad))) {
       return fusedLMLoss(be.gptTrain, this, this.config, this.fusedParams(), inputIds, targets);
     }
-    const pos = new Int32Array(B * T);
-    for (let b = 0; b < B; b++) for (let i = 0; i < T; i++) pos[b * T + i] = i;
-    const hidden = this.trunk(inputIds, fromArray(pos, [B, T], 'int32'));
+    const hidden = this.trunk(inputIds, fromArray(positionGrid(B, T), [B, T], 'int32'));
     const logits = this.lmHead(hidden);
     if (!targets) return { logits };
-    const V = this.config.vocab_size;
-    const loss = crossEntropy(logits.reshape([B * T, V]), targets.reshape([B * T]), { ignoreIndex: -100 });
-    return { logits, loss };
+    return { logits, loss: lmLoss(logits, targets, B, T, this.config.vocab_size) };
   }
 
   private forwardCached(
@@ -383,14 +371,5 @@ export class GPT extends Module implements CausalLM {
   newCache(batch: number): LMCache {
     return new KVCache(this.config.n_layer, batch, this.config.n_head, this.config.n_embd / this.config.n_head, this.config.n_positions);
   }
-}
-
-/** HF's label shift: targets[:, t] = labels[:, t + 1], last position ignored. */
-function shiftLabels(labels: Tensor): Tensor {
-  const [B, T] = labels.shape as [number, number];
-  const src = labels.data as Int32Array;
-  const out = new Int32Array(B * T).fill(-100);
-  for (let b = 0; b < B; b++) out.set(src.subarray(b * T + 1, b * T + T), b * T);
-  return fromArray(out, [B, T], 'int32');
 }
 

@@ -3,6 +3,7 @@ import { Module } from '../../nn/module.js';
 import { Embedding } from '../../nn/layers.js';
 import { ShapeError } from '../../errors.js';
 import { KVCache } from '../kv-cache.js';
+import { lmLoss, lmTrainInputs, positionGrid } from '../lm-train.js';
 import type { CausalLM, LMCache, CausalLMForwardOptions } from '../causal-lm.js';
 import { layerWindow, llamaConfig, llamaMaxPositions, mlpBias, oBias, qkNorm, qkvBias, type LlamaConfig } from './config.js';
 import { LlamaLinear } from './linear.js';
@@ -243,21 +244,11 @@ export class LlamaForCausalLM extends Module implements CausalLM {
   }
 
   private forwardTrain(inputIds: Tensor, opts: { targets?: Tensor; labels?: Tensor }): LlamaOutput {
-    if (inputIds.shape.length !== 2) throw new ShapeError(`LlamaForCausalLM.forward: inputIds must be [batch, seqLen], got [${inputIds.shape.join(', ')}]`);
-    const [B, T] = inputIds.shape as [number, number];
-    if (T > this.maxPositions) {
-      throw new ShapeError(`LlamaForCausalLM.forward: sequence length ${T} exceeds max_position_embeddings ${this.maxPositions}; truncate the input`);
-    }
-    const targets = opts.labels ? shiftLabels(opts.labels) : opts.targets;
-    if (targets && (targets.shape.length !== 2 || targets.shape[0] !== B || targets.shape[1] !== T)) {
-      throw new ShapeError(`LlamaForCausalLM.forward: targets must be [${B}, ${T}] like inputIds, got [${targets.shape.join(', ')}]`);
-    }
-    const pos = new Int32Array(B * T);
-    for (let b = 0; b < B; b++) for (let i = 0; i < T; i++) pos[b * T + i] = i;
-    const logits = this.head(this.trunk(inputIds, pos));
+    const limit = { name: 'max_position_embeddings', value: this.maxPositions, hint: 'truncate the input' };
+    const { B, T, targets } = lmTrainInputs('LlamaForCausalLM.forward', inputIds, opts, limit);
+    const logits = this.head(this.trunk(inputIds, positionGrid(B, T)));
     if (!targets) return { logits };
-    const V = this.config.vocab_size;
-    return { logits, loss: crossEntropy(logits.reshape([B * T, V]), targets.reshape([B * T]), { ignoreIndex: -100 }) };
+    return { logits, loss: lmLoss(logits, targets, B, T, this.config.vocab_size) };
   }
 
   private forwardCached(
@@ -323,13 +314,4 @@ export class LlamaForCausalLM extends Module implements CausalLM {
     const c = this.config;
     return new KVCache(c.num_hidden_layers, batch, c.num_key_value_heads, c.head_dim, this.maxPositions);
   }
-}
-
-/** HF's label shift: targets[:, t] = labels[:, t + 1], last position ignored. */
-function shiftLabels(labels: Tensor): Tensor {
-  const [B, T] = labels.shape as [number, number];
-  const src = labels.data as Int32Array;
-  const out = new Int32Array(B * T).fill(-100);
-  for (let b = 0; b < B; b++) out.set(src.subarray(b * T + 1, b * T + T), b * T);
-  return fromArray(out, [B, T], 'int32');
 }
