@@ -3,6 +3,10 @@ import { endianness } from 'node:os';
 import { ConfigError, FileFormatError, ShapeError } from '../errors.js';
 import { writeFileAtomic } from './atomic.js';
 import { parseJson } from './json.js';
+import { floatToHalf, halfToFloat } from '../quant/half.js';
+
+/** IEEE 754 float32 → binary16 bits, round to nearest even (PyTorch's `.half()`); kept here for the F16 writer's users. */
+export { floatToHalf };
 
 /**
  * The safetensors dtypes muse reads. F16/BF16/F64 are widened or narrowed to
@@ -145,16 +149,6 @@ export function encodeSafetensors(
     pos += t.data.byteLength;
   }
   return out;
-}
-
-/** IEEE 754 binary16 → number (exact; every half is representable in float32). */
-function halfToFloat(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exp = (h >> 10) & 0x1f;
-  const frac = h & 0x3ff;
-  if (exp === 0) return sign * frac * 2 ** -24;
-  if (exp === 0x1f) return frac ? NaN : sign * Infinity;
-  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
 }
 
 interface HeaderEntry {
@@ -387,40 +381,6 @@ export function writeSafetensors(
   opts: { floatDtype?: 'F32' | 'F16' } = {},
 ): void {
   writeFileAtomic(path, encodeSafetensors(tensors, metadata, opts));
-}
-
-const F32_BUF = new Float32Array(1);
-const U32_BUF = new Uint32Array(F32_BUF.buffer);
-
-/**
- * IEEE 754 binary32 → binary16 bits, round to nearest even (what PyTorch's
- * `.half()` does): overflow → ±Infinity, NaN stays NaN, tiny values become
- * subnormals or ±0.
- */
-export function floatToHalf(x: number): number {
-  F32_BUF[0] = x;
-  const b = U32_BUF[0];
-  const sign = (b >>> 16) & 0x8000;
-  const exp = (b >>> 23) & 0xff;
-  let mant = b & 0x7fffff;
-  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0); // Inf / NaN
-  let e = exp - 127 + 15;
-  if (e >= 0x1f) return sign | 0x7c00; // overflow
-  if (e <= 0) {
-    if (e < -10) return sign; // underflows to ±0
-    mant |= 0x800000; // implicit leading 1
-    const shift = 14 - e;
-    const halfMant = mant >>> shift;
-    const rest = mant & ((1 << shift) - 1);
-    const mid = 1 << (shift - 1);
-    const round = rest > mid || (rest === mid && (halfMant & 1) === 1) ? 1 : 0;
-    return sign | (halfMant + round);
-  }
-  const halfMant = mant >>> 13;
-  const rest = mant & 0x1fff;
-  let out = (e << 10) | halfMant;
-  if (rest > 0x1000 || (rest === 0x1000 && (halfMant & 1) === 1)) out += 1; // may carry into the exponent: correct
-  return sign | out;
 }
 
 /**

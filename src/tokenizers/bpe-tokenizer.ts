@@ -18,7 +18,7 @@
 import { type AddedToken, AddedTokenSplitter } from './added-tokens.js';
 import { BaseTokenizer, type BaseTokenizerInit, type ModelJSON } from './base-tokenizer.js';
 import type { BPEModel } from './bpe-model.js';
-import { BYTE_TO_CHAR, charToByte, utf8Encode, utf8Length } from './byte-level.js';
+import { BYTE_TO_CHAR, charToByte, utf8ByteChars, utf8Encode, utf8Length } from './byte-level.js';
 import { type DecoderStep, runDecoder } from './decoders.js';
 import { type AlignedText, type Normalizer, alignedSlice } from './normalizers.js';
 import type { PreTokenizerPipeline } from './pre-tokenizers.js';
@@ -290,19 +290,8 @@ export class BPETokenizer extends BaseTokenizer {
 
   /** Offsets of a piece's tokens: each token's bytes mapped to the characters holding them, then to the original text. */
   private pieceOffsets(s: string, ps: number, pe: number, toks: readonly number[], align: readonly number[], offsets: number[]): void {
-    const charStart: number[] = [];
-    const charEnd: number[] = [];
+    const { charStart, charEnd } = utf8ByteChars(s, ps, pe);
     const unknownRuns: number[] = [];
-    for (let i = ps; i < pe; ) {
-      const c = s.charCodeAt(i);
-      const units = c >= 0xd800 && c <= 0xdbff && i + 1 < pe ? 2 : 1;
-      const nb = c < 0x80 ? 1 : c < 0x800 ? 2 : units === 2 ? 4 : 3;
-      for (let b = 0; b < nb; b++) {
-        charStart.push(i);
-        charEnd.push(i + units);
-      }
-      i += units;
-    }
     const unk = this.model.unkId;
     let b = 0;
     const out: number[] = [];

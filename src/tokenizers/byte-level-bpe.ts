@@ -11,7 +11,7 @@ import { type AddedToken, AddedTokenSplitter, specialToken } from './added-token
 import { BaseTokenizer, type BaseTokenizerInit, type ModelJSON, type SpecialTokenRoles } from './base-tokenizer.js';
 import { BPEModel } from './bpe-model.js';
 import { WordTable, trainMerges } from './bpe-trainer.js';
-import { BYTE_TO_CHAR, byteLevelAlphabet, byteLevelToBytes, charToByte, gpt2Split, utf8Encode, utf8Length } from './byte-level.js';
+import { BYTE_TO_CHAR, byteLevelAlphabet, byteLevelToBytes, charToByte, gpt2Split, utf8ByteChars, utf8Encode, utf8Length } from './byte-level.js';
 import { PostProcessor } from './post-processor.js';
 import { toWellFormed } from './unicode.js';
 
@@ -295,18 +295,7 @@ export class ByteLevelBPETokenizer extends BaseTokenizer {
       return;
     }
     // Byte index → UTF-16 start/end of the character holding it.
-    const charStart: number[] = [];
-    const charEnd: number[] = [];
-    for (let i = ps; i < pe; ) {
-      const c = text.charCodeAt(i);
-      const units = c >= 0xd800 && c <= 0xdbff && i + 1 < pe ? 2 : 1;
-      const nb = c < 0x80 ? 1 : c < 0x800 ? 2 : units === 2 ? 4 : 3;
-      for (let b = 0; b < nb; b++) {
-        charStart.push(i);
-        charEnd.push(i + units);
-      }
-      i += units;
-    }
+    const { charStart, charEnd } = utf8ByteChars(text, ps, pe);
     if (total !== charStart.length) {
       // Unknown or dropped bytes: give every token the whole piece.
       for (let k = 0; k < toks.length; k++) offsets.push(ps, pe);

@@ -177,3 +177,24 @@ export function gpt2Split(text: string, start: number, end: number, out: number[
 }
 
 export { CLASS_LETTER, CLASS_NUMBER, CLASS_OTHER, CLASS_SPACE };
+
+/**
+ * Map each UTF-8 byte of `text[start, end)` to the UTF-16 range of the
+ * character holding it (a lone surrogate counts as 3 bytes, as U+FFFD would).
+ * @returns `charStart[k]`, `charEnd[k]`: UTF-16 start/end of the character holding byte `k` of the slice
+ */
+export function utf8ByteChars(text: string, start: number, end: number): { charStart: number[]; charEnd: number[] } {
+  const charStart: number[] = [];
+  const charEnd: number[] = [];
+  for (let i = start; i < end; ) {
+    const c = text.charCodeAt(i);
+    const units = c >= 0xd800 && c <= 0xdbff && i + 1 < end ? 2 : 1;
+    const nb = c < 0x80 ? 1 : c < 0x800 ? 2 : units === 2 ? 4 : 3;
+    for (let b = 0; b < nb; b++) {
+      charStart.push(i);
+      charEnd.push(i + units);
+    }
+    i += units;
+  }
+  return { charStart, charEnd };
+}
