@@ -320,16 +320,22 @@ function quantizeBlockQ8_0(x: Float32Array, o: number, out: Uint8Array, v: DataV
   for (let j = 0; j < 32; j++) out[b + 2 + j] = roundAway(fr(x[o + j] * id)) & 0xff;
 }
 
-function quantizeBlockQ4_0(x: Float32Array, o: number, out: Uint8Array, v: DataView, b: number): void {
+/** The value of largest magnitude among `x[o … o + n)`, sign kept (the first on ties; 0 for all zeros), as ggml's Q4_0/Q5_0 reference quantizers pick it. */
+function signedAbsMax(x: Float32Array, o: number, n: number): number {
   let amax = 0;
   let max = 0;
-  for (let j = 0; j < 32; j++) {
+  for (let j = 0; j < n; j++) {
     const val = x[o + j];
     if (amax < Math.abs(val)) {
       amax = Math.abs(val);
       max = val;
     }
   }
+  return max;
+}
+
+function quantizeBlockQ4_0(x: Float32Array, o: number, out: Uint8Array, v: DataView, b: number): void {
+  const max = signedAbsMax(x, o, 32);
   const d = fr(max / -8);
   const id = d ? fr(1 / d) : 0;
   v.setUint16(b, floatToHalf(d), true);
@@ -343,15 +349,7 @@ function quantizeBlockQ4_0(x: Float32Array, o: number, out: Uint8Array, v: DataV
 }
 
 function quantizeBlockQ5_0(x: Float32Array, o: number, out: Uint8Array, v: DataView, b: number): void {
-  let amax = 0;
-  let max = 0;
-  for (let j = 0; j < 32; j++) {
-    const val = x[o + j];
-    if (amax < Math.abs(val)) {
-      amax = Math.abs(val);
-      max = val;
-    }
-  }
+  const max = signedAbsMax(x, o, 32);
   const d = fr(max / -16);
   const id = d ? fr(1 / d) : 0;
   v.setUint16(b, floatToHalf(d), true);
