@@ -29,6 +29,12 @@ export interface CausalLMForwardOptions {
   lastOnly?: boolean;
 }
 
+/**
+ * The arguments of {@link CausalLM.forward} (`inputIds`, `batch`, `t`, `cache`,
+ * `opts`), for classes that overload `forward` with this cached form.
+ */
+export type CausalLMForwardArgs = [inputIds: Int32Array, batch: number, t: number, cache: LMCache, opts?: CausalLMForwardOptions];
+
 /** A decoder-only language model usable for generation. */
 export interface CausalLM {
   /** Number of logits per position. */

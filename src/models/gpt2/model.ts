@@ -16,7 +16,7 @@ import { ShapeError } from '../../errors.js';
 import { getBackend } from '../../backend/index.js';
 import { fusedLMLoss, fusedTrainSupported, type FusedGPTParams } from './train-step.js';
 import type { Backend } from '../../backend/backend.js';
-import type { CausalLM, LMCache, CausalLMForwardOptions } from '../causal-lm.js';
+import type { CausalLM, CausalLMForwardArgs, LMCache, CausalLMForwardOptions } from '../causal-lm.js';
 import { gptConfig, type GPTConfig } from './config.js';
 import { lmLoss, lmTrainInputs, positionGrid } from '../lm-train.js';
 
@@ -214,13 +214,7 @@ export class GPT extends Module implements CausalLM {
    * `[batch, t, vocab]`. No gradients; dropout off.
    * @throws ShapeError when `cache.length + t` exceeds n_positions or a mask/position array has the wrong length
    */
-  forward(
-    inputIds: Int32Array,
-    batch: number,
-    t: number,
-    cache: LMCache,
-    opts?: CausalLMForwardOptions,
-  ): Float32Array;
+  forward(...args: CausalLMForwardArgs): Float32Array;
   forward(
     inputIds: Tensor | Int32Array,
     a?: number | { targets?: Tensor; labels?: Tensor },

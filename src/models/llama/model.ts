@@ -4,7 +4,7 @@ import { Embedding } from '../../nn/layers.js';
 import { ShapeError } from '../../errors.js';
 import { KVCache } from '../kv-cache.js';
 import { lmLoss, lmTrainInputs, positionGrid } from '../lm-train.js';
-import type { CausalLM, LMCache, CausalLMForwardOptions } from '../causal-lm.js';
+import type { CausalLM, CausalLMForwardArgs, LMCache, CausalLMForwardOptions } from '../causal-lm.js';
 import { layerWindow, llamaConfig, llamaMaxPositions, mlpBias, oBias, qkNorm, qkvBias, type LlamaConfig } from './config.js';
 import { LlamaLinear } from './linear.js';
 import { applyRotary, rmsNorm, siluMul } from './ops.js';
@@ -225,13 +225,7 @@ export class LlamaForCausalLM extends Module implements CausalLM {
    * or `[batch, t, vocab]`. No gradients.
    * @throws ShapeError when `cache.length + t` exceeds maxPositions or a mask/position array has the wrong length
    */
-  forward(
-    inputIds: Int32Array,
-    batch: number,
-    t: number,
-    cache: LMCache,
-    opts?: CausalLMForwardOptions,
-  ): Float32Array;
+  forward(...args: CausalLMForwardArgs): Float32Array;
   forward(
     inputIds: Tensor | Int32Array,
     a?: number | { targets?: Tensor; labels?: Tensor },
