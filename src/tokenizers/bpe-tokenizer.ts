@@ -16,7 +16,8 @@
  * fallback, fused unknowns, then merges by rank) turns each piece into ids.
  */
 import { type AddedToken, AddedTokenSplitter } from './added-tokens.js';
-import { BaseTokenizer, type BaseTokenizerInit, type ModelJSON } from './base-tokenizer.js';
+import { BPEBackedTokenizer } from './bpe-backed.js';
+import type { BaseTokenizerInit, ModelJSON } from './base-tokenizer.js';
 import type { BPEModel } from './bpe-model.js';
 import { BYTE_TO_CHAR, charToByte, utf8ByteChars, utf8Encode, utf8Length } from './byte-level.js';
 import { type DecoderStep, runDecoder } from './decoders.js';
@@ -43,7 +44,7 @@ export interface BPETokenizerInit extends BaseTokenizerInit {
 }
 
 /** A BPE tokenizer assembled from the components of a `tokenizer.json`. */
-export class BPETokenizer extends BaseTokenizer {
+export class BPETokenizer extends BPEBackedTokenizer {
   readonly model: BPEModel;
   readonly normalizer: Normalizer | null;
   readonly preTokenizer: PreTokenizerPipeline;
@@ -339,18 +340,6 @@ export class BPETokenizer extends BaseTokenizer {
   /** The token string of an id (a `normalized: true` added token's is its normalized content, as in the Rust library). */
   override idToToken(id: number): string | undefined {
     return this.normalizedText.get(id) ?? super.idToToken(id);
-  }
-
-  protected modelTokenToId(token: string): number | undefined {
-    return this.model.vocab.get(token);
-  }
-
-  protected modelIdToToken(id: number): string | undefined {
-    return this.model.idToToken[id];
-  }
-
-  protected modelSize(): number {
-    return this.model.size;
   }
 
   protected modelJSON(): ModelJSON {

@@ -8,7 +8,8 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError, FileFormatError } from '../errors.js';
 import { type AddedToken, AddedTokenSplitter, specialToken } from './added-tokens.js';
-import { BaseTokenizer, type BaseTokenizerInit, type ModelJSON, type SpecialTokenRoles } from './base-tokenizer.js';
+import { BPEBackedTokenizer } from './bpe-backed.js';
+import type { BaseTokenizerInit, ModelJSON, SpecialTokenRoles } from './base-tokenizer.js';
 import { BPEModel } from './bpe-model.js';
 import { WordTable, trainMerges } from './bpe-trainer.js';
 import { BYTE_TO_CHAR, byteLevelAlphabet, byteLevelToBytes, charToByte, gpt2Split, utf8ByteChars, utf8Encode, utf8Length } from './byte-level.js';
@@ -100,7 +101,7 @@ function readText(path: string): string {
 }
 
 /** GPT-2-style byte-level BPE tokenizer. */
-export class ByteLevelBPETokenizer extends BaseTokenizer {
+export class ByteLevelBPETokenizer extends BPEBackedTokenizer {
   readonly model: BPEModel;
   readonly addPrefixSpace: boolean;
   readonly useRegex: boolean;
@@ -203,18 +204,6 @@ export class ByteLevelBPETokenizer extends BaseTokenizer {
       addedTokens: specials.map((s) => specialToken(s, vocab.get(s) as number)),
       roles: opts.roles,
     });
-  }
-
-  protected modelTokenToId(token: string): number | undefined {
-    return this.model.vocab.get(token);
-  }
-
-  protected modelIdToToken(id: number): string | undefined {
-    return this.model.idToToken[id];
-  }
-
-  protected modelSize(): number {
-    return this.model.size;
   }
 
   protected override tokenizerClass(): string {
