@@ -12,7 +12,8 @@
  */
 import { ConfigError } from '../errors.js';
 import { specialToken } from './added-tokens.js';
-import { BaseTokenizer, type BaseTokenizerInit, type ModelJSON, type SpecialTokenRoles } from './base-tokenizer.js';
+import type { BaseTokenizerInit, ModelJSON, SpecialTokenRoles } from './base-tokenizer.js';
+import { VocabTableTokenizer } from './vocab-table.js';
 import { toWellFormed } from './unicode.js';
 
 /** What to do with a character outside the vocabulary when there is no unknown token. */
@@ -41,13 +42,11 @@ export interface CharTokenizerInit extends BaseTokenizerInit {
 }
 
 /** One token per code point. */
-export class CharTokenizer extends BaseTokenizer {
-  readonly vocab: ReadonlyMap<string, number>;
+export class CharTokenizer extends VocabTableTokenizer {
   /** The unknown token (a `[UNK]`/`<unk>` in the vocabulary), or null. */
   readonly unkToken: string | null;
   /** Applies when `unkToken` is null: `'error'` throws on an unknown character, `'skip'` drops it. */
   readonly onUnknown: UnknownCharPolicy;
-  private readonly idToTok: (string | undefined)[] = [];
   private readonly bmp = new Int32Array(65536).fill(-1);
   private readonly astral = new Map<number, number>();
   private readonly unkId: number;
@@ -57,8 +56,7 @@ export class CharTokenizer extends BaseTokenizer {
    * @throws ConfigError when `unkToken` is given but not in the vocabulary
    */
   constructor(vocab: ReadonlyMap<string, number>, init: CharTokenizerInit) {
-    super(init);
-    this.vocab = vocab;
+    super(init, vocab);
     let unk = init.unkToken;
     if (unk === undefined) unk = ['[UNK]', '<unk>'].find((t) => vocab.has(t)) ?? null;
     if (unk !== null && !vocab.has(unk)) throw new ConfigError(`char tokenizer: unknown token "${unk}" is not in the vocabulary`);
@@ -66,7 +64,6 @@ export class CharTokenizer extends BaseTokenizer {
     this.unkId = unk !== null ? (vocab.get(unk) as number) : -1;
     this.onUnknown = init.onUnknown ?? 'error';
     for (const [tok, id] of vocab) {
-      this.idToTok[id] = tok;
       const cp = tok.codePointAt(0);
       if (cp === undefined || String.fromCodePoint(cp) !== tok) continue; // multi-character special tokens
       if (cp < 65536) this.bmp[cp] = id;
@@ -108,18 +105,6 @@ export class CharTokenizer extends BaseTokenizer {
       unkToken: opts.unkToken,
       onUnknown: opts.onUnknown,
     });
-  }
-
-  protected modelTokenToId(token: string): number | undefined {
-    return this.vocab.get(token);
-  }
-
-  protected modelIdToToken(id: number): string | undefined {
-    return this.idToTok[id];
-  }
-
-  protected modelSize(): number {
-    return this.idToTok.length;
   }
 
   protected override extraConfig(): Record<string, unknown> {

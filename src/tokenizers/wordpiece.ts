@@ -10,7 +10,8 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError, FileFormatError } from '../errors.js';
 import { type AddedToken, AddedTokenSplitter, specialToken } from './added-tokens.js';
-import { BaseTokenizer, type BaseTokenizerInit, type ModelJSON, type SpecialTokenRoles } from './base-tokenizer.js';
+import type { BaseTokenizerInit, ModelJSON, SpecialTokenRoles } from './base-tokenizer.js';
+import { VocabTableTokenizer } from './vocab-table.js';
 import { WordTable, trainMerges } from './bpe-trainer.js';
 import { type BertNormalizerOptions, BertPreTokenizer, type WordSink } from './bert-pre-tokenizer.js';
 import { PostProcessor } from './post-processor.js';
@@ -99,14 +100,12 @@ export function readVocabTxt(path: string): Map<string, number> {
 }
 
 /** WordPiece tokenizer with BERT's basic tokenizer in front. */
-export class WordPieceTokenizer extends BaseTokenizer {
-  readonly vocab: ReadonlyMap<string, number>;
+export class WordPieceTokenizer extends VocabTableTokenizer {
   readonly unkToken: string;
   readonly continuingSubwordPrefix: string;
   readonly maxInputCharsPerWord: number;
   readonly normalizer: BertNormalizerOptions | null;
   private readonly decoderCleanup: boolean;
-  private readonly idToTok: (string | undefined)[] = [];
   /** Word-internal pieces keyed without their `##` prefix. */
   private readonly continuation: Map<string, number>;
   /** Id of each single-unit word (-1 unknown, -2 not looked up yet). */
@@ -122,8 +121,7 @@ export class WordPieceTokenizer extends BaseTokenizer {
     const cls = vocab.get('[CLS]');
     const sep = vocab.get('[SEP]');
     const pp = init.postProcessor ?? (cls !== undefined && sep !== undefined ? PostProcessor.bert({ id: cls, token: '[CLS]' }, { id: sep, token: '[SEP]' }) : PostProcessor.none());
-    super({ ...init, postProcessor: pp });
-    this.vocab = vocab;
+    super({ ...init, postProcessor: pp }, vocab);
     this.unkToken = unk;
     this.continuingSubwordPrefix = init.continuingSubwordPrefix ?? '##';
     this.maxInputCharsPerWord = init.maxInputCharsPerWord ?? 100;
@@ -133,7 +131,6 @@ export class WordPieceTokenizer extends BaseTokenizer {
     // With an empty prefix, word-internal pieces are looked up in the vocabulary itself.
     this.continuation = prefix ? new Map<string, number>() : new Map(vocab);
     for (const [tok, id] of vocab) {
-      this.idToTok[id] = tok;
       if (prefix && tok.startsWith(prefix)) this.continuation.set(tok.slice(prefix.length), id);
     }
     this.basic = new BertPreTokenizer(
@@ -240,18 +237,6 @@ export class WordPieceTokenizer extends BaseTokenizer {
       normalizer,
       unkToken: unk,
     });
-  }
-
-  protected modelTokenToId(token: string): number | undefined {
-    return this.vocab.get(token);
-  }
-
-  protected modelIdToToken(id: number): string | undefined {
-    return this.idToTok[id];
-  }
-
-  protected modelSize(): number {
-    return this.idToTok.length;
   }
 
   protected override tokenizerClass(): string {
