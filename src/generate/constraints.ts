@@ -128,13 +128,7 @@ export class PoemConstraint implements LogitsProcessor {
   /** Form state: current verse and characters in it, counted from the poem start. */
   private formState(ctx: RowContext): { verse: number; chars: number } {
     const ids = ctx.inputIds;
-    let begin = 0;
-    for (let i = ctx.promptLength - 1; i >= 0; i--) {
-      if (this.starts.has(ids[i]) || (this.texts[ids[i]] ?? '').includes('\n')) {
-        begin = i + 1;
-        break;
-      }
-    }
+    const begin = poemStart(ctx, this.starts, this.texts);
     let verse = 0;
     let chars = 0;
     for (let i = begin; i < ids.length; i++) {
@@ -217,4 +211,18 @@ function forceOnly(scores: Float32Array, id: number): void {
   const v = scores[id];
   scores.fill(-Infinity);
   scores[id] = Number.isFinite(v) ? v : 0;
+}
+
+/**
+ * Where the poem begins in a row: just after the last start token (BOS/EOS)
+ * or newline-bearing token of the prompt, else 0.
+ * @param starts ids that open a text (`eosTokenIds`, `bosTokenId`)
+ * @param texts decoded text of each token id ({@link tokenTexts})
+ */
+export function poemStart(ctx: RowContext, starts: ReadonlySet<number>, texts: readonly string[]): number {
+  const ids = ctx.inputIds;
+  for (let i = ctx.promptLength - 1; i >= 0; i--) {
+    if (starts.has(ids[i]) || (texts[ids[i]] ?? '').includes('\n')) return i + 1;
+  }
+  return 0;
 }

@@ -23,7 +23,7 @@
 import type { PoemForm } from './config.js';
 import type { LogitsProcessor, RowContext } from './logits-process.js';
 import type { GenerationTokenizer } from './tokenizer.js';
-import { tokenTexts } from './constraints.js';
+import { poemStart, tokenTexts } from './constraints.js';
 import { charProsody, XINYUN_GROUPS } from '../poetry/prosody.js';
 import { isFreePosition, tonePatterns, type ToneMode, type TonePattern } from '../poetry/patterns.js';
 
@@ -84,13 +84,7 @@ export class ProsodyConstraint implements LogitsProcessor {
   /** The poem so far: finished verses and the verse being written, as Han characters. */
   private verses(ctx: RowContext): { done: string[]; current: string } {
     const ids = ctx.inputIds;
-    let begin = 0;
-    for (let i = ctx.promptLength - 1; i >= 0; i--) {
-      if (this.starts.has(ids[i]) || (this.texts[ids[i]] ?? '').includes('\n')) {
-        begin = i + 1;
-        break;
-      }
-    }
+    const begin = poemStart(ctx, this.starts, this.texts);
     const done: string[] = [];
     let current = '';
     for (let i = begin; i < ids.length; i++) {
