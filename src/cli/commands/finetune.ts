@@ -30,7 +30,17 @@ function float(name: string) {
   };
 }
 
-interface FinetuneFlags {
+/** The `--lora …` flags that `muse finetune` and `muse train` share (commander's camelCase names). */
+export interface LoraFlags {
+  lora?: boolean;
+  loraR: number;
+  loraAlpha: number;
+  loraDropout: number;
+  targetModules?: string;
+  useRslora?: boolean;
+}
+
+interface FinetuneFlags extends LoraFlags {
   pairs: string;
   arch: string;
   model?: string;
@@ -54,16 +64,10 @@ interface FinetuneFlags {
   maxSourceLength?: number;
   maxTargetLength?: number;
   json?: boolean;
-  lora?: boolean;
-  loraR: number;
-  loraAlpha: number;
-  loraDropout: number;
-  targetModules?: string;
-  useRslora?: boolean;
 }
 
 /** The LoRA configuration of `--lora …` flags for a model of `modelType` (PEFT's default targets when none are given). */
-export function loraConfigFromFlags(o: { loraR: number; loraAlpha: number; loraDropout: number; targetModules?: string; useRslora?: boolean }, modelType: string): LoraConfig {
+export function loraConfigFromFlags(o: LoraFlags, modelType: string): LoraConfig {
   const defaults = PEFT_DEFAULT_TARGETS[modelType];
   if (!o.targetModules && !defaults) throw new ConfigError(`--lora: PEFT has no default target modules for model_type "${modelType}"; pass --target-modules NAMES or all-linear`);
   return {

@@ -7,7 +7,7 @@ import { estimateTraining } from '../../pipelines/estimate.js';
 import { ConfigError } from '../../errors.js';
 import { overridesFrom, trainingRunIO } from '../overrides.js';
 import { onInterrupt } from '../interrupt.js';
-import { loraConfigFromFlags } from './finetune.js';
+import { loraConfigFromFlags, type LoraFlags } from './finetune.js';
 import { modelTypeOf } from '../../models/registry.js';
 
 /** A loss for the summary line; "n/a" before the first evaluation (e.g. after Ctrl-C). */
@@ -25,7 +25,7 @@ function humanBytes(n: number): string {
   return `${n.toFixed(i ? 1 : 0)} ${units[i]}`;
 }
 
-interface TrainFlags {
+interface TrainFlags extends LoraFlags {
   config: string;
   corpus: string[];
   valCorpus?: string[];
@@ -37,12 +37,6 @@ interface TrainFlags {
   overwrite?: boolean;
   json?: boolean;
   progress: boolean;
-  lora?: boolean;
-  loraR: number;
-  loraAlpha: number;
-  loraDropout: number;
-  targetModules?: string;
-  useRslora?: boolean;
 }
 
 /** Registers `muse train` and `muse estimate`. */
