@@ -50,7 +50,7 @@ export function poemPromptConflict(prompt: string, opts: { acrostic?: string; fo
     const heads = [...opts.acrostic];
     if (all.length > heads.length) return `the prompt has ${all.length} lines but --acrostic ${opts.acrostic} gives only ${heads.length} line starts; shorten the prompt or lengthen --acrostic`;
     for (const [i, line] of all.entries()) {
-      const first = [...line][0]!;
+      const first = [...line][0];
       if (first !== heads[i]) {
         return `the prompt's line ${i + 1} starts with "${first}" but --acrostic ${opts.acrostic} needs "${heads[i]}" there; ` +
           `start the prompt with "${heads.slice(0, i + 1).join('…')}…" lines, or give no prompt (the acrostic alone starts the poem)`;

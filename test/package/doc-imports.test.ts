@@ -25,11 +25,11 @@ test("docs import only names that 'muse' exports, and no subpaths", async () => 
     const text = readFileSync(join(ROOT, doc), 'utf8');
     for (const m of text.matchAll(/from '(muse\/[^']*)'/g)) problems.push(`${doc}: imports the subpath '${m[1]}' (only 'muse' resolves)`);
     for (const m of text.matchAll(/import\s+(type\s+)?\{([^}]*)\}\s+from\s+'muse'/g)) {
-      for (const raw of m[2]!.split(',')) {
+      for (const raw of m[2].split(',')) {
         const spec = raw.replace(/\/\/.*$/gm, '').trim();
         if (!spec || spec === '…' || spec === '...') continue; // an elision in prose
         const typeOnly = m[1] !== undefined || spec.startsWith('type ');
-        const name = spec.replace(/^type\s+/, '').split(/\s+as\s+/)[0]!.trim();
+        const name = spec.replace(/^type\s+/, '').split(/\s+as\s+/)[0].trim();
         const ok = name in api || (typeOnly && isExportedType(name, indexText));
         if (!ok) problems.push(`${doc}: ${name} is not exported by src/index.ts`);
       }
@@ -39,9 +39,9 @@ test("docs import only names that 'muse' exports, and no subpaths", async () => 
 });
 
 test('the README library example works from an installed package: bundled models by bundledModelsDir(), not a checkout path', () => {
-  const blocks = [...readFileSync(join(ROOT, 'README.md'), 'utf8').matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!);
+  const blocks = [...readFileSync(join(ROOT, 'README.md'), 'utf8').matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]);
   for (const b of blocks) assert.doesNotMatch(b, /load\w*\(\s*'models\//, 'a path relative to a checkout');
   const lib = blocks.find((b) => /stream\(/.test(b));
   assert.ok(lib, 'the README shows stream()');
-  assert.match(lib!, /stream\([^\n]*\n\s*process\.stdout\.write\('\\n'\)/, 'the stream loop ends its line');
+  assert.match(lib, /stream\([^\n]*\n\s*process\.stdout\.write\('\\n'\)/, 'the stream loop ends its line');
 });

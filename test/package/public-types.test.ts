@@ -22,7 +22,7 @@ test('the declarations src/index.ts reaches use no NodeJS namespace and no Node-
     const name = relative(ROOT, file);
     if (/\bNodeJS\./.test(dts)) problems.push(`${name}: NodeJS.…`);
     for (const m of dts.matchAll(/(?:from|import\()\s*['"]([^'"]+)['"]/g)) {
-      const spec = m[1]!;
+      const spec = m[1];
       if (spec.startsWith('.')) {
         const target = join(dirname(file), spec.replace(/\.js$/, '.ts'));
         if (existsSync(target)) queue.push(target);
