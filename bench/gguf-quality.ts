@@ -20,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { convertToGguf, parseGgufFileType } from '../src/gguf/convert.js';
 import type { GgufFileType } from '../src/gguf/mix.js';
 import { loadCausalLM } from '../src/models/registry.js';
+import { causalLMScorer } from '../src/models/causal-lm-score.js';
 import { tokenizeCorpus } from '../src/models/gpt2/pretrain.js';
 import { loadRecipe } from '../src/pipelines/recipe.js';
 import { perplexity } from '../src/eval/index.js';
@@ -38,27 +39,9 @@ function flag(args: string[], name: string): string | undefined {
 }
 
 async function score(model: CausalLM, ids: ArrayLike<number>): Promise<number> {
-  const V = model.vocabSize;
   const maxLength = model.maxPositions;
   const res = await perplexity(
-    (inputIds, labels) => {
-      const t = inputIds.length;
-      const logits = model.forward(Int32Array.from(inputIds), 1, t, model.newCache(1), { lastOnly: false });
-      let nll = 0;
-      let count = 0;
-      for (let i = 0; i + 1 < t; i++) {
-        const target = labels[i + 1];
-        if (target === -100) continue;
-        const row = logits.subarray(i * V, (i + 1) * V);
-        let max = -Infinity;
-        for (let v = 0; v < V; v++) if (row[v] > max) max = row[v]!;
-        let sum = 0;
-        for (let v = 0; v < V; v++) sum += Math.exp(row[v] - max);
-        nll += max + Math.log(sum) - row[target];
-        count++;
-      }
-      return { nll, count };
-    },
+    causalLMScorer(model),
     ids,
     { maxLength, stride: Math.max(1, Math.floor(maxLength / 2)) },
   );

@@ -1,11 +1,12 @@
 import { ConfigError } from '../errors.js';
 
 /**
- * mulberry32: a tiny seeded 32-bit generator. Enough for choosing which
- * documents go to validation; not the engine's PCG32 (data/ sits below the
- * tensor code and must not import it).
+ * mulberry32: a tiny seeded 32-bit generator returning floats in [0, 1).
+ * Enough for choosing which documents go to validation (and for the seeded
+ * fuzz tests); not the engine's PCG32 (data/ sits below the tensor code and
+ * must not import it).
  */
-function mulberry32(seed: number): () => number {
+export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

@@ -7,17 +7,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { startServer } from '../serve/helpers.js';
+import { mulberry32 as rng } from '../../src/data/split.js';
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const WEIRD: unknown[] = [null, -1, 0, 1.5, 1e308, -1e9, 'x', '', [], {}, true, ['a', 'b'], Array.from({ length: 20 }, () => 'z'), { nested: [1] }, 'never', '\u0000', 'é'.repeat(50)];
 

@@ -17,18 +17,8 @@ import { loadRecipe } from '../../src/pipelines/recipe.js';
 import { gptConfig } from '../../src/models/gpt2/config.js';
 import { generationConfigFromHF, validateGenerationConfig } from '../../src/generate/config.js';
 import { ROOT } from './helpers.js';
+import { mulberry32 as rng } from '../../src/data/split.js';
 
-/** mulberry32: a small seeded generator, so every run sees the same cases. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Run `fn`; a MuseError (with a message) or a result passes, anything else fails naming the case. */
 function outcome(what: string, fn: () => unknown): 'ok' | 'refused' {

@@ -58,16 +58,7 @@ export function tempDir(prefix = 'muse-tok-'): string {
 }
 
 /** Deterministic pseudo-random generator (mulberry32) for fuzz strings. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 as rng } from '../../src/data/split.js';
 
 const POOL = [
   'a', 'b', 'Z', 'é', 'e\u0301', 'ß', 'İ', 'Σ', 'ж', '7', '0', '½', '\u0661',

@@ -9,6 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { ConfigError, FileFormatError } from '../../errors.js';
 import { runPoemEval } from './eval-poem.js';
+import { causalLMScorer } from '../../models/causal-lm-score.js';
 import {
   BLEU_TOKENIZERS,
   type BleuOptions,
@@ -119,29 +120,9 @@ async function runPerplexity(flags: EvalFlags): Promise<void> {
     throw new ConfigError(`--max-length ${maxLength} exceeds the model's context of ${loaded.model.maxPositions} tokens (n_positions); pass --max-length ${loaded.model.maxPositions} or less`);
   }
   const stride = num(flags.stride, '--stride') ?? Math.max(1, Math.floor(maxLength / 2));
-  const model = loaded.model;
-  const V = model.vocabSize;
+  // Any causal LM through its CausalLM interface (models/causal-lm-score.ts).
   const res = await perplexity(
-    (inputIds, labels) => {
-      // Any causal LM through its CausalLM interface: logits of every position, then the
-      // next-token NLL of each scored label (labels are HF-style: position 0 is never scored).
-      const t = inputIds.length;
-      const logits = model.forward(Int32Array.from(inputIds), 1, t, model.newCache(1), { lastOnly: false });
-      let nll = 0;
-      let count = 0;
-      for (let i = 0; i + 1 < t; i++) {
-        const target = labels[i + 1];
-        if (target === -100) continue;
-        const row = logits.subarray(i * V, (i + 1) * V);
-        let max = -Infinity;
-        for (let v = 0; v < V; v++) if (row[v] > max) max = row[v]!;
-        let sum = 0;
-        for (let v = 0; v < V; v++) sum += Math.exp(row[v] - max);
-        nll += max + Math.log(sum) - row[target];
-        count++;
-      }
-      return { nll, count };
-    },
+    causalLMScorer(loaded.model),
     ids,
     { maxLength, stride },
   );
