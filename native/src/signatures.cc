@@ -171,6 +171,7 @@ std::vector<KernelSig> build() {
       {"quantSetPath", "str", {scalar("path", "str")}},
       {"lmCreate", "handle", {scalar("spec", "object")}},
       {"quantReadBandwidth", "num", {in("buffer", "u8", "any"), scalar("seconds", "num")}},
+      {"quantAdviseHugePages", "num", {in("buffer", "u8", "any")}},
       {"lmForward", "void",
        {scalar("model", "handle"), inout("kCaches", "f32[]|u16[]", "nLayer tensors of batch*nKvHead*capacity*headDim"),
         inout("vCaches", "f32[]|u16[]", "nLayer tensors of batch*nKvHead*capacity*headDim"), in("ids", "i32", "batch*t"),

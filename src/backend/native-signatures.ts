@@ -309,6 +309,7 @@ export const NATIVE_SIGNATURES = {
   quantSetPath: { returns: 'str', args: [['path', 'str']] },
   lmCreate: { returns: 'handle', args: [['spec', 'object']] },
   quantReadBandwidth: { returns: 'num', args: [['buffer', 'u8', 'in', 'any'], ['seconds', 'num']] },
+  quantAdviseHugePages: { returns: 'num', args: [['buffer', 'u8', 'in', 'any']] },
   lmForward: {
     returns: 'void',
     args: [

@@ -378,15 +378,18 @@ export class GgufFile {
 
   /**
    * The raw stored bytes of a tensor (its blocks as on disk), read into a new
-   * buffer of exactly `byteLength` bytes.
+   * buffer of exactly `byteLength` bytes, or into `out` when given.
+   * @param out optional destination of exactly `byteLength` bytes
    * @throws FileFormatError when the tensor's type has no known size or the read fails
+   * @throws ShapeError when `out` is not `byteLength` bytes long
    */
-  readTensorBytes(info: GgufTensorInfo | string): Uint8Array {
+  readTensorBytes(info: GgufTensorInfo | string, out?: Uint8Array): Uint8Array {
     const t = typeof info === 'string' ? this.requireTensor(info) : info;
     if (t.byteLength < 0) throw this.unsupported(t);
-    const out = new Uint8Array(t.byteLength);
-    this.readInto(out, t.offset);
-    return out;
+    const y = out ?? new Uint8Array(t.byteLength);
+    if (y.length !== t.byteLength) throw new ShapeError(`${t.name}: output holds ${y.length} bytes, the tensor ${t.byteLength}`);
+    this.readInto(y, t.offset);
+    return y;
   }
 
   /**

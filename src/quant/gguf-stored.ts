@@ -24,6 +24,7 @@ import { NativeDecoder, checkDecodeCache, nativeDecoderAvailable, type DecoderSp
 import { getBackend } from '../backend/index.js';
 import { StoredLlamaLM, decoderWeightBytes, type LlamaTensorSource } from './llama.js';
 import { quantizedWeight, type QuantizedWeight } from './weight.js';
+import { weightBuffer } from './native.js';
 
 /** What {@link loadStoredGguf} returns. */
 export interface LoadedStoredGguf {
@@ -53,7 +54,7 @@ function tensorSource(file: GgufFile, g: GgufConfig, storage: Map<string, string
       }
       if (t.dims.length !== 2) throw new FileFormatError(`${file.path}: tensor ${t.name} has ${t.dims.length} dimensions, expected a matrix`);
       const [cols, rows] = t.dims as [number, number];
-      let bytes = file.readTensorBytes(t);
+      let bytes = file.readTensorBytes(t, weightBuffer(t.byteLength));
       if (pair.ropePermute) {
         const heads = pair.ropePermute === 'q' ? g.nHead : g.nKv;
         bytes = permuteRopeRows(bytes, heads, rows / heads, rowBytes(t.type, cols), true);

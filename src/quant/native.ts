@@ -17,9 +17,11 @@ export type { QuantPathInfo } from '../backend/native-signatures.js';
  * - `quantActRoundtrip(x, m, k, out)`: out = x̃, x (`m × k`, k a multiple of 32)
  *   quantized to 8 bits per 32-block and back;
  * - `quantInfo()`; `quantSetPath(path)`: forces a dispatch path (`portable`,
- *   `avx2`, `avx512`, `best`), throws a RangeError when the CPU lacks it.
+ *   `avx2`, `avx512`, `best`), throws a RangeError when the CPU lacks it;
+ * - `quantAdviseHugePages(buffer)`: asks for transparent huge pages under a fresh
+ *   buffer's whole 2 MiB pages (madvise), before weights are read into it; returns the bytes advised.
  */
-export type QuantAddon = Pick<NativeKernels, 'quantLinear' | 'quantDequantize' | 'quantActRoundtrip' | 'quantInfo' | 'quantSetPath'>;
+export type QuantAddon = Pick<NativeKernels, 'quantLinear' | 'quantDequantize' | 'quantActRoundtrip' | 'quantInfo' | 'quantSetPath' | 'quantAdviseHugePages'>;
 
 /**
  * The addon's stored-weight kernels, or null when the addon is not built.
@@ -27,4 +29,21 @@ export type QuantAddon = Pick<NativeKernels, 'quantLinear' | 'quantDequantize' |
  */
 export function loadQuantAddon(): QuantAddon | null {
   return loadNativeAddon();
+}
+
+/** Buffers below this many bytes are not worth a madvise call (one huge page is 2 MiB). */
+const HUGE_PAGE_MIN_BYTES = 8 << 20;
+
+/**
+ * A new zeroed buffer of `byteLength` bytes for a stored weight matrix, its
+ * whole 2 MiB pages advised for transparent huge pages before anything touches
+ * them: decoding streams every weight once per token, and on 4 KiB pages the
+ * hardware prefetchers stop at every page boundary (the 1-thread F32 decode of
+ * Llama-3.2-1B reads about 15% faster on huge pages). A plain buffer when the
+ * addon is not built, the buffer is small, or the OS does not offer the advice.
+ */
+export function weightBuffer(byteLength: number): Uint8Array {
+  const out = new Uint8Array(byteLength);
+  if (byteLength >= HUGE_PAGE_MIN_BYTES) loadQuantAddon()?.quantAdviseHugePages(out);
+  return out;
 }
