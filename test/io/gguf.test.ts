@@ -85,6 +85,10 @@ test('write then read: every metadata type, every tensor type, tensor infos and 
         const want = dequantizeRow(spec.type, quantizeRow(spec.type, v), v.length);
         assert.deepEqual(f.readTensorF32(info), want, spec.name);
         assert.deepEqual(f.readTensorBytes(info), quantizeRow(spec.type, v));
+        const into = new Uint8Array(info.byteLength);
+        assert.equal(f.readTensorBytes(info, into), into);
+        assert.deepEqual(into, quantizeRow(spec.type, v));
+        assert.throws(() => f.readTensorBytes(info, new Uint8Array(info.byteLength + 1)), /output holds/);
       }
       assert.throws(() => f.requireTensor('nope'), /tensor "nope" is missing/);
     } finally {

@@ -11,7 +11,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { GGML_TYPE_ID, dequantizeTensor, quantizeRow, rowBytes, type GgmlType } from '../../src/quant/formats.js';
 import { activationRoundtrip, quantLinear, quantLinearReference } from '../../src/quant/linear.js';
-import { loadQuantAddon } from '../../src/quant/native.js';
+import { loadQuantAddon, weightBuffer } from '../../src/quant/native.js';
 import { quantizedWeight, type QuantizedWeight } from '../../src/quant/weight.js';
 import { assertClose, randn } from '../backend/native-util.js';
 
@@ -110,5 +110,21 @@ test('quantLinear: shapes above the threading thresholds', { skip }, () => {
       const x = randn(m * cols, 7 + m);
       assertClose(quantLinear(w, x, m), quantLinearReference(w, x, m), 2e-5, `${type} ${rows}×${cols} m=${m}`);
     }
+  }
+});
+
+test('weightBuffer: a zeroed buffer of the asked size, huge-page advice only on whole 2 MiB pages', () => {
+  const small = weightBuffer(1000);
+  assert.equal(small.length, 1000);
+  const big = weightBuffer(9 << 20);
+  assert.equal(big.length, 9 << 20);
+  assert.ok(big.every((b) => b === 0));
+  big[big.length - 1] = 7;
+  assert.equal(big[big.length - 1], 7);
+  const addon = loadQuantAddon();
+  if (addon) {
+    const advised = addon.quantAdviseHugePages(new Uint8Array(5 << 20));
+    assert.ok(advised === 0 || advised === 2 << 20 || advised === 4 << 20, `advised ${advised}`);
+    assert.equal(addon.quantAdviseHugePages(new Uint8Array(1 << 20)), 0);
   }
 });
