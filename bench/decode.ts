@@ -24,7 +24,8 @@
  *
  * The machine's read bandwidth is measured in the same run (the native
  * addon's `quantReadBandwidth`: 64-bit loads over 1 GiB, best pass, per thread
- * count), and `floorTokS` = bandwidth ÷ the bytes of weights one token reads
+ * count; the buffer is advised for huge pages as stored weights are, see
+ * `weightBuffer` in src/quant/native.ts), and `floorTokS` = bandwidth ÷ the bytes of weights one token reads
  * (every matrix once, the tied head once, not the embedding rows).
  *
  * Prints one JSON line per measurement:
@@ -38,6 +39,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawnSync } from 'node:child_process';
 import { loadNativeAddon } from '../src/backend/native.js';
+import { weightBuffer } from '../src/quant/native.js';
 import { GgufFile } from '../src/io/gguf.js';
 import { writeGguf } from '../src/io/gguf-write.js';
 import type { StTensor } from '../src/io/safetensors.js';
@@ -179,7 +181,7 @@ export default async function main(args: string[]): Promise<void> {
   // Read bandwidth, per thread count, in this run.
   const bandwidth = new Map<number, number>();
   {
-    const buf = new Uint8Array(1 << 30).fill(1);
+    const buf = weightBuffer(1 << 30).fill(1);
     for (const t of threadsList) {
       addon.setThreads(t);
       const gbs = addon.quantReadBandwidth(buf, 2);
