@@ -8,7 +8,7 @@
  *
  * A backend without that kernel (the js one) trains GPT-2 op by op through
  * autograd (`model.ts`); the two agree within float rounding of the
- * weight-gradient sums (test/models/gpt-fused-train.test.ts).
+ * weight-gradient sums (test/models/gpt-train-step.test.ts).
  */
 import { Tensor, fromArray, type Generator } from '../../tensor/index.js';
 import { record, isGradEnabled } from '../../tensor/autograd.js';
