@@ -30,6 +30,16 @@ export interface BatcherOptions {
   maxPending?: number;
 }
 
+const modelIds = new WeakMap<LoadedCausalLM, number>();
+let nextModelId = 0;
+
+/** A number per loaded model, for batching keys. */
+function modelId(loaded: LoadedCausalLM): number {
+  let id = modelIds.get(loaded);
+  if (id === undefined) modelIds.set(loaded, (id = nextModelId++));
+  return id;
+}
+
 /** A single-consumer async channel of text pieces that ends with a summary. */
 class Channel {
   private readonly items: string[] = [];
@@ -132,7 +142,8 @@ export class Batcher {
     if (this.pending >= this.maxPending) {
       throw new QueueFullError(`too many generations waiting (${this.pending}, limit ${this.maxPending}); retry later`, this.queue.retryAfterSeconds());
     }
-    const key = `${loaded.dir}\n${canonicalJSON(config)}`;
+    // By model object, not directory: LoRA adapters served over one base share its directory.
+    const key = `${modelId(loaded)}\n${canonicalJSON(config)}`;
     let group = this.groups.get(key);
     if (!group) {
       group = { loaded, config, entries: [], waves: 0 };

@@ -10,6 +10,7 @@ import { preferredGenerationModel } from '../models/bundled.js';
 import { loadModel, registeredFamilies } from '../models/registry.js';
 import type { LoadedCausalLM } from '../models/loaded.js';
 import type { LoadModelOptions } from '../models/registry.js';
+import { loadSharedAdapter, type AdapterSpec } from './adapters.js';
 
 /** Thrown when a request names a model the server does not hold (HTTP 404). */
 export class ModelNotFoundError extends MuseError {
@@ -41,6 +42,8 @@ export interface ModelInfo {
   script?: LoadedCausalLM['script'];
   /** Defaults from `generation_config.json`. */
   generationConfig?: Record<string, unknown>;
+  /** For a LoRA adapter served over a base (`--adapter NAME=DIR`): its directory and the base's model id. */
+  adapter?: { dir: string; baseModel: string };
 }
 
 /**
@@ -58,6 +61,7 @@ export function defaultModelName(dir: string): string {
 export class ModelRegistry {
   private readonly causal = new Map<string, LoadedCausalLM>();
   private readonly masked = new Map<string, FillMaskModel>();
+  private readonly adapters = new Map<string, { dir: string; baseModel: string }>();
 
   /** Add a loaded causal LM under `name` (default: {@link defaultModelName}; a clash gets `-2`, `-3`…). */
   addCausalLM(loaded: LoadedCausalLM, name = defaultModelName(loaded.dir)): string {
@@ -65,6 +69,16 @@ export class ModelRegistry {
     for (let i = 2; this.causal.has(unique) || this.masked.has(unique); i++) unique = `${name}-${i}`;
     this.causal.set(unique, loaded);
     return unique;
+  }
+
+  /**
+   * Add a LoRA adapter's model (see `loadSharedAdapter` in src/serve/adapters.ts) under the id `name`.
+   * @throws ConfigError when `name` is already served
+   */
+  addAdapterLM(loaded: LoadedCausalLM, name: string, adapterDir: string, baseModel: string): void {
+    if (this.causal.has(name) || this.masked.has(name)) throw new ConfigError(`--adapter ${name}=${adapterDir}: the model id "${name}" is already served; give the adapter another NAME`);
+    this.causal.set(name, loaded);
+    this.adapters.set(name, { dir: adapterDir, baseModel });
   }
 
   /** Add a masked LM for `POST /api/fill-mask`. */
@@ -139,6 +153,7 @@ export class ModelRegistry {
         vocabSize: c.vocabSize,
         script: m.script,
         generationConfig: { ...m.generationConfig },
+        ...(this.adapters.has(name) ? { adapter: { ...this.adapters.get(name)! } } : {}),
       });
     }
     for (const [name, m] of this.masked) out.push({ name, dir: m.dir, kind: 'masked-lm' });
@@ -150,14 +165,24 @@ export class ModelRegistry {
  * Load model directories into a registry through the model registry
  * (`src/models/registry.ts`): causal LMs (GPT-2, the Llama family) for
  * generation, masked LMs (BERT) for fill-mask.
+ *
+ * `adapters` (`muse serve --adapter NAME=DIR`) are LoRA adapters over the
+ * first directory, which is then loaded in float32: each is served as the
+ * model id NAME, sharing the base's weights (see src/serve/adapters.ts).
  * @throws FileFormatError naming a missing directory or config.json; UnknownModelTypeError listing the known types;
- *   ConfigError naming a directory whose model cannot be served
+ *   ConfigError naming a directory whose model cannot be served, or adapters without a causal LM first; the errors of loading an adapter
  */
-export async function loadRegistry(dirs: readonly string[], opts: LoadModelOptions = {}): Promise<ModelRegistry> {
+export async function loadRegistry(dirs: readonly string[], opts: LoadModelOptions = {}, adapters: readonly AdapterSpec[] = []): Promise<ModelRegistry> {
   const reg = new ModelRegistry();
-  for (const dir of dirs) {
-    const loaded = loadModel(dir, opts);
-    if (loaded.kind === 'causal-lm') reg.addCausalLM(loaded);
+  if (adapters.length > 0 && dirs.length === 0) throw new ConfigError('--adapter needs its base: give --model BASE first');
+  for (const [i, dir] of dirs.entries()) {
+    const withAdapters = i === 0 && adapters.length > 0;
+    const loaded = loadModel(dir, withAdapters ? { ...opts, dtype: 'float32' } : opts);
+    if (withAdapters && loaded.kind !== 'causal-lm') throw new ConfigError(`--adapter: the first --model (${dir}) is the adapters' base and must be a causal LM; it is a ${loaded.modelType} model (${loaded.kind})`);
+    if (loaded.kind === 'causal-lm') {
+      const baseName = reg.addCausalLM(loaded);
+      if (withAdapters) for (const a of adapters) reg.addAdapterLM(loadSharedAdapter(loaded, a.dir, { ...opts, dtype: 'float32' }), a.name, a.dir, baseName);
+    }
     else if (loaded.kind === 'masked-lm') reg.addMaskedLM({ name: defaultModelName(dir), dir, fill: (text, topK) => fillMask(loaded, text, { topK }) });
     else {
       const servable = registeredFamilies().filter((f) => f.kind === 'causal-lm' || f.kind === 'masked-lm').flatMap((f) => f.modelTypes);

@@ -9,6 +9,12 @@ import type { LoadModelOptions } from '../models/registry.js';
 export interface ServeOptions {
   /** Model directories to serve (default: the bundled models), or a registry already loaded. */
   models?: readonly string[] | ModelRegistry;
+  /**
+   * LoRA adapters (PEFT directories) over the first of `models`, each served
+   * as the model id `name` with the base's weights shared (`--adapter NAME=DIR`;
+   * see src/serve/adapters.ts). Only with model directories, not a registry.
+   */
+  adapters?: readonly { name: string; dir: string }[];
   /** How model directories are loaded (`dtype`, `kvCacheDtype`; see LoadModelOptions). */
   load?: LoadModelOptions;
   /** SQLite file of the ratings (default `muse-ratings.db` in the working directory). */

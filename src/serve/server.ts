@@ -88,7 +88,7 @@ function statusOf(err: unknown): { status: number; body: ReturnType<typeof error
  * @throws FileFormatError / ConfigError when a model directory cannot be served or the database cannot be opened
  */
 export async function createServer(opts: ServeOptions = {}): Promise<MuseServer> {
-  const registry = opts.models && !Array.isArray(opts.models) ? (opts.models as ModelRegistry) : await loadRegistry((opts.models as string[] | undefined) ?? bundledModelDirs(), opts.load);
+  const registry = opts.models && !Array.isArray(opts.models) ? (opts.models as ModelRegistry) : await loadRegistry((opts.models as string[] | undefined) ?? bundledModelDirs(), opts.load, opts.adapters);
   if (opts.threads !== undefined) {
     if (!(Number.isInteger(opts.threads) && opts.threads >= 1)) throw new ConfigError(`serve option threads must be an integer ≥ 1, got ${opts.threads}`);
     loadNativeAddon()?.setThreads(opts.threads);

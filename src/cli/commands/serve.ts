@@ -17,6 +17,7 @@ function collect(v: string, prev: string[] = []): string[] {
 
 interface ServeFlags {
   model?: string[];
+  adapter?: string[];
   port: number;
   host: string;
   db: string;
@@ -39,6 +40,7 @@ export function register(program: Command): void {
     .command('serve')
     .description('serve models over HTTP: OpenAI-compatible /v1/completions, /api/*, the playground page (/) and the live training view (/train)')
     .option('--model <dir>', 'model directory to serve (repeatable; default: the bundled muse-poet-zh and muse-story-en)', collect)
+    .option('--adapter <name=dir>', 'a LoRA adapter (PEFT directory) over the first --model, served as the model id NAME with the base\'s weights shared (repeatable)', collect)
     .option('--port <n>', 'port (0 = any free port)', int('--port'), 8080)
     .option('--host <addr>', 'address to listen on (0.0.0.0 to accept other machines)', '127.0.0.1')
     .option('--db <file>', 'SQLite file for ratings', 'muse-ratings.db')
@@ -57,8 +59,10 @@ export function register(program: Command): void {
       const apiKey = flags.apiKey ?? (process.env.MUSE_API_KEY || undefined);
       // fastify and SQLite load only for this command: every other `muse` call starts faster.
       const { createServer } = await import('../../serve/server.js');
+      const { parseAdapterSpec } = await import('../../serve/adapters.js');
       const server = await createServer({
         models: flags.model ?? bundledModelDirs(),
+        adapters: (flags.adapter ?? []).map(parseAdapterSpec),
         db: flags.db,
         runsDir: flags.runs,
         maxConcurrent: Math.max(1, flags.maxConcurrent),
