@@ -1,7 +1,10 @@
 import { countTargetTokens } from '../../train/target-tokens.js';
 import { join } from 'node:path';
 import { Generator, fromArray, type Tensor } from '../../tensor/index.js';
-import type { GPT } from './model.js';
+import { GPT } from './model.js';
+import { LlamaForCausalLM } from '../llama/model.js';
+import type { CausalLM } from '../causal-lm.js';
+import { loadCausalLM } from '../registry.js';
 import { checkpointSaver } from '../pretrained.js';
 import { Trainer, type TrainSummary } from '../../train/index.js';
 import { collateExamples, pairsToFinetuneExamples, splitDocuments, type FinetuneExample, type StoryPair } from '../../data/index.js';
@@ -56,7 +59,7 @@ export interface FinetuneReport {
  * BLEU (sacreBLEU; `zh` tokenizer for Chinese) and mean ROUGE-L F1
  * (rouge-score; CJK-aware tokenizer chosen automatically).
  */
-export function scoreEndings(loaded: LoadedCausalLM, model: GPT, pairs: readonly StoryPair[], config: GenerationConfig): EndingScores {
+export function scoreEndings(loaded: LoadedCausalLM, model: CausalLM, pairs: readonly StoryPair[], config: GenerationConfig): EndingScores {
   const tok = loaded.tokenizer;
   const refs = pairs.map((p) => p.ending);
   const zh = refs.some((r) => hasCjk(r));
@@ -74,21 +77,40 @@ export function scoreEndings(loaded: LoadedCausalLM, model: GPT, pairs: readonly
   };
 }
 
+/** A causal LM `finetune` trains: GPT-2 (full or LoRA) or, with LoRA, the Llama family. */
+type PairsModel = GPT | LlamaForCausalLM;
+
+/**
+ * The model of `base` for fine-tuning on pairs, with its end-of-text id.
+ * @throws ConfigError for a family this pipeline does not train (Llama without LoRA names --lora)
+ */
+function pairsModel(base: LoadedCausalLM, lora: boolean): { model: PairsModel; configEos: number | undefined } {
+  if (base.model instanceof GPT) return { model: base.model, configEos: base.model.config.eos_token_id ?? undefined };
+  if (base.model instanceof LlamaForCausalLM) {
+    if (!lora) throw new ConfigError(`full fine-tuning on pairs supports GPT-2 models only; ${base.dir} is a ${base.modelType} model: add --lora to train adapters on it`);
+    const e = base.model.config.eos_token_id;
+    return { model: base.model, configEos: (Array.isArray(e) ? e[0] : e) ?? undefined };
+  }
+  requireGPT(base, lora ? 'LoRA fine-tuning on pairs (GPT-2 and the Llama family)' : 'fine-tuning');
+  throw new ConfigError(`fine-tuning: ${base.dir} cannot be fine-tuned`);
+}
+
 /**
  * Fine-tune a causal LM on (beginning → ending) pairs with the loss on the
  * ending tokens only (labels −100 on the beginning, HF convention), save the
  * result as a new model directory, and report BLEU/ROUGE-L of greedy endings
- * on a held-out split, before and after fine-tuning.
- * @throws ConfigError when there are fewer than 2 pairs or no end-of-text token, or
+ * on a held-out split, before and after fine-tuning. Full fine-tuning takes a
+ * GPT-2 base; LoRA (`lora`) also a Llama-family one (Llama, Mistral, Qwen2/3), loaded in float32.
+ * @throws ConfigError when the base is neither (or Llama-family without `lora`), when there are fewer than 2 pairs or no end-of-text token, or
  *   when `outDir` holds an earlier run and `overwrite` is not set
  */
 export async function finetune(opts: FinetuneOptions): Promise<FinetuneReport> {
   const { base, outDir } = opts;
   assertFreshRunDir(outDir, opts, false);
-  const model = requireGPT(base, 'fine-tuning');
+  const { model, configEos } = pairsModel(base, opts.lora !== undefined);
   const tok = base.tokenizer;
   if (opts.pairs.length < 2) throw new ConfigError(`fine-tuning needs at least 2 pairs (one held out), got ${opts.pairs.length}`);
-  const eos = tok.eosTokenId ?? model.config.eos_token_id ?? undefined;
+  const eos = tok.eosTokenId ?? configEos;
   if (eos === undefined || eos === null) throw new ConfigError('the model\'s tokenizer has no end-of-text token, which fine-tuning appends to each ending');
   const seed = opts.seed ?? 1337;
   let { train, val } = splitDocuments(opts.pairs, { valFraction: opts.valFraction ?? 0.1, seed });
@@ -96,7 +118,7 @@ export async function finetune(opts: FinetuneOptions): Promise<FinetuneReport> {
     val = train.slice(-1);
     train = train.slice(0, -1);
   }
-  const maxLength = model.config.n_positions;
+  const maxLength = model.maxPositions;
   const encode = (s: string) => tok.encode(s, { addSpecialTokens: false }).ids;
   const trainEx = pairsToFinetuneExamples(train, encode, { eosId: eos, maxLength });
   const valEx = pairsToFinetuneExamples(val, encode, { eosId: eos, maxLength });
@@ -153,7 +175,7 @@ export async function finetune(opts: FinetuneOptions): Promise<FinetuneReport> {
   const summary = await trainer.train();
 
   // Score the best checkpoint's weights (the trainer leaves the last step's in memory).
-  const best = lm ? loadGPT2Dir(base.dir) : loadGPT2Dir(summary.checkpoint);
+  const best = lm ? loadCausalLM(base.dir, { dtype: 'float32' }) : loadGPT2Dir(summary.checkpoint);
   if (lm) loadAdapter(summary.checkpoint, best.model);
   best.model.eval();
   const after = scoreEndings(best, best.model, val, genConfig);
