@@ -43,7 +43,7 @@ function argmax(x: Float32Array): number {
 
 async function runMuse(): Promise<Record<string, number>> {
   const { loadNativeAddon } = await import('../src/backend/native.js');
-  const { loadStoredGguf } = await import('../src/quant/gguf-stored.js');
+  const { loadStoredGguf } = await import('../src/models/stored/gguf-stored.js');
   loadNativeAddon()?.setThreads(job.threads);
   const t0 = performance.now();
   const { model } = loadStoredGguf(job.path, { kvCacheDtype: job.kvCacheDtype });

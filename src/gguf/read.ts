@@ -95,7 +95,7 @@ export interface GgufConfig {
 
 /**
  * The HF config of an open GGUF model file, from its metadata (what
- * {@link ggufToHf} and the stored-weight loader of src/quant/gguf-stored.ts share).
+ * {@link ggufToHf} and the stored-weight loader of src/models/stored/gguf-stored.ts share).
  * @throws FileFormatError / ConfigError as {@link ggufToHf}
  */
 export function ggufConfig(file: GgufFile): GgufConfig {

@@ -7,8 +7,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { GPT } from '../../src/models/gpt2/model.js';
-import { DecodeCache, NativeDecoder, nativeDecoderAvailable } from '../../src/quant/decoder.js';
-import { gpt2DecoderSpec } from '../../src/quant/gpt2.js';
+import { DecodeCache, NativeDecoder, nativeDecoderAvailable } from '../../src/models/stored/decoder.js';
+import { gpt2DecoderSpec } from '../../src/models/stored/gpt2.js';
 import type { GgmlType } from '../../src/quant/formats.js';
 import { assertClose } from '../backend/native-util.js';
 

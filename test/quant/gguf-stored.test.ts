@@ -20,9 +20,9 @@ import { getBackend } from '../../src/backend/index.js';
 import { writeGguf } from '../../src/io/gguf-write.js';
 import { hfToGguf } from '../../src/gguf/write.js';
 import { loadCausalLM } from '../../src/models/registry.js';
-import { nativeDecoderAvailable } from '../../src/quant/decoder.js';
-import { StoredLlamaLM } from '../../src/quant/llama.js';
-import { StoredGpt2LM } from '../../src/quant/gguf-stored.js';
+import { nativeDecoderAvailable } from '../../src/models/stored/decoder.js';
+import { StoredLlamaLM } from '../../src/models/stored/llama.js';
+import { StoredGpt2LM } from '../../src/models/stored/gguf-stored.js';
 import { ORACLE_CASES, oracleModel, type OracleCase } from '../gguf/oracle-models.js';
 
 interface Recorded extends OracleCase {

@@ -16,8 +16,8 @@ import { saveLlama } from '../../src/models/llama/load.js';
 import { saveLlamaDir } from '../../src/models/llama/family.js';
 import { loadCausalLM } from '../../src/models/registry.js';
 import { readSafetensors, writeSafetensors } from '../../src/io/safetensors.js';
-import { nativeDecoderAvailable } from '../../src/quant/decoder.js';
-import { StoredLlamaLM } from '../../src/quant/llama.js';
+import { nativeDecoderAvailable } from '../../src/models/stored/decoder.js';
+import { StoredLlamaLM } from '../../src/models/stored/llama.js';
 import { CharTokenizer } from '../../src/tokenizers/index.js';
 import { ConfigError } from '../../src/errors.js';
 

@@ -17,7 +17,7 @@ import { GPT } from './model.js';
 import { gptConfig, gptParameterCount } from './config.js';
 import { loadGPT } from './weights.js';
 import { isGgufOf, loadGgufGPT2 } from '../../gguf/load.js';
-import { loadStoredGgufLM, wantsStoredWeights } from '../../quant/gguf-stored.js';
+import { loadStoredGgufLM, wantsStoredWeights } from '../stored/gguf-stored.js';
 
 /** A GPT-2 directory loaded for generation (model, tokenizer, generation defaults, script). */
 export type LoadedGPT2 = LoadedCausalLM<GPT>;

@@ -22,10 +22,10 @@ import { isGgufOf, loadGgufLlama } from '../../gguf/load.js';
 const GGUF_LLAMA_ARCHS = ['llama', 'qwen2', 'qwen3'];
 import { ConfigError } from '../../errors.js';
 import { getBackend } from '../../backend/index.js';
-import { nativeDecoderAvailable } from '../../quant/decoder.js';
-import { dominantDtype, rawTensorSource, readRawCheckpoint } from '../../quant/hf-stored.js';
-import { StoredLlamaLM } from '../../quant/llama.js';
-import { loadStoredGgufLM, wantsStoredWeights } from '../../quant/gguf-stored.js';
+import { nativeDecoderAvailable } from '../stored/decoder.js';
+import { dominantDtype, rawTensorSource, readRawCheckpoint } from '../stored/hf-stored.js';
+import { StoredLlamaLM } from '../stored/llama.js';
+import { loadStoredGgufLM, wantsStoredWeights } from '../stored/gguf-stored.js';
 import type { LoadModelOptions } from '../registry.js';
 
 /** A Llama-family directory loaded for generation. */

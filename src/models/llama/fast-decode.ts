@@ -1,13 +1,13 @@
 /**
  * The Llama family's decode fast path: KV-cached inference of a
  * {@link LlamaForCausalLM} in one native call per step (the stored-weight
- * decoder of src/quant/decoder.ts, reading the float32 parameters in place),
+ * decoder of src/models/stored/decoder.ts, reading the float32 parameters in place),
  * instead of an op-by-op forward. Logits equal the op-by-op path's within
  * 1e-4 (test/quant/decoder-llama.test.ts).
  */
 import { getBackend } from '../../backend/index.js';
-import { NativeDecoder, nativeDecoderAvailable } from '../../quant/decoder.js';
-import { llamaDecoderSpec, llamaStepInputs } from '../../quant/llama.js';
+import { NativeDecoder, nativeDecoderAvailable } from '../stored/decoder.js';
+import { llamaDecoderSpec, llamaStepInputs } from '../stored/llama.js';
 import { f32Weight } from '../../quant/weight.js';
 import type { KVCache } from '../kv-cache.js';
 import type { LlamaForCausalLM } from './model.js';

@@ -10,13 +10,13 @@
  * the rotary tables of the new positions (the model computes them, so every
  * rope scaling variant stays in one place).
  */
-import { ConfigError, ShapeError } from '../errors.js';
-import type { LMCache } from '../models/causal-lm.js';
-import { KVCache, copySlabs, grownCapacity } from '../models/kv-cache.js';
-import { GGML_TYPE_ID } from './formats.js';
-import { loadNativeAddon } from '../backend/native.js';
-import type { NativeHandle, NativeKernels } from '../backend/native-signatures.js';
-import type { QuantizedWeight } from './weight.js';
+import { ConfigError, ShapeError } from '../../errors.js';
+import type { LMCache } from '../causal-lm.js';
+import { KVCache, copySlabs, grownCapacity } from '../kv-cache.js';
+import { GGML_TYPE_ID } from '../../quant/formats.js';
+import { loadNativeAddon } from '../../backend/native.js';
+import type { NativeHandle, NativeKernels } from '../../backend/native-signatures.js';
+import type { QuantizedWeight } from '../../quant/weight.js';
 
 /** One decoder block. Absent optional fields are absent in the architecture (no bias, no q/k norm, …). */
 export interface DecoderLayerSpec {

@@ -5,13 +5,13 @@
  * inference-only {@link CausalLM} that holds its weights as stored (F16/BF16
  * safetensors, quantized GGUF tensors) instead of float32 parameters.
  */
-import { FileFormatError, ShapeError } from '../errors.js';
-import type { CausalLM, LMCache, CausalLMForwardOptions } from '../models/causal-lm.js';
-import { Module } from '../nn/module.js';
-import { layerWindow, llamaMaxPositions, type LlamaConfig } from '../models/llama/config.js';
-import { ropeInvFreq, ropeTables } from '../models/llama/rope.js';
+import { FileFormatError, ShapeError } from '../../errors.js';
+import type { CausalLM, LMCache, CausalLMForwardOptions } from '../causal-lm.js';
+import { Module } from '../../nn/module.js';
+import { layerWindow, llamaMaxPositions, type LlamaConfig } from '../llama/config.js';
+import { ropeInvFreq, ropeTables } from '../llama/rope.js';
 import { NativeDecoder, checkDecodeCache, type DecoderSpec, type KvCacheDtype } from './decoder.js';
-import type { QuantizedWeight } from './weight.js';
+import type { QuantizedWeight } from '../../quant/weight.js';
 
 /** Looks up a tensor by its Hugging Face name (`model.layers.0.self_attn.q_proj.weight`), or undefined. */
 export interface LlamaTensorSource {

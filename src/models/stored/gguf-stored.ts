@@ -7,24 +7,24 @@
  * of 0.8 GB takes about 0.8 GB of memory, not the 3 GB of its float32 form
  * (src/gguf/load.ts loads GGUF files into the float32, trainable models).
  */
-import { FileFormatError } from '../errors.js';
-import { GgufFile, type GgufTensorInfo } from '../io/gguf.js';
-import { namePairs, permuteRopeRows, type NamePair } from '../gguf/arch.js';
-import { ggufConfig, type GgufConfig } from '../gguf/read.js';
-import { ggufTokenizer } from '../gguf/load.js';
-import { generationConfigFromHF } from '../generate/index.js';
-import type { LoadedCausalLM } from '../models/loaded.js';
-import type { Tokenizer } from '../tokenizers/types.js';
-import { llamaConfig } from '../models/llama/config.js';
-import { gptConfig } from '../models/gpt2/config.js';
-import type { CausalLM, LMCache, CausalLMForwardOptions } from '../models/causal-lm.js';
-import { Module } from '../nn/module.js';
-import { rowBytes } from './formats.js';
+import { FileFormatError } from '../../errors.js';
+import { GgufFile, type GgufTensorInfo } from '../../io/gguf.js';
+import { namePairs, permuteRopeRows, type NamePair } from '../../gguf/arch.js';
+import { ggufConfig, type GgufConfig } from '../../gguf/read.js';
+import { ggufTokenizer } from '../../gguf/load.js';
+import { generationConfigFromHF } from '../../generate/index.js';
+import type { LoadedCausalLM } from '../loaded.js';
+import type { Tokenizer } from '../../tokenizers/types.js';
+import { llamaConfig } from '../llama/config.js';
+import { gptConfig } from '../gpt2/config.js';
+import type { CausalLM, LMCache, CausalLMForwardOptions } from '../causal-lm.js';
+import { Module } from '../../nn/module.js';
+import { rowBytes } from '../../quant/formats.js';
 import { NativeDecoder, checkDecodeCache, nativeDecoderAvailable, type DecoderSpec, type KvCacheDtype } from './decoder.js';
-import { getBackend } from '../backend/index.js';
+import { getBackend } from '../../backend/index.js';
 import { StoredLlamaLM, decoderWeightBytes, type LlamaTensorSource } from './llama.js';
-import { quantizedWeight, type QuantizedWeight } from './weight.js';
-import { weightBuffer } from './native.js';
+import { quantizedWeight, type QuantizedWeight } from '../../quant/weight.js';
+import { weightBuffer } from '../../quant/native.js';
 
 /** What {@link loadStoredGguf} returns. */
 export interface LoadedStoredGguf {

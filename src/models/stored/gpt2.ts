@@ -4,11 +4,11 @@
  * chosen ggml type. Conv1D weights (`[in, out]`) are stored transposed, as
  * `[out, in]` rows, which is also how GGUF files hold GPT-2.
  */
-import type { GPT } from '../models/gpt2/model.js';
-import type { GgmlType } from './formats.js';
+import type { GPT } from '../gpt2/model.js';
+import type { GgmlType } from '../../quant/formats.js';
 import type { DecoderSpec } from './decoder.js';
-import { quantizeMatrix } from './quantize.js';
-import { f32Weight } from './weight.js';
+import { quantizeMatrix } from '../../quant/quantize.js';
+import { f32Weight } from '../../quant/weight.js';
 
 /** Which tensors get the chosen type (the rest stay F32): llama.cpp keeps norms, biases and position embeddings in F32 too. */
 export interface Gpt2SpecOptions {

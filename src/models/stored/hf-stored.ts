@@ -8,13 +8,13 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FileFormatError } from '../errors.js';
-import { readJsonFile } from '../io/json.js';
-import { decodeSafetensorsRaw, type StRawTensor } from '../io/safetensors.js';
-import { llamaConfig, type LlamaConfig } from '../models/llama/config.js';
-import { bf16ToFloat, halfToFloat } from './half.js';
+import { FileFormatError } from '../../errors.js';
+import { readJsonFile } from '../../io/json.js';
+import { decodeSafetensorsRaw, type StRawTensor } from '../../io/safetensors.js';
+import { llamaConfig, type LlamaConfig } from '../llama/config.js';
+import { bf16ToFloat, halfToFloat } from '../../quant/half.js';
 import { StoredLlamaLM, type LlamaTensorSource } from './llama.js';
-import { quantizedWeight } from './weight.js';
+import { quantizedWeight } from '../../quant/weight.js';
 import type { KvCacheDtype } from './decoder.js';
 
 /** Every tensor of a directory's `model.safetensors` (or shards), as stored. @throws FileFormatError for a missing or invalid file */
