@@ -6,6 +6,12 @@
  */
 import type { RowContext } from './logits-process.js';
 
+/**
+ * Token ids of every decoding row as one growing `[rows, length]` Int32 grid
+ * (left-padded; see the module comment), plus per-row start columns. Capacity
+ * grows geometrically as tokens are appended, so a huge `maxNewTokens` costs
+ * nothing up front (reliability issue 17, item 4).
+ */
 export class TokenHistory {
   /**
    * `[rows, stride]` token ids; padding columns hold `padId`. The stride

@@ -111,6 +111,16 @@ function isDir(path: string): boolean {
 }
 
 /**
+ * The error for a directory without `config.json`: when it is a `muse train`
+ * run folder (it holds `best/` or `last/`), the message names the model
+ * directory to pass instead.
+ */
+export function missingConfigError(dir: string, what = 'a model directory needs config.json and model.safetensors (Hugging Face layout)'): FileFormatError {
+  const inside = ['best', 'last'].map((d) => join(dir, d)).find((d) => existsSync(join(d, 'config.json')));
+  return new FileFormatError(inside ? `${dir}: no config.json; it is a training run, whose models are in best/ and last/: pass ${inside}` : `${dir}: no config.json; ${what}`);
+}
+
+/**
  * Finish or undo a save that a crash interrupted, so that `dir` holds one
  * whole version (see {@link saveCheckpoint} for the protocol):
  *
@@ -126,16 +136,6 @@ function isDir(path: string): boolean {
  *
  * @returns what it did, e.g. `['removed unfinished save …']` (empty when there was nothing to do)
  */
-/**
- * The error for a directory without `config.json`: when it is a `muse train`
- * run folder (it holds `best/` or `last/`), the message names the model
- * directory to pass instead.
- */
-export function missingConfigError(dir: string, what = 'a model directory needs config.json and model.safetensors (Hugging Face layout)'): FileFormatError {
-  const inside = ['best', 'last'].map((d) => join(dir, d)).find((d) => existsSync(join(d, 'config.json')));
-  return new FileFormatError(inside ? `${dir}: no config.json; it is a training run, whose models are in best/ and last/: pass ${inside}` : `${dir}: no config.json; ${what}`);
-}
-
 export function recoverCheckpoint(dir: string): string[] {
   const target = resolve(dir);
   const { staging, ready, previous } = siblings(target);

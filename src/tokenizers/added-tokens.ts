@@ -38,6 +38,7 @@ export function specialToken(content: string, id: number): AddedToken {
   return { id, content, special: true, singleWord: false, lstrip: false, rstrip: false, normalized: false };
 }
 
+/** The `added_tokens` entry of a Hugging Face `tokenizer.json` for `t` (snake_case fields, as the Rust library writes them). */
 export function addedTokenToJSON(t: AddedToken): AddedTokenJSON {
   return {
     id: t.id,
@@ -79,6 +80,12 @@ interface TrieNode {
 /** Above this many tokens, matches are found with a trie walk per position instead of one `indexOf` per token. */
 const TRIE_THRESHOLD = 16;
 
+/**
+ * Splits text around added tokens the way Hugging Face's `AddedVocabulary`
+ * does: leftmost match first, the longest token on a tie, honouring each
+ * token's `lstrip`/`rstrip`/`singleWord` flags; text between matches is left
+ * for the normalizer and model. Offsets are UTF-16 code units.
+ */
 export class AddedTokenSplitter {
   private readonly tokens: AddedToken[];
   private readonly trie: TrieNode | null = null;

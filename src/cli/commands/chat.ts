@@ -62,6 +62,7 @@ function configOf(defaults: GenerationConfig, flags: ChatFlags): GenerationConfi
   return c;
 }
 
+/** Registers `muse chat`. */
 export function register(program: Command): void {
   program
     .command('chat')
