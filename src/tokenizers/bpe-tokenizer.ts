@@ -196,7 +196,7 @@ export class BPETokenizer extends BPEBackedTokenizer {
   }
 
   /** `BPE::tokenize` of one piece: whole-piece lookup (`ignore_merges`), initial symbols, merges. */
-  private tokenizePiece(piece: string): number[] {
+  protected tokenizePiece(piece: string): number[] {
     const model = this.model;
     const byteLevel = this.preTokenizer.byteLevel;
     if (this.symbols.length < piece.length * 4) {
@@ -290,7 +290,7 @@ export class BPETokenizer extends BPEBackedTokenizer {
   }
 
   /** Offsets of a piece's tokens: each token's bytes mapped to the characters holding them, then to the original text. */
-  private pieceOffsets(s: string, ps: number, pe: number, toks: readonly number[], align: readonly number[], offsets: number[]): void {
+  protected pieceOffsets(s: string, ps: number, pe: number, toks: readonly number[], align: readonly number[], offsets: number[]): void {
     const { charStart, charEnd } = utf8ByteChars(s, ps, pe);
     const unknownRuns: number[] = [];
     const unk = this.model.unkId;

@@ -24,6 +24,7 @@ export { CharTokenizer, type CharTrainOptions, type UnknownCharPolicy } from './
 export { ByteLevelBPETokenizer, type ByteLevelBPETrainOptions, parseMergesTxt, parseVocabJSON } from './byte-level-bpe.js';
 export { BPEModel } from './bpe-model.js';
 export { BPETokenizer, type BPETokenizerInit } from './bpe-tokenizer.js';
+export { UNK_PENALTY, UnigramModel, UnigramTokenizer, type UnigramTokenizerInit } from './unigram-model.js';
 export { normalizerFromJSON, translateOnigurumaRegex, type Normalizer } from './normalizers.js';
 export { preTokenizerFromJSON, llama3Split, GPT2_PATTERN, LLAMA3_PATTERN, QWEN2_PATTERN, type PreTokenizerPipeline } from './pre-tokenizers.js';
 export { decoderFromJSON, type DecoderStep } from './decoders.js';

@@ -1,7 +1,8 @@
 /**
  * Loading tokenizers from Hugging Face files: a `tokenizer.json` (the model
  * types muse implements: `BPE` (byte-level as in GPT-2, Llama 3 and Qwen, or
- * SentencePiece-style with byte fallback as in Llama 2, Mistral and Gemma), BERT `WordPiece`, and the
+ * SentencePiece-style with byte fallback as in Llama 2, Mistral and Gemma), SentencePiece `Unigram`
+ * (Viterbi, `unigram-model.ts`), BERT `WordPiece`, and the
  * per-character `WordLevel` that muse's char tokenizer writes), GPT-2's
  * `vocab.json` + `merges.txt`, or BERT's `vocab.txt`, with the special-token
  * roles and flags of `tokenizer_config.json` / `special_tokens_map.json`.
@@ -20,6 +21,7 @@ import { preTokenizerFromJSON } from './pre-tokenizers.js';
 import { CHAR_SPLIT_PATTERN, CharTokenizer, type UnknownCharPolicy } from './char.js';
 import { PostProcessor } from './post-processor.js';
 import { SPECIAL_TOKEN_ROLES } from './types.js';
+import { UnigramModel, UnigramTokenizer } from './unigram-model.js';
 import { WordPieceTokenizer } from './wordpiece.js';
 import type { BertNormalizerOptions } from './bert-pre-tokenizer.js';
 import { readJsonFile } from '../io/json.js';
@@ -194,6 +196,20 @@ export function tokenizerFromJSON(obj: unknown, opts: TokenizerJSONOptions = {})
         postProcessor,
       });
     }
+    case 'Unigram': {
+      const unigram = new UnigramModel(model.vocab, model.unk_id, source);
+      alignAddedIds(addedTokens, unigram.vocab, addedByContent);
+      const lookup = (t: string): number | undefined => addedByContent.get(t) ?? unigram.vocab.get(t);
+      return new UnigramTokenizer(unigram, {
+        ...base,
+        normalizer: normalizerFromJSON(obj.normalizer, source),
+        preTokenizer: preTokenizerFromJSON(obj.pre_tokenizer, source),
+        decoder: decoderFromJSON(obj.decoder, source),
+        decoderJSON: (obj.decoder ?? null),
+        byteFallback: Boolean(model.byte_fallback),
+        postProcessor: PostProcessor.fromJSON(obj.post_processor, lookup, source),
+      });
+    }
     case 'WordPiece': {
       if (!isObject(obj.pre_tokenizer) || obj.pre_tokenizer.type !== 'BertPreTokenizer') unsupported(source, 'WordPiece with pre_tokenizer', obj.pre_tokenizer, 'BertPreTokenizer');
       let normalizer: BertNormalizerOptions | null = null;
@@ -238,7 +254,7 @@ export function tokenizerFromJSON(obj: unknown, opts: TokenizerJSONOptions = {})
       });
     }
     default:
-      throw new FileFormatError(`${source}: model type "${model.type}" is not supported by muse (supported: BPE, WordPiece, WordLevel char tokenizers; Unigram is not implemented)`);
+      throw new FileFormatError(`${source}: model type "${model.type}" is not supported by muse (supported: BPE, Unigram, WordPiece, WordLevel char tokenizers)`);
   }
 }
 

@@ -34,8 +34,10 @@ test('malformed tokenizer.json: bad JSON, no model, unsupported model, bad merge
   fails(() => loadTokenizer(dir), /tokenizer\.json: invalid JSON at line 1/);
   writeFileSync(path, '{"version": "1.0"}');
   fails(() => loadTokenizer(dir), /tokenizer\.json: missing "model"/);
+  writeFileSync(path, JSON.stringify({ model: { type: 'WordPiecePlus', vocab: [] } }));
+  fails(() => loadTokenizer(dir), /tokenizer\.json: model type "WordPiecePlus" is not supported/);
   writeFileSync(path, JSON.stringify({ model: { type: 'Unigram', vocab: [] } }));
-  fails(() => loadTokenizer(dir), /tokenizer\.json: model type "Unigram" is not supported/);
+  fails(() => loadTokenizer(dir), /tokenizer\.json: Unigram model\.vocab must be a non-empty array/);
   fails(() => tokenizerFromJSON({ model: { type: 'BPE', vocab: { a: 0 }, merges: ['a b'] }, pre_tokenizer: { type: 'ByteLevel' } }), /token "b" is not in the vocabulary/);
   fails(() => tokenizerFromJSON({ model: { type: 'BPE', vocab: { a: 0 }, merges: [] }, pre_tokenizer: { type: 'CharDelimiterSplit' } }), /pre_tokenizer "CharDelimiterSplit" is not supported/);
   fails(() => tokenizerFromJSON({ model: { type: 'BPE', vocab: { a: 0 }, merges: [] }, normalizer: { type: 'Precompiled' } }), /normalizer "Precompiled" is not supported/);
