@@ -34,7 +34,7 @@ export interface HFTokenizer {
   disableTruncation(): void;
 }
 interface HFModule {
-  Tokenizer: { fromFile(p: string): HFTokenizer };
+  Tokenizer: { fromFile(p: string): HFTokenizer; fromString(json: string): HFTokenizer };
 }
 
 let oracle: HFModule | null | undefined;
