@@ -2,7 +2,8 @@
  * One measurement of `npm run bench -- lora`, in its own process so that its
  * peak RSS is its own: a Qwen2.5-0.5B-shaped Llama-family model (random
  * weights), LoRA on q/k/v/o + MLP, `steps` timed training steps (forward,
- * backward, AdamW on the adapters) after one warm-up step. Prints one JSON line
+ * backward, AdamW on the adapters) after one warm-up step, with activation
+ * checkpointing when the job says so. Prints one JSON line
  * `{"msPerStep","tokS","peakRssMB","trainable","total"}`.
  *
  *     node --import tsx bench/_lora-child.ts '{"base":"f32"|"q8_0","layers":24,"vocab":151936,"batch":4,"seq":256,"r":16,"steps":2}'
@@ -20,6 +21,7 @@ interface Job {
   seq: number;
   r: number;
   steps: number;
+  gradientCheckpointing?: boolean;
 }
 
 const job = JSON.parse(process.argv[2] ?? '{}') as Job;
@@ -52,6 +54,7 @@ const ids = new Int32Array(n);
 for (let i = 0; i < n; i++) ids[i] = gen.randint(0, job.vocab);
 const x = fromArray(ids, [job.batch, job.seq], 'int32');
 model.train();
+model.gradientCheckpointing = job.gradientCheckpointing === true;
 const step = (): void => {
   model.zeroGrad();
   const { loss } = model.forward(x, { labels: x });

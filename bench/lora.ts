@@ -1,10 +1,11 @@
 /**
- * `npm run bench -- lora [--layers N] [--vocab V] [--batch B] [--seq T] [--r R] [--steps S] [--bases f32,q8_0] [--no-torch]`:
+ * `npm run bench -- lora [--layers N] [--vocab V] [--batch B] [--seq T] [--r R] [--steps S] [--bases f32,q8_0] [--gradient-checkpointing] [--no-torch]`:
  * LoRA training steps (r 16 on q/k/v/o + MLP; forward, backward, AdamW on the
  * adapters) on a Qwen2.5-0.5B-shaped model with random weights (hidden 896,
  * MLP 4864, 14 query / 2 key-value heads, tied embeddings; 24 layers and
  * vocabulary 151,936 by default), batch 4 × 256, with a float32 and a Q8_0
- * frozen base; each in its own process (muse: `_lora-child.ts`; PyTorch:
+ * frozen base, and with activation checkpointing per layer in both engines
+ * when asked (muse `gradientCheckpointing`, torch.utils.checkpoint); each in its own process (muse: `_lora-child.ts`; PyTorch:
  * `torch_lora.py`, a hand-written LoRA on the same shapes, Debian
  * python3-torch, skipped when absent). One JSON line per engine and base:
  * `{"bench":"lora","engine","base","msPerStep","tokS","peakRssMB",…}`.
@@ -31,6 +32,7 @@ export default async function main(args: string[]): Promise<void> {
     seq: Number(arg(args, 'seq', '256')),
     r: Number(arg(args, 'r', '16')),
     steps: Number(arg(args, 'steps', '2')),
+    gradientCheckpointing: args.includes('--gradient-checkpointing'),
   };
   const bases = arg(args, 'bases', 'f32,q8_0').split(',') as ('f32' | 'q8_0')[];
   const py = '/usr/bin/python3';

@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 C=.muse-cache/poet-v2
 run() { # name n_layer n_head n_embd
-  OMP_NUM_THREADS=1 nice -n 10 node bin/muse.js train --config configs/muse-poet-zh.json \
+  OMP_NUM_THREADS=1 nice -n 10 node bin/muse.js train --config configs/muse-poet-zh-v2.json \
     --corpus $C/train.jsonl --val-corpus $C/heldout.jsonl --out runs/study-$1 --overwrite --json --no-progress \
     --model.n_layer "$2" --model.n_head "$3" --model.n_embd "$4" \
     --maxIters 400 --lrDecayIters 400 --warmupIters 40 --minLr 0.002 --evalInterval 100 --evalIters 20 --logInterval 50 \

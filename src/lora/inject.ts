@@ -33,10 +33,18 @@ export const PEFT_DEFAULT_TARGETS: Readonly<Record<string, readonly string[]>> =
 /** Output heads that `all-linear` leaves alone (PEFT excludes the model's output embedding layer). */
 const OUTPUT_HEADS = ['lm_head', 'cls.predictions.decoder'];
 
+/**
+ * PEFT's `target_modules`: a list of module names (exact or dotted suffix),
+ * `'all-linear'`, or — when PEFT's config holds a string — a regular
+ * expression that must match a module's whole dotted path
+ * (`re.fullmatch`), e.g. `.*\.(q_proj|v_proj)` or the patterns Unsloth writes.
+ */
+export type TargetModules = readonly string[] | 'all-linear' | { regex: string };
+
 /** A LoRA configuration (PEFT `LoraConfig` fields this engine supports). */
 export interface LoraConfig extends LoraHyperparameters {
-  /** Module names (PEFT suffix matching) or `'all-linear'`. */
-  targetModules: readonly string[] | 'all-linear';
+  /** Which linear layers get adapters. */
+  targetModules: TargetModules;
 }
 
 /** One adapted layer. */
@@ -70,11 +78,29 @@ function isLinear(m: Module): m is Linear | Conv1D | LlamaLinear {
 }
 
 /**
- * Whether `path` is adapted under PEFT's rules.
- * @param targets names (exact or dotted suffix) or `all-linear`
+ * A PEFT `target_modules` regular expression as a JavaScript one that must
+ * match the whole path (Python's `re.fullmatch`); Python's named groups
+ * `(?P<name>…)` and back-references `(?P=name)` are rewritten.
+ * @throws ConfigError when the expression does not compile
  */
-export function matchesTarget(path: string, targets: readonly string[] | 'all-linear'): boolean {
+export function targetModulesRegExp(regex: string): RegExp {
+  const js = regex.replace(/\(\?P</g, '(?<').replace(/\(\?P=(\w+)\)/g, '\\k<$1>');
+  try {
+    return new RegExp(`^(?:${js})$`);
+  } catch (e) {
+    throw new ConfigError(`LoRA target_modules: the regular expression ${JSON.stringify(regex)} does not compile (${(e as Error).message}); give a list of module names instead`);
+  }
+}
+
+/**
+ * Whether `path` is adapted under PEFT's rules (`check_target_module_exists`):
+ * a list matches a name exactly or as the last dotted parts, a regular
+ * expression the whole path, `all-linear` every linear layer but the output head.
+ * @param targets which layers to adapt
+ */
+export function matchesTarget(path: string, targets: TargetModules): boolean {
   if (targets === 'all-linear') return !OUTPUT_HEADS.some((h) => path === h || path.endsWith(`.${h}`));
+  if ('regex' in targets) return targetModulesRegExp(targets.regex).test(path);
   return targets.some((t) => path === t || path.endsWith(`.${t}`));
 }
 
@@ -82,7 +108,7 @@ export function matchesTarget(path: string, targets: readonly string[] | 'all-li
  * Parses `--target-modules`: `all-linear` or a comma-separated list.
  * @throws ConfigError for an empty list
  */
-export function parseTargetModules(s: string): readonly string[] | 'all-linear' {
+export function parseTargetModules(s: string): TargetModules {
   if (s.trim() === 'all-linear') return 'all-linear';
   const names = s.split(',').map((x) => x.trim()).filter(Boolean);
   if (names.length === 0) throw new ConfigError(`--target-modules: no module names in "${s}"; give e.g. q_proj,v_proj or all-linear`);
@@ -104,8 +130,12 @@ export function injectLora<M extends Module>(model: M, config: LoraConfig, opts:
   const linears = namedModules(model).filter(([, m]) => isLinear(m)) as [string, Linear | Conv1D | LlamaLinear][];
   const chosen = linears.filter(([p]) => matchesTarget(p, config.targetModules));
   const leafNames = [...new Set(linears.map(([p]) => p.split('.').pop()!))];
-  if (config.targetModules !== 'all-linear') {
-    const missing = config.targetModules.filter((t) => !chosen.some(([p]) => p === t || p.endsWith(`.${t}`)));
+  const tm = config.targetModules;
+  if (tm !== 'all-linear' && 'regex' in tm && chosen.length === 0) {
+    throw new ConfigError(`LoRA target_modules /${tm.regex}/ matches no linear layer of this model; its linear layers are at paths like ${linears.slice(0, 3).map(([p]) => p).join(', ')} (or use all-linear)`);
+  }
+  if (tm !== 'all-linear' && !('regex' in tm)) {
+    const missing = tm.filter((t) => !chosen.some(([p]) => p === t || p.endsWith(`.${t}`)));
     if (missing.length) {
       throw new ConfigError(`LoRA target_modules ${missing.join(', ')} match no linear layer of this model; its linear layers are named ${leafNames.join(', ')} (or use all-linear)`);
     }
@@ -144,6 +174,31 @@ export function storeLoraBases(lm: LoraModel, type: GgmlType): void {
     const bias = module.bias;
     lora.setBase({ forward: (x: Tensor): Tensor => storedLinear(x, q, bias) });
     module.weight.data = new Float32Array(0);
+  }
+}
+
+/**
+ * QLoRA's whole frozen base in `type`: the adapted layers' weights as
+ * {@link storeLoraBases} stores them, and every other linear layer whose
+ * weight is frozen (not the output head, which may share the embedding
+ * table) stored the same way and multiplied in place — so a 4- or 8-bit base
+ * costs its stored size, not float32. The float32 copies are released: save
+ * the adapter, not the model.
+ * @param lm the adapted model (after {@link injectLora}, which froze the base)
+ * @param type a storage type of `src/quant/formats.ts` (F16, BF16, Q8_0, Q4_K, …)
+ * @throws ShapeError when a layer's `in` is not a multiple of the type's block size
+ */
+export function storeFrozenBase(lm: LoraModel, type: GgmlType): void {
+  storeLoraBases(lm, type);
+  const adapted = new Set<Module>(lm.layers.map((e) => e.module));
+  for (const [path, m] of namedModules(lm.model)) {
+    if (!isLinear(m) || adapted.has(m) || m.weight.requiresGrad || OUTPUT_HEADS.some((h) => path === h || path.endsWith(`.${h}`))) continue;
+    const fanInFanOut = m instanceof Conv1D;
+    const [inF, outF] = fanInFanOut ? (m.weight.shape as [number, number]) : ([m.weight.shape[1], m.weight.shape[0]] as [number, number]);
+    const q = quantizeMatrix(m.weight.data as Float32Array, outF, inF, type, fanInFanOut);
+    const bias = m.bias;
+    m.forward = (x: Tensor): Tensor => storedLinear(x, q, bias);
+    m.weight.data = new Float32Array(0);
   }
 }
 

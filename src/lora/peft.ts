@@ -12,7 +12,7 @@ import { writeFileAtomic } from '../io/atomic.js';
 import { readJsonFile } from '../io/json.js';
 import { encodeSafetensors, readSafetensors, type StTensor } from '../io/safetensors.js';
 import { replaceDirectory } from '../io/checkpoint.js';
-import type { LoraConfig, LoraModel } from './inject.js';
+import { targetModulesRegExp, type LoraConfig, type LoraModel, type TargetModules } from './inject.js';
 
 /** PEFT's prefix of every saved adapter tensor. */
 export const PEFT_PREFIX = 'base_model.model.';
@@ -80,7 +80,7 @@ export function saveAdapter(dir: string, lm: LoraModel, opts: SaveAdapterOptions
     r: c.r,
     lora_alpha: c.loraAlpha,
     lora_dropout: c.loraDropout,
-    target_modules: c.targetModules === 'all-linear' ? 'all-linear' : [...c.targetModules],
+    target_modules: c.targetModules === 'all-linear' ? 'all-linear' : 'regex' in c.targetModules ? c.targetModules.regex : [...c.targetModules],
     use_rslora: c.useRslora,
     use_dora: false,
     fan_in_fan_out: lm.layers.some((e) => e.fanInFanOut),
@@ -110,7 +110,7 @@ export function saveAdapter(dir: string, lm: LoraModel, opts: SaveAdapterOptions
  * @throws FileFormatError when the file is missing
  * @throws ConfigError naming an unsupported setting (a non-LoRA `peft_type`,
  *   DoRA, `bias` other than none, `modules_to_save`, rank/alpha patterns,
- *   `layers_to_transform`, a regex `target_modules`)
+ *   `layers_to_transform`, a `target_modules` expression that does not compile)
  */
 export function readAdapterConfig(dir: string): { config: LoraConfig; raw: Record<string, unknown> } {
   const path = join(dir, 'adapter_config.json');
@@ -131,11 +131,17 @@ export function readAdapterConfig(dir: string): { config: LoraConfig; raw: Recor
   const r = raw.r ?? 8;
   if (typeof r !== 'number' || !Number.isInteger(r) || r < 1) bad(`r must be a positive integer, got ${JSON.stringify(r)}`);
   const tm = raw.target_modules;
-  let targetModules: readonly string[] | 'all-linear';
+  let targetModules: TargetModules;
   if (tm === 'all-linear') targetModules = 'all-linear';
   else if (Array.isArray(tm) && tm.every((x) => typeof x === 'string')) targetModules = tm;
-  else if (typeof tm === 'string') bad(`target_modules is the regular expression ${JSON.stringify(tm)}; muse supports a list of module names or "all-linear"`);
-  else bad('target_modules is missing; give a list of module names');
+  else if (typeof tm === 'string') {
+    try {
+      targetModulesRegExp(tm);
+    } catch (e) {
+      bad((e as Error).message);
+    }
+    targetModules = { regex: tm };
+  } else bad('target_modules is missing; give a list of module names, a regular expression or "all-linear"');
   const num = (k: string, d: number): number => {
     const v = raw[k] ?? d;
     if (typeof v !== 'number' || !Number.isFinite(v)) bad(`${k} must be a number, got ${JSON.stringify(v)}`);

@@ -49,6 +49,12 @@ export interface TrainRecipe {
     noDecay?: 'default' | 'nanogpt';
     gradClip?: number;
     gradientAccumulationSteps?: number;
+    /**
+     * Activation checkpointing per layer (HF `gradient_checkpointing`): keep
+     * each layer's input only and recompute its activations in the backward
+     * pass (GPT-2 on the autograd path, the Llama family).
+     */
+    gradientCheckpointing?: boolean;
     evalInterval: number;
     evalIters: number;
     earlyStoppingPatience?: number;
@@ -133,7 +139,7 @@ function sectionOf(recipe: Record<string, unknown>, key: string, spec: OverrideS
 export const TRAINING_FIELDS: readonly string[] = [
   'batchSize', 'blockSize', 'maxIters', 'learningRate', 'minLr', 'warmupIters', 'lrDecayIters', 'beta1', 'beta2',
   'weightDecay', 'noDecay', 'gradClip', 'gradientAccumulationSteps', 'evalInterval', 'evalIters',
-  'earlyStoppingPatience', 'seed', 'logInterval', 'mlmProbability', 'groupByLength',
+  'earlyStoppingPatience', 'seed', 'logInterval', 'mlmProbability', 'groupByLength', 'gradientCheckpointing',
 ];
 
 
@@ -147,6 +153,9 @@ function validateRecipe(r: TrainRecipe, path: string): void {
   }
   if (t.noDecay !== undefined && t.noDecay !== 'default' && t.noDecay !== 'nanogpt') {
     throw new ConfigError(`${path}: training.noDecay must be "default" or "nanogpt", got ${JSON.stringify(t.noDecay)}`);
+  }
+  if (t.gradientCheckpointing !== undefined && typeof t.gradientCheckpointing !== 'boolean') {
+    throw new ConfigError(`${path}: training.gradientCheckpointing must be true or false, got ${JSON.stringify(t.gradientCheckpointing)}`);
   }
   if (!(t.learningRate > 0)) throw new ConfigError(`${path}: training.learningRate must be > 0`);
   if (!['char', 'bpe'].includes(r.tokenizer.type)) throw new ConfigError(`${path}: tokenizer.type must be "char" or "bpe"`);

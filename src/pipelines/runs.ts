@@ -126,6 +126,8 @@ export interface FinetuneRunOptions {
   evalInterval?: number;
   weightDecay?: number;
   seed?: number;
+  /** Activation checkpointing per layer (HF `gradient_checkpointing`; causal LMs): less activation memory, one more forward pass per layer. */
+  gradientCheckpointing?: boolean;
   /** Decoding of the held-out endings (default greedy, up to 1.5 × the longest reference + 8 tokens). */
   generationConfig?: GenerationConfig;
   json?: boolean;

@@ -87,6 +87,17 @@ export function noGrad<T>(fn: () => T): T {
   }
 }
 
+/** Run `fn` with gradient recording on (PyTorch `torch.enable_grad()`), e.g. a recomputation inside a backward pass. */
+export function enableGrad<T>(fn: () => T): T {
+  const prev = gradEnabled;
+  gradEnabled = true;
+  try {
+    return fn();
+  } finally {
+    gradEnabled = prev;
+  }
+}
+
 /** True when an op over `inputs` must record a node. */
 export function needsGrad(...inputs: (Tensor | null | undefined)[]): boolean {
   if (!gradEnabled) return false;

@@ -4,7 +4,8 @@
  */
 export { Tensor, type DType, type TensorData, type Operand, type NestedArray } from './tensor.js';
 export { Generator, manualSeed, defaultGenerator } from './random.js';
-export { noGrad, isGradEnabled } from './autograd.js';
+export { noGrad, enableGrad, isGradEnabled } from './autograd.js';
+export { checkpoint } from './checkpoint.js';
 export { clearBufferPool } from './pool.js';
 export { zeros, ones, full, arange, fromArray, tensor, randn, rand, randint } from './ops-creation.js';
 export {

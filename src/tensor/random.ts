@@ -137,6 +137,7 @@ export class Generator {
    * one (native); otherwise this loop does.
    */
   fillDropoutMask(mask: Float32Array, p: number): void {
+    if (randomCapture && !randomCapture.has(this)) randomCapture.set(this, this.getState());
     const n = mask.length;
     const kernel = getBackend().dropoutMask;
     if (kernel && n >= 64) {
@@ -190,6 +191,28 @@ export class Generator {
 }
 
 let globalGenerator = new Generator(0);
+
+// The generators a checkpointed forward drew dropout masks from, with their state before the first draw.
+let randomCapture: Map<Generator, string> | null = null;
+
+/**
+ * Runs `fn` and returns, with its result, the state each generator had
+ * before `fn` first drew a dropout mask from it — what activation
+ * checkpointing (`checkpoint`) restores to draw the same masks again when it
+ * recomputes the forward pass (PyTorch's `preserve_rng_state`).
+ */
+export function captureRandomStates<T>(fn: () => T): { result: T; states: Map<Generator, string> } {
+  const prev = randomCapture;
+  const states = new Map<Generator, string>();
+  randomCapture = states;
+  try {
+    return { result: fn(), states };
+  } finally {
+    randomCapture = prev;
+    // An enclosing capture also needs the states this one saw first.
+    if (prev) for (const [g, s] of states) if (!prev.has(g)) prev.set(g, s);
+  }
+}
 
 /** The default generator used when an op is given none. */
 export function defaultGenerator(): Generator {

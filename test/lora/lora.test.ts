@@ -7,7 +7,7 @@ import { Generator, fromArray, randn, noGrad } from '../../src/tensor/index.js';
 import { LlamaForCausalLM } from '../../src/models/llama/model.js';
 import { GPT } from '../../src/models/gpt2/model.js';
 import {
-  injectLora, loraScaling, matchesTarget, parseTargetModules, readAdapterConfig, storeLoraBases, storedLinear, loraParameters, PEFT_DEFAULT_TARGETS,
+  injectLora, storeFrozenBase, loraScaling, matchesTarget, parseTargetModules, readAdapterConfig, storeLoraBases, storedLinear, loraParameters, PEFT_DEFAULT_TARGETS,
 } from '../../src/lora/index.js';
 import { f32Weight } from '../../src/quant/weight.js';
 import { ConfigError } from '../../src/errors.js';
@@ -25,6 +25,21 @@ test('scaling: alpha/r, rsLoRA alpha/sqrt(r); PEFT default targets', () => {
   assert.ok(matchesTarget('model.layers.0.self_attn.q_proj', ['q_proj']));
   assert.ok(!matchesTarget('model.layers.0.self_attn.xq_proj', ['q_proj']));
   assert.ok(!matchesTarget('lm_head', 'all-linear'));
+  // A string target_modules is a regular expression over the whole path (PEFT's re.fullmatch).
+  assert.ok(matchesTarget('model.layers.0.self_attn.q_proj', { regex: '.*\\.(q_proj|v_proj)' }));
+  assert.ok(!matchesTarget('model.layers.0.self_attn.q_proj', { regex: 'q_proj' }));
+  assert.ok(matchesTarget('model.layers.3.mlp.up_proj', { regex: 'model\\.layers\\.(?P<n>\\d+)\\.mlp\\.up_proj' }));
+});
+
+test('regex target_modules: the pattern Unsloth writes picks q/k/v/o and the MLP; a pattern matching nothing is named', () => {
+  const unsloth =
+    '(?:.*?(?:language|text).*?(?:self_attn|attention|attn|mlp|feed_forward|ffn|dense).*?(?:q_proj|k_proj|v_proj|o_proj|gate_proj|up_proj|down_proj).*?)|' +
+    '(?:\\bmodel\\.layers\\.[\\d]{1,}\\.(?:self_attn|attention|attn|mlp|feed_forward|ffn|dense)\\.(?:(?:q_proj|k_proj|v_proj|o_proj|gate_proj|up_proj|down_proj)))';
+  const lm = injectLora(tinyLlama(), { ...hp, targetModules: { regex: unsloth } });
+  assert.deepEqual(lm.layers.map((e) => e.path.split('.').pop()).sort(), ['down_proj', 'gate_proj', 'k_proj', 'o_proj', 'q_proj', 'up_proj', 'v_proj']);
+  const attnOnly = injectLora(tinyLlama(), { ...hp, targetModules: { regex: '.*self_attn\\.[qv]_proj' } });
+  assert.deepEqual(attnOnly.layers.map((e) => e.path), ['model.layers.0.self_attn.q_proj', 'model.layers.0.self_attn.v_proj']);
+  assert.throws(() => injectLora(tinyLlama(), { ...hp, targetModules: { regex: '.*language_model.*\\.q_proj' } }), /matches no linear layer.*model\.layers\.0/);
 });
 
 test('injection: names, frozen base, A Kaiming-uniform, B zeros, all-linear skips lm_head', () => {
@@ -108,9 +123,42 @@ test('adapter_config.json: unsupported settings are named', () => {
     assert.throws(() => readAdapterConfig(dir), /bias "all"/);
     write({ peft_type: 'IA3' });
     assert.throws(() => readAdapterConfig(dir), /LoRA adapters only/);
-    write({ target_modules: '.*proj' });
-    assert.throws(() => readAdapterConfig(dir), /regular expression/);
+    write({ target_modules: '.*\\.(q_proj|v_proj)' });
+    assert.deepEqual(readAdapterConfig(dir).config.targetModules, { regex: '.*\\.(q_proj|v_proj)' });
+    write({ target_modules: '(q_proj' });
+    assert.throws(() => readAdapterConfig(dir), /adapter_config\.json: LoRA target_modules: the regular expression "\(q_proj" does not compile/);
+    // Every key PEFT 0.19 writes (defaults as save_pretrained leaves them) loads.
+    write({
+      alpha_pattern: {}, auto_mapping: null, base_model_name_or_path: 'Qwen/Qwen2.5-0.5B', corda_config: null, eva_config: null, exclude_modules: null, fan_in_fan_out: false,
+      inference_mode: true, init_lora_weights: true, layer_replication: null, layers_pattern: null, layers_to_transform: null, loftq_config: {}, lora_bias: false,
+      megatron_config: null, megatron_core: 'megatron.core', modules_to_save: null, peft_version: '0.19.1', qalora_group_size: 16, rank_pattern: {}, revision: null,
+      target_parameters: null, task_type: 'CAUSAL_LM', trainable_token_indices: null, use_dora: false, use_qalora: false, use_rslora: false,
+    });
+    assert.deepEqual(readAdapterConfig(dir).config, { r: 8, loraAlpha: 16, loraDropout: 0, useRslora: false, targetModules: ['q_proj'] });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('storeFrozenBase: every frozen linear layer stored (QLoRA base); F32 storage gives the same loss, Q8_0 a close one, and adapters still train', () => {
+  const ids = fromArray(Int32Array.from({ length: 16 }, (_, i) => (i * 5) % 40), [2, 8], 'int32');
+  const lossOf = (type: 'F32' | 'Q8_0' | null): { loss: number; gA: Float32Array; m: LlamaForCausalLM } => {
+    const m = tinyLlama();
+    const lm = injectLora(m, { ...hp, targetModules: ['q_proj', 'v_proj'] }, { gen: new Generator(4) });
+    lm.layers[0].lora.lora_B.weight.data.fill(0.05);
+    if (type) storeFrozenBase(lm, type);
+    m.train();
+    const { loss } = m.forward(ids, { targets: ids });
+    loss!.backward();
+    return { loss: loss!.item(), gA: Float32Array.from(lm.layers[0].lora.lora_A.weight.grad!.data as Float32Array), m };
+  };
+  const plain = lossOf(null);
+  const f32 = lossOf('F32');
+  const q8 = lossOf('Q8_0');
+  assert.ok(Math.abs(f32.loss - plain.loss) < 1e-5, `${f32.loss} vs ${plain.loss}`);
+  assert.ok(Math.abs(q8.loss - plain.loss) < 2e-3 && q8.loss !== plain.loss, `${q8.loss} vs ${plain.loss}`);
+  for (let i = 0; i < plain.gA.length; i++) assert.ok(Math.abs(f32.gA[i] - plain.gA[i]) < 1e-5);
+  // Adapted and non-adapted projections alike hand their float32 copies back; the output head (tied or not) stays.
+  const names = q8.m.namedParameters().filter(([, p]) => p.data.length === 0).map(([n]) => n.split('.').slice(-2).join('.'));
+  assert.deepEqual(names.sort(), ['down_proj.weight', 'gate_proj.weight', 'k_proj.weight', 'o_proj.weight', 'q_proj.weight', 'up_proj.weight', 'v_proj.weight']);
 });

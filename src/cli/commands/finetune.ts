@@ -5,6 +5,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { writeFileAtomic } from '../../io/atomic.js';
 import { fablesToPairs, readCorpus, readPairs, type StoryPair } from '../../data/index.js';
 import { finetune } from '../../models/gpt2/finetune.js';
+import { GGML_TYPES, type GgmlType } from '../../quant/formats.js';
 import { defaultModelFor } from '../../models/bundled.js';
 import { loadCausalLM, modelTypeOf } from '../../models/registry.js';
 import { finetuneSeq2Seq } from '../../models/seq2seq/finetune.js';
@@ -38,6 +39,8 @@ export interface LoraFlags {
   loraDropout: number;
   targetModules?: string;
   useRslora?: boolean;
+  baseDtype?: string;
+  gradientCheckpointing?: boolean;
 }
 
 interface FinetuneFlags extends LoraFlags {
@@ -64,6 +67,19 @@ interface FinetuneFlags extends LoraFlags {
   maxSourceLength?: number;
   maxTargetLength?: number;
   json?: boolean;
+}
+
+/**
+ * `--base-dtype`: the storage type of the frozen base under `--lora`
+ * (f32, f16, bf16, q8_0, q4_0, q5_0, q4_k, q5_k, q6_k).
+ * @throws ConfigError naming the values it takes, or when given without --lora
+ */
+export function loraBaseTypeFromFlags(o: LoraFlags): GgmlType | undefined {
+  if (o.baseDtype === undefined) return undefined;
+  if (!o.lora) throw new ConfigError('--base-dtype sets how the frozen base of --lora is stored; add --lora (full fine-tuning trains float32 weights)');
+  const t = GGML_TYPES.find((x) => x.toLowerCase() === o.baseDtype!.toLowerCase());
+  if (!t) throw new ConfigError(`--base-dtype ${o.baseDtype}: use one of ${GGML_TYPES.map((x) => x.toLowerCase()).join(', ')} (q8_0 or q4_k for QLoRA-style training)`);
+  return t;
 }
 
 /** The LoRA configuration of `--lora …` flags for a model of `modelType` (PEFT's default targets when none are given). */
@@ -142,6 +158,7 @@ function runFlags(o: FinetuneFlags, pairs: StoryPair[]): FinetuneRunOptions {
     learningRate: o.learningRate,
     valFraction: o.valFraction,
     seed: o.seed,
+    gradientCheckpointing: o.gradientCheckpointing,
     json: o.json,
     log: o.json ? (line) => process.stdout.write(line + '\n') : undefined,
   };
@@ -211,6 +228,8 @@ export function register(program: Command): void {
     .option('--lora-dropout <p>', 'dropout on the adapters\' input', float('--lora-dropout'), 0.05)
     .option('--target-modules <names>', 'comma-separated module names (PEFT suffix matching) or all-linear (default: PEFT\'s per architecture, e.g. c_attn for GPT-2, q_proj,v_proj for Llama)')
     .option('--use-rslora', 'rank-stabilised LoRA: scale by alpha/sqrt(r)')
+    .option('--base-dtype <type>', 'with --lora: store the frozen base\'s linear layers as f16, bf16, q8_0, q4_k, … (QLoRA-style; default f32)')
+    .option('--gradient-checkpointing', 'recompute each layer\'s activations in the backward pass: far less memory for one more forward pass per layer (causal LMs)')
     .option('--json', 'print JSON records, ending with one report line')
     .action(async (o: FinetuneFlags) => {
       const pairs = readPairs(o.pairs, { beginningField: o.beginningField, endingField: o.endingField });
@@ -220,6 +239,7 @@ export function register(program: Command): void {
       const interrupt = onInterrupt('saving last/, then scoring the best checkpoint so far');
       const report = await finetune({
         lora: o.lora ? loraConfigFromFlags(o, base.modelType) : undefined,
+        loraBaseType: loraBaseTypeFromFlags(o),
         base,
         ...runFlags(o, pairs),
         signal: interrupt.signal,

@@ -7,7 +7,7 @@ import { estimateTraining } from '../../pipelines/estimate.js';
 import { ConfigError } from '../../errors.js';
 import { overridesFrom, trainingRunIO } from '../overrides.js';
 import { onInterrupt } from '../interrupt.js';
-import { loraConfigFromFlags, type LoraFlags } from './finetune.js';
+import { loraBaseTypeFromFlags, loraConfigFromFlags, type LoraFlags } from './finetune.js';
 import { modelTypeOf } from '../../models/registry.js';
 
 /** A loss for the summary line; "n/a" before the first evaluation (e.g. after Ctrl-C). */
@@ -55,6 +55,8 @@ export function register(program: Command): void {
     .option('--lora-dropout <p>', 'dropout on the adapters\' input', (v) => Number(v), 0.05)
     .option('--target-modules <names>', 'comma-separated module names or all-linear (default: PEFT\'s per architecture)')
     .option('--use-rslora', 'rank-stabilised LoRA: scale by alpha/sqrt(r)')
+    .option('--base-dtype <type>', 'with --lora: store the frozen base\'s linear layers as f16, bf16, q8_0, q4_k, … (QLoRA-style; default f32)')
+    .option('--gradient-checkpointing', 'recompute each layer\'s activations in the backward pass (training.gradientCheckpointing): far less memory for one more forward pass per layer')
     .option('--field <name>', 'JSONL field holding the text (overrides data.field)')
     .requiredOption('--out <dir>', 'output directory (best/, last/, metrics.jsonl, loss.svg)')
     .option('--resume', 'continue from OUT/last')
@@ -70,6 +72,7 @@ export function register(program: Command): void {
       const lora = opts.lora ? loraConfigFromFlags(opts, String(modelTypeOf(initFrom!))) : undefined;
       const overrides = overridesFrom(cmd.args);
       if (opts.field) overrides['data.field'] = JSON.stringify(opts.field);
+      if (opts.gradientCheckpointing) overrides['training.gradientCheckpointing'] = 'true';
       const recipe = loadRecipe(opts.config, overrides);
       const command = ['muse', 'train', ...process.argv.slice(3)].join(' ');
       if (opts.resume) {
@@ -88,6 +91,7 @@ export function register(program: Command): void {
         valCorpus: opts.valCorpus,
         initFrom,
         lora,
+        loraBaseType: loraBaseTypeFromFlags(opts),
         outDir: opts.out,
         resume: opts.resume,
         overwrite: opts.overwrite,

@@ -14,7 +14,8 @@ import { ConfigError } from '../../errors.js';
 import { loadGPT2Dir, requireGPT } from './family.js';
 import type { LoadedCausalLM } from '../loaded.js';
 import { assertFreshRunDir, type FinetuneRunOptions } from '../../pipelines/runs.js';
-import { injectLora, loadAdapter, saveAdapter, type LoraConfig, type LoraModel } from '../../lora/index.js';
+import { injectLora, loadAdapter, saveAdapter, storeFrozenBase, type LoraConfig, type LoraModel } from '../../lora/index.js';
+import type { GgmlType } from '../../quant/formats.js';
 
 /** Options of {@link finetune}. */
 export interface FinetuneOptions extends FinetuneRunOptions {
@@ -27,6 +28,8 @@ export interface FinetuneOptions extends FinetuneRunOptions {
    * learning rate is 1e-3.
    */
   lora?: LoraConfig;
+  /** With `lora`: hold the frozen base's linear layers in this storage type (QLoRA-style, `storeFrozenBase`); default float32. */
+  loraBaseType?: GgmlType;
 }
 
 /** BLEU and ROUGE-L of generated endings against the reference endings. */
@@ -137,6 +140,8 @@ export async function finetune(opts: FinetuneOptions): Promise<FinetuneReport> {
   const maxIters = opts.maxIters ?? Math.max(20, Math.ceil((3 * trainEx.length) / batchSize));
   const loraGen = new Generator(seed + 1);
   const lm: LoraModel | null = opts.lora ? injectLora(model, opts.lora, { gen: loraGen }) : null;
+  if (lm && opts.loraBaseType && opts.loraBaseType !== 'F32') storeFrozenBase(lm, opts.loraBaseType);
+  model.gradientCheckpointing = opts.gradientCheckpointing === true;
   const lr = opts.learningRate ?? (lm ? 1e-3 : 1e-4);
   const recipeJson = JSON.stringify({ recipe: { data: { script: base.script } }, finetunedFrom: base.dir, ...(lm ? { lora: lm.config } : {}) }, null, 2) + '\n';
   const trainer = new Trainer({

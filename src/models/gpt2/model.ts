@@ -8,6 +8,7 @@ import {
   gelu,
   scaledDotProductAttention,
   matmul,
+  checkpoint,
 } from '../../tensor/index.js';
 import { Module } from '../../nn/module.js';
 import { Conv1D, Dropout, Embedding, LayerNorm } from '../../nn/layers.js';
@@ -162,6 +163,13 @@ export class GPT extends Module implements CausalLM {
    * which every backend has (tests compare the two).
    */
   fusedTrain = true;
+  /**
+   * Activation checkpointing on the autograd path (HF
+   * `gradient_checkpointing_enable()`): each block keeps only its input and
+   * recomputes its activations in the backward pass (`checkpoint`, dropout
+   * masks replayed). The fused path keeps its own buffers and ignores it.
+   */
+  gradientCheckpointing = false;
   /** The generator of initialisation and of every Dropout module (the fused path draws its masks from it too). */
   private readonly generator: Generator;
   readonly transformer: GPTTransformer;
@@ -350,8 +358,11 @@ export class GPT extends Module implements CausalLM {
     const tr = this.transformer;
     let x = tr.wte.forward(ids).add(tr.wpe.forward(positions));
     x = tr.drop.forward(x);
+    const recompute = this.gradientCheckpointing && this.training && isGradEnabled() && !cache;
     for (let i = 0; i < tr.h.length; i++) {
-      x = tr.h[i].forward(x, cache ? { cache, layer: i, attentionMask: attentionMask ?? null } : undefined);
+      const block = tr.h[i];
+      if (recompute) x = checkpoint((h) => block.forward(h), x, block.parameters().filter((p) => p.requiresGrad));
+      else x = block.forward(x, cache ? { cache, layer: i, attentionMask: attentionMask ?? null } : undefined);
     }
     return tr.ln_f.forward(x);
   }

@@ -10,7 +10,8 @@ import { readCorpus, BLANK_LINE, toSimplified, toTraditional } from '../../data/
 import { encodeTextStream, fileBytes, LARGE_TEXT_FILE_BYTES, readTextChunks, TokenBuffer, type TokenIds } from '../../data/token-stream.js';
 import { getBatch } from '../../data/lm-batches.js';
 import { CharTokenizer, ByteLevelBPETokenizer, loadTokenizer, type Tokenizer } from '../../tokenizers/index.js';
-import { injectLora, loadAdapterWeights, readAdapterResumeState, saveAdapter, type LoraConfig, type LoraModel } from '../../lora/index.js';
+import { injectLora, loadAdapterWeights, readAdapterResumeState, saveAdapter, storeFrozenBase, type LoraConfig, type LoraModel } from '../../lora/index.js';
+import type { GgmlType } from '../../quant/formats.js';
 import { ConfigError } from '../../errors.js';
 import { assertFreshRunDir, resumeState } from '../../pipelines/runs.js';
 import { recipeTrainerOptions, type TrainRecipe } from '../../pipelines/recipe.js';
@@ -44,6 +45,8 @@ export interface PretrainOptions {
    * `resume` continues the adapter in `last/` over the same base.
    */
   lora?: LoraConfig;
+  /** With `lora`: hold the frozen base's linear layers in this storage type (QLoRA-style, `storeFrozenBase`); default float32. */
+  loraBaseType?: GgmlType;
   /** Output directory: `best/`, `last/` (HF model directories), `metrics.jsonl`, `loss.svg`. */
   outDir: string;
   /** Continue from `outDir/last`. */
@@ -264,6 +267,8 @@ export async function pretrain(opts: PretrainOptions): Promise<TrainSummary & { 
   const loraGen = new Generator(seed + 3);
   const lm: LoraModel | null = opts.lora ? injectLora(model, opts.lora, { gen: loraGen }) : null;
   if (lm && resuming) loadAdapterWeights(lastDir, lm);
+  if (lm && opts.loraBaseType && opts.loraBaseType !== 'F32') storeFrozenBase(lm, opts.loraBaseType);
+  model.gradientCheckpointing = tr.gradientCheckpointing === true;
   model.train();
   const batchGen = new Generator(seed + 1);
   const B = tr.batchSize;

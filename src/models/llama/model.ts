@@ -1,4 +1,4 @@
-import { Tensor, Generator, fromArray, noGrad, crossEntropy, matmul, ones } from '../../tensor/index.js';
+import { Tensor, Generator, fromArray, noGrad, crossEntropy, matmul, ones, checkpoint, isGradEnabled } from '../../tensor/index.js';
 import { Module } from '../../nn/module.js';
 import { Embedding } from '../../nn/layers.js';
 import { ShapeError } from '../../errors.js';
@@ -183,6 +183,13 @@ export class LlamaForCausalLM extends Module implements CausalLM {
    * path (tests compare the two).
    */
   fastDecode = true;
+  /**
+   * Activation checkpointing in training (HF `gradient_checkpointing_enable()`):
+   * each decoder layer keeps only its input and recomputes its activations in
+   * the backward pass (`checkpoint`), trading one more forward pass per layer
+   * for activation memory of one layer instead of all of them.
+   */
+  gradientCheckpointing = false;
   /** The native decoder over this model's parameters, rebuilt when a parameter's storage changes. */
   private fastState: LlamaFastState | null = null;
 
@@ -293,7 +300,10 @@ export class LlamaForCausalLM extends Module implements CausalLM {
     const { cos, sin } = ropeTables(ropeInvFreq(this.config, maxPos), positions);
     const ctx: PassContext = { cos, sin, cache, attentionMask };
     let x = this.model.embed_tokens.forward(ids);
-    for (const layer of this.model.layers) x = layer.forward(x, ctx);
+    const recompute = this.gradientCheckpointing && this.training && isGradEnabled() && !cache;
+    for (const layer of this.model.layers) {
+      x = recompute ? checkpoint((h) => layer.forward(h, ctx), x, layer.parameters().filter((p) => p.requiresGrad)) : layer.forward(x, ctx);
+    }
     return this.model.norm.forward(x);
   }
 
