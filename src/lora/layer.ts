@@ -13,8 +13,10 @@
  * or a stored half/quantized {@link QuantizedWeight} (QLoRA-style, Dettmers
  * et al. 2023), multiplied in place by {@link storedLinear}.
  */
-import { Tensor, Generator, linear, dropout, fromArray, matmul, noGrad } from '../tensor/index.js';
+import { Tensor, Generator, linear, fromArray, matmul, noGrad } from '../tensor/index.js';
 import { needsGrad, record } from '../tensor/autograd.js';
+import { gemm } from '../tensor/ops-linalg.js';
+import { allocF32 } from '../tensor/pool.js';
 import { Module } from '../nn/module.js';
 import { ConfigError, ShapeError } from '../errors.js';
 import { dequantizeRow, rowBytes } from '../quant/formats.js';
@@ -82,6 +84,59 @@ export function storedLinear(x: Tensor, w: QuantizedWeight, bias: Tensor | null)
   return res;
 }
 
+/**
+ * The adapter's first half with its dropout fused in: `dropout(x, p)·Aᵀ`,
+ * `x` `[..., in]`, `A` `[r, in]` → `[..., r]` — the same numbers as
+ * `linear(dropout(x, p, true, gen), A)` (one mask drawn from `gen`, kept
+ * values scaled by 1/(1−p)). The mask is kept as one byte per element and the
+ * dropped input is rebuilt in the backward pass, so the layer holds on to `x`
+ * (which the layer's other adapters share) instead of two float32 arrays of
+ * its size (mask and dropped copy): for a 0.5 B model at 4 × 256 tokens that
+ * is about 40 MB per decoder layer.
+ * @throws ShapeError when the last axis of `x` is not A's `in`
+ */
+export function dropoutLinear(x: Tensor, p: number, gen: Generator, A: Tensor): Tensor {
+  const [r, inF] = A.shape as [number, number];
+  if (x.shape[x.shape.length - 1] !== inF) throw new ShapeError(`dropoutLinear: input [${x.shape.join(', ')}] must end in ${inF} (A is [${r}, ${inF}])`);
+  const n = x.size;
+  const rows = n / inF;
+  const xd = x.data as Float32Array;
+  const keep = 1 / (1 - p);
+  const xin = allocF32(n);
+  gen.fillDropoutMask(xin, p);
+  const kept = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    const m = xin[i];
+    kept[i] = m !== 0 ? 1 : 0;
+    xin[i] = xd[i] * m;
+  }
+  const out = allocF32(rows * r);
+  gemm({ a: xin, b: A.data as Float32Array, c: out, m: rows, n: r, k: inF, transA: false, transB: true });
+  const res = new Tensor(out, [...x.shape.slice(0, -1), r]);
+  if (needsGrad(x, A)) {
+    const xGrad = x.requiresGrad;
+    const aGrad = A.requiresGrad;
+    const ad = A.data as Float32Array;
+    record(res, [x, A], (g) => {
+      let dx: Float32Array | null = null;
+      let dA: Float32Array | null = null;
+      if (aGrad) {
+        const again = allocF32(n);
+        for (let i = 0; i < n; i++) again[i] = kept[i] ? xd[i] * keep : 0;
+        dA = allocF32(r * inF);
+        gemm({ a: g, b: again, c: dA, m: r, n: inF, k: rows, transA: true, transB: false });
+      }
+      if (xGrad) {
+        dx = allocF32(n);
+        gemm({ a: g, b: ad, c: dx, m: rows, n: inF, k: r, transA: false, transB: false });
+        for (let i = 0; i < n; i++) dx[i] = kept[i] ? dx[i] * keep : 0;
+      }
+      return [dx, dA];
+    });
+  }
+  return res;
+}
+
 /** What {@link LoraLinear} needs from the frozen layer it wraps. */
 export interface LoraBase {
   /** The frozen forward pass `[..., in]` → `[..., out]`. */
@@ -144,8 +199,9 @@ export class LoraLinear extends Module {
     const y = baseOut ?? this.base.forward(x);
     if (!this.enabled) return y;
     const training = this.owner ? this.owner.training : this.training;
-    const xin = training && this.hyper.loraDropout > 0 ? dropout(x, this.hyper.loraDropout, true, this.gen) : x;
-    const h = linear(linear(xin, this.lora_A.weight, null, { weightLayout: 'outIn' }), this.lora_B.weight, null, { weightLayout: 'outIn' });
+    const p = this.hyper.loraDropout;
+    const t = training && p > 0 ? dropoutLinear(x, p, this.gen, this.lora_A.weight) : linear(x, this.lora_A.weight, null, { weightLayout: 'outIn' });
+    const h = linear(t, this.lora_B.weight, null, { weightLayout: 'outIn' });
     return y.add(h.mul(this.scaling));
   }
 

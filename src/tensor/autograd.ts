@@ -18,7 +18,7 @@ import { allocZeroF32, releaseF32, withPool } from './pool.js';
  * `released` is set, so the tensors it produced can tell that their graph is gone.
  */
 export interface GradNode {
-  parents: Tensor[];
+  parents: ParentRef[];
   backward: (grads: (Float32Array | null)[]) => GradValue[];
   readonly nOut: number;
   released: boolean;
@@ -59,6 +59,28 @@ export class BlockGrad {
       for (let i = 0; i < block; i++) dst[d0 + i] += g[s0 + i];
     }
   }
+}
+
+/**
+ * What a node holds of an input that is itself an op's output: its place in
+ * the graph, not the tensor. Holding the tensor would keep its data alive
+ * until the backward pass even when no backward closure needs it (PyTorch's
+ * graph, too, links `grad_fn`s and keeps only the tensors ops save), so an
+ * intermediate result lives only as long as an op saved it.
+ */
+export interface GraphRef {
+  readonly _node: GradNode;
+  readonly _outIndex: number;
+  readonly requiresGrad: true;
+  readonly grad: null;
+}
+
+/** An input of a node: a leaf tensor (which receives `.grad`), or a {@link GraphRef} to an op's output. */
+export type ParentRef = Tensor | GraphRef;
+
+function parentRef(t: Tensor): ParentRef {
+  const node = t._node;
+  return node ? { _node: node, _outIndex: t._outIndex, requiresGrad: true, grad: null } : t;
 }
 
 /** What a backward closure returns per parent. */
@@ -107,13 +129,13 @@ export function needsGrad(...inputs: (Tensor | null | undefined)[]): boolean {
 
 /** Attach a single-output node to `out` (call only when {@link needsGrad} said so). */
 export function record(out: Tensor, parents: Tensor[], backward: (grad: Float32Array) => GradValue[]): Tensor {
-  out._setNode({ parents, backward: (gs) => backward(gs[0] as Float32Array), nOut: 1, released: false }, 0);
+  out._setNode({ parents: parents.map(parentRef), backward: (gs) => backward(gs[0] as Float32Array), nOut: 1, released: false }, 0);
   return out;
 }
 
 /** Attach one node producing all of `outs` (e.g. split): its backward sees every output's gradient at once. */
 export function recordMulti(outs: Tensor[], parents: Tensor[], backward: GradNode['backward']): void {
-  const node: GradNode = { parents, backward, nOut: outs.length, released: false };
+  const node: GradNode = { parents: parents.map(parentRef), backward, nOut: outs.length, released: false };
   outs.forEach((t, i) => t._setNode(node, i));
 }
 
@@ -205,7 +227,7 @@ export function runBackward(root: Tensor, grad?: Tensor): void {
 
   const grads = new Map<GradNode, (Entry | null)[]>();
   // The gradient buffer already collected for `t` (made dense and owned), or null.
-  const currentGrad = (t: Tensor): Float32Array | null => {
+  const currentGrad = (t: ParentRef): Float32Array | null => {
     const node = t._node;
     if (!node) return t.grad ? (t.grad.data as Float32Array) : null;
     const e = grads.get(node)?.[t._outIndex];
@@ -216,10 +238,10 @@ export function runBackward(root: Tensor, grad?: Tensor): void {
     }
     return e.g;
   };
-  const deliver = (t: Tensor, g: Float32Array, owned: boolean): void => {
+  const deliver = (t: ParentRef, g: Float32Array, owned: boolean): void => {
     const node = t._node;
     if (!node) {
-      deliverLeaf(t, g, owned);
+      deliverLeaf(t as Tensor, g, owned);
       return;
     }
     let slots = grads.get(node);
@@ -251,8 +273,8 @@ export function runBackward(root: Tensor, grad?: Tensor): void {
 function sweep(
   order: GradNode[],
   grads: Map<GradNode, (Entry | null)[]>,
-  deliver: (t: Tensor, g: Float32Array, owned: boolean) => void,
-  currentGrad: (t: Tensor) => Float32Array | null,
+  deliver: (t: ParentRef, g: Float32Array, owned: boolean) => void,
+  currentGrad: (t: ParentRef) => Float32Array | null,
 ): void {
   for (let i = order.length - 1; i >= 0; i--) {
     const node = order[i];

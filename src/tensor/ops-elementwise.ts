@@ -59,6 +59,15 @@ export function binaryRaw(
   return out;
 }
 
+/**
+ * The shape an input's gradient takes, or null when it needs none. Backward
+ * closures keep this instead of the input tensor, whose data would otherwise
+ * stay alive until the backward pass.
+ */
+function gradShape(t: Tensor): readonly number[] | null {
+  return t.requiresGrad ? t.shape : null;
+}
+
 function binaryOp(op: BinaryOp, name: string, x: Operand, y: Operand): { a: Tensor; b: Tensor; outShape: number[]; out: Float32Array } {
   const a = asTensor(x);
   const b = asTensor(y);
@@ -72,10 +81,8 @@ export function add(x: Operand, y: Operand): Tensor {
   const { a, b, outShape, out } = binaryOp('add', 'add', x, y);
   const res = new Tensor(out, outShape);
   if (needsGrad(a, b)) {
-    record(res, [a, b], (g) => [
-      a.requiresGrad ? sumToShape(g, outShape, a.shape) : null,
-      b.requiresGrad ? sumToShape(g, outShape, b.shape) : null,
-    ]);
+    const [ga, gb] = [gradShape(a), gradShape(b)];
+    record(res, [a, b], (g) => [ga && sumToShape(g, outShape, ga), gb && sumToShape(g, outShape, gb)]);
   }
   return res;
 }
@@ -85,10 +92,8 @@ export function sub(x: Operand, y: Operand): Tensor {
   const { a, b, outShape, out } = binaryOp('sub', 'sub', x, y);
   const res = new Tensor(out, outShape);
   if (needsGrad(a, b)) {
-    record(res, [a, b], (g) => [
-      a.requiresGrad ? sumToShape(g, outShape, a.shape) : null,
-      b.requiresGrad ? sumToShape(scaled(g, -1), outShape, b.shape) : null,
-    ]);
+    const [ga, gb] = [gradShape(a), gradShape(b)];
+    record(res, [a, b], (g) => [ga && sumToShape(g, outShape, ga), gb && sumToShape(scaled(g, -1), outShape, gb)]);
   }
   return res;
 }
@@ -98,9 +103,13 @@ export function mul(x: Operand, y: Operand): Tensor {
   const { a, b, outShape, out } = binaryOp('mul', 'mul', x, y);
   const res = new Tensor(out, outShape);
   if (needsGrad(a, b)) {
+    // Each side's gradient needs the other side's values: keep only those that will be used.
+    const [ga, gb] = [gradShape(a), gradShape(b)];
+    const [ad, as] = gb ? [floatData(a), a.shape] : [null, null];
+    const [bd, bs] = ga ? [floatData(b), b.shape] : [null, null];
     record(res, [a, b], (g) => [
-      a.requiresGrad ? sumToShape(binaryRaw('mul', g, outShape, floatData(b), b.shape, outShape), outShape, a.shape) : null,
-      b.requiresGrad ? sumToShape(binaryRaw('mul', g, outShape, floatData(a), a.shape, outShape), outShape, b.shape) : null,
+      ga && sumToShape(binaryRaw('mul', g, outShape, bd!, bs!, outShape), outShape, ga),
+      gb && sumToShape(binaryRaw('mul', g, outShape, ad!, as!, outShape), outShape, gb),
     ]);
   }
   return res;
@@ -270,12 +279,10 @@ export function where(cond: Tensor, x: Operand, y: Operand): Tensor {
   }
   const res = new Tensor(out, outShape);
   if (needsGrad(a, b)) {
+    const [sa, sb] = [gradShape(a), gradShape(b)];
     record(res, [a, b], (g) => {
       const ga = mulBuf(g, c);
-      return [
-        a.requiresGrad ? sumToShape(ga, outShape, a.shape) : null,
-        b.requiresGrad ? sumToShape(binaryRaw('sub', g, outShape, ga, outShape, outShape), outShape, b.shape) : null,
-      ];
+      return [sa && sumToShape(ga, outShape, sa), sb && sumToShape(binaryRaw('sub', g, outShape, ga, outShape, outShape), outShape, sb)];
     });
   }
   return res;

@@ -78,18 +78,24 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
     gemm({ a: ad, b: bd, c: out, m: rows, n, k, transA: false, transB });
     const res = new Tensor(out, outShape);
     if (needsGrad(a, b)) {
+      // Keep an operand's values only if the other's gradient needs them, and never the tensors themselves.
+      const aShape = a.requiresGrad ? a.shape : null;
+      const aSize = a.size;
+      const bGrad = b.requiresGrad;
+      const bKeep = aShape ? bd : null;
+      const aKeep = bGrad ? ad : null;
       record(res, [a, b], (g) => {
         let da: Float32Array | null = null;
         let db: Float32Array | null = null;
-        if (a.requiresGrad) {
+        if (aShape) {
           da = allocF32(rows * k);
-          gemm({ a: g, b: bd, c: da, m: rows, n: k, k: n, transA: false, transB: !transB });
-          if (da.length !== a.size) da = sumToShape(da, [...outBatch, m, k], a.shape);
+          gemm({ a: g, b: bKeep!, c: da, m: rows, n: k, k: n, transA: false, transB: !transB });
+          if (da.length !== aSize) da = sumToShape(da, [...outBatch, m, k], aShape);
         }
-        if (b.requiresGrad) {
+        if (bGrad) {
           db = allocF32(k * n);
-          if (!transB) gemm({ a: ad, b: g, c: db, m: k, n, k: rows, transA: true, transB: false });
-          else gemm({ a: g, b: ad, c: db, m: n, n: k, k: rows, transA: true, transB: false });
+          if (!transB) gemm({ a: aKeep!, b: g, c: db, m: k, n, k: rows, transA: true, transB: false });
+          else gemm({ a: g, b: aKeep!, c: db, m: n, n: k, k: rows, transA: true, transB: false });
         }
         return [da, db];
       });
@@ -110,10 +116,16 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
   gemm({ a: A.data, b: B.data, c: out, batch: nb, m, n, k, transA, transB, aBatchStride: A.stride, bBatchStride: B.stride, cBatchStride: cStride });
   const res = new Tensor(out, outShape);
   if (needsGrad(a, b)) {
+    const aShape = a.requiresGrad ? a.shape : null;
+    const bShape = b.requiresGrad ? b.shape : null;
+    const Bk = aShape ? B : null;
+    const Ak = bShape ? A : null;
     record(res, [a, b], (g) => {
       let da: Float32Array | null = null;
       let db: Float32Array | null = null;
-      if (a.requiresGrad) {
+      const B = Bk!;
+      const A = Ak!;
+      if (aShape) {
         const full = allocF32(nb * aR * aC);
         const common = { batch: nb, cBatchStride: aR * aC };
         if (!transA) {
@@ -121,9 +133,9 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
         } else {
           gemm({ ...common, a: B.data, b: g, c: full, m: k, n: m, k: n, transA: transB, transB: true, aBatchStride: B.stride, bBatchStride: cStride });
         }
-        da = sumToShape(full, [...outBatch, aR, aC], a.shape);
+        da = sumToShape(full, [...outBatch, aR, aC], aShape);
       }
-      if (b.requiresGrad) {
+      if (bShape) {
         const full = allocF32(nb * bR * bC);
         const common = { batch: nb, cBatchStride: bR * bC };
         if (!transB) {
@@ -131,7 +143,7 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
         } else {
           gemm({ ...common, a: g, b: A.data, c: full, m: n, n: k, k: m, transA: true, transB: transA, aBatchStride: cStride, bBatchStride: A.stride });
         }
-        db = sumToShape(full, [...outBatch, bR, bC], b.shape);
+        db = sumToShape(full, [...outBatch, bR, bC], bShape);
       }
       return [da, db];
     });
@@ -178,20 +190,24 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null, op
   gemm({ a: xd, b: wd, c: out, m: rows, n: outF, k: inF, transA: false, transB: transW, beta: bias ? 1 : 0 });
   const res = new Tensor(out, [...x.shape.slice(0, -1), outF]);
   if (needsGrad(x, weight, bias)) {
+    // The input's values are kept only for the weight's gradient: a frozen layer (LoRA's base) keeps none of x.
+    const xGrad = x.requiresGrad;
+    const xKeep = weight.requiresGrad ? xd : null;
+    const biasGrad = bias !== null && bias.requiresGrad;
     record(res, bias ? [x, weight, bias] : [x, weight], (g) => {
       let dx: Float32Array | null = null;
       let dw: Float32Array | null = null;
       let db: Float32Array | null = null;
-      if (x.requiresGrad) {
+      if (xGrad) {
         dx = allocF32(rows * inF);
         gemm({ a: g, b: wd, c: dx, m: rows, n: inF, k: outF, transA: false, transB: !transW });
       }
-      if (weight.requiresGrad) {
+      if (xKeep) {
         dw = allocF32(inF * outF);
-        if (transW) gemm({ a: g, b: xd, c: dw, m: outF, n: inF, k: rows, transA: true, transB: false });
-        else gemm({ a: xd, b: g, c: dw, m: inF, n: outF, k: rows, transA: true, transB: false });
+        if (transW) gemm({ a: g, b: xKeep, c: dw, m: outF, n: inF, k: rows, transA: true, transB: false });
+        else gemm({ a: xKeep, b: g, c: dw, m: inF, n: outF, k: rows, transA: true, transB: false });
       }
-      if (bias && bias.requiresGrad) {
+      if (biasGrad) {
         db = allocF32(outF);
         be().reduce('sum', g, db, 1, rows, outF);
       }

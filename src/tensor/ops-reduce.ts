@@ -36,7 +36,10 @@ export function sum(x: Tensor, dim?: number | number[], keepDim = false): Tensor
   let r = sumToShape(xd, xf.shape, kept);
   if (r === xd) r = xd.slice();
   const res = new Tensor(r, out);
-  if (needsGrad(xf)) record(res, [xf], (g) => [broadcastTo(g, kept, xf.shape)]);
+  if (needsGrad(xf)) {
+    const xShape = xf.shape; // the shape only: the input's data is not needed by the backward
+    record(res, [xf], (g) => [broadcastTo(g, kept, xShape)]);
+  }
   return res;
 }
 
@@ -49,7 +52,10 @@ export function mean(x: Tensor, dim?: number | number[], keepDim = false): Tenso
   const xd = xf.data as Float32Array;
   const r = scaled(sumToShape(xd, xf.shape, kept), 1 / n);
   const res = new Tensor(r, out);
-  if (needsGrad(xf)) record(res, [xf], (g) => [scaled(broadcastTo(g, kept, xf.shape), 1 / n)]);
+  if (needsGrad(xf)) {
+    const xShape = xf.shape;
+    record(res, [xf], (g) => [scaled(broadcastTo(g, kept, xShape), 1 / n)]);
+  }
   return res;
 }
 

@@ -84,11 +84,13 @@ export function permute(x: Tensor, dims: readonly number[]): Tensor {
   const shape = p.map((d) => x.shape[d]);
   const res = new Tensor(gather(x, 0, p.map((d) => st[d]), shape), shape);
   if (needsGrad(x)) {
+    // Backward closures keep shapes, never the input tensor (its data would stay alive until backward).
+    const xShape = [...x.shape];
     record(res, [x], (g) => {
       const inv = new Array<number>(r);
       p.forEach((d, i) => (inv[d] = i));
       const gs = stridesOf(shape);
-      return [gather(new Tensor(g, shape), 0, inv.map((i) => gs[i]), [...x.shape]) as Float32Array];
+      return [gather(new Tensor(g, shape), 0, inv.map((i) => gs[i]), xShape) as Float32Array];
     });
   }
   return res;
@@ -130,7 +132,8 @@ export function narrow(x: Tensor, dim: number, start: number, length: number): T
   const shape = x.shape.map((v, i) => (i === d ? length : v));
   const res = new Tensor(gather(x, s * st[d], st, shape), shape);
   if (needsGrad(x)) {
-    record(res, [x], (g) => [new BlockGrad(g, sizeOf(x.shape.slice(0, d)), length, size, s, st[d])]);
+    const outer = sizeOf(x.shape.slice(0, d));
+    record(res, [x], (g) => [new BlockGrad(g, outer, length, size, s, st[d])]);
   }
   return res;
 }
@@ -158,9 +161,10 @@ export function slice(x: Tensor, dim: number, start?: number, end?: number, step
   const strides = st.map((v, i) => (i === d ? v * step : v));
   const res = new Tensor(gather(x, s * st[d], strides, shape), shape);
   if (needsGrad(x)) {
+    const xSize = x.size;
+    const outer = sizeOf(x.shape.slice(0, d));
     record(res, [x], (g) => {
-      const dx = allocZeroF32(x.size);
-      const outer = sizeOf(x.shape.slice(0, d));
+      const dx = allocZeroF32(xSize);
       const inner = st[d];
       for (let o = 0; o < outer; o++) {
         for (let j = 0; j < len; j++) {
@@ -203,12 +207,11 @@ export function concat(ts: readonly Tensor[], dim = 0): Tensor {
   }
   const res = new Tensor(out, shape);
   if (needsGrad(...ts)) {
+    const lens = ts.map((t) => (t.requiresGrad ? t.shape[d] : -1));
     record(res, [...ts], (g) => {
       const gt = new Tensor(g, shape);
       const st = stridesOf(shape);
-      return ts.map((t, i) =>
-        t.requiresGrad ? (gather(gt, starts[i] * st[d], st, shape.map((v, j) => (j === d ? t.shape[d] : v))) as Float32Array) : null,
-      );
+      return lens.map((len, i) => (len >= 0 ? (gather(gt, starts[i] * st[d], st, shape.map((v, j) => (j === d ? len : v))) as Float32Array) : null));
     });
   }
   return res;
@@ -264,8 +267,9 @@ export function split(x: Tensor, sizeOrSections: number | readonly number[], dim
   if (needsGrad(x)) {
     // One node for all chunks: the backward places every chunk's gradient
     // into one buffer (a concat), instead of one zero-padded buffer per chunk.
+    const xSize = x.size;
     recordMulti(outs, [x], (gs) => {
-      const dx = allocZeroF32(x.size);
+      const dx = allocZeroF32(xSize);
       gs.forEach((g, i) => {
         if (g) placeBlock(dx, g, outer, sections[i], n, starts[i], inner);
       });
@@ -292,7 +296,10 @@ export function expand(x: Tensor, shape: readonly number[]): Tensor {
     return t;
   });
   const res = new Tensor(broadcastTo(x.data, x.shape, target), target);
-  if (needsGrad(x)) record(res, [x], (g) => [sumToShape(g, target, x.shape)]);
+  if (needsGrad(x)) {
+    const xShape = x.shape;
+    record(res, [x], (g) => [sumToShape(g, target, xShape)]);
+  }
   return res;
 }
 
@@ -329,8 +336,9 @@ export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
   }
   const res = new Tensor(out, shape);
   if (needsGrad(x)) {
+    const xSize = x.size;
     record(res, [x], (g) => {
-      const dx = allocZeroF32(x.size);
+      const dx = allocZeroF32(xSize);
       for (let o = 0; o < outer; o++) be().embeddingBackward(g.subarray(o * n * inner), ids, dx.subarray(o * size * inner), n, inner);
       return [dx];
     });

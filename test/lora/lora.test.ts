@@ -3,11 +3,12 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Generator, fromArray, randn, noGrad } from '../../src/tensor/index.js';
+import { Generator, fromArray, randn, noGrad, linear, dropout } from '../../src/tensor/index.js';
+import { gradcheck, rnd } from '../tensor/gradcheck.js';
 import { LlamaForCausalLM } from '../../src/models/llama/model.js';
 import { GPT } from '../../src/models/gpt2/model.js';
 import {
-  injectLora, storeFrozenBase, loraScaling, matchesTarget, parseTargetModules, readAdapterConfig, storeLoraBases, storedLinear, loraParameters, PEFT_DEFAULT_TARGETS,
+  injectLora, storeFrozenBase, dropoutLinear, loraScaling, matchesTarget, parseTargetModules, readAdapterConfig, storeLoraBases, storedLinear, loraParameters, PEFT_DEFAULT_TARGETS,
 } from '../../src/lora/index.js';
 import { f32Weight } from '../../src/quant/weight.js';
 import { ConfigError } from '../../src/errors.js';
@@ -161,4 +162,15 @@ test('storeFrozenBase: every frozen linear layer stored (QLoRA base); F32 storag
   // Adapted and non-adapted projections alike hand their float32 copies back; the output head (tied or not) stays.
   const names = q8.m.namedParameters().filter(([, p]) => p.data.length === 0).map(([n]) => n.split('.').slice(-2).join('.'));
   assert.deepEqual(names.sort(), ['down_proj.weight', 'gate_proj.weight', 'k_proj.weight', 'o_proj.weight', 'q_proj.weight', 'up_proj.weight', 'v_proj.weight']);
+});
+
+test('dropoutLinear equals linear(dropout(x)) value for value, and its gradients match finite differences', () => {
+  const x = randn([3, 5, 8], new Generator(1));
+  const A = randn([4, 8], new Generator(2));
+  const fused = dropoutLinear(x, 0.3, new Generator(7), A);
+  const plain = linear(dropout(x, 0.3, true, new Generator(7)), A, null, { weightLayout: 'outIn' });
+  assert.deepEqual(Array.from(fused.data), Array.from(plain.data));
+  assert.deepEqual(fused.shape, [3, 5, 4]);
+  gradcheck('dropoutLinear', (xx, aa) => dropoutLinear(xx, 0.3, new Generator(7), aa), [rnd([2, 8], 3), rnd([4, 8], 4)]);
+  assert.throws(() => dropoutLinear(randn([2, 7]), 0.3, new Generator(1), A), /must end in 8/);
 });

@@ -38,9 +38,13 @@ export function rmsNorm(x: Tensor, weight: Tensor, eps: number): Tensor {
   }
   const res = new Tensor(out, x.shape);
   if (needsGrad(x, weight)) {
+    // Closures keep flags and sizes, not the tensors (whose data would otherwise outlive the forward pass).
+    const xGrad = x.requiresGrad;
+    const wGrad = weight.requiresGrad;
+    const xSize = x.size;
     record(res, [x, weight], (g) => {
-      const dx = x.requiresGrad ? allocF32(x.size) : null;
-      const dw = weight.requiresGrad ? allocZeroF32(C) : null;
+      const dx = xGrad ? allocF32(xSize) : null;
+      const dw = wGrad ? allocZeroF32(C) : null;
       const dwAcc = dw ? new Float64Array(C) : null;
       for (let r = 0; r < rows; r++) {
         const o = r * C;
@@ -98,8 +102,9 @@ export function applyRotary(x: Tensor, cos: Float32Array, sin: Float32Array): Te
   const res = new Tensor(out, x.shape);
   if (needsGrad(x)) {
     // The rotation is orthogonal: its adjoint rotates by the opposite angle.
+    const xSize = x.size;
     record(res, [x], (g) => {
-      const dx = allocF32(x.size);
+      const dx = allocF32(xSize);
       rotate(g, dx, -1);
       return [dx];
     });
@@ -127,15 +132,17 @@ export function siluMul(gate: Tensor, up: Tensor): Tensor {
   for (let i = 0; i < n; i++) out[i] = gd[i] * out[i] * ud[i];
   const res = new Tensor(out, gate.shape);
   if (needsGrad(gate, up)) {
+    const upGrad = up.requiresGrad;
+    const gateGrad = gate.requiresGrad;
     record(res, [gate, up], (g) => {
       const sig = allocF32(n);
       getBackend().unary('sigmoid', gd, sig, n);
       let du: Float32Array | null = null;
-      if (up.requiresGrad) {
+      if (upGrad) {
         du = allocF32(n);
         for (let i = 0; i < n; i++) du[i] = g[i] * gd[i] * sig[i];
       }
-      if (gate.requiresGrad) {
+      if (gateGrad) {
         // dσ-weighted: d/dz [z·σ(z)] = σ(z)·(1 + z·(1 − σ(z))), written over σ in place.
         for (let i = 0; i < n; i++) {
           const sg = sig[i];
