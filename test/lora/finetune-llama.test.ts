@@ -66,8 +66,10 @@ test('muse finetune --lora --base-dtype q8_0 --gradient-checkpointing (QLoRA-sty
     const common = ['finetune', '--model', baseDir, '--pairs', pairsFile, '--max-iters', '3', '--batch-size', '2', '--json'];
     const r = muse([...common, '--lora', '--target-modules', 'all-linear', '--base-dtype', 'q8_0', '--gradient-checkpointing', '--out', join(dir, 'q')]);
     assert.equal(r.status, 0, r.stderr);
-    const report = JSON.parse(r.stdout.trim().split('\n').pop()!) as { trainableParameters: number; valLoss: number };
+    const report = JSON.parse(r.stdout.trim().split('\n').pop()!) as { trainableParameters: number; totalParameters: number; valLoss: number };
     assert.ok(report.trainableParameters > 0 && Number.isFinite(report.valLoss));
+    // The stored base still counts: the total is the model's, not what stayed float32.
+    assert.ok(report.totalParameters > 5000 + report.trainableParameters, String(report.totalParameters));
     assert.ok(existsSync(join(dir, 'q', 'best', 'adapter_model.safetensors')));
     const bad = muse([...common, '--lora', '--base-dtype', 'q9', '--out', join(dir, 'bad')]);
     assert.notEqual(bad.status, 0);

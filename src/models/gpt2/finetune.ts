@@ -140,6 +140,8 @@ export async function finetune(opts: FinetuneOptions): Promise<FinetuneReport> {
   const maxIters = opts.maxIters ?? Math.max(20, Math.ceil((3 * trainEx.length) / batchSize));
   const loraGen = new Generator(seed + 1);
   const lm: LoraModel | null = opts.lora ? injectLora(model, opts.lora, { gen: loraGen }) : null;
+  // Counted before a stored base hands its float32 arrays back (the parameters are still the model's).
+  const totalParameters = model.numParameters();
   if (lm && opts.loraBaseType && opts.loraBaseType !== 'F32') storeFrozenBase(lm, opts.loraBaseType);
   model.gradientCheckpointing = opts.gradientCheckpointing === true;
   const lr = opts.learningRate ?? (lm ? 1e-3 : 1e-4);
@@ -184,7 +186,6 @@ export async function finetune(opts: FinetuneOptions): Promise<FinetuneReport> {
   if (lm) loadAdapter(summary.checkpoint, best.model);
   best.model.eval();
   const after = scoreEndings(best, best.model, val, genConfig);
-  const totalParameters = model.numParameters();
   const trainableParameters = model.parameters().filter((p) => p.requiresGrad).reduce((n, p) => n + p.size, 0);
   return { train: summary, heldOut: val.length, trainPairs: train.length, before, after, checkpoint: summary.checkpoint, trainableParameters, totalParameters };
 }
