@@ -176,13 +176,14 @@ function printReport(
   summary: Record<string, unknown> & { tokenize: string; checkpoint: string },
   headline: string,
   rows: [string, { bleu: number; rougeL: number }][],
+  adapterBase?: string,
 ): void {
   if (json) process.stdout.write(JSON.stringify(summary) + '\n');
-  else printScores(headline, rows, summary.tokenize, summary.checkpoint);
+  else printScores(headline, rows, summary.tokenize, summary.checkpoint, adapterBase);
 }
 
 /** The held-out score table both architectures print: one row per system, BLEU and ROUGE-L F1 (in %). */
-function printScores(headline: string, rows: [string, { bleu: number; rougeL: number }][], tokenize: string, checkpoint: string): void {
+function printScores(headline: string, rows: [string, { bleu: number; rougeL: number }][], tokenize: string, checkpoint: string, adapterBase?: string): void {
   const w = Math.max(...rows.map(([label]) => label.length)) + 2;
   const pct = (x: number) => (100 * x).toFixed(2);
   process.stdout.write(
@@ -190,7 +191,8 @@ function printScores(headline: string, rows: [string, { bleu: number; rougeL: nu
       headline,
       `${''.padEnd(w)}BLEU (${tokenize})   ROUGE-L F1`,
       ...rows.map(([label, r]) => `${label.padEnd(w)}${r.bleu.toFixed(2).padStart(8)}   ${pct(r.rougeL).padStart(10)}`),
-      `model: ${checkpoint}`,
+      // A LoRA run saves an adapter directory, which is used together with its base, not as a --model.
+      adapterBase ? `adapter: ${checkpoint} (muse generate --model ${adapterBase} --adapter ${checkpoint})` : `model: ${checkpoint}`,
     ].join('\n') + '\n',
   );
 }
@@ -262,6 +264,7 @@ export function register(program: Command): void {
         summary,
         `fine-tuned ${o.lora ? `LoRA adapters (${report.trainableParameters.toLocaleString('en')} of ${report.totalParameters.toLocaleString('en')} parameters) ` : ''}on ${report.trainPairs} pairs, ${report.heldOut} held out; best val loss ${report.train.bestValLoss?.toFixed(4)}`,
         [['base model', report.before], [o.lora ? 'LoRA' : 'fine-tuned', report.after]],
+        o.lora ? base.dir : undefined,
       );
     });
 
