@@ -148,6 +148,13 @@ export function tokenizerFromJSON(obj: unknown, opts: TokenizerJSONOptions = {})
   if (!isObject(model) || typeof model.type !== 'string') throw new FileFormatError(`${source}: missing "model" object with a "type"`);
   const addedTokens = parseAddedTokens(obj.added_tokens, source);
   const base = { addedTokens, roles: opts.roles, modelMaxLength: opts.modelMaxLength };
+  // The stages around the model, read the same way for every model type that has them.
+  const pipeline = () => ({
+    normalizer: normalizerFromJSON(obj.normalizer, source),
+    preTokenizer: preTokenizerFromJSON(obj.pre_tokenizer, source),
+    decoder: decoderFromJSON(obj.decoder, source),
+    decoderJSON: obj.decoder ?? null,
+  });
   const addedByContent = new Map(addedTokens.map((t) => [t.content, t.id]));
   warnAboutGaps(model, addedTokens, source, opts.onWarning ?? ((m) => process.stderr.write(`muse: warning: ${m}\n`)));
 
@@ -187,10 +194,7 @@ export function tokenizerFromJSON(obj: unknown, opts: TokenizerJSONOptions = {})
       }
       return new BPETokenizer(bpe, {
         ...base,
-        normalizer: normalizerFromJSON(obj.normalizer, source),
-        preTokenizer: preTokenizerFromJSON(obj.pre_tokenizer, source),
-        decoder: decoderFromJSON(obj.decoder, source),
-        decoderJSON: (obj.decoder ?? null),
+        ...pipeline(),
         byteFallback: Boolean(model.byte_fallback),
         ignoreMerges: Boolean(model.ignore_merges),
         postProcessor,
@@ -202,10 +206,7 @@ export function tokenizerFromJSON(obj: unknown, opts: TokenizerJSONOptions = {})
       const lookup = (t: string): number | undefined => addedByContent.get(t) ?? unigram.vocab.get(t);
       return new UnigramTokenizer(unigram, {
         ...base,
-        normalizer: normalizerFromJSON(obj.normalizer, source),
-        preTokenizer: preTokenizerFromJSON(obj.pre_tokenizer, source),
-        decoder: decoderFromJSON(obj.decoder, source),
-        decoderJSON: (obj.decoder ?? null),
+        ...pipeline(),
         byteFallback: Boolean(model.byte_fallback),
         postProcessor: PostProcessor.fromJSON(obj.post_processor, lookup, source),
       });

@@ -17,6 +17,7 @@ import { GGML_TYPE_ID } from '../../quant/formats.js';
 import { loadNativeAddon } from '../../backend/native.js';
 import type { NativeHandle, NativeKernels } from '../../backend/native-signatures.js';
 import type { QuantizedWeight } from '../../quant/weight.js';
+import { Module } from '../../nn/module.js';
 
 /** One decoder block. Absent optional fields are absent in the architecture (no bias, no q/k norm, …). */
 export interface DecoderLayerSpec {
@@ -275,5 +276,46 @@ export class NativeDecoder {
     );
     cache.advance(t);
     return logits;
+  }
+}
+
+/** Bytes of the stored weights a decoder streams per generated token (each matrix once; a tied head counted once). */
+export function decoderWeightBytes(spec: DecoderSpec): number {
+  const seen = new Set<Uint8Array>();
+  let n = 0;
+  const add = (w: QuantizedWeight | null | undefined): void => {
+    if (w && !seen.has(w.bytes)) {
+      seen.add(w.bytes);
+      n += w.bytes.byteLength;
+    }
+  };
+  add(spec.head);
+  for (const l of spec.layers) [l.qkv, l.q, l.k, l.v, l.o, l.gate, l.up, l.down].forEach(add);
+  return n;
+}
+
+/**
+ * What every inference-only causal LM over stored weights shares (GPT-2's
+ * `StoredGpt2LM`, the Llama family's `StoredLlamaLM`): a {@link NativeDecoder},
+ * the KV-cache element type, caches sized to the model's context, and the
+ * bytes one token reads. Each family adds its config, `vocabSize` and
+ * `forward` (its own position handling).
+ */
+export abstract class StoredDecoderLM extends Module {
+  /** The native decoder over the model's stored weights. */
+  protected abstract readonly decoder: NativeDecoder;
+  /** Longest sequence a cache holds (the model's context), in tokens. */
+  abstract readonly maxPositions: number;
+  /** Element type of the caches {@link newCache} makes (`--kv-cache-dtype`). */
+  kvCacheDtype: KvCacheDtype = 'float32';
+
+  /** Bytes of every weight the decoder reads per token (matrices as stored, the head once). */
+  get weightBytes(): number {
+    return decoderWeightBytes(this.decoder.spec);
+  }
+
+  /** An empty cache for `batch` rows, `maxPositions` long, of {@link kvCacheDtype} elements. */
+  newCache(batch: number): LMCache {
+    return this.decoder.newCache(batch, this.maxPositions, this.kvCacheDtype);
   }
 }

@@ -18,11 +18,10 @@ import type { Tokenizer } from '../../tokenizers/types.js';
 import { llamaConfig } from '../llama/config.js';
 import { gptConfig } from '../gpt2/config.js';
 import type { CausalLM, LMCache, CausalLMForwardOptions } from '../causal-lm.js';
-import { Module } from '../../nn/module.js';
 import { rowBytes } from '../../quant/formats.js';
-import { NativeDecoder, checkDecodeCache, nativeDecoderAvailable, type DecoderSpec, type KvCacheDtype } from './decoder.js';
+import { NativeDecoder, StoredDecoderLM, checkDecodeCache, nativeDecoderAvailable, type DecoderSpec, type KvCacheDtype } from './decoder.js';
 import { getBackend } from '../../backend/index.js';
-import { StoredLlamaLM, decoderWeightBytes, type LlamaTensorSource } from './llama.js';
+import { StoredLlamaLM, type LlamaTensorSource } from './llama.js';
 import { quantizedWeight, type QuantizedWeight } from '../../quant/weight.js';
 import { weightBuffer } from '../../quant/native.js';
 
@@ -128,11 +127,10 @@ export function wantsStoredWeights(opts: { dtype?: 'float32' | 'auto' }): boolea
  * `[out, in]` matrices; the head is `output.weight` when the file has one,
  * else the tied embeddings).
  */
-export class StoredGpt2LM extends Module implements CausalLM {
-  private readonly decoder: NativeDecoder;
+export class StoredGpt2LM extends StoredDecoderLM implements CausalLM {
+  protected readonly decoder: NativeDecoder;
   readonly vocabSize: number;
   readonly maxPositions: number;
-  kvCacheDtype: KvCacheDtype;
 
   /** @throws FileFormatError naming a missing tensor */
   constructor(config: Record<string, unknown>, src: LlamaTensorSource, opts: { kvCacheDtype?: KvCacheDtype; source?: string } = {}) {
@@ -171,15 +169,6 @@ export class StoredGpt2LM extends Module implements CausalLM {
     this.vocabSize = c.vocab_size;
     this.maxPositions = c.n_positions;
     this.kvCacheDtype = opts.kvCacheDtype ?? 'float32';
-  }
-
-  /** Bytes of the weights one token reads. */
-  get weightBytes(): number {
-    return decoderWeightBytes(this.decoder.spec);
-  }
-
-  newCache(batch: number): LMCache {
-    return this.decoder.newCache(batch, this.maxPositions, this.kvCacheDtype);
   }
 
   forward(

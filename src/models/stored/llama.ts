@@ -10,7 +10,7 @@ import type { CausalLM, LMCache, CausalLMForwardOptions } from '../causal-lm.js'
 import { Module } from '../../nn/module.js';
 import { layerWindow, llamaMaxPositions, type LlamaConfig } from '../llama/config.js';
 import { ropeInvFreq, ropeTables } from '../llama/rope.js';
-import { NativeDecoder, checkDecodeCache, type DecoderSpec, type KvCacheDtype } from './decoder.js';
+import { NativeDecoder, StoredDecoderLM, checkDecodeCache, type DecoderSpec, type KvCacheDtype } from './decoder.js';
 import type { QuantizedWeight } from '../../quant/weight.js';
 
 /** Looks up a tensor by its Hugging Face name (`model.layers.0.self_attn.q_proj.weight`), or undefined. */
@@ -99,10 +99,8 @@ export function llamaStepInputs(
  * {@link Module} without parameters (nothing to train or save: load the model
  * with `dtype: 'float32'` for that).
  */
-export class StoredLlamaLM extends Module implements CausalLM {
-  private readonly decoder: NativeDecoder;
-  /** Element type of the caches {@link newCache} makes (`--kv-cache-dtype`). */
-  kvCacheDtype: KvCacheDtype;
+export class StoredLlamaLM extends StoredDecoderLM implements CausalLM {
+  protected readonly decoder: NativeDecoder;
 
   /**
    * @throws ConfigError when the native addon is not built
@@ -122,15 +120,6 @@ export class StoredLlamaLM extends Module implements CausalLM {
     return llamaMaxPositions(this.config);
   }
 
-  /** Bytes of every weight the decoder reads per token (matrices as stored, the head once). */
-  get weightBytes(): number {
-    return decoderWeightBytes(this.decoder.spec);
-  }
-
-  newCache(batch: number): LMCache {
-    return this.decoder.newCache(batch, this.maxPositions, this.kvCacheDtype);
-  }
-
   forward(
     inputIds: Int32Array, batch: number, t: number, cache: LMCache,
     opts: CausalLMForwardOptions = {},
@@ -139,19 +128,4 @@ export class StoredLlamaLM extends Module implements CausalLM {
     const { pos, cos, sin } = llamaStepInputs(this.config, batch, t, cache.length, opts.positionIds);
     return this.decoder.forward(inputIds, batch, t, cache, { attentionMask: opts.attentionMask, positionIds: pos, cos, sin, lastOnly: opts.lastOnly });
   }
-}
-
-/** Bytes of the stored weights a decoder streams per generated token (each matrix once; a tied head counted once). */
-export function decoderWeightBytes(spec: DecoderSpec): number {
-  const seen = new Set<Uint8Array>();
-  let n = 0;
-  const add = (w: QuantizedWeight | null | undefined): void => {
-    if (w && !seen.has(w.bytes)) {
-      seen.add(w.bytes);
-      n += w.bytes.byteLength;
-    }
-  };
-  add(spec.head);
-  for (const l of spec.layers) [l.qkv, l.q, l.k, l.v, l.o, l.gate, l.up, l.down].forEach(add);
-  return n;
 }
